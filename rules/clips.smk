@@ -1,0 +1,20 @@
+# Clips stage: a moving shot of exactly the asked frame count from each still.
+
+
+rule clip:
+    input:
+        still="stills/{ep}/{shot}.png",
+        renderer=code("clips/camera.py"),
+    output:
+        "clips/{ep}/{shot}.mp4",
+    params:
+        spec=clip_spec,
+    log:
+        "logs/{ep}/clips/{shot}.log",
+    benchmark:
+        "benchmarks/{ep}/clips/{shot}.tsv"
+    resources:
+        gpu=1,
+    priority: 10
+    script:
+        "../scripts/render_clip.py"

@@ -1,0 +1,98 @@
+# Config validation, the story plan (known at parse time: no checkpoints needed), input
+# functions and wildcard constraints shared by every stage.
+import json
+import sys
+from pathlib import Path
+
+import tower_anime
+from tower_anime.config import validate_config
+from tower_anime.errors import InvalidInput
+from tower_anime.story import dumps, load_story, plan_story
+
+ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
+
+
+wildcard_constraints:
+    ep=ID,
+    shot=ID,
+    line=ID,
+    scene=ID,
+
+
+def _load():
+    """Validate config and story before any job starts; print one line per problem."""
+    try:
+        validate_config(config, "config (config/config.yaml + --config/--configfile)")
+        story = load_story(config["story"]["characters"], config["story"]["episodes_dir"])
+        return story, plan_story(story, config)
+    except InvalidInput as e:
+        print(f"Tower: {e}\nNothing was run. Fix the fields above and run again.", file=sys.stderr)
+        sys.exit(1)
+
+
+STORY, PLANS = _load()
+DEFAULT_EPISODES = config["story"]["episodes"] or list(PLANS)
+_SRC = Path(tower_anime.__file__).resolve().parent
+
+
+def code(module):
+    """A package module as an input, so editing a renderer re-renders what it made
+    (Snakemake never sees modules that a script imports; see ../shared/snakemake-notes.md)."""
+    path = _SRC / module
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def plan(wc):
+    try:
+        return PLANS[wc.ep]
+    except KeyError:
+        raise ValueError(f"unknown episode {wc.ep!r}; episodes in the story: {sorted(PLANS)}") from None
+
+
+def _item(table, key, what):
+    def get(wc):
+        items = getattr(plan(wc), table)
+        name = getattr(wc, key)
+        if name not in items:
+            raise ValueError(f"{wc.ep} has no {what} {name!r}; it has: {sorted(items)}")
+        return dumps(items[name])
+
+    return get
+
+
+still_spec = _item("stills", "shot", "shot")
+clip_spec = _item("clips", "shot", "shot")
+line_spec = _item("lines", "line", "dialogue line")
+music_spec = _item("music", "scene", "scene")
+
+
+def timeline_json(wc):
+    return dumps(plan(wc).timeline())
+
+
+def audio_timeline_json(wc):
+    return dumps(plan(wc).audio_timeline())
+
+
+def section(*keys):
+    """Config sections as one JSON param (tracked as one value by Snakemake's params check)."""
+    return dumps({k: config[k] for k in keys})
+
+
+def voice_files(wc):
+    return {c["line"]: f"audio/{wc.ep}/voice/{c['line']}.wav" for c in plan(wc).cues}
+
+
+def music_files(wc):
+    return {s["scene"]: f"audio/{wc.ep}/music/{s['scene']}.wav" for s in plan(wc).scenes}
+
+
+def clip_files(wc):
+    return [f"clips/{wc.ep}/{s}.mp4" for s in plan(wc).shot_ids()]
+
+
+def clip_reports(wc):
+    return [f"reports/{wc.ep}/clips/{s}.json" for s in plan(wc).shot_ids()]

@@ -1,0 +1,31 @@
+# Reports stage: measured QC of each clip and of the episode. A report is always written;
+# the consumer of an item refuses it when it failed (so the report stays on disk to read,
+# and a changed threshold re-runs only the checks).
+
+
+rule qc_clip:
+    input:
+        clip="clips/{ep}/{shot}.mp4",
+    output:
+        report("reports/{ep}/clips/{shot}.json", caption="../report/qc_clip.rst", category="QC", subcategory="{ep}"),
+    params:
+        spec=clip_spec,
+        thresholds=lambda wc: dumps(config["qc"]["clip"]),
+    log:
+        "logs/{ep}/qc/clips/{shot}.log",
+    script:
+        "../scripts/qc_clip.py"
+
+
+rule qc_episode:
+    input:
+        master="build/{ep}/master.mkv",
+    output:
+        report("reports/{ep}/episode.json", caption="../report/qc_episode.rst", category="QC", subcategory="{ep}"),
+    params:
+        timeline=timeline_json,
+        settings=lambda wc: section("output", "loudness", "qc"),
+    log:
+        "logs/{ep}/qc/episode.log",
+    script:
+        "../scripts/qc_episode.py"

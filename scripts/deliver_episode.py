@@ -1,0 +1,4 @@
+from tower_anime.episode.deliver import deliver
+from tower_anime.scripting import run_step
+
+run_step(snakemake, lambda log: deliver(snakemake.input.master, snakemake.input.report, snakemake.output[0]))

@@ -1,0 +1,15 @@
+import json
+
+from tower_anime.qc.episode import episode_report
+from tower_anime.qc.report import write_report
+from tower_anime.scripting import run_step
+
+
+def main(log):
+    report = episode_report(snakemake.input.master, json.loads(snakemake.params.timeline),
+                            json.loads(snakemake.params.settings))
+    write_report(snakemake.output[0], report)
+    print(json.dumps(report, indent=2), file=log)
+
+
+run_step(snakemake, main)

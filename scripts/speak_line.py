@@ -1,0 +1,5 @@
+from tower_anime.audio.voice import synthesize_line
+from tower_anime.scripting import run_step, spec
+
+run_step(snakemake, lambda log: synthesize_line(spec(snakemake), snakemake.output[0],
+                                                 sample_rate=snakemake.params.sample_rate, log=log))

@@ -1,0 +1,16 @@
+import json
+
+from tower_anime.audio.voice import wav_seconds
+from tower_anime.episode.subtitles import build_srt
+from tower_anime.episode.timeline import place_lines
+from tower_anime.fsutil import write_text_atomic
+from tower_anime.scripting import run_step
+
+
+def main(log):
+    timeline = json.loads(snakemake.params.timeline)
+    durations = {c["line"]: wav_seconds(snakemake.input[f"voice_{c['line']}"]) for c in timeline["lines"]}
+    write_text_atomic(snakemake.output[0], build_srt(place_lines(timeline["lines"], durations)))
+
+
+run_step(snakemake, main)

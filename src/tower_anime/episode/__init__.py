@@ -1,0 +1,1 @@
+"""Episode stage: dialogue placement, subtitles, chapters and the final assembly."""

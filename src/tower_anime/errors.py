@@ -1,0 +1,37 @@
+"""Error types whose messages a user can act on: what is wrong, where, and how to fix it."""
+
+
+class TowerError(Exception):
+    """Base class: printed once, without a traceback, by the CLI and the scripts."""
+
+
+class ValidationProblem:
+    """One problem in one input file: the file, the path to the field, what is expected."""
+
+    def __init__(self, file, field, message):
+        self.file = str(file)
+        self.field = field
+        self.message = message
+
+    def __str__(self):
+        return f"{self.file}: {self.field or '(top level)'}: {self.message}"
+
+    def __repr__(self):
+        return f"ValidationProblem({self.file!r}, {self.field!r}, {self.message!r})"
+
+
+class InvalidInput(TowerError):
+    """Raised with every problem found in the story or config, one line each."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the story/config:\n{lines}")
+
+
+class MediaError(TowerError):
+    """An FFmpeg/FluidSynth/voice step failed; the message carries the tool's own last words."""
+
+
+class GateFailed(TowerError):
+    """A quality gate failed: names the item, metric, value, threshold and report file."""

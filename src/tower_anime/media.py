@@ -1,0 +1,73 @@
+"""The one place that runs FFmpeg/ffprobe as subprocesses and reads their answers."""
+import json
+import re
+import shutil
+import subprocess
+
+from .errors import MediaError
+
+
+def require_tool(name, hint="run `bash setup.sh`"):
+    path = shutil.which(name)
+    if not path:
+        raise MediaError(f"`{name}` is not installed or not on PATH; {hint}")
+    return path
+
+
+def run(cmd, what, log=None):
+    """Run a command; on failure raise MediaError with the tool's last lines of stderr."""
+    require_tool(cmd[0])
+    if log is not None:
+        print("$ " + " ".join(str(c) for c in cmd), file=log, flush=True)
+    proc = subprocess.run([str(c) for c in cmd], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if log is not None and proc.stderr:
+        log.write(proc.stderr[-20000:])
+        log.flush()
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        raise MediaError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+    return proc
+
+
+def ffmpeg(args, what, log=None):
+    return run(["ffmpeg", "-hide_banner", "-nostdin", "-y", *args], what, log)
+
+
+def probe(path):
+    """ffprobe streams, format and chapters of a media file as a dict."""
+    proc = run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
+         "-show_chapters", str(path)],
+        f"ffprobe {path}",
+    )
+    return json.loads(proc.stdout)
+
+
+def count_frames(path):
+    """Decoded video frame count (exact, not the container's estimate)."""
+    proc = run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+         "stream=nb_read_frames", "-of", "default=nw=1:nk=1", str(path)],
+        f"count frames of {path}",
+    )
+    return int(proc.stdout.strip())
+
+
+def duration(path):
+    return float(probe(path)["format"]["duration"])
+
+
+_SUMMARY_I = re.compile(r"Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS")
+_SUMMARY_TP = re.compile(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS")
+
+
+def loudness(path, stream="a:0"):
+    """Integrated loudness (LUFS) and true peak (dBTP) measured by FFmpeg's ebur128 meter."""
+    proc = ffmpeg(["-i", str(path), "-map", f"0:{stream}", "-af", "ebur128=peak=true", "-f", "null", "-"],
+                  f"loudness of {path}")
+    summary = proc.stderr[proc.stderr.rfind("Summary:"):]
+    i = _SUMMARY_I.search(summary)
+    tp = _SUMMARY_TP.search(summary)
+    if not i or not tp:
+        raise MediaError(f"could not read the ebur128 summary for {path}")
+    return {"integrated_lufs": float(i.group(1)), "true_peak_dbtp": float(tp.group(1))}

@@ -1,0 +1,31 @@
+"""Glue for the workflow's `script:` files: log to the job's log, print user errors once."""
+import json
+import sys
+import traceback
+
+from .errors import TowerError
+
+
+def run_step(snakemake, fn):
+    """Run fn(log) with stderr in snakemake.log[0]; a TowerError ends the job with its message only."""
+    log = open(snakemake.log[0], "w", buffering=1) if snakemake.log else sys.stderr
+    real_stderr = sys.stderr
+    sys.stderr = log
+    try:
+        fn(log)
+    except TowerError as e:
+        print(f"ERROR: {e}", file=log)
+        # the terminal shows this line; the log keeps it for later
+        print(f"ERROR [{snakemake.rule}]: {e}", file=real_stderr)
+        sys.exit(1)
+    except Exception:
+        traceback.print_exc(file=log)
+        raise
+    finally:
+        sys.stderr = real_stderr
+        if log is not real_stderr:
+            log.close()
+
+
+def spec(snakemake, name="spec"):
+    return json.loads(getattr(snakemake.params, name))

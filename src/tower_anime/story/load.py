@@ -1,0 +1,98 @@
+"""Read the story (character sheet + episode files) and check it, collecting every problem."""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InvalidInput, ValidationProblem
+from ..schema import problems as schema_problems, load_schema, read_yaml
+
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # ids become file names
+
+
+@dataclass
+class Story:
+    characters: dict          # id -> character dict (defaults filled)
+    episodes: dict            # id -> episode dict (defaults filled), in file-name order
+    files: dict               # episode id -> source file path
+
+
+def _collect(fn, found):
+    try:
+        return fn()
+    except InvalidInput as e:
+        found.extend(e.problems)
+        return None
+
+
+def load_characters(path, found):
+    data = _collect(lambda: read_yaml(path), found)
+    if data is None:
+        return None
+    before = len(found)
+    found.extend(schema_problems(data, load_schema("characters"), path))
+    if len(found) > before or not isinstance(data, dict):
+        return None
+    return data["characters"]
+
+
+def _check_episode(ep_id, doc, characters, path):
+    """Checks a schema cannot express: unique ids, known characters, crossfades that fit."""
+    found = []
+    if doc.get("id", ep_id) != ep_id:
+        found.append(ValidationProblem(path, "id", f"{doc['id']!r} differs from the file name; expected {ep_id!r} (or leave id out)"))
+    seen_scenes, seen_shots = {}, {}
+    for si, scene in enumerate(doc["scenes"]):
+        where = f"scenes[{si}]"
+        if scene["id"] in seen_scenes:
+            found.append(ValidationProblem(path, f"{where}.id", f"duplicate scene id {scene['id']!r} (first at {seen_scenes[scene['id']]}); expected a unique id"))
+        seen_scenes.setdefault(scene["id"], where)
+        if si == 0 and scene.get("transition") == "crossfade":
+            found.append(ValidationProblem(path, f"{where}.transition", "the first scene has nothing to crossfade from; expected cut"))
+        for hi, shot in enumerate(scene["shots"]):
+            w = f"{where}.shots[{hi}]"
+            if shot["id"] in seen_shots:
+                found.append(ValidationProblem(path, f"{w}.id", f"duplicate shot id {shot['id']!r} (first at {seen_shots[shot['id']]}); expected an id unique in the episode"))
+            seen_shots.setdefault(shot["id"], w)
+            has_d, has_f = "duration" in shot, "frames" in shot
+            if has_d == has_f:
+                found.append(ValidationProblem(path, w, "give exactly one of duration (seconds) or frames"))
+            for ci, cid in enumerate(shot.get("characters", [])):
+                if characters is not None and cid not in characters:
+                    found.append(ValidationProblem(path, f"{w}.characters[{ci}]", f"unknown character {cid!r}; expected one of {sorted(characters)} (defined in the character sheet)"))
+            for li, line in enumerate(shot.get("dialogue", [])):
+                if characters is not None and line["speaker"] not in characters:
+                    found.append(ValidationProblem(path, f"{w}.dialogue[{li}].speaker", f"unknown character {line['speaker']!r}; expected one of {sorted(characters)}"))
+    return found
+
+
+def load_story(characters_path, episodes_dir, episode_ids=None):
+    """Load and check the whole story; raise InvalidInput listing every problem found."""
+    found = []
+    characters = load_characters(characters_path, found)
+    episodes_dir = Path(episodes_dir)
+    if episode_ids:
+        files = {e: episodes_dir / f"{e}.yaml" for e in episode_ids}
+    else:
+        files = {p.stem: p for p in sorted(episodes_dir.glob("*.yaml"))}
+        if not files:
+            found.append(ValidationProblem(episodes_dir, "", "no episode files (*.yaml) found; expected at least one"))
+    episodes = {}
+    ep_schema = load_schema("episode")
+    for ep_id, path in files.items():
+        if not SAFE_ID.match(ep_id):
+            found.append(ValidationProblem(path, "", f"episode id {ep_id!r} (the file name) is not a safe id; expected letters, digits, '_' or '-'"))
+            continue
+        doc = _collect(lambda: read_yaml(path), found)
+        if doc is None:
+            continue
+        schema_found = schema_problems(doc, ep_schema, path)
+        if schema_found:
+            found.extend(schema_found)
+            continue
+        found.extend(_check_episode(ep_id, doc, characters, path))
+        doc["id"] = ep_id
+        episodes[ep_id] = doc
+    if found:
+        raise InvalidInput(found)
+    return Story(characters=characters, episodes=episodes, files={k: str(v) for k, v in files.items()})
