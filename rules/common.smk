@@ -22,7 +22,8 @@ wildcard_constraints:
 def _load():
     """Validate config and story before any job starts; print one line per problem."""
     try:
-        validate_config(config, "config (config/config.yaml + --config/--configfile)")
+        sources = [str(f) for f in getattr(workflow, "configfiles", [])] or ["config/config.yaml"]
+        validate_config(config, "config (" + " + ".join(sources) + ")")
         story = load_story(config["story"]["characters"], config["story"]["episodes_dir"])
         return story, plan_story(story, config)
     except InvalidInput as e:

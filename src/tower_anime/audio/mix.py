@@ -92,7 +92,7 @@ def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=No
                  f"measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:"
                  f"offset={m['target_offset']}:linear=true:print_format=summary,"
                  # loudnorm works at 192 kHz internally; come back to 48 kHz and the exact length
-                 f"aresample=48000,apad,atrim=end_sample={total_samples}")
+                 f"aresample=48000,aformat=channel_layouts=stereo,apad,atrim=end_sample={total_samples}")
         with atomic_path(out_wav) as part:
             ffmpeg(["-i", premix, "-af", pass2, "-ar", "48000", "-c:a", "pcm_s16le", part],
                    "loudness normalisation (pass 2)", log)

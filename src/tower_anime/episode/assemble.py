@@ -27,7 +27,9 @@ def video_graph(timeline):
             parts.append(f"{current}[v{i}]concat=n=2:v=1:a=0{out}")
             length += shot["frames"]
         current = out
-    parts.append(f"{current}trim=end_frame={timeline['total_frames']},setpts=PTS-STARTPTS[vout]")
+    # xfade leaves a one-frame hole in the timestamps after a transition; renumber every
+    # frame so the stream is exactly total_frames long at a constant rate
+    parts.append(f"{current}trim=end_frame={timeline['total_frames']},setpts=N/({fps}*TB)[vout]")
     return ";\n".join(parts)
 
 
@@ -54,5 +56,7 @@ def assemble_episode(timeline, clip_paths, mix_wav, srt_path, out_mkv, output_cf
                 "-c:s", "srt", "-metadata:s:s:0", f"language={output_cfg['subtitle_language']}",
                 "-metadata:s:a:0", f"language={output_cfg['subtitle_language']}",
                 "-metadata", f"title={timeline['title']}",
+                # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
+                "-avoid_negative_ts", "disabled",
                 part,
             ], f"episode {timeline['episode']}", log)

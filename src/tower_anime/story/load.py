@@ -87,12 +87,16 @@ def load_story(characters_path, episodes_dir, episode_ids=None):
         if doc is None:
             continue
         schema_found = schema_problems(doc, ep_schema, path)
-        if schema_found:
-            found.extend(schema_found)
-            continue
-        found.extend(_check_episode(ep_id, doc, characters, path))
-        doc["id"] = ep_id
-        episodes[ep_id] = doc
+        found.extend(schema_found)
+        try:
+            found.extend(_check_episode(ep_id, doc, characters, path))
+        except (KeyError, TypeError, AttributeError):
+            # the structure itself is broken: the schema problems above already say how
+            if not schema_found:
+                raise
+        if not schema_found:
+            doc["id"] = ep_id
+            episodes[ep_id] = doc
     if found:
         raise InvalidInput(found)
     return Story(characters=characters, episodes=episodes, files={k: str(v) for k, v in files.items()})

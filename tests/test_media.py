@@ -1,0 +1,90 @@
+"""Media building blocks against real FFmpeg: camera clips, the join graph, QC of clips."""
+import json
+
+import pytest
+from PIL import Image
+
+from tower_anime.clips import render_clip
+from tower_anime.clips.camera import move_expressions
+from tower_anime.episode.assemble import video_graph
+from tower_anime.errors import GateFailed, MediaError
+from tower_anime.media import count_frames, ffmpeg, probe
+from tower_anime.qc.clip import clip_report
+from tower_anime.qc.report import require_pass, write_report
+
+THRESHOLDS = {"max_black_fraction": 0.25, "black_pixel_threshold": 0.08}
+
+
+def clip_spec(move, frames=25, shot="x"):
+    return {"still": {"episode": "t", "shot": shot, "camera": {"move": move, "framing": "medium"},
+                      "width": 256, "height": 160}, "frames": frames, "fps": 24, "backend": "camera"}
+
+
+@pytest.fixture
+def still(tmp_path):
+    img = Image.new("RGB", (256, 160))
+    for x in range(256):  # a gradient, so a move changes the picture
+        for y in range(0, 160, 8):
+            img.putpixel((x, y), (x, 255 - x, 128))
+    path = tmp_path / "still.png"
+    img.save(path)
+    return path
+
+
+@pytest.mark.parametrize("move", ["static", "push_in", "pull_out", "pan_left", "pan_right"])
+def test_camera_clip_has_exact_frames_size_and_rate(tmp_path, still, move):
+    out = tmp_path / f"{move}.mp4"
+    render_clip(clip_spec(move, frames=25), still, out)
+    video = probe(out)["streams"][0]
+    assert (video["codec_name"], video["width"], video["height"], video["r_frame_rate"]) == ("h264", 256, 160, "24/1")
+    assert count_frames(out) == 25
+    assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+def test_moves_differ_and_unknown_move_is_refused():
+    assert move_expressions("push_in", 121)["z"] != move_expressions("pull_out", 121)["z"]
+    assert move_expressions("pan_left", 121)["x"] != move_expressions("pan_right", 121)["x"]
+    with pytest.raises(MediaError, match="unknown camera move 'dolly'"):
+        move_expressions("dolly", 121)
+
+
+def test_video_graph_uses_concat_for_cuts_and_xfade_with_offsets():
+    tl = {"fps": 24, "total_frames": 158, "shots": [
+        {"frames": 49, "transition_in": "cut", "transition_frames": 0},
+        {"frames": 60, "transition_in": "cut", "transition_frames": 0},
+        {"frames": 61, "transition_in": "crossfade", "transition_frames": 12}]}
+    g = video_graph(tl)
+    assert "[v0][v1]concat=n=2" in g
+    assert "xfade=transition=fade:duration=0.500000:offset=4.041667" in g  # (49+60-12)/24
+    assert "trim=end_frame=158" in g
+
+
+def test_clip_qc_passes_a_good_clip_and_fails_a_black_one(tmp_path, still):
+    good = tmp_path / "good.mp4"
+    render_clip(clip_spec("push_in"), still, good)
+    report = clip_report(good, clip_spec("push_in"), THRESHOLDS)
+    assert report["pass"], report
+
+    black = tmp_path / "black.mp4"
+    ffmpeg(["-f", "lavfi", "-i", "color=black:s=256x160:r=24", "-frames:v", "25", "-pix_fmt", "yuv420p",
+            "-c:v", "libx264", str(black)], "black clip")
+    bad = clip_report(black, clip_spec("push_in", shot="dark"), THRESHOLDS)
+    failed = {c["metric"] for c in bad["checks"] if not c["pass"]}
+    assert failed == {"black_fraction"}
+
+    path = tmp_path / "dark.json"
+    write_report(path, bad)
+    with pytest.raises(GateFailed) as exc:
+        require_pass([path])
+    msg = str(exc.value)
+    value = next(c["value"] for c in bad["checks"] if c["metric"] == "black_fraction")
+    assert value > 0.9
+    assert f"clip t/dark: black_fraction = {value} (required <= 0.25)" in msg and str(path) in msg
+    assert json.loads(path.read_text())["pass"] is False
+
+
+def test_clip_qc_catches_a_wrong_frame_count(tmp_path, still):
+    out = tmp_path / "short.mp4"
+    render_clip(clip_spec("static", frames=20), still, out)
+    report = clip_report(out, clip_spec("static", frames=25), THRESHOLDS)
+    assert {c["metric"] for c in report["checks"] if not c["pass"]} == {"frames", "duration"}
