@@ -88,3 +88,18 @@ def test_clip_qc_catches_a_wrong_frame_count(tmp_path, still):
     render_clip(clip_spec("static", frames=20), still, out)
     report = clip_report(out, clip_spec("static", frames=25), THRESHOLDS)
     assert {c["metric"] for c in report["checks"] if not c["pass"]} == {"frames", "duration"}
+
+
+def test_caption_strip_stays_put_while_the_camera_moves(tmp_path, still):
+    import numpy as np
+
+    spec = {**clip_spec("push_in", frames=25), "hold_bottom": 32}
+    out = tmp_path / "held.mp4"
+    render_clip(spec, still, out)
+    first, last = tmp_path / "first.png", tmp_path / "last.png"
+    ffmpeg(["-i", str(out), "-frames:v", "1", str(first)], "first frame")
+    ffmpeg(["-sseof", "-0.05", "-i", str(out), "-frames:v", "1", str(last)], "last frame")
+    a = np.asarray(Image.open(first).convert("L"), dtype=float)
+    b = np.asarray(Image.open(last).convert("L"), dtype=float)
+    assert np.abs(a[-30:] - b[-30:]).mean() < 3          # the strip: unchanged
+    assert np.abs(a[:100] - b[:100]).mean() > 3           # the picture above: moved

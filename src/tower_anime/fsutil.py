@@ -9,6 +9,12 @@ import tempfile
 from pathlib import Path
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target, suffix=None):
     """Yield a temporary path in the target's folder; rename it to `target` on success.
@@ -23,6 +29,8 @@ def atomic_path(target, suffix=None):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp creates 0600; give the finished file the mode a plain open() would
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

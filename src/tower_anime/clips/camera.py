@@ -35,21 +35,31 @@ def move_expressions(move, frames):
     raise MediaError(f"unknown camera move {move!r}; expected static, push_in, pull_out, pan_left or pan_right")
 
 
-def camera_filter(move, frames, width, height, fps):
+def camera_filter(move, frames, width, height, fps, hold_bottom=0):
+    """filter_complex from input 0 (the still) to [out]; the bottom `hold_bottom` px stay put."""
     ex = move_expressions(move, frames)
-    return (
+    moving = (
         f"scale={width * UPSCALE}:{height * UPSCALE}:flags=lanczos,"
         f"zoompan=z='{ex['z']}':x='{ex['x']}':y='{ex['y']}':d={frames}:s={width}x{height}:fps={fps},"
-        "format=yuv420p,setsar=1"
+        "setsar=1"
+    )
+    if not hold_bottom:
+        return f"[0:v]{moving},format=yuv420p[out]"
+    return (
+        f"[0:v]split=2[bg][cap];[bg]{moving}[moved];"
+        f"[cap]crop={width}:{hold_bottom}:0:{height - hold_bottom}[strip];"
+        # the one-frame strip is repeated over every frame of the move
+        f"[moved][strip]overlay=0:{height - hold_bottom}:eof_action=repeat,format=yuv420p[out]"
     )
 
 
 def render_camera_clip(spec, still_path, out_path, log=None, crf=18, preset="veryfast"):
     """Write an H.264 clip of exactly spec['frames'] frames at spec['fps']."""
     still = spec["still"]
-    vf = camera_filter(still["camera"]["move"], spec["frames"], still["width"], still["height"], spec["fps"])
+    graph = camera_filter(still["camera"]["move"], spec["frames"], still["width"], still["height"], spec["fps"],
+                          spec.get("hold_bottom", 0))
     with atomic_path(out_path) as tmp:
-        ffmpeg(["-i", still_path, "-vf", vf, "-frames:v", str(spec["frames"]), "-r", str(spec["fps"]),
-                "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-movflags", "+faststart", "-an", tmp],
+        ffmpeg(["-i", still_path, "-filter_complex", graph, "-map", "[out]", "-frames:v", str(spec["frames"]),
+                "-r", str(spec["fps"]), "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+                "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an", tmp],
                f"camera move for shot {still['shot']}", log)

@@ -10,6 +10,15 @@ def _storyboard(spec, out_path, log=None):
 
 BACKENDS = {"storyboard": _storyboard}
 
+# Share of the frame at the bottom that a backend fills with a caption: camera moves keep
+# it still (a push-in would otherwise crop the shot id and action text off the frame).
+CAPTION_FRACTIONS = {"storyboard": 0.15}
+
+
+def caption_height(backend, height):
+    """Pixels at the bottom of a still that clips should hold static (even, for yuv420p)."""
+    return 2 * round(height * CAPTION_FRACTIONS.get(backend, 0) / 2)
+
 
 def render_still(spec, out_path, log=None):
     try:

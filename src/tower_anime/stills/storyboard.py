@@ -21,7 +21,9 @@ from tower_anime.fsutil import atomic_path
 FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD_FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
-CAPTION_FRACTION = 0.15
+from . import CAPTION_FRACTIONS
+
+CAPTION_FRACTION = CAPTION_FRACTIONS["storyboard"]
 # Background pixels closer than this (RGB distance) to any palette colour of the shot's
 # characters are pushed away, so palette-presence checks only count the figures.
 CLEAR_RADIUS = 40.0

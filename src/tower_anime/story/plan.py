@@ -8,6 +8,8 @@ import json
 import zlib
 from dataclasses import dataclass, field
 
+from ..stills import caption_height
+
 
 def dumps(spec):
     """The canonical form of a spec: what Snakemake stores and compares."""
@@ -120,6 +122,7 @@ def plan_episode(episode, characters, config):
             plan.stills[shot["id"]] = still
             plan.clips[shot["id"]] = {
                 "still": still, "frames": nframes, "fps": fps, "backend": backends["clips"],
+                "hold_bottom": caption_height(backends["stills"], height),
             }
             plan.shots.append({
                 "shot": shot["id"], "scene": scene["id"], "start_frame": start, "frames": nframes,
