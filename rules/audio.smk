@@ -35,8 +35,8 @@ rule music:
 
 rule mix:
     input:
-        unpack(lambda wc: {"voice_" + k: v for k, v in voice_files(wc).items()}),
-        unpack(lambda wc: {"music_" + k: v for k, v in music_files(wc).items()}),
+        unpack(voice_inputs),
+        unpack(music_inputs),
         mixer=code("audio/mix.py"),
     output:
         "audio/{ep}/mix.wav",

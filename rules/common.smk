@@ -91,6 +91,15 @@ def music_files(wc):
     return {s["scene"]: f"audio/{wc.ep}/music/{s['scene']}.wav" for s in plan(wc).scenes}
 
 
+def voice_inputs(wc):
+    """Named inputs voice_<line> (scripts look each line's file up by its id)."""
+    return {f"voice_{line}": path for line, path in voice_files(wc).items()}
+
+
+def music_inputs(wc):
+    return {f"music_{scene}": path for scene, path in music_files(wc).items()}
+
+
 def clip_files(wc):
     return [f"clips/{wc.ep}/{s}.mp4" for s in plan(wc).shot_ids()]
 

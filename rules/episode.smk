@@ -4,7 +4,7 @@
 
 rule subtitles:
     input:
-        unpack(lambda wc: {"voice_" + k: v for k, v in voice_files(wc).items()}),
+        unpack(voice_inputs),
     output:
         "subs/{ep}.srt",
     params:
