@@ -76,7 +76,12 @@ class EpisodePlan:
 
 def _character_view(char_id, characters):
     c = characters[char_id]
-    return {"id": char_id, "name": c["name"], "description": c["description"], "palette": dict(c["palette"])}
+    view = {"id": char_id, "name": c["name"], "description": c["description"], "palette": dict(c["palette"])}
+    # only what shapes a picture: a changed LoRA or reference re-renders this character's shots
+    for key in ("lora", "reference_image"):
+        if key in c:
+            view[key] = c[key]
+    return view
 
 
 def _voice_view(char_id, characters, default_engine):
