@@ -6,8 +6,8 @@ from pathlib import Path
 
 import tower_anime
 from tower_anime.config import validate_config
-from tower_anime.errors import InvalidInput
-from tower_anime.story import dumps, load_story, plan_story
+from tower_anime.errors import InvalidInput, TowerError
+from tower_anime.story import dumps, load_inputs, plan_story
 
 ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
@@ -20,14 +20,18 @@ wildcard_constraints:
 
 
 def _load():
-    """Validate config and story before any job starts; print one line per problem."""
+    """Validate config and story (YAML or database, plus the prompt facts) before any job
+    starts; print one line per problem."""
     try:
         sources = [str(f) for f in getattr(workflow, "configfiles", [])] or ["config/config.yaml"]
         validate_config(config, "config (" + " + ".join(sources) + ")")
-        story = load_story(config["story"]["characters"], config["story"]["episodes_dir"])
-        return story, plan_story(story, config)
+        story, context = load_inputs(config)
+        return story, plan_story(story, config, context)
     except InvalidInput as e:
         print(f"Tower: {e}\nNothing was run. Fix the fields above and run again.", file=sys.stderr)
+        sys.exit(1)
+    except TowerError as e:  # e.g. the story database is down: one line, no traceback
+        print(f"Tower: {e}\nNothing was run.", file=sys.stderr)
         sys.exit(1)
 
 

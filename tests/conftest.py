@@ -1,10 +1,15 @@
-"""Shared fixtures: the repository root, a story to edit, and a workflow copy to run."""
+"""Shared fixtures: the repository root, a story to edit, a workflow copy to run (and the
+session's built copy), and databases: SQLite files and a throwaway PostgreSQL server."""
 import copy
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_PARTS = ["Snakefile", "rules", "scripts", "config", "profiles", "report"]
@@ -58,3 +63,50 @@ def test_config():
 
 def deep(d):
     return copy.deepcopy(d)
+
+
+def snakemake(workdir, *args, check=True, config="tests/data/config.yaml"):
+    """Run the real workflow in workdir (with the test config); raise with its output on failure."""
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", config, *args], cwd=workdir,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The test episode built once per session; tests fork it (see test_workflow.fork)."""
+    work = copy_workflow(tmp_path_factory.mktemp("workflow") / "base")
+    snakemake(work, "--cores", "2")
+    return work
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of our own for the session, stopped at the end even when tests fail."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_database(request, tmp_path):
+    """Makes empty databases of one kind (each test runs once per kind): the same store tests
+    run on SQLite and on PostgreSQL."""
+    counter = iter(range(1000))
+
+    def make():
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / f'tower{next(counter)}.db'}"
+        return request.getfixturevalue("postgres").create_database()
+
+    return make
+
+
+@pytest.fixture
+def database_url(new_database):
+    return new_database()

@@ -10,20 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import copy_workflow, dump_yaml, load_yaml
+from conftest import copy_workflow, dump_yaml, load_yaml, snakemake
 from tower_anime.media import count_frames, loudness, probe
 
 pytestmark = pytest.mark.workflow
-CONFIG = ["--configfile", "tests/data/config.yaml"]
 EP = "test01"
-
-
-def snakemake(workdir, *args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *CONFIG, *args], cwd=workdir,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc
 
 
 _JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.M)
@@ -37,13 +28,6 @@ def planned(workdir, *args):
     if not jobs:
         assert "Nothing to be done" in text, text[-2000:]
     return jobs
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    work = copy_workflow(tmp_path_factory.mktemp("workflow") / "base")
-    snakemake(work, "--cores", "2")
-    return work
 
 
 def fork(built, tmp_path):

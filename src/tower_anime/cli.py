@@ -1,16 +1,19 @@
-"""`tower-anime`: check the story and show the plan without running anything."""
+"""`tower-anime`: check the story and show the plan without running anything; manage the
+story database (`db`) and the facts knowledge base (`facts`)."""
 import argparse
+import json
 import sys
+from pathlib import Path
 
-from .config import load_config
+from .config import load_config, validate_config
 from .errors import TowerError
-from .story import load_story, plan_story
+from .story import load_inputs, plan_story
 
 
 def _plans(args):
     cfg = load_config(args.config)
-    story = load_story(cfg["story"]["characters"], cfg["story"]["episodes_dir"])
-    return cfg, story, plan_story(story, cfg)
+    story, context = load_inputs(cfg)
+    return cfg, story, plan_story(story, cfg, context)
 
 
 def cmd_validate(args):
@@ -35,6 +38,147 @@ def cmd_plan(args):
               f"{row['transition_in']:<9} {spec['camera']['move']:<9} {who:<18} {spec['action'][:50]}")
 
 
+def _config_or_defaults(args):
+    """The config file when there is one; the schema defaults otherwise (db/facts work anywhere)."""
+    if Path(args.config).is_file():
+        return load_config(args.config)
+    return validate_config({}, "(defaults)")
+
+
+def _database(args, section):
+    from .store import connect, resolve_url
+
+    return connect(resolve_url(_config_or_defaults(args), section, args.database))
+
+
+def cmd_db_init(args):
+    from .store import migrate
+
+    with _database(args, "story") as db:
+        applied = migrate(db)
+        print(f"{db.display}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
+
+
+def cmd_db_import(args):
+    from .store import import_folder
+
+    with _database(args, "story") as db:
+        n = import_folder(db, args.folder)
+        print(f"{db.display}: imported {n['characters']} characters, {n['episodes']} episode(s), "
+              f"{n['shots']} shots, {n['templates']} workflow template(s) from {args.folder}")
+
+
+def cmd_db_export(args):
+    from .store import export_folder
+
+    with _database(args, "story") as db:
+        n = export_folder(db, args.folder)
+        print(f"{db.display}: wrote {n['characters']} characters, {n['episodes']} episode(s), "
+              f"{n['templates']} workflow template(s) to {args.folder}")
+
+
+def cmd_facts_add(args):
+    from .facts import add_facts, make_fact
+    from .store import migrate
+
+    fact = make_fact(args.subject, args.predicate, args.object, args.source)
+    with _database(args, "facts") as db:
+        migrate(db)
+        added = add_facts(db, [fact])
+        print(f"{db.display}: " + ("added 1 fact" if added else "already known, nothing added"))
+
+
+def cmd_facts_import(args):
+    from .facts import add_facts, read_facts_file
+    from .store import migrate
+
+    facts = read_facts_file(args.file)
+    with _database(args, "facts") as db:
+        migrate(db)
+        added = add_facts(db, facts)
+        print(f"{db.display}: {len(facts)} fact(s) in {args.file}, {added} new")
+
+
+def _print_facts(rows, as_json, score=False):
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        print("no facts found")
+        return
+    cols = (["score"] if score else []) + ["subject", "predicate", "object"]
+    cells = [[f"{r['score']:.3f}" if c == "score" else r[c] for c in cols] for r in rows]
+    widths = [min(40, max(len(c), *(len(row[i]) for row in cells))) for i, c in enumerate(cols[:-1])]
+    print("  ".join(c.ljust(w) for c, w in zip(cols[:-1], widths)) + "  " + cols[-1])
+    for row in cells:
+        print("  ".join(v[:w].ljust(w) for v, w in zip(row[:-1], widths)) + "  " + row[-1])
+
+
+def cmd_facts_search(args):
+    from .facts import search_facts
+    from .store import require_schema
+
+    with _database(args, "facts") as db:
+        require_schema(db)
+        _print_facts(search_facts(db, args.query, args.limit), args.json, score=True)
+
+
+def cmd_facts_list(args):
+    from .facts import list_facts
+    from .store import require_schema
+
+    with _database(args, "facts") as db:
+        require_schema(db)
+        _print_facts(list_facts(db, args.subject), args.json)
+
+
+def cmd_facts_serve(args):
+    from .facts.server import serve
+    from .store import resolve_url
+
+    cfg = _config_or_defaults(args)
+    serve(resolve_url(cfg, "facts", args.database), cfg)
+
+
+def _add_db_commands(sub):
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database", metavar="URL",
+                        help="postgresql://user@host:5432/dbname or sqlite:///path.db (default: story.database_url, "
+                             "then $TOWER_DATABASE_URL, then sqlite:///build/tower.db)")
+    db = sub.add_parser("db", help="the story database: init, import, export").add_subparsers(dest="db_command", required=True)
+    db.add_parser("init", parents=[common], help="create or migrate the schema (safe to run again)").set_defaults(fn=cmd_db_init)
+    p = db.add_parser("import", parents=[common], help="load DIR/characters.yaml, DIR/episodes/*.yaml and DIR/workflows/* "
+                      "(all checked first, written in one transaction)")
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(fn=cmd_db_import)
+    p = db.add_parser("export", parents=[common], help="write the database's story back to DIR as YAML")
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(fn=cmd_db_export)
+
+    facts = sub.add_parser("facts", help="the facts knowledge base: add, import, search, list, serve").add_subparsers(
+        dest="facts_command", required=True)
+    p = facts.add_parser("add", parents=[common], help="add one fact (nothing happens if it is known)")
+    p.add_argument("subject")
+    p.add_argument("predicate")
+    p.add_argument("object")
+    p.add_argument("--source", default="cli", help="where the fact comes from (default: %(default)s)")
+    p.set_defaults(fn=cmd_facts_add)
+    p = facts.add_parser("import", parents=[common], help="add the facts of a YAML file (again: adds nothing)")
+    p.add_argument("file", metavar="FILE.yaml")
+    p.set_defaults(fn=cmd_facts_import)
+    p = facts.add_parser("search", parents=[common], help="ranked full-text search")
+    p.add_argument("query")
+    p.add_argument("--limit", type=int, default=10, help="at most this many results (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(fn=cmd_facts_search)
+    p = facts.add_parser("list", parents=[common], help="list facts, optionally about one subject")
+    p.add_argument("--subject", help="only facts about this subject (any case)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(fn=cmd_facts_list)
+    facts.add_parser("serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, "
+                     "character_sheet)").set_defaults(fn=cmd_facts_serve)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="tower-anime", description=__doc__)
     parser.add_argument("--config", default="config/config.yaml", help="config file (default: %(default)s)")
@@ -43,6 +187,7 @@ def main(argv=None):
     p = sub.add_parser("plan", help="print an episode's timeline")
     p.add_argument("episode")
     p.set_defaults(fn=cmd_plan)
+    _add_db_commands(sub)
     args = parser.parse_args(argv)
     try:
         args.fn(args)

@@ -35,3 +35,9 @@ class MediaError(TowerError):
 
 class GateFailed(TowerError):
     """A quality gate failed: names the item, metric, value, threshold and report file."""
+
+
+class DatabaseError(TowerError):
+    """The story/facts database is unreachable, too old, or refused a statement.
+
+    Messages name the database by its masked URL (never the password) and say what to run."""

@@ -29,8 +29,13 @@ def load_characters(path, found):
     data = _collect(lambda: read_yaml(path), found)
     if data is None:
         return None
+    return check_characters(data, path, found)
+
+
+def check_characters(data, where, found):
+    """A character-sheet document (as parsed from YAML) -> characters with defaults, or None."""
     before = len(found)
-    found.extend(schema_problems(data, load_schema("characters"), path))
+    found.extend(schema_problems(data, load_schema("characters"), where))
     if len(found) > before or not isinstance(data, dict):
         return None
     return data["characters"]
@@ -86,17 +91,37 @@ def load_story(characters_path, episodes_dir, episode_ids=None):
         doc = _collect(lambda: read_yaml(path), found)
         if doc is None:
             continue
-        schema_found = schema_problems(doc, ep_schema, path)
-        found.extend(schema_found)
-        try:
-            found.extend(_check_episode(ep_id, doc, characters, path))
-        except (KeyError, TypeError, AttributeError):
-            # the structure itself is broken: the schema problems above already say how
-            if not schema_found:
-                raise
-        if not schema_found:
-            doc["id"] = ep_id
-            episodes[ep_id] = doc
+        check_episode(ep_id, doc, characters, path, found, episodes, ep_schema)
     if found:
         raise InvalidInput(found)
     return Story(characters=characters, episodes=episodes, files={k: str(v) for k, v in files.items()})
+
+
+def check_episode(ep_id, doc, characters, where, found, episodes, ep_schema=None):
+    """Check one episode document (filling defaults); add it to `episodes` when it is sound."""
+    schema_found = schema_problems(doc, ep_schema or load_schema("episode"), where)
+    found.extend(schema_found)
+    try:
+        found.extend(_check_episode(ep_id, doc, characters, where))
+    except (KeyError, TypeError, AttributeError):
+        # the structure itself is broken: the schema problems above already say how
+        if not schema_found:
+            raise
+    if not schema_found:
+        doc["id"] = ep_id
+        episodes[ep_id] = doc
+
+
+def story_from_documents(characters_doc, episode_docs, characters_where):
+    """The checks of load_story on documents read from elsewhere (the database).
+
+    episode_docs: {episode id: (document, where)}, where names the source in messages."""
+    found = []
+    characters = check_characters(characters_doc, characters_where, found)
+    episodes = {}
+    ep_schema = load_schema("episode")
+    for ep_id, (doc, where) in episode_docs.items():
+        check_episode(ep_id, doc, characters, where, found, episodes, ep_schema)
+    if found:
+        raise InvalidInput(found)
+    return Story(characters=characters, episodes=episodes, files={k: str(w) for k, (_, w) in episode_docs.items()})

@@ -74,13 +74,16 @@ class EpisodePlan:
         }
 
 
-def _character_view(char_id, characters):
+def _character_view(char_id, characters, context=None):
     c = characters[char_id]
     view = {"id": char_id, "name": c["name"], "description": c["description"], "palette": dict(c["palette"])}
     # only what shapes a picture: a changed LoRA or reference re-renders this character's shots
     for key in ("lora", "reference_image"):
         if key in c:
             view[key] = c[key]
+    if context is not None:
+        # this character's facts (facts.context): a changed fact re-plans only their shots
+        view["facts"] = context.character(char_id)
     return view
 
 
@@ -95,8 +98,11 @@ def _voice_view(char_id, characters, default_engine):
     }
 
 
-def plan_episode(episode, characters, config):
-    """Resolve one checked episode into per-job specs and a frame-exact timeline."""
+def plan_episode(episode, characters, config, context=None):
+    """Resolve one checked episode into per-job specs and a frame-exact timeline.
+
+    context: a facts.PromptContext (or None): puts each character's facts and the style
+    bible into the specs they shape."""
     out = config["output"]
     fps, width, height = out["fps"], out["width"], out["height"]
     backends = config["backends"]
@@ -122,8 +128,10 @@ def plan_episode(episode, characters, config):
                 "location": scene["location"], "time_of_day": scene["time_of_day"],
                 "camera": camera_of(shot), "action": shot["action"], "seed": shot["seed"],
                 "width": width, "height": height, "backend": backends["stills"],
-                "characters": [_character_view(c, characters) for c in shot.get("characters", [])],
+                "characters": [_character_view(c, characters, context) for c in shot.get("characters", [])],
             }
+            if context is not None:
+                still["style"] = context.style("stills")
             plan.stills[shot["id"]] = still
             plan.clips[shot["id"]] = {
                 "still": still, "frames": nframes, "fps": fps, "backend": backends["clips"],
@@ -158,9 +166,11 @@ def plan_episode(episode, characters, config):
             "duration": round(scene_frames / fps, 4), "sample_rate": out["sample_rate"],
             "backend": backends["music"],
         }
+        if context is not None:
+            plan.music[scene["id"]]["style"] = context.style("music")
     plan.total_frames = cursor
     return plan
 
 
-def plan_story(story, config):
-    return {ep_id: plan_episode(doc, story.characters, config) for ep_id, doc in story.episodes.items()}
+def plan_story(story, config, context=None):
+    return {ep_id: plan_episode(doc, story.characters, config, context) for ep_id, doc in story.episodes.items()}

@@ -1,0 +1,83 @@
+"""Facts in the database: add (each triple once), list, and ranked full-text search
+(FTS5 + bm25 on SQLite, a tsvector with a GIN index + ts_rank on PostgreSQL)."""
+import re
+from datetime import datetime, timezone
+
+from .context import fold as _fold
+from .files import Fact
+
+_WORD = re.compile(r"\w+")
+
+# bm25 weights per FTS column (subject, predicate, object): a word in the subject counts most
+_SQLITE_SEARCH = """
+SELECT f.subject, f.predicate, f.object, f.source, f.created,
+       -bm25(facts_fts, 5.0, 1.0, 2.0) AS score
+  FROM facts_fts
+  JOIN facts AS f
+    ON f.subject = facts_fts.subject AND f.predicate = facts_fts.predicate AND f.object = facts_fts.object
+ WHERE facts_fts MATCH ?
+ ORDER BY score DESC, f.subject, f.predicate, f.object
+ LIMIT ?"""
+
+# plainto_tsquery ANDs the words; turning & into | ranks facts that match some of them too,
+# as the SQLite query does. Normalisation 1 divides by 1 + log(length), like bm25's length term.
+_PG_SEARCH = """
+SELECT subject, predicate, object, source, created, ts_rank(search, q, 1) AS score
+  FROM facts, replace(plainto_tsquery('english', ?)::text, '&', '|')::tsquery AS q
+ WHERE search @@ q
+ ORDER BY score DESC, subject, predicate, object
+ LIMIT ?"""
+
+
+def _now():
+    # always given by Tower (UTC), never the server's local CURRENT_TIMESTAMP
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _row(r):
+    created = r["created"]
+    created = created.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(created, "strftime") else str(created).replace(" ", "T") + "Z"
+    out = {"subject": r["subject"], "predicate": r["predicate"], "object": r["object"], "source": r["source"],
+           "created": created}
+    if "score" in r:
+        out["score"] = round(float(r["score"]), 6)
+    return out
+
+
+def add_facts(db, facts):
+    """Add facts in one transaction; a triple already stored is left as it is. Returns how many were new."""
+    added = 0
+    created = _now()
+    with db.transaction():
+        for f in facts:
+            added += db.execute(
+                "INSERT INTO facts (subject, predicate, object, source, created) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (subject, predicate, object) DO NOTHING",
+                (f.subject, f.predicate, f.object, f.source, created))
+    return added
+
+
+def list_facts(db, subject=None):
+    """Facts in (subject, predicate, object) order; `subject` matches regardless of case."""
+    rows = db.rows("SELECT subject, predicate, object, source, created FROM facts ORDER BY subject, predicate, object")
+    if subject:
+        rows = [r for r in rows if _fold(r["subject"]) == _fold(subject)]
+    return [_row(r) for r in rows]
+
+
+def search_facts(db, query, limit=10):
+    """Facts matching any word of the query, best first (a higher score is a better match)."""
+    words = _WORD.findall(query)
+    if not words or limit < 1:
+        return []
+    if db.dialect == "sqlite":
+        # each word quoted: FTS5 operators and punctuation in the query are taken as plain text
+        return [_row(r) for r in db.rows(_SQLITE_SEARCH, (" OR ".join(f'"{w}"' for w in words), limit))]
+    return [_row(r) for r in db.rows(_PG_SEARCH, (" ".join(words), limit))]
+
+
+def facts_about(db, subjects):
+    """Facts whose subject is one of `subjects` (regardless of case), as Fact triples."""
+    keys = {_fold(s) for s in subjects if s}
+    rows = db.rows("SELECT subject, predicate, object, source FROM facts ORDER BY subject, predicate, object")
+    return [Fact(r["subject"], r["predicate"], r["object"], r["source"]) for r in rows if _fold(r["subject"]) in keys]

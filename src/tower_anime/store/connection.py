@@ -1,0 +1,241 @@
+"""One small interface over SQLite (sqlite3) and PostgreSQL (psycopg 3).
+
+Queries are written once with `?` placeholders and always take their values as parameters;
+for PostgreSQL the placeholders become `%s`. Driver errors become DatabaseError messages
+that name the database by its masked URL, never with a traceback or a password.
+"""
+import contextlib
+import sqlite3
+
+from ..errors import DatabaseError
+from .url import parse_url, sqlite_file
+
+CONNECT_TIMEOUT_S = 5
+
+
+def connect(url):
+    """Open the database named by a URL string or a parsed DatabaseURL."""
+    url = parse_url(url) if isinstance(url, str) else url
+    return SQLiteDatabase(url) if url.dialect == "sqlite" else PostgresDatabase(url)
+
+
+class Database:
+    dialect = ""
+
+    def __init__(self, url):
+        self.url = url
+        self._depth = 0
+
+    @property
+    def display(self):
+        return self.url.masked
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- what callers use ---------------------------------------------------------------
+
+    def execute(self, sql, params=()):
+        """Run one statement; returns the number of rows it changed."""
+        with self._errors(sql):
+            return self._execute(sql, tuple(params))
+
+    def execute_many(self, sql, seq_of_params):
+        """One statement for each parameter tuple (batched by the driver)."""
+        seq = [tuple(p) for p in seq_of_params]
+        if seq:
+            with self._errors(sql):
+                self._execute_many(sql, seq)
+
+    def rows(self, sql, params=()):
+        """Rows of a query as dicts (column name -> value)."""
+        with self._errors(sql):
+            return self._rows(sql, tuple(params))
+
+    def value(self, sql, params=()):
+        rows = self.rows(sql, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """All or nothing. Nested use joins the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        with self._errors("BEGIN"):
+            self._begin()
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._depth = 0
+            with contextlib.suppress(Exception):
+                self._rollback()
+            raise
+        self._depth = 0
+        with self._errors("COMMIT"):
+            self._commit()
+
+    def run_script(self, sql):
+        """A migration file: several statements, no parameters, inside the current transaction."""
+        with self._errors(sql):
+            self._run_script(sql)
+
+    def table_exists(self, name):
+        raise NotImplementedError
+
+    def close(self):
+        raise NotImplementedError
+
+    # --- error translation --------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _errors(self, sql):
+        try:
+            yield
+        except DatabaseError:
+            raise
+        except self._driver_errors as e:
+            raise DatabaseError(self._describe(e, sql)) from None
+
+    def _describe(self, error, sql):
+        first = " ".join(str(sql).split())[:80]
+        return f"database {self.display}: {self.url.scrub(error).strip()} (in: {first})"
+
+
+class SQLiteDatabase(Database):
+    dialect = "sqlite"
+    _driver_errors = (sqlite3.Error,)
+
+    def __init__(self, url):
+        super().__init__(url)
+        path = sqlite_file(url)
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit mode: transactions are opened explicitly (BEGIN IMMEDIATE) so that
+            # DDL in migrations is transactional too (sqlite3's implicit BEGIN skips DDL)
+            self.conn = sqlite3.connect(url.path, isolation_level=None, timeout=30)
+        except (OSError, sqlite3.Error) as e:
+            raise DatabaseError(f"cannot open the SQLite database {url.path}: {e}; "
+                                "check that its folder exists and is writable") from None
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA foreign_keys = ON")
+
+    def _execute(self, sql, params):
+        return self.conn.execute(sql, params).rowcount
+
+    def _execute_many(self, sql, seq):
+        self.conn.executemany(sql, seq)
+
+    def _rows(self, sql, params):
+        return [dict(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def _begin(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def _commit(self):
+        self.conn.execute("COMMIT")
+
+    def _rollback(self):
+        self.conn.execute("ROLLBACK")
+
+    def _run_script(self, sql):
+        # executescript() would COMMIT first; split into complete statements instead
+        # (complete_statement keeps a trigger's BEGIN ... END; body together)
+        buf = ""
+        for line in sql.splitlines(keepends=True):
+            buf += line
+            if sqlite3.complete_statement(buf):
+                self.conn.execute(buf)
+                buf = ""
+        if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
+            raise DatabaseError(f"incomplete SQL statement at the end of a migration: {buf.strip()[:80]}")
+
+    def table_exists(self, name):
+        return bool(self.rows("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+
+    def close(self):
+        self.conn.close()
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+
+    def __init__(self, url):
+        super().__init__(url)
+        import psycopg
+        from psycopg.rows import dict_row
+
+        self._psycopg = psycopg
+        self._driver_errors = (psycopg.Error,)
+        kwargs = {} if "connect_timeout" in url.raw else {"connect_timeout": CONNECT_TIMEOUT_S}
+        try:
+            self.conn = psycopg.connect(url.raw, autocommit=True, row_factory=dict_row, **kwargs)
+        except psycopg.Error as e:
+            raise DatabaseError(
+                f"cannot connect to PostgreSQL at {url.where} (database {url.dbname or '(default)'}, "
+                f"user {url.user or '(default)'}): {_last_line(url.scrub(e))}. Is the server running and "
+                f"reachable? The URL used was {url.masked} (set story.database_url or TOWER_DATABASE_URL)."
+            ) from None
+        self._tx = None
+
+    @staticmethod
+    def _sql(sql):
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def _execute(self, sql, params):
+        with self.conn.cursor() as cur:
+            cur.execute(self._sql(sql), params)
+            return cur.rowcount
+
+    def _execute_many(self, sql, seq):
+        with self.conn.cursor() as cur:
+            cur.executemany(self._sql(sql), seq)
+
+    def _rows(self, sql, params):
+        with self.conn.cursor() as cur:
+            cur.execute(self._sql(sql), params)
+            return cur.fetchall() if cur.description else []
+
+    def _begin(self):
+        self._tx = self.conn.transaction()
+        self._tx.__enter__()
+
+    def _commit(self):
+        tx, self._tx = self._tx, None
+        tx.__exit__(None, None, None)
+
+    def _rollback(self):
+        tx, self._tx = self._tx, None
+        tx.__exit__(DatabaseError, DatabaseError("rollback"), None)
+
+    def _run_script(self, sql):
+        # no parameters: psycopg sends the text as is, several statements at once
+        self.conn.execute(sql)
+
+    def table_exists(self, name):
+        return self.value("SELECT to_regclass(?) IS NOT NULL AS x", (name,))
+
+    def close(self):
+        self.conn.close()
+
+    def _describe(self, error, sql):
+        if isinstance(error, self._psycopg.OperationalError) and self.conn.closed:
+            return (f"lost the connection to PostgreSQL at {self.url.where} ({self.display}): "
+                    f"{_last_line(self.url.scrub(error))}")
+        diag = getattr(error, "diag", None)
+        message = getattr(diag, "message_primary", None) or str(error)
+        return super()._describe(message, sql)
+
+
+def _last_line(text):
+    lines = [l.strip() for l in str(text).strip().splitlines() if l.strip()]
+    return lines[-1] if lines else "unknown error"

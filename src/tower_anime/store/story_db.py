@@ -1,0 +1,79 @@
+"""The story in the database: import a story folder, export it back, read it for the workflow.
+
+A folder has the layout of config/: characters.yaml, episodes/<id>.yaml and optionally
+workflows/<template>. Import checks everything with the story loader first and writes in one
+transaction, so a bad file changes nothing; importing the same folder again changes nothing.
+"""
+import copy
+from pathlib import Path
+
+import yaml
+
+from ..errors import DatabaseError
+from ..fsutil import atomic_path, write_text_atomic
+from ..story.load import load_story, story_from_documents
+from .migrate import migrate, require_schema
+from .story_rows import character_document, episode_documents, read_rows, write_story
+from .templates import read_templates, stored_templates, write_templates
+
+
+def folder_parts(folder):
+    folder = Path(folder)
+    return folder / "characters.yaml", folder / "episodes", folder / "workflows"
+
+
+def import_folder(db, folder):
+    """Check, then write the folder's story and templates in one transaction. Returns counts."""
+    characters_path, episodes_dir, workflows_dir = folder_parts(folder)
+    story = load_story(characters_path, episodes_dir)          # raises InvalidInput, nothing written
+    templates = read_templates(workflows_dir)
+    migrate(db)
+    with db.transaction():
+        write_story(db, story)
+        write_templates(db, templates)
+    shots = sum(len(s["shots"]) for ep in story.episodes.values() for s in ep["scenes"])
+    return {"characters": len(story.characters), "episodes": len(story.episodes), "shots": shots,
+            "templates": len(templates)}
+
+
+def read_documents(db):
+    """The character-sheet document and {episode id: document}, as the YAML files would hold them."""
+    require_schema(db)
+    rows = read_rows(db)
+    if not rows["characters"] and not rows["episodes"]:
+        raise DatabaseError(f"database {db.display} holds no story yet; load one with "
+                            "`tower-anime db import config/`")
+    return character_document(rows["characters"]), episode_documents(rows)
+
+
+def read_story(db):
+    """The story from the database, checked exactly as load_story checks the files."""
+    characters_doc, episodes = read_documents(db)
+    if not episodes:
+        raise DatabaseError(f"database {db.display} has characters but no episodes; load them with "
+                            "`tower-anime db import config/`")
+    docs = {ep: (doc, f"{db.display} (episode {ep})") for ep, doc in episodes.items()}
+    return story_from_documents(characters_doc, docs, f"{db.display} (characters)")
+
+
+def _dump(data):
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def export_folder(db, folder):
+    """Write characters.yaml, episodes/<id>.yaml and workflows/<name>; they re-import to the same rows."""
+    characters_doc, episodes = read_documents(db)
+    # the same checks as the workflow: never write out a story that would not load
+    story_from_documents(copy.deepcopy(characters_doc),
+                         {ep: (copy.deepcopy(doc), f"{db.display} (episode {ep})") for ep, doc in episodes.items()},
+                         f"{db.display} (characters)")
+    characters_path, episodes_dir, workflows_dir = folder_parts(folder)
+    header = f"# Exported by `tower-anime db export` from {db.display}\n"
+    write_text_atomic(characters_path, header + _dump(characters_doc))
+    for ep, doc in episodes.items():
+        write_text_atomic(episodes_dir / f"{ep}.yaml", header + _dump(doc))
+    templates = stored_templates(db)
+    for name, body in templates.items():
+        with atomic_path(workflows_dir / name) as tmp:
+            tmp.write_bytes(body.encode("utf-8"))
+    return {"characters": len(characters_doc["characters"]), "episodes": len(episodes), "templates": len(templates)}

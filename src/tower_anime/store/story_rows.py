@@ -1,0 +1,182 @@
+"""The story as rows: from a checked story to table rows, and from rows back to the very
+documents the YAML files hold, so that the database feeds the same checks and the same
+plan as the files do."""
+import json
+from collections import defaultdict
+
+# column lists are constants of this module, never input: only values go in as parameters
+TABLES = {
+    "characters": ("id", "position", "name", "description", "palette_hair", "palette_skin", "palette_outfit",
+                   "palette_accent", "lora_file", "lora_strength_model", "lora_strength_clip", "reference_image",
+                   "voice_engine", "voice_pitch", "voice_speed", "voice_espeak_voice"),
+    "episodes": ("id", "title"),
+    "scenes": ("episode_id", "id", "position", "title", "location", "time_of_day", "mood", "music", "music_seed",
+               "transition", "transition_seconds"),
+    "shots": ("episode_id", "id", "scene_id", "position", "frames", "duration", "camera_move", "camera_framing",
+              "action", "seed"),
+    "shot_characters": ("episode_id", "shot_id", "position", "character_id"),
+    "dialogue_lines": ("episode_id", "shot_id", "position", "speaker", "text", "at_seconds"),
+}
+# children first: the order to delete an episode in
+EPISODE_TABLES = ("dialogue_lines", "shot_characters", "shots", "scenes", "episodes")
+ORDER = {
+    "characters": "position, id",
+    "episodes": "id",
+    "scenes": "episode_id, position",
+    "shots": "episode_id, position",
+    "shot_characters": "episode_id, shot_id, position",
+    "dialogue_lines": "episode_id, shot_id, position",
+}
+
+
+def number_text(value):
+    """A schema `number` as its JSON literal: 1 stays '1', 1.0 stays '1.0'."""
+    return None if value is None else json.dumps(value)
+
+
+def text_number(text):
+    """Back from number_text; text that is no number is returned as is for the schema to name."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+# --- story -> rows -----------------------------------------------------------------------
+
+def character_rows(characters):
+    rows = []
+    for position, (cid, c) in enumerate(characters.items()):
+        lora, voice, palette = c.get("lora") or {}, c.get("voice") or {}, c["palette"]
+        rows.append({
+            "id": cid, "position": position, "name": c["name"], "description": c["description"],
+            "palette_hair": palette["hair"], "palette_skin": palette["skin"],
+            "palette_outfit": palette["outfit"], "palette_accent": palette["accent"],
+            "lora_file": lora.get("file"), "lora_strength_model": number_text(lora.get("strength_model")),
+            "lora_strength_clip": number_text(lora.get("strength_clip")),
+            "reference_image": c.get("reference_image"),
+            "voice_engine": voice.get("engine"), "voice_pitch": number_text(voice.get("pitch")),
+            "voice_speed": number_text(voice.get("speed")), "voice_espeak_voice": voice.get("espeak_voice"),
+        })
+    return rows
+
+
+def episode_rows(ep_id, doc):
+    """{table: [row, ...]} for one checked episode document."""
+    out = {t: [] for t in EPISODE_TABLES}
+    out["episodes"].append({"id": ep_id, "title": doc["title"]})
+    for si, scene in enumerate(doc["scenes"]):
+        out["scenes"].append({
+            "episode_id": ep_id, "id": scene["id"], "position": si, "title": scene["title"],
+            "location": scene["location"], "time_of_day": scene["time_of_day"], "mood": scene["mood"],
+            "music": scene.get("music"), "music_seed": scene.get("music_seed"),
+            "transition": scene.get("transition"), "transition_seconds": number_text(scene.get("transition_seconds")),
+        })
+        for hi, shot in enumerate(scene["shots"]):
+            camera = shot["camera"]
+            move, framing = (camera, None) if isinstance(camera, str) else (camera["move"], camera.get("framing"))
+            out["shots"].append({
+                "episode_id": ep_id, "id": shot["id"], "scene_id": scene["id"], "position": hi,
+                "frames": shot.get("frames"), "duration": number_text(shot.get("duration")),
+                "camera_move": move, "camera_framing": framing, "action": shot["action"], "seed": shot["seed"],
+            })
+            for ci, cid in enumerate(shot.get("characters", [])):
+                out["shot_characters"].append({"episode_id": ep_id, "shot_id": shot["id"], "position": ci,
+                                               "character_id": cid})
+            for li, line in enumerate(shot.get("dialogue", [])):
+                out["dialogue_lines"].append({"episode_id": ep_id, "shot_id": shot["id"], "position": li,
+                                              "speaker": line["speaker"], "text": line["text"],
+                                              "at_seconds": number_text(line.get("at"))})
+    return out
+
+
+def insert_sql(table, upsert_key=None):
+    cols = TABLES[table]
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    if upsert_key:
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in upsert_key)
+        sql += f" ON CONFLICT ({', '.join(upsert_key)}) DO UPDATE SET {updates}"
+    return sql
+
+
+def values(table, rows):
+    return [tuple(r[c] for c in TABLES[table]) for r in rows]
+
+
+def write_story(db, story):
+    """Upsert the characters; replace each episode of the story wholesale. Call inside a transaction."""
+    db.execute_many(insert_sql("characters", ("id",)), values("characters", character_rows(story.characters)))
+    for ep_id, doc in story.episodes.items():
+        for table in EPISODE_TABLES:
+            db.execute(f"DELETE FROM {table} WHERE {'id' if table == 'episodes' else 'episode_id'} = ?", (ep_id,))
+        rows = episode_rows(ep_id, doc)
+        for table in reversed(EPISODE_TABLES):      # parents first
+            db.execute_many(insert_sql(table), values(table, rows[table]))
+
+
+# --- rows -> documents -------------------------------------------------------------------
+
+def read_rows(db):
+    return {t: db.rows(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {ORDER[t]}") for t, cols in TABLES.items()}
+
+
+def _put(target, key, value):
+    if value is not None:
+        target[key] = value
+
+
+def character_document(rows):
+    characters = {}
+    for r in rows:
+        c = {"name": r["name"], "description": r["description"],
+             "palette": {k: r[f"palette_{k}"] for k in ("hair", "skin", "outfit", "accent")}}
+        if r["lora_file"] is not None:
+            c["lora"] = {"file": r["lora_file"]}
+            _put(c["lora"], "strength_model", text_number(r["lora_strength_model"]))
+            _put(c["lora"], "strength_clip", text_number(r["lora_strength_clip"]))
+        _put(c, "reference_image", r["reference_image"])
+        voice = {}
+        _put(voice, "engine", r["voice_engine"])
+        _put(voice, "pitch", text_number(r["voice_pitch"]))
+        _put(voice, "speed", text_number(r["voice_speed"]))
+        _put(voice, "espeak_voice", r["voice_espeak_voice"])
+        if voice:
+            c["voice"] = voice
+        characters[r["id"]] = c
+    return {"characters": characters}
+
+
+def episode_documents(rows):
+    """{episode id: document} in the shape of config/episodes/<id>.yaml (id left to the name)."""
+    cast, lines, shots = defaultdict(list), defaultdict(list), defaultdict(list)
+    for r in rows["shot_characters"]:
+        cast[r["episode_id"], r["shot_id"]].append(r["character_id"])
+    for r in rows["dialogue_lines"]:
+        line = {"speaker": r["speaker"], "text": r["text"]}
+        _put(line, "at", text_number(r["at_seconds"]))
+        lines[r["episode_id"], r["shot_id"]].append(line)
+    for r in rows["shots"]:
+        key = (r["episode_id"], r["id"])
+        shot = {"id": r["id"]}
+        _put(shot, "frames", r["frames"])
+        _put(shot, "duration", text_number(r["duration"]))
+        shot["camera"] = (r["camera_move"] if r["camera_framing"] is None
+                          else {"move": r["camera_move"], "framing": r["camera_framing"]})
+        shot["action"] = r["action"]
+        shot["characters"] = cast.get(key, [])
+        shot["seed"] = r["seed"]
+        if key in lines:
+            shot["dialogue"] = lines[key]
+        shots[r["episode_id"], r["scene_id"]].append(shot)
+    scenes = defaultdict(list)
+    for r in rows["scenes"]:
+        scene = {k: r[k] for k in ("id", "title", "location", "time_of_day", "mood")}
+        _put(scene, "music", r["music"])
+        _put(scene, "music_seed", r["music_seed"])
+        _put(scene, "transition", r["transition"])
+        _put(scene, "transition_seconds", text_number(r["transition_seconds"]))
+        scene["shots"] = shots.get((r["episode_id"], r["id"]), [])
+        scenes[r["episode_id"]].append(scene)
+    return {r["id"]: {"title": r["title"], "scenes": scenes.get(r["id"], [])} for r in rows["episodes"]}

@@ -1,0 +1,126 @@
+"""Database URLs: which database to open, and how to name it without its password.
+
+`postgresql://user:password@host:5432/dbname` opens PostgreSQL (psycopg 3);
+`sqlite:///relative/path.db`, `sqlite:////absolute/path.db` or a plain file path open SQLite,
+the embedded default. Every message about a database uses `DatabaseURL.masked`.
+"""
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from ..errors import DatabaseError
+
+ENV_VAR = "TOWER_DATABASE_URL"
+# SQLite is the embedded default wherever a database is needed without a server
+DEFAULT_URL = "sqlite:///build/tower.db"
+_MASK = "***"
+_SECRET_PARAMS = {"password", "passfile", "sslpassword"}
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    raw: str
+    dialect: str                  # "sqlite" or "postgresql"
+    path: str = ""                # sqlite: file path (or ":memory:")
+    host: str = ""                # postgresql
+    port: int = 5432
+    dbname: str = ""
+    user: str = ""
+    password: str = ""
+
+    @property
+    def masked(self):
+        """The URL as it may be printed: any password replaced by ***."""
+        return mask_url(self.raw)
+
+    @property
+    def where(self):
+        """host:port (PostgreSQL) or the file (SQLite): what a 'cannot connect' message names."""
+        if self.dialect == "sqlite":
+            return self.path
+        return f"{self.host or 'localhost'}:{self.port}"
+
+    def scrub(self, text):
+        """A driver's message with the password removed, in case it echoes the URL."""
+        text = str(text)
+        if self.password:
+            text = text.replace(self.raw, self.masked)
+            for secret in {self.password, quote(self.password, safe="")}:
+                text = text.replace(secret, _MASK)
+        return text
+
+
+def mask_url(url):
+    """postgresql://u:secret@h/db -> postgresql://u:***@h/db (also ?password=...)."""
+    url = str(url)
+    if "@" not in url and "pass" not in url.lower():
+        return url              # nothing secret (and urlunsplit would rewrite sqlite:////abs)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1" + _MASK + "@", url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, hostinfo = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":" + _MASK
+        netloc = f"{userinfo}@{hostinfo}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, _MASK if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def parse_url(url):
+    """Parse a database URL; raise DatabaseError naming the expected forms."""
+    url = str(url).strip()
+    if not url:
+        raise DatabaseError("empty database URL; expected postgresql://user@host:5432/dbname or sqlite:///build/tower.db")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in ("postgresql", "postgres"):
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        try:
+            port = parts.port or int(query.get("port", 5432))
+        except ValueError:
+            raise DatabaseError(f"bad port in database URL {mask_url(url)}; expected a number such as 5432") from None
+        return DatabaseURL(
+            raw=url, dialect="postgresql", host=parts.hostname or query.get("host", ""), port=port,
+            dbname=unquote(parts.path.lstrip("/")) or query.get("dbname", ""),
+            user=unquote(parts.username or "") or query.get("user", ""),
+            password=unquote(parts.password or "") or query.get("password", ""))
+    if scheme == "sqlite":
+        # sqlite:///rel/path (three slashes) is relative, sqlite:////abs/path absolute
+        path = url.split("://", 1)[1]
+        path = path[1:] if path.startswith("/") else path
+        if not path:
+            raise DatabaseError(f"no file in database URL {url!r}; expected sqlite:///build/tower.db")
+        return DatabaseURL(raw=url, dialect="sqlite", path=unquote(path))
+    if scheme:
+        raise DatabaseError(f"unsupported database URL scheme {scheme!r} in {mask_url(url)}; "
+                            "expected postgresql://user@host:5432/dbname or sqlite:///path/to/file.db")
+    if "=" in url and " " in url:
+        raise DatabaseError("a libpq keyword string is not supported here; "
+                            "expected a URL such as postgresql://user@host:5432/dbname")
+    return DatabaseURL(raw=f"sqlite:///{url}", dialect="sqlite", path=url)
+
+
+def resolve_url(config=None, section="story", explicit=None):
+    """The database to use: an explicit URL, else `<section>.database_url`, else (for facts)
+    `story.database_url`, else $TOWER_DATABASE_URL, else the SQLite file build/tower.db."""
+    if explicit:
+        return parse_url(explicit)
+    config = config or {}
+    for name in dict.fromkeys([section, "story"]):
+        value = (config.get(name) or {}).get("database_url")
+        if value:
+            return parse_url(value)
+    return parse_url(os.environ.get(ENV_VAR) or DEFAULT_URL)
+
+
+def sqlite_file(url):
+    """The SQLite file of a parsed URL, as a Path (None for an in-memory database)."""
+    return None if url.path == ":memory:" else Path(url.path)
