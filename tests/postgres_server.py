@@ -1,9 +1,11 @@
 """A throwaway PostgreSQL server for the tests: initdb + pg_ctl in a temporary folder owned
 by the `postgres` user (initdb refuses to run as root), listening on a free port of
-127.0.0.1 only, stopped (and its folder removed) by stop()."""
+127.0.0.1 only, with password (SCRAM) authentication like a real deployment, stopped (and
+its folder removed) by stop()."""
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -35,6 +37,7 @@ class PostgresServer:
         self.bin = pg_bin()
         self.dir = None
         self.port = None
+        self.password = secrets.token_hex(12)
         self.started = False
 
     def _run(self, *args, check=True):
@@ -50,11 +53,16 @@ class PostgresServer:
 
     def start(self):
         self.dir = Path(tempfile.mkdtemp(prefix="tower-pg-"))
+        pwfile = self.dir / "pw"
+        pwfile.write_text(self.password + "\n")
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
-            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            for path in (self.dir, pwfile):
+                os.chown(path, user.pw_uid, user.pw_gid)
         data = self.dir / "data"
-        self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale", "--no-sync")
+        self._run("initdb", "-D", str(data), "-A", "scram-sha-256", "-U", "postgres", f"--pwfile={pwfile}",
+                  "-E", "UTF8", "--no-locale", "--no-sync")
+        pwfile.unlink()
         last = None
         for _ in range(3):  # the free port may be taken between finding and binding it
             self.port = free_port()
@@ -68,9 +76,8 @@ class PostgresServer:
             last = proc
         raise RuntimeError(f"pg_ctl start failed: {last.stdout}{last.stderr}")
 
-    def url(self, dbname="postgres", user="postgres", password=None):
-        auth = user if password is None else f"{user}:{password}"
-        return f"postgresql://{auth}@127.0.0.1:{self.port}/{dbname}"
+    def url(self, dbname="postgres", password=None):
+        return f"postgresql://postgres:{password or self.password}@127.0.0.1:{self.port}/{dbname}"
 
     def create_database(self):
         """A new, empty database; returns its URL."""

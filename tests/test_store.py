@@ -3,6 +3,7 @@ export, all-or-nothing imports, and a story read back that plans exactly like th
 import shutil
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -194,6 +195,8 @@ def test_cli_import_and_export(database_url, story_folder, tmp_path):
     proc = cli("db", "import", str(story_folder))
     assert proc.returncode == 0, proc.stderr
     assert "imported 3 characters, 1 episode(s), 3 shots, 1 workflow template(s)" in proc.stdout
+    password = urlsplit(database_url).password
+    assert password is None or (password not in proc.stdout and ":***@" in proc.stdout)
     shutil.rmtree(story_folder / "episodes")
     proc = cli("db", "import", str(story_folder))
     assert proc.returncode == 1 and "no episode files (*.yaml) found" in proc.stderr

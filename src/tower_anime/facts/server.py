@@ -4,6 +4,8 @@ stdio, so an assistant reads and writes the same facts as the CLI and the workfl
 Tools: search_facts, list_facts, add_fact, character_sheet. Each call opens the database
 afresh (cheap for SQLite, a few ms for PostgreSQL) and so always sees the latest facts.
 """
+from typing import Any
+
 from ..errors import TowerError
 from .context import fold, style_bible
 from .files import make_fact
@@ -89,22 +91,22 @@ def build_server(service):
             raise ToolError(str(e)) from None  # the message reaches the client; no traceback
 
     @server.tool()
-    def search_facts(query: str, limit: int = 10) -> list[dict]:
+    def search_facts(query: str, limit: int = 10) -> list[dict[str, Any]]:
         """Ranked full-text search over subject, predicate and object; best match first."""
         return call(service.search, query, limit)
 
     @server.tool()
-    def list_facts(subject: str = "") -> list[dict]:
+    def list_facts(subject: str = "") -> list[dict[str, Any]]:
         """All facts, or those about one subject (any case)."""
         return call(service.list, subject or None)
 
     @server.tool()
-    def add_fact(subject: str, predicate: str, object: str, source: str = "mcp") -> dict:
+    def add_fact(subject: str, predicate: str, object: str, source: str = "mcp") -> dict[str, Any]:
         """Add a fact (subject, predicate, object). A fact already known is not added twice."""
         return call(service.add, subject, predicate, object, source)
 
     @server.tool()
-    def character_sheet(character: str) -> dict:
+    def character_sheet(character: str) -> dict[str, Any]:
         """A character by id or name: description, palette, voice, LoRA, their facts and the style bible."""
         return call(service.character_sheet, character)
 

@@ -8,10 +8,11 @@ from .files import Fact
 
 _WORD = re.compile(r"\w+")
 
-# bm25 weights per FTS column (subject, predicate, object): a word in the subject counts most
+# bm25 weights per FTS column (subject, predicate, object): a word in the subject counts most,
+# then the object, then the predicate (the same 10 : 6 : 3 as the PostgreSQL weights below)
 _SQLITE_SEARCH = """
 SELECT f.subject, f.predicate, f.object, f.source, f.created,
-       -bm25(facts_fts, 5.0, 1.0, 2.0) AS score
+       -bm25(facts_fts, 10.0, 3.0, 6.0) AS score
   FROM facts_fts
   JOIN facts AS f
     ON f.subject = facts_fts.subject AND f.predicate = facts_fts.predicate AND f.object = facts_fts.object
@@ -19,12 +20,14 @@ SELECT f.subject, f.predicate, f.object, f.source, f.created,
  ORDER BY score DESC, f.subject, f.predicate, f.object
  LIMIT ?"""
 
-# plainto_tsquery ANDs the words; turning & into | ranks facts that match some of them too,
-# as the SQLite query does. Normalisation 1 divides by 1 + log(length), like bm25's length term.
+# plainto_tsquery ANDs the words; turning & into | also finds facts that match some of them,
+# as the SQLite query does. ts_rank on an OR query averages the best weight of each query
+# word, so a fact that matches more of the words ranks higher. Weights {D, C, B, A}:
+# predicate (C) 0.3, object (B) 0.6, subject (A) 1.0. No length normalisation: facts are short.
 _PG_SEARCH = """
-SELECT subject, predicate, object, source, created, ts_rank(search, q, 1) AS score
-  FROM facts, replace(plainto_tsquery('english', ?)::text, '&', '|')::tsquery AS q
- WHERE search @@ q
+SELECT subject, predicate, object, source, created, ts_rank('{0.1, 0.3, 0.6, 1.0}', search, query.q) AS score
+  FROM facts, (SELECT replace(plainto_tsquery('english', ?)::text, '&', '|')::tsquery AS q) AS query
+ WHERE search @@ query.q
  ORDER BY score DESC, subject, predicate, object
  LIMIT ?"""
 

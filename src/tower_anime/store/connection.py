@@ -182,8 +182,9 @@ class PostgresDatabase(Database):
         except psycopg.Error as e:
             raise DatabaseError(
                 f"cannot connect to PostgreSQL at {url.where} (database {url.dbname or '(default)'}, "
-                f"user {url.user or '(default)'}): {_last_line(url.scrub(e))}. Is the server running and "
-                f"reachable? The URL used was {url.masked} (set story.database_url or TOWER_DATABASE_URL)."
+                f"user {url.user or '(default)'}): {_reason(url.scrub(e))}. Check that the server is running "
+                f"and reachable and that the URL is right: {url.masked} (from --database, story.database_url, "
+                "facts.database_url or $TOWER_DATABASE_URL)"
             ) from None
         self._tx = None
 
@@ -230,12 +231,17 @@ class PostgresDatabase(Database):
     def _describe(self, error, sql):
         if isinstance(error, self._psycopg.OperationalError) and self.conn.closed:
             return (f"lost the connection to PostgreSQL at {self.url.where} ({self.display}): "
-                    f"{_last_line(self.url.scrub(error))}")
+                    f"{_reason(self.url.scrub(error))}")
         diag = getattr(error, "diag", None)
         message = getattr(diag, "message_primary", None) or str(error)
         return super()._describe(message, sql)
 
 
-def _last_line(text):
-    lines = [l.strip() for l in str(text).strip().splitlines() if l.strip()]
-    return lines[-1] if lines else "unknown error"
+def _reason(text):
+    """libpq's reason from its message: 'connection to server at "h", port 1 failed: Connection
+    refused' -> 'Connection refused' (the rest repeats host and port, which we name ourselves)."""
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    for line in lines:
+        if "failed:" in line:
+            return line.rsplit("failed:", 1)[1].strip()
+    return lines[0] if lines else "unknown error"
