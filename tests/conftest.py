@@ -101,7 +101,9 @@ def new_database(request, tmp_path):
 
     def make():
         if request.param == "sqlite":
-            return f"sqlite:///{tmp_path / f'tower{next(counter)}.db'}"
+            path = tmp_path / f"tower{next(counter)}.db"
+            path.touch()  # an empty file is an empty SQLite database
+            return f"sqlite:///{path}"
         return request.getfixturevalue("postgres").create_database()
 
     return make

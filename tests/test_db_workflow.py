@@ -1,7 +1,6 @@
 """The real workflow reading its story and facts from a database (SQLite by default, and a real
 PostgreSQL server): the same plan as the YAML files, and a changed row re-plans exactly what
 it shapes. Dry runs on a fork of the session's built episode, as test_workflow does."""
-import os
 import shutil
 import subprocess
 import sys
@@ -24,9 +23,8 @@ def chain(shot):
 
 
 def cli(work, *args):
-    env = {k: v for k, v in os.environ.items() if k != "TOWER_DATABASE_URL"}
     proc = subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", *args],
-                          cwd=work, capture_output=True, text=True, env=env)
+                          cwd=work, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -41,8 +39,9 @@ def use_database(work, url=None):
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_fork(request, built, tmp_path):
+def db_fork(request, built, tmp_path, monkeypatch):
     """A fork of the built episode whose story and facts were imported into a database."""
+    monkeypatch.delenv("TOWER_DATABASE_URL", raising=False)   # SQLite: the default, unconfigured
     work = fork(built, tmp_path)
     url = None if request.param == "sqlite" else request.getfixturevalue("postgres").create_database()
     story = tmp_path / "story"

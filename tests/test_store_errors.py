@@ -84,3 +84,13 @@ def test_values_never_become_sql(database_url):
         assert add_facts(db, [evil]) == 1
         assert [(r["subject"], r["predicate"], r["object"]) for r in list_facts(db)] == [evil.triple]
         assert list_facts(db, "nobody' OR '1'='1") == []
+
+
+def test_a_missing_sqlite_file_is_reported_not_created(tmp_path):
+    path = tmp_path / "typo" / "towr.db"
+    with pytest.raises(DatabaseError, match=r"no SQLite database at .*towr.db; create it with `tower-anime db init`"):
+        connect(f"sqlite:///{path}")
+    assert not path.parent.exists()
+    with connect(f"sqlite:///{path}", create=True) as db:       # what db init / import do
+        assert migrate(db)
+    assert path.is_file()

@@ -45,16 +45,16 @@ def _config_or_defaults(args):
     return validate_config({}, "(defaults)")
 
 
-def _database(args, section):
+def _database(args, section, create=False):
     from .store import connect, resolve_url
 
-    return connect(resolve_url(_config_or_defaults(args), section, args.database))
+    return connect(resolve_url(_config_or_defaults(args), section, args.database), create=create)
 
 
 def cmd_db_init(args):
     from .store import migrate
 
-    with _database(args, "story") as db:
+    with _database(args, "story", create=True) as db:
         applied = migrate(db)
         print(f"{db.display}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
 
@@ -62,7 +62,7 @@ def cmd_db_init(args):
 def cmd_db_import(args):
     from .store import import_folder
 
-    with _database(args, "story") as db:
+    with _database(args, "story", create=True) as db:
         n = import_folder(db, args.folder)
         print(f"{db.display}: imported {n['characters']} characters, {n['episodes']} episode(s), "
               f"{n['shots']} shots, {n['templates']} workflow template(s) from {args.folder}")
@@ -82,7 +82,7 @@ def cmd_facts_add(args):
     from .store import migrate
 
     fact = make_fact(args.subject, args.predicate, args.object, args.source)
-    with _database(args, "facts") as db:
+    with _database(args, "facts", create=True) as db:
         migrate(db)
         added = add_facts(db, [fact])
         print(f"{db.display}: " + ("added 1 fact" if added else "already known, nothing added"))
@@ -93,7 +93,7 @@ def cmd_facts_import(args):
     from .store import migrate
 
     facts = read_facts_file(args.file)
-    with _database(args, "facts") as db:
+    with _database(args, "facts", create=True) as db:
         migrate(db)
         added = add_facts(db, facts)
         print(f"{db.display}: {len(facts)} fact(s) in {args.file}, {added} new")

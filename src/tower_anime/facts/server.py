@@ -23,15 +23,16 @@ class FactsService:
         self.url = url
         self.config = config
 
-    def _db(self):
+    def _db(self, create=False):
         from ..store import connect
 
-        return connect(self.url)
+        return connect(self.url, create=create)
 
     def prepare(self):
+        """Create or migrate the schema once at start: the server writes facts."""
         from ..store import migrate
 
-        with self._db() as db:
+        with self._db(create=True) as db:
             migrate(db)
 
     def search(self, query, limit=10):

@@ -13,10 +13,13 @@ from .url import parse_url, sqlite_file
 CONNECT_TIMEOUT_S = 5
 
 
-def connect(url):
-    """Open the database named by a URL string or a parsed DatabaseURL."""
+def connect(url, create=False):
+    """Open the database named by a URL string or a parsed DatabaseURL.
+
+    create: make a missing SQLite file (and its folder); readers leave it False so that a
+    mistyped path is reported instead of silently becoming a new, empty database."""
     url = parse_url(url) if isinstance(url, str) else url
-    return SQLiteDatabase(url) if url.dialect == "sqlite" else PostgresDatabase(url)
+    return SQLiteDatabase(url, create) if url.dialect == "sqlite" else PostgresDatabase(url)
 
 
 class Database:
@@ -114,9 +117,12 @@ class SQLiteDatabase(Database):
     dialect = "sqlite"
     _driver_errors = (sqlite3.Error,)
 
-    def __init__(self, url):
+    def __init__(self, url, create=False):
         super().__init__(url)
         path = sqlite_file(url)
+        if path is not None and not create and not path.is_file():
+            raise DatabaseError(f"no SQLite database at {path}; create it with `tower-anime db init` "
+                                "(then `tower-anime db import config/`), or check the URL")
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
