@@ -176,7 +176,7 @@ def test_a_fact_about_something_else_changes_no_spec(story, test_config):
     assert changed(story, test_config, edit) == []
 
 
-def test_prompt_context_for_a_list_of_characters(story):
+def test_prompt_context_for_a_list_of_characters(story, test_config):
     facts = read_facts_file(PRODUCTION) + [Fact("luna", "likes", "rain", "x"), Fact("LUNA CHEN", "likes", "rain", "y")]
     ctx = prompt_context(facts, ["luna", "viktor"], story.characters, "Style Bible", ["look", "lens"])
     assert ctx["characters"]["luna"] == [
@@ -185,16 +185,11 @@ def test_prompt_context_for_a_list_of_characters(story):
     assert [f["predicate"] for f in ctx["characters"]["viktor"]] == ["character_type"]
     assert [f["predicate"] for f in ctx["style"]] == ["lens", "look"]
     # the still spec carries the same lists
-    plan = plan_story(story, {**_cfg(), "facts": _cfg()["facts"]},
+    plan = plan_story(story, test_config,
                       PromptContext(facts, story.characters, "Style Bible", {"stills": ["look", "lens"]}))["test01"]
     luna = plan.stills["s2"]["characters"][0]
     assert luna["id"] == "luna" and luna["facts"] == ctx["characters"]["luna"]
     assert plan.stills["s2"]["style"] == ctx["style"] and plan.music["street"]["style"] == []
-
-
-def _cfg():
-    from tower_anime.config import load_config
-    return load_config(ROOT / "tests" / "data" / "config.yaml")
 
 
 def test_without_facts_the_specs_are_as_before(story, test_config):

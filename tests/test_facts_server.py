@@ -5,7 +5,6 @@ import os
 import sys
 
 import anyio
-import pytest
 from mcp import Client, StdioServerParameters
 
 from conftest import ROOT

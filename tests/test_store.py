@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import ROOT, dump_yaml, load_yaml
-from tower_anime.config import load_config
 from tower_anime.errors import DatabaseError, InvalidInput
 from tower_anime.facts import PromptContext, read_fact_files
 from tower_anime.store import connect, export_folder, import_folder, migrate, read_story

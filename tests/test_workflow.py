@@ -3,8 +3,6 @@ bad input stopped before any job, and a failed gate that stops only its branch."
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
