@@ -162,8 +162,9 @@ class SQLiteDatabase(Database):
             if sqlite3.complete_statement(buf):
                 self.conn.execute(buf)
                 buf = ""
-        if buf.strip() and not all(l.strip().startswith("--") or not l.strip() for l in buf.splitlines()):
-            raise DatabaseError(f"incomplete SQL statement at the end of a migration: {buf.strip()[:80]}")
+        leftover = [line for line in buf.splitlines() if line.strip() and not line.strip().startswith("--")]
+        if leftover:
+            raise DatabaseError(f"incomplete SQL statement (missing ';'?) at the end of: {' '.join(leftover)[:80]}")
 
     def table_exists(self, name):
         return bool(self.rows("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
