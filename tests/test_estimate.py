@@ -39,7 +39,7 @@ def test_read_benchmarks_takes_the_rule_from_the_first_folder(tmp_path):
 def test_job_graph_from_a_real_dry_run(tmp_path):
     work = copy_workflow(tmp_path / "wf")
     proc = subprocess.run([sys.executable, "-m", "snakemake", "episodes/test01.mkv", "--forceall", "-n",
-                           "--configfile", "tests/data/config.yaml"], cwd=work, capture_output=True, text=True)
+                           "--cores", "2", "--configfile", "tests/data/config.yaml"], cwd=work, capture_output=True, text=True)
     jobs = parse_dry_run(proc.stdout + proc.stderr)
     rules = sorted(j.rule for j in jobs)
     assert rules.count("still") == 3 and rules.count("clip") == 3 and rules.count("voice") == 3

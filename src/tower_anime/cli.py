@@ -43,7 +43,7 @@ def cmd_estimate(args):
         raise TowerError(f"no benchmark records under {args.benchmarks}/; build an episode once "
                          "(snakemake --cores 2 episodes/ep01.mkv) so there is something to measure")
     extra = ["--configfile", args.configfile] if args.configfile else []
-    jobs = planned_jobs(args.targets, extra)
+    jobs = planned_jobs(args.targets, extra, cores=args.cores)
     est = estimate(jobs, records, args.gpus, args.cores, args.job_overhead, args.startup)
     print(report(est, args.targets, args.cores))
 

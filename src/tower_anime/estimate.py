@@ -35,7 +35,7 @@ def read_benchmarks(root="benchmarks"):
     """{rule: [seconds, ...]} from Snakemake benchmark files laid out as benchmarks/<rule>/..."""
     records = {}
     root = Path(root)
-    for tsv in root.rglob("*.tsv"):
+    for tsv in sorted(root.rglob("*.tsv")):
         rule = tsv.relative_to(root).parts[0]
         with open(tsv, newline="") as f:
             for row in csv.DictReader(f, delimiter="\t"):
@@ -76,8 +76,9 @@ def parse_dry_run(text):
     return jobs
 
 
-def planned_jobs(targets, snakemake_args=(), workdir="."):
-    cmd = [sys.executable, "-m", "snakemake", *targets, "--forceall", "-n", *snakemake_args]
+def planned_jobs(targets, snakemake_args=(), workdir=".", cores=2):
+    # --cores matters even in a dry run: Snakemake caps each job's threads at it
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--forceall", "-n", "--cores", str(cores), *snakemake_args]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise TowerError(f"could not plan {' '.join(targets)}:\n{proc.stderr.strip()[-2000:]}")
