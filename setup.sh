@@ -6,8 +6,10 @@ cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 # ffmpeg: every cut, mix and encode; espeak-ng: fallback voice; fluidsynth + GM soundfonts:
-# music cues; graphviz: `--dag | dot`; sox: listening checks; fonts-dejavu-core: storyboard text.
-PACKAGES=(ffmpeg espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont graphviz sox fonts-dejavu-core)
+# music cues; graphviz: `--dag | dot`; sox: listening checks; fonts-dejavu-core: storyboard text;
+# slurmctld slurmd slurm-client munge: the test suite's one-node SLURM cluster (tests/test_slurm.py).
+PACKAGES=(ffmpeg espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont graphviz sox fonts-dejavu-core
+          slurmctld slurmd slurm-client munge)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
