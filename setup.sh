@@ -7,8 +7,10 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 # ffmpeg: every cut, mix and encode; espeak-ng: fallback voice; fluidsynth + GM soundfonts:
 # music cues; graphviz: `--dag | dot`; sox: listening checks; fonts-dejavu-core: storyboard text;
-# postgresql: the server binaries (initdb, pg_ctl) the tests start a throwaway PostgreSQL with.
-PACKAGES=(ffmpeg espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont graphviz sox fonts-dejavu-core postgresql)
+# postgresql: the server binaries (initdb, pg_ctl) the tests start a throwaway PostgreSQL with;
+# slurmctld slurmd slurm-client munge: the test suite's one-node SLURM cluster (tests/test_slurm.py).
+PACKAGES=(ffmpeg espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont graphviz sox fonts-dejavu-core
+          postgresql slurmctld slurmd slurm-client munge)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

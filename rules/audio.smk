@@ -12,7 +12,7 @@ rule voice:
     log:
         "logs/{ep}/voice/{line}.log",
     benchmark:
-        "benchmarks/{ep}/voice/{line}.tsv"
+        "benchmarks/voice/{ep}/{line}.tsv"
     script:
         "../scripts/speak_line.py"
 
@@ -28,7 +28,7 @@ rule music:
     log:
         "logs/{ep}/music/{scene}.log",
     benchmark:
-        "benchmarks/{ep}/music/{scene}.tsv"
+        "benchmarks/music/{ep}/{scene}.tsv"
     script:
         "../scripts/compose_music.py"
 
@@ -46,6 +46,6 @@ rule mix:
     log:
         "logs/{ep}/mix.log",
     benchmark:
-        "benchmarks/{ep}/mix.tsv"
+        "benchmarks/mix/{ep}.tsv"
     script:
         "../scripts/mix_audio.py"

@@ -12,7 +12,7 @@ rule clip:
     log:
         "logs/{ep}/clips/{shot}.log",
     benchmark:
-        "benchmarks/{ep}/clips/{shot}.tsv"
+        "benchmarks/clip/{ep}/{shot}.tsv"
     resources:
         gpu=1,
     priority: 10

@@ -1,4 +1,5 @@
-# Config validation, the story plan (known at parse time: no checkpoints needed), input
+# Benchmarks are written to benchmarks/<rule>/...: `tower-anime estimate` reads the rule name
+# from the first folder. Config validation, the story plan (known at parse time: no checkpoints needed), input
 # functions and wildcard constraints shared by every stage.
 import json
 import sys

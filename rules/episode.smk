@@ -11,6 +11,8 @@ rule subtitles:
         timeline=audio_timeline_json,
     log:
         "logs/{ep}/subtitles.log",
+    benchmark:
+        "benchmarks/subtitles/{ep}.tsv"
     localrule: True
     script:
         "../scripts/write_subtitles.py"
@@ -31,7 +33,7 @@ rule master:
     log:
         "logs/{ep}/master.log",
     benchmark:
-        "benchmarks/{ep}/master.tsv"
+        "benchmarks/master/{ep}.tsv"
     threads: 2
     script:
         "../scripts/assemble_episode.py"
@@ -45,6 +47,8 @@ rule deliver:
         "episodes/{ep}.mkv",
     log:
         "logs/{ep}/deliver.log",
+    benchmark:
+        "benchmarks/deliver/{ep}.tsv"
     localrule: True
     script:
         "../scripts/deliver_episode.py"

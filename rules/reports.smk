@@ -1,6 +1,7 @@
 # Reports stage: measured QC of each clip and of the episode. A report is always written;
 # the consumer of an item refuses it when it failed (so the report stays on disk to read,
-# and a changed threshold re-runs only the checks).
+# and a changed threshold re-runs only the checks). Checks take about a second: on a cluster
+# they run on the submitting host (localrule) instead of paying a queue round-trip each.
 
 
 rule qc_clip:
@@ -13,6 +14,9 @@ rule qc_clip:
         thresholds=lambda wc: dumps(config["qc"]["clip"]),
     log:
         "logs/{ep}/qc/clips/{shot}.log",
+    benchmark:
+        "benchmarks/qc_clip/{ep}/{shot}.tsv"
+    localrule: True
     script:
         "../scripts/qc_clip.py"
 
@@ -27,5 +31,8 @@ rule qc_episode:
         settings=lambda wc: section("output", "loudness", "qc"),
     log:
         "logs/{ep}/qc/episode.log",
+    benchmark:
+        "benchmarks/qc_episode/{ep}.tsv"
+    localrule: True
     script:
         "../scripts/qc_episode.py"

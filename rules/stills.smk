@@ -11,7 +11,7 @@ rule still:
     log:
         "logs/{ep}/stills/{shot}.log",
     benchmark:
-        "benchmarks/{ep}/stills/{shot}.tsv"
+        "benchmarks/still/{ep}/{shot}.tsv"
     resources:
         gpu=1,
     # all stills before clips where the DAG allows: one model on the card at a time

@@ -177,6 +177,17 @@ def _add_db_commands(sub):
     p.set_defaults(fn=cmd_facts_list)
     facts.add_parser("serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, "
                      "character_sheet)").set_defaults(fn=cmd_facts_serve)
+def cmd_estimate(args):
+    from .estimate import estimate, planned_jobs, read_benchmarks, report
+
+    records = read_benchmarks(args.benchmarks)
+    if not records:
+        raise TowerError(f"no benchmark records under {args.benchmarks}/; build an episode once "
+                         "(snakemake --cores 2 episodes/ep01.mkv) so there is something to measure")
+    extra = ["--configfile", args.configfile] if args.configfile else []
+    jobs = planned_jobs(args.targets, extra, cores=args.cores)
+    est = estimate(jobs, records, args.gpus, args.cores, args.job_overhead, args.startup)
+    print(report(est, args.targets, args.cores))
 
 
 def main(argv=None):
@@ -188,6 +199,16 @@ def main(argv=None):
     p.add_argument("episode")
     p.set_defaults(fn=cmd_plan)
     _add_db_commands(sub)
+    p = sub.add_parser("estimate", help="predict a target's wall time on N GPUs from earlier benchmark records")
+    p.add_argument("targets", nargs="+", help="Snakemake targets, e.g. episodes/ep01.mkv")
+    p.add_argument("--gpus", type=int, nargs="+", default=[1, 2, 4], help="GPU counts to predict for")
+    p.add_argument("--cores", type=int, default=2, help="CPU job slots (--cores locally, --jobs on a cluster)")
+    p.add_argument("--job-overhead", type=float, default=0.1,
+                   help="seconds added per job: ~0.1 locally; on SLURM the queue and status polling, ~5-15")
+    p.add_argument("--startup", type=float, default=3.0, help="seconds Snakemake takes to start and plan")
+    p.add_argument("--benchmarks", default="benchmarks", help="folder of benchmark records (default: %(default)s)")
+    p.add_argument("--configfile", help="extra config file passed to Snakemake (as for the build)")
+    p.set_defaults(fn=cmd_estimate)
     args = parser.parse_args(argv)
     try:
         args.fn(args)

@@ -1,6 +1,9 @@
 """Glue for the workflow's `script:` files: log to the job's log, print user errors once."""
 import json
+import os
+import socket
 import sys
+import time
 import traceback
 
 from .errors import TowerError
@@ -11,8 +14,13 @@ def run_step(snakemake, fn):
     log = open(snakemake.log[0], "w", buffering=1) if snakemake.log else sys.stderr
     real_stderr = sys.stderr
     sys.stderr = log
+    # wall-clock stamps in every job log: progress you can follow, and the evidence that two
+    # GPU jobs never overlapped (tests read them back on a cluster)
+    print(f"[tower] start {time.time():.3f} rule={snakemake.rule} host={socket.gethostname()} "
+          f"slurm_job={os.environ.get('SLURM_JOB_ID', '-')}", file=log)
     try:
         fn(log)
+        print(f"[tower] end {time.time():.3f}", file=log)
     except TowerError as e:
         print(f"ERROR: {e}", file=log)
         # the terminal shows this line; the log keeps it for later
