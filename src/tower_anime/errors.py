@@ -35,3 +35,7 @@ class MediaError(TowerError):
 
 class GateFailed(TowerError):
     """A quality gate failed: names the item, metric, value, threshold and report file."""
+
+
+class ServiceError(TowerError):
+    """An HTTP service failed or answered something unusable: names the service, the cause and the fix."""
