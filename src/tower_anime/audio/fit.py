@@ -25,13 +25,18 @@ def fit_plan(src_seconds, target_seconds, crossfade):
 
 
 def fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade):
-    """filter_complex text from input 0 to [out]: exactly target_seconds of stereo at sample_rate."""
+    """filter_complex text to [out]: exactly target_seconds of stereo at sample_rate.
+
+    Inputs 0..repeats-1 are the same cue, opened once per repeat: acrossfade between two
+    branches of one asplit stops after the first branch (FFmpeg 5.1, measured here: a 3 s cue
+    crossfaded with itself came out 2 s long), separate inputs join as they should.
+    """
     samples = round(target_seconds * sample_rate)
     repeats, c, joined = fit_plan(src_seconds, target_seconds, crossfade)
     if repeats > MAX_REPEATS:
         raise MediaError(f"a {src_seconds:.2f} s cue would need {repeats} repeats to fill {target_seconds:.2f} s")
-    parts = [f"[0:a]aresample={sample_rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
-             + (f",asplit={repeats}" + "".join(f"[c{i}]" for i in range(repeats)) if repeats > 1 else "[c0]")]
+    parts = [f"[{i}:a]aresample={sample_rate},aformat=sample_fmts=fltp:channel_layouts=stereo[c{i}]"
+             for i in range(repeats)]
     current = "[c0]"
     for i in range(1, repeats):
         parts.append(f"{current}[c{i}]acrossfade=d={c:.4f}:c1=qsin:c2=qsin[x{i}]")
@@ -53,7 +58,8 @@ def fit_to_duration(src, out_wav, src_seconds, target_seconds, sample_rate, fade
     if log is not None:
         print(f"{what}: {how} to {target_seconds:.2f} s", file=log, flush=True)
     with atomic_path(out_wav) as part:
-        ffmpeg(["-i", src, "-filter_complex", fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade),
+        ffmpeg([*(["-i", src] * repeats),
+                "-filter_complex", fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade),
                 "-map", "[out]", "-ar", sample_rate, "-ac", 2, "-c:a", "pcm_s16le",
                 "-fflags", "+bitexact", "-flags:a", "+bitexact", part], f"fitting {what}", log)
     return how

@@ -17,6 +17,8 @@ from ..errors import InvalidInput, ValidationProblem
 
 def _tojson(value):
     # Jinja's own tojson escapes <, >, & and ' for HTML; a JSON body wants the plain text back
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
     return json.dumps(value, ensure_ascii=False)
 
 
