@@ -10,7 +10,7 @@ from .story import load_story, plan_story
 def _plans(args):
     cfg = load_config(args.config)
     story = load_story(cfg["story"]["characters"], cfg["story"]["episodes_dir"])
-    return cfg, story, plan_story(story, cfg)
+    return cfg, story, plan_story(story, cfg, args.config)
 
 
 def cmd_validate(args):
