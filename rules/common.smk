@@ -94,7 +94,8 @@ def mix_settings(wc):
     """What shapes the mix: bed level and fades, ducking, the delivery profile (not the music
     service's settings, which shape the cues, nor its timeouts, which shape nothing)."""
     music = {k: config["music"][k] for k in ("bed_level_db", "scene_fade")}
-    return dumps({"music": music, "mix": config["mix"], "loudness": loudness_settings()})
+    loudness = {k: v for k, v in loudness_settings().items() if k != "lra"}  # lra is only reported
+    return dumps({"music": music, "mix": config["mix"], "loudness": loudness})
 
 
 def qc_episode_settings(wc):

@@ -8,7 +8,8 @@ It speaks the wire format that config/schemas/config.schema.yaml describes by de
 Both check `Authorization: Bearer <token>` when the service has a token. How each endpoint
 answers is set per endpoint (`reply`: audio, base64, url or path), and faults are queued per
 endpoint, each consumed by one request: "slow", "500", "503", "400", "401", "not-audio",
-"garbage", "truncated", "empty", "cut" (the connection drops mid-body).
+"garbage", "truncated", "empty", "echo" (text labelled audio/wav that quotes the
+Authorization header), "cut" (the connection drops mid-body).
 """
 import base64
 import json
@@ -186,6 +187,9 @@ class AudioService:
             return self._send(handler, 200, page, "text/html")
         if fault == "empty":
             return self._send(handler, 200, b"", "audio/wav")
+        if fault == "echo":  # an error text labelled as audio, quoting the request's header
+            text = f"Auth: {handler.headers.get('Authorization')} upstream failed"
+            return self._send(handler, 200, text.encode(), "audio/wav")
         if endpoint == "voice":
             audio = speak(body["text"], body.get("voice_id"), float(body.get("speed", 1)), float(body.get("pitch", 0)))
         else:

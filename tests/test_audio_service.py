@@ -137,6 +137,14 @@ def test_401_without_the_variable_says_to_set_it(svc, tmp_path, monkeypatch):
     assert "Authorization" not in svc.calls("voice")[0][3]
 
 
+def test_a_non_audio_reply_quoting_the_token_is_masked_too(svc, tmp_path):
+    svc.inject("voice", "echo")
+    with pytest.raises(ServiceError) as e:
+        fetch(svc, tmp_path)
+    assert "not audio FFmpeg can read" in str(e.value) and "it starts with 'Auth: Bearer ***" in str(e.value)
+    assert TOKEN not in str(e.value)
+
+
 def test_4xx_fails_at_once_with_the_services_message(svc, tmp_path):
     svc.inject("voice", "400")
     with pytest.raises(ServiceError, match=r"rejected the request \(HTTP 400: voice_id 'nobody' is not installed\)"):

@@ -151,6 +151,8 @@ class ServiceClient:
             try:
                 resp = self.session.request(method, url, headers=headers, allow_redirects=True,
                                             timeout=(t["connect_timeout_s"], t["timeout_s"]), **kwargs)
+            except requests.ConnectTimeout:
+                last = f"no connection within {t['connect_timeout_s']} s (connect_timeout_s)"
             except requests.Timeout:
                 last = f"no answer within {t['timeout_s']} s (timeout_s)"
             except requests.ConnectionError as e:
@@ -171,8 +173,9 @@ class ServiceClient:
                     raise ServiceError(f"{what}: the service refused the request (HTTP {status}: {message}); "
                                        f"{self._auth_hint()}")
                 if status < 500 and status not in RETRY_STATUS:
-                    raise ServiceError(f"{what}: the service rejected the request (HTTP {status}: {message}); "
-                                       f"check {self.stage}.http.body and the story fields it uses")
+                    fix = (f"check {self.stage}.http.url and method" if status in (404, 405) else
+                           f"check {self.stage}.http.body and the story fields it uses")
+                    raise ServiceError(f"{what}: the service rejected the request (HTTP {status}: {message}); {fix}")
                 last = f"HTTP {status}: {message}"
                 wait = _retry_after(resp)
             self._say(f"{method} {url} failed (attempt {attempt}/{attempts}): {last}")
@@ -292,5 +295,9 @@ def fetch_audio(request, dest, transport, stage, what, log=None):
     if transport is None:
         raise ServiceError(f"{what}: no {stage}.http settings were passed to the job")
     client = ServiceClient(transport, stage, log)
-    info = client.fetch(request, dest, what)
-    return {**info, **verify_audio(dest, what, info["content_type"])}
+    try:
+        info = client.fetch(request, dest, what)
+        return {**info, **verify_audio(dest, what, info["content_type"])}
+    except ServiceError as e:
+        # one last mask over the whole message: a reply's first bytes may echo the header too
+        raise ServiceError(client.mask(str(e))) from None
