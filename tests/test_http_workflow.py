@@ -182,6 +182,22 @@ def test_a_characters_emotion_replans_only_their_lines(built, tmp_path):
     assert {(r, o) for r, o in planned(work) if r == "voice"} == {("voice", f"audio/{EP}/voice/s2_l1.wav")}
 
 
+def test_switching_to_ebu_r128_remixes_and_delivers_within_its_tolerances(built, tmp_path):
+    work = fork(built, tmp_path)
+    edit_http(work, lambda c: c["loudness"].update(profile="ebu-r128"))
+    assert planned(work) == {
+        ("mix", f"audio/{EP}/mix.wav"), ("master", f"build/{EP}/master.mkv"),
+        ("qc_episode", f"reports/{EP}/episode.json"), ("deliver", f"episodes/{EP}.mkv"),
+    }
+    run(work, "--cores", "2")
+    delivered = loudness(work / "episodes" / f"{EP}.mkv")      # the Opus file, as a viewer gets it
+    assert abs(delivered["integrated_lufs"] - (-23)) <= 1.0, delivered
+    assert delivered["true_peak_dbtp"] <= -1.0, delivered
+    report = json.loads((work / "reports" / EP / "episode.json").read_text())
+    assert report["pass"] and report["delivery"]["measured_on"] == "programme"
+    assert {c["metric"] for c in report["checks"]} >= {"loudness_off_target", "true_peak"}
+
+
 # --- faults that stop a job ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
