@@ -1,7 +1,6 @@
 """The HTTP audio client against a real local service (tests/audio_service.py): each fault
 gives its documented behaviour, the token never shows, and only decodable audio is accepted."""
 import io
-import json
 import socket
 
 import pytest
