@@ -1,4 +1,5 @@
-# Audio stage: a voice per dialogue line, a music cue per scene, and the episode mix.
+# Audio stage: a voice per dialogue line, a music cue per scene (embedded backends or the
+# user's services over HTTP), and the episode mix with its stems, normalised to the delivery profile.
 
 
 rule voice:
@@ -19,7 +20,7 @@ rule voice:
 
 rule music:
     input:
-        composer=code("audio/music.py"),
+        unpack(music_code),
     output:
         "audio/{ep}/music/{scene}.wav",
     params:
@@ -39,10 +40,13 @@ rule mix:
         unpack(music_inputs),
         mixer=code("audio/mix.py"),
     output:
-        "audio/{ep}/mix.wav",
+        mix="audio/{ep}/mix.wav",
+        dialogue="audio/{ep}/stems/dialogue.wav",
+        music="audio/{ep}/stems/music.wav",
+        record="audio/{ep}/mix.json",
     params:
         timeline=audio_timeline_json,
-        settings=lambda wc: section("music", "mix", "loudness"),
+        settings=mix_settings,
     log:
         "logs/{ep}/mix.log",
     benchmark:

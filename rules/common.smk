@@ -25,9 +25,10 @@ def _load():
     starts; print one line per problem."""
     try:
         sources = [str(f) for f in getattr(workflow, "configfiles", [])] or ["config/config.yaml"]
-        validate_config(config, "config (" + " + ".join(sources) + ")")
+        label = "config (" + " + ".join(sources) + ")"
+        validate_config(config, label)
         story, context = load_inputs(config)
-        return story, plan_story(story, config, context)
+        return story, plan_story(story, config, context, label)
     except InvalidInput as e:
         print(f"Tower: {e}\nNothing was run. Fix the fields above and run again.", file=sys.stderr)
         sys.exit(1)
@@ -86,6 +87,30 @@ def audio_timeline_json(wc):
 def section(*keys):
     """Config sections as one JSON param (tracked as one value by Snakemake's params check)."""
     return dumps({k: config[k] for k in keys})
+
+
+def loudness_settings():
+    """`loudness` with only the active profile: editing another profile re-runs nothing."""
+    loud = config["loudness"]
+    return {**loud, "profiles": {k: v for k, v in loud["profiles"].items() if k == loud["profile"]}}
+
+
+def mix_settings(wc):
+    """What shapes the mix: bed level and fades, ducking, the delivery profile (not the music
+    service's settings, which shape the cues, nor its timeouts, which shape nothing)."""
+    music = {k: config["music"][k] for k in ("bed_level_db", "scene_fade")}
+    loudness = {k: v for k, v in loudness_settings().items() if k != "lra"}  # lra is only reported
+    return dumps({"music": music, "mix": config["mix"], "loudness": loudness})
+
+
+def qc_episode_settings(wc):
+    return dumps({"output": config["output"], "loudness": loudness_settings(), "qc": config["qc"]})
+
+
+def music_code(wc):
+    """The module that shapes a scene's cue: the composer, or the fitter of a service's answer."""
+    http = json.loads(music_spec(wc))["backend"] == "http"
+    return {"fitter": code("audio/fit.py")} if http else {"composer": code("audio/music.py")}
 
 
 def voice_files(wc):

@@ -24,11 +24,13 @@ rule qc_clip:
 rule qc_episode:
     input:
         master="build/{ep}/master.mkv",
+        dialogue="audio/{ep}/stems/dialogue.wav",
+        mix_record="audio/{ep}/mix.json",
     output:
         report("reports/{ep}/episode.json", caption="../report/qc_episode.rst", category="QC", subcategory="{ep}"),
     params:
         timeline=timeline_json,
-        settings=lambda wc: section("output", "loudness", "qc"),
+        settings=qc_episode_settings,
     log:
         "logs/{ep}/qc/episode.log",
     benchmark:

@@ -1,7 +1,10 @@
 import json
 
-from tower_anime.audio.music import find_soundfont, render_cue
+from tower_anime.audio.cue import make_cue
 from tower_anime.scripting import run_step, spec
 
-run_step(snakemake, lambda log: render_cue(spec(snakemake), snakemake.output[0],
-                                           find_soundfont(json.loads(snakemake.params.soundfonts)), log=log))
+# transport settings (timeouts, retries, token variable) come from config, not params:
+# changing them must not re-render a cue
+run_step(snakemake, lambda log: make_cue(spec(snakemake), snakemake.output[0],
+                                         json.loads(snakemake.params.soundfonts),
+                                         transport=snakemake.config["music"]["http"], log=log))

@@ -11,7 +11,9 @@ def main(log):
     voices = {c["line"]: snakemake.input[f"voice_{c['line']}"] for c in timeline["lines"]}
     music = {s["scene"]: snakemake.input[f"music_{s['scene']}"] for s in timeline["scenes"]}
     placed = place_lines(timeline["lines"], {k: wav_seconds(v) for k, v in voices.items()})
-    mix_episode(timeline, placed, music, voices, snakemake.output[0], json.loads(snakemake.params.settings), log)
+    out = snakemake.output
+    mix_episode(timeline, placed, music, voices, out.mix, json.loads(snakemake.params.settings), log,
+                stems={"dialogue": out.dialogue, "music": out.music}, record=out.record)
 
 
 run_step(snakemake, main)

@@ -6,8 +6,10 @@ from tower_anime.scripting import run_step
 
 
 def main(log):
+    mix = json.loads(open(snakemake.input.mix_record).read())
     report = episode_report(snakemake.input.master, json.loads(snakemake.params.timeline),
-                            json.loads(snakemake.params.settings))
+                            json.loads(snakemake.params.settings), dialogue_stem=snakemake.input.dialogue,
+                            dialogue_share=mix["dialogue_share"])
     write_report(snakemake.output[0], report)
     print(json.dumps(report, indent=2), file=log)
 

@@ -5,7 +5,7 @@ import pytest
 
 from tower_anime.audio.mix import mix_episode
 from tower_anime.config import validate_config
-from tower_anime.media import ffmpeg, loudness
+from tower_anime.media import ffmpeg, loudness, probe
 
 
 def tone(path, freq, seconds, volume=0.3):
@@ -44,11 +44,9 @@ def test_music_ducks_under_dialogue_and_loudness_hits_target(tmp_path, inputs):
     during = rms_db(out, 1000, 4.5, 5.8, tmp_path)
     assert before - during > 6, (before, during)  # the music dips under speech
 
-    import wave
-
-    with wave.open(str(out)) as w:
-        assert (w.getframerate(), w.getnchannels()) == (48000, 2)
-        assert w.getnframes() == 8 * 48000          # exactly the timeline's length
+    stream = probe(out)["streams"][0]  # 24-bit WAV (WAVE_FORMAT_EXTENSIBLE: Python's wave can't read it)
+    assert (stream["codec_name"], stream["sample_rate"], stream["channels"]) == ("pcm_s24le", "48000", 2)
+    assert int(stream["duration_ts"]) == 8 * 48000   # exactly the timeline's length
     measured = loudness(out)
     assert abs(measured["integrated_lufs"] - cfg["loudness"]["integrated_lufs"]) <= 1.0, measured
     assert measured["true_peak_dbtp"] <= cfg["loudness"]["true_peak_dbtp"], measured

@@ -15,11 +15,11 @@ pytestmark = pytest.mark.workflow
 EP = "test01"
 
 
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.M)
+_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: ([^,\n]*)", re.M)
 
 
 def planned(workdir, *args):
-    """{(rule, output)} a dry run would execute (the aggregate `all` left out)."""
+    """{(rule, first output)} a dry run would execute (the aggregate `all` left out)."""
     proc = snakemake(workdir, "-n", *args)
     text = proc.stdout + proc.stderr
     jobs = {(rule, out) for rule, out in _JOB.findall(text)}

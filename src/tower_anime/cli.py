@@ -13,7 +13,7 @@ from .story import load_inputs, plan_story
 def _plans(args):
     cfg = load_config(args.config)
     story, context = load_inputs(cfg)
-    return cfg, story, plan_story(story, cfg, context)
+    return cfg, story, plan_story(story, cfg, context, args.config)
 
 
 def cmd_validate(args):

@@ -1,12 +1,18 @@
 """Workflow configuration: validated against config/schemas/config.schema.yaml, defaults filled."""
 import copy
 
+from .errors import InvalidInput, ValidationProblem
 from .schema import read_yaml, validate
 
 
 def validate_config(config, file="config/config.yaml"):
     """Validate (and fill defaults into) a config dict in place; raise InvalidInput on problems."""
-    return validate(config, "config", file)
+    validate(config, "config", file)
+    loud = config["loudness"]
+    if loud["profile"] != "default" and loud["profile"] not in loud["profiles"]:
+        raise InvalidInput([ValidationProblem(file, "loudness.profile", f"unknown profile {loud['profile']!r}; expected "
+                                              f"one of {['default', *sorted(loud['profiles'])]}")])
+    return config
 
 
 def load_config(path="config/config.yaml", overrides=None):

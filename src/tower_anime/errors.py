@@ -41,3 +41,7 @@ class DatabaseError(TowerError):
     """The story/facts database is unreachable, too old, or refused a statement.
 
     Messages name the database by its masked URL (never the password) and say what to run."""
+
+
+class ServiceError(TowerError):
+    """An HTTP service failed or answered something unusable: names the service, the cause and the fix."""

