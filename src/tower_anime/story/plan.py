@@ -8,6 +8,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 
+from ..comfyui.spec import check_workflows, clip_fields, still_fields
 from ..stills import caption_height
 
 
@@ -124,11 +125,16 @@ def plan_episode(episode, characters, config):
                 "width": width, "height": height, "backend": backends["stills"],
                 "characters": [_character_view(c, characters) for c in shot.get("characters", [])],
             }
+            if backends["stills"] == "comfyui":
+                still.update(still_fields(still, shot, episode, characters, config))
             plan.stills[shot["id"]] = still
-            plan.clips[shot["id"]] = {
+            clip = {
                 "still": still, "frames": nframes, "fps": fps, "backend": backends["clips"],
                 "hold_bottom": caption_height(backends["stills"], height),
             }
+            if backends["clips"] == "comfyui":
+                clip.update(clip_fields(still, nframes, fps, shot, episode, characters, config))
+            plan.clips[shot["id"]] = clip
             plan.shots.append({
                 "shot": shot["id"], "scene": scene["id"], "start_frame": start, "frames": nframes,
                 "transition_in": "crossfade" if overlap else "cut", "transition_frames": overlap,
@@ -163,4 +169,5 @@ def plan_episode(episode, characters, config):
 
 
 def plan_story(story, config):
+    check_workflows(story, config)
     return {ep_id: plan_episode(doc, story.characters, config) for ep_id, doc in story.episodes.items()}
