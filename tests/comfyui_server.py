@@ -154,6 +154,7 @@ class FakeComfyUI:
         self.step_seconds = step_seconds
         self.host, self.port = host, 0
         self.fail_when, self.restart_when = [], []
+        self.http_faults = {}   # path -> [status, ...]: the next requests to it get these answers
         self.received, self.interrupts, self.uploads, self.events = [], [], [], []
         self.max_outstanding = 0
         self.restarts = 0
@@ -200,7 +201,7 @@ class FakeComfyUI:
         await self._runner.cleanup()
 
     async def _listen(self):
-        app = web.Application(client_max_size=64 << 20)
+        app = web.Application(client_max_size=64 << 20, middlewares=[self._http_faults])
         app.add_routes([
             web.get("/ws", self.ws), web.post("/prompt", self.post_prompt), web.get("/prompt", self.get_prompt),
             web.get("/queue", self.get_queue), web.post("/queue", self.post_queue),
@@ -215,6 +216,14 @@ class FakeComfyUI:
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
         self.port = self._runner.addresses[0][1]
+
+    @web.middleware
+    async def _http_faults(self, request, handler):
+        pending = self.http_faults.get(request.path)
+        if pending:
+            status = pending.pop(0)
+            return web.Response(status=status, text=f"{status} injected by the test")
+        return await handler(request)
 
     def _reset_state(self):
         """What a restart forgets: sockets, queue, running prompt, history, cache."""

@@ -70,6 +70,7 @@ def lease(servers, lock_dir, health, log, what="job", wait_seconds=86400.0, poll
                 yield url, info
                 return
             finally:
+                os.ftruncate(fd, 0)
                 os.close(fd)   # closing the descriptor releases the flock
         candidates = [u for u in servers if u not in skip]
         if candidates and all(u in down for u in candidates):
