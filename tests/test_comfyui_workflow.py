@@ -38,17 +38,20 @@ def snakemake(work, *args, check=True, configs=CONFIGS):
     return proc
 
 
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.M)
+_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    input: (.*)\n)?(?:    .*\n)*?    output: (.*)$", re.M)
 
 
-def planned(work, *targets):
-    """{(rule, output)} a dry run would execute for the targets (default: the episode)."""
+def planned(work, *targets, inputs=None):
+    """{(rule, output)} a dry run would execute for the targets (default: the episode);
+    `inputs`, a dict, receives each planned output's inputs."""
     proc = snakemake(work, "-n", *(targets or [f"episodes/{EP}.mkv"]))
     text = proc.stdout + proc.stderr
-    jobs = set(_JOB.findall(text))
-    if not jobs:
+    found = _JOB.findall(text)
+    if not found:
         assert "Nothing to be done" in text, text[-2000:]
-    return jobs
+    if inputs is not None:
+        inputs.update({out: set(ins.split(", ")) for _, ins, out in found})
+    return {(rule, out) for rule, _, out in found}
 
 
 def kind(graph):
@@ -169,7 +172,6 @@ def shot_jobs(shot, still=True):
 
 def test_nothing_edited_nothing_to_do_and_servers_are_not_part_of_a_shot(comfy_built, tmp_path):
     work = fork(comfy_built, tmp_path)
-    assert planned(work) == set()
     dump_yaml({"comfyui": {"servers": ["http://127.0.0.1:9", "http://127.0.0.1:10"], "retries": 7,
                            "timeouts": {"job": 99}}}, work / "servers.yaml")
     assert planned(work) == set()
@@ -204,11 +206,15 @@ def test_a_shots_own_workflow_replans_that_shot_and_is_its_input(comfy_built, tm
     doc = load_yaml(ep_path)
     doc["scenes"][1]["shots"][0]["workflow"] = {"stills": "mine.json.j2"}
     dump_yaml(doc, ep_path)
-    assert planned(work) == shot_jobs("s3") | EPISODE_JOBS
-    snakemake(work, f"stills/{EP}/s3.png", "--cores", "1", "--touch")   # settle the new spec
-    # now editing that template re-plans s3 only; the shared default is not its input any more
-    (wf / "mine.json.j2").write_text((wf / "mine.json.j2").read_text().replace('"denoise": 1.0', '"denoise": 0.9'))
-    assert {j for j in planned(work, f"stills/{EP}/s3.png", f"stills/{EP}/s1.png")} == {("still", f"stills/{EP}/s3.png")}
+    # s1's still re-planned by an edit of its action shows its inputs beside s3's
+    doc["scenes"][0]["shots"][0]["action"] = "Akira races through the rain."
+    dump_yaml(doc, ep_path)
+    inputs = {}
+    assert planned(work, inputs=inputs) == shot_jobs("s3") | shot_jobs("s1") | EPISODE_JOBS
+    # only the template a shot actually uses is its input (editing the default leaves s3 alone)
+    assert inputs[f"stills/{EP}/s3.png"] == {"config/workflows/mine.json.j2"}
+    assert inputs[f"stills/{EP}/s1.png"] == {"config/workflows/sd_lora_t2i.json.j2"}
+    assert inputs[f"clips/{EP}/s3.mp4"] == {"config/workflows/ltxv_i2v.json.j2", f"stills/{EP}/s3.png"}
 
 
 def test_a_prompt_template_edit_replans_the_clips_not_the_stills(comfy_built, tmp_path):
