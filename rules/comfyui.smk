@@ -19,8 +19,16 @@ def comfyui_jobs():
             yield stage, spec, job.input.workflow, f"{stage} {job.wildcards.ep}/{job.wildcards.shot}"
 
 
+def comfyui_schedule(jobs):
+    """What the scheduler was given: the gpu limit and the subsample (see profiles/comfyui)."""
+    gpu = workflow.global_resources.get("gpu") if "gpu" in workflow.global_resources else None
+    return {"gpu": getattr(gpu, "value", None), "subsample": workflow.scheduling_settings.subsample,
+            "pending": len(jobs)}
+
+
 onstart:
     from tower_anime.comfyui.preflight import run_preflight
 
-    if not run_preflight(list(comfyui_jobs()), config, "logs/comfyui/preflight.log"):
+    pending = list(comfyui_jobs())
+    if not run_preflight(pending, config, "logs/comfyui/preflight.log", comfyui_schedule(pending)):
         sys.exit(1)

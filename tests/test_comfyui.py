@@ -16,7 +16,7 @@ from comfyui_server import FakeComfyUI, free_port
 from conftest import ROOT
 from tower_anime.comfyui import errors as E
 from tower_anime.comfyui.graph import render_template, save_node, validate_graph
-from tower_anime.comfyui.preflight import preflight
+from tower_anime.comfyui.preflight import preflight, schedule_advice
 from tower_anime.comfyui.render import ComfyJob
 from tower_anime.comfyui.servers import lease
 from tower_anime.comfyui.spec import model_length, template_variables
@@ -396,3 +396,13 @@ def test_preflight_lists_missing_classes_and_models_with_their_shots(server, tmp
     assert "model file 'mei_working_v1.safetensors' (LoraLoader.lora_name): not on the server; put it in ComfyUI/models/loras/" in text
     assert "(needed by still test01/s2)" in text
     assert text.count("- ") == 2 and server.received == []
+
+
+def test_schedule_advice_for_servers_gpu_and_subsample():
+    two = ["http://a:1", "http://b:2"]
+    assert schedule_advice({"gpu": 2, "subsample": 1000, "pending": 30}, two) == []
+    assert schedule_advice({"gpu": 1, "subsample": None, "pending": 30}, two) == [
+        "--resources gpu=1 but comfyui.servers lists 2: only 1 will be used at a time (run with --resources gpu=2)"]
+    notes = schedule_advice({"gpu": None, "subsample": 50, "pending": 120}, two[:1])
+    assert notes[0] == "no gpu limit: run with --resources gpu=1 so that at most one job uses each server"
+    assert "use --workflow-profile profiles/comfyui" in notes[1]

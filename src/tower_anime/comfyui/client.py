@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import requests
 import websocket
 
-from .errors import (ExecutionFailed, Interrupted, JobTimeout, OutputGone, Transient, Unreachable,
+from .errors import (ComfyUIError, ExecutionFailed, Interrupted, JobTimeout, OutputGone, Transient, Unreachable,
                      execution_failed, prompt_rejected)
 
 # How often a quiet websocket is backed up by a look at /history (a missed message, or a
@@ -32,7 +32,8 @@ class ComfyUIClient:
 
     # --- HTTP -------------------------------------------------------------------------
 
-    def _request(self, method, path, ok=(200,), timeout=None, **kw):
+    def _request(self, method, path, timeout=None, **kw):
+        """The response of any status below 500; Unreachable, Transient (5xx, reset) otherwise."""
         try:
             resp = self.session.request(method, self.url + path, timeout=timeout or self.timeout, **kw)
         except requests.ConnectTimeout as e:
@@ -46,14 +47,13 @@ class ComfyUIClient:
             raise Transient(f"{method} {self.url}{path}: no answer within {self.timeout[1]} s") from e
         if resp.status_code >= 500:
             raise Transient(f"{method} {self.url}{path} answered {resp.status_code}: {resp.text[:300].strip()}")
-        if resp.status_code not in ok:
-            return resp
         return resp
 
     def _json(self, method, path, **kw):
         resp = self._request(method, path, **kw)
         if resp.status_code != 200:
-            raise Transient(f"{method} {self.url}{path} answered {resp.status_code}: {resp.text[:300].strip()}")
+            raise ComfyUIError(f"{method} {self.url}{path} answered {resp.status_code}: {resp.text[:300].strip()} "
+                               "(is this a ComfyUI server, and a recent one?)")
         try:
             return resp.json()
         except ValueError:
@@ -84,18 +84,18 @@ class ComfyUIClient:
         """
         path = Path(path)
         with open(path, "rb") as f:
-            resp = self._request("POST", "/upload/image", ok=(200,),
+            resp = self._request("POST", "/upload/image",
                                  files={"image": (name or path.name, f, "image/png")},
                                  data={"type": "input", "overwrite": "false"})
         if resp.status_code != 200:
-            raise Transient(f"upload of {path} to {self.url} answered {resp.status_code}: {resp.text[:200]!r}")
+            raise ComfyUIError(f"upload of {path} to {self.url} answered {resp.status_code}: {resp.text[:200]!r}")
         body = resp.json()
         return f"{body['subfolder']}/{body['name']}" if body.get("subfolder") else body["name"]
 
     def submit(self, graph, prompt_id, template=None):
         """POST /prompt with our client_id (the websocket routes events by it)."""
         body = {"prompt": graph, "client_id": self.client_id, "prompt_id": prompt_id}
-        resp = self._request("POST", "/prompt", ok=(200,), json=body)
+        resp = self._request("POST", "/prompt", json=body)
         if resp.status_code == 400:
             try:
                 detail = resp.json()
@@ -111,8 +111,8 @@ class ComfyUIClient:
         """Stop our prompt if it runs and drop it if it waits, so the card is freed.
         Given a prompt_id, the server interrupts only that prompt, never someone else's."""
         quick = (2.0, 5.0)
-        self._request("POST", "/interrupt", ok=(200,), json={"prompt_id": prompt_id}, timeout=quick)
-        self._request("POST", "/queue", ok=(200,), json={"delete": [prompt_id]}, timeout=quick)
+        self._request("POST", "/interrupt", json={"prompt_id": prompt_id}, timeout=quick)
+        self._request("POST", "/queue", json={"delete": [prompt_id]}, timeout=quick)
 
     def download(self, item, dest):
         """Stream one output file (`{"filename", "subfolder", "type"}` from history) to dest."""

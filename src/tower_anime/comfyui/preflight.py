@@ -140,7 +140,26 @@ class _Tee:
             s.flush()
 
 
-def run_preflight(jobs, config, log_path):
+def schedule_advice(schedule, servers):
+    """Warnings about how Snakemake was started for these servers (see README, ComfyUI)."""
+    notes = []
+    gpu, n = schedule.get("gpu"), len(servers)
+    if gpu is None:
+        notes.append(f"no gpu limit: run with --resources gpu={n} so that at most one job uses each server")
+    elif gpu < n:
+        notes.append(f"--resources gpu={gpu} but comfyui.servers lists {n}: only {gpu} will be used at a time "
+                     f"(run with --resources gpu={n})")
+    elif gpu > n:
+        notes.append(f"--resources gpu={gpu} but comfyui.servers lists {n}: the extra jobs wait for a free server")
+    sub = schedule.get("subsample")
+    if sub and schedule.get("pending", 0) > sub:
+        notes.append(f"{schedule['pending']} ComfyUI jobs pending and --scheduler-subsample {sub}: once more jobs than "
+                     "that are ready, clips may be picked before all stills and the card may switch models; "
+                     "use --workflow-profile profiles/comfyui")
+    return notes
+
+
+def run_preflight(jobs, config, log_path, schedule=None):
     """The workflow's onstart check: print to the terminal and log_path; True when jobs may run."""
     if not jobs:
         return True
@@ -152,6 +171,8 @@ def run_preflight(jobs, config, log_path):
         except ComfyUIError as e:
             print(f"Tower: {e}\nNothing was run. Fix the above and run again.", file=out, flush=True)
             return False
+        for note in schedule_advice(schedule or {}, config["comfyui"]["servers"]):
+            print(f"WARNING: comfyui: {note}", file=out, flush=True)
         servers = "; ".join(f"{url} ({describe(stats)})" for url, stats in up.items())
         print(f"Tower: ComfyUI preflight OK for {len(jobs)} job(s) on {servers}", file=out, flush=True)
     return True

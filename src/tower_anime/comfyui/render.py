@@ -8,6 +8,7 @@ at the file it wrote before. Results are therefore always read from the history 
 import contextlib
 import os
 import signal
+import threading
 import time
 import uuid
 
@@ -30,6 +31,9 @@ def _signals_cancel():
     def handler(signum, frame):
         raise _Cancelled(signal.Signals(signum).name)
 
+    if threading.current_thread() is not threading.main_thread():
+        yield   # signals reach the main thread only
+        return
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield

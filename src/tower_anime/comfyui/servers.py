@@ -42,7 +42,7 @@ def _note_holder(fd, what):
 
 
 @contextlib.contextmanager
-def lease(servers, lock_dir, health, log, what="job", wait_seconds=86400.0, poll=0.5, skip=()):
+def lease(servers, lock_dir, health, log, what="job", wait_seconds=86400.0, poll=0.5):
     """Yield (url, health info) of a free, healthy server, locked for this process.
 
     Servers are tried in the listed order; one that is down is skipped with a warning.
@@ -54,7 +54,7 @@ def lease(servers, lock_dir, health, log, what="job", wait_seconds=86400.0, poll
     waiting_said = False
     while True:
         for url in servers:
-            if url in down or url in skip:
+            if url in down:
                 continue
             fd = _try_lock(lock_file(lock_dir, url))
             if fd is None:
@@ -72,14 +72,13 @@ def lease(servers, lock_dir, health, log, what="job", wait_seconds=86400.0, poll
             finally:
                 os.ftruncate(fd, 0)
                 os.close(fd)   # closing the descriptor releases the flock
-        candidates = [u for u in servers if u not in skip]
-        if candidates and all(u in down for u in candidates):
-            if len(candidates) == 1:
-                raise down[candidates[0]]
-            raise Unreachable(", ".join(candidates), "every listed server is down")
+        if all(u in down for u in servers):
+            if len(servers) == 1:
+                raise down[servers[0]]
+            raise Unreachable(", ".join(servers), "every listed server is down")
         if time.monotonic() >= deadline:
             raise JobTimeout(f"{what}: no ComfyUI server became free in {wait_seconds:.0f} s; every one of "
-                             f"{candidates} was busy with other jobs (run with --resources gpu={len(servers)} or fewer)")
+                             f"{servers} was busy with other jobs (run with --resources gpu={len(servers)} or fewer)")
         if not waiting_said:
             print(f"comfyui: {what}: waiting for a free server (all busy with other jobs)", file=log, flush=True)
             waiting_said = True
