@@ -173,6 +173,16 @@ def test_prompts_come_from_the_shot_its_characters_and_the_style():
     assert spec["prompt"]["negative"] == p["negative"] == c["style"]["negative"]
 
 
+def test_knowledge_base_facts_in_a_spec_reach_the_prompt():
+    c = comfy_config()
+    spec = copy.deepcopy(_plan(c).stills["s1"])
+    spec["characters"][0]["facts"] = [{"predicate": "rides", "object": "a matte black superbike"}]
+    spec["style"] = [{"predicate": "look", "object": "90s OVA cel look"}]
+    p = build_prompts("still", spec, c["style"], c["prompts"]["dir"])["positive"]
+    assert p.startswith("90s OVA cel look, medium shot, 35mm lens, Akira Yamamoto:")
+    assert "determined eyes, rides a matte black superbike, Akira races" in p
+
+
 def test_a_broken_prompt_template_names_the_file_and_line(tmp_path):
     shutil.copytree(ROOT / "config" / "prompts", tmp_path / "prompts")
     (tmp_path / "prompts" / "still.j2").write_text("{{ action }}\n{{ shot_mood }}\n")

@@ -20,8 +20,11 @@ def prompt_context(stage, spec, style):
     """The template context: a plain dict of plain values (JSON types only).
 
     `spec` is a still spec (story/plan.py); for the clip stage it may also carry `frames`
-    and `fps`, which give `seconds`.
+    and `fps`, which give `seconds`. Knowledge-base facts in the spec are passed on: each
+    character's `facts` ([{predicate, object}]), and style-bible facts (the spec's `style`
+    list) override the config's `style` entries of the same name.
     """
+    bible = {f["predicate"]: f["object"] for f in spec.get("style") or [] if isinstance(f, dict)}
     ctx = {
         "stage": stage,
         "episode": spec["episode"],
@@ -31,9 +34,10 @@ def prompt_context(stage, spec, style):
         "location": spec["location"],
         "time_of_day": spec["time_of_day"],
         "camera": dict(spec["camera"]),
-        "characters": [{"id": c["id"], "name": c["name"], "description": c["description"]}
+        "characters": [{"id": c["id"], "name": c["name"], "description": c["description"],
+                        "facts": [dict(f) for f in c.get("facts") or []]}
                        for c in spec.get("characters", [])],
-        "style": dict(style),
+        "style": {**style, **bible},
     }
     if "frames" in spec and "fps" in spec:
         ctx["seconds"] = round(spec["frames"] / spec["fps"], 3)
