@@ -336,8 +336,9 @@ def test_two_servers_one_down_skips_it_with_a_warning(comfy_built, tmp_path, ser
 
 
 def test_two_servers_two_jobs_never_share_a_server(comfy_built, tmp_path):
-    a = FakeComfyUI(tmp_path / "a", step_seconds=0.25).start()
-    b = FakeComfyUI(tmp_path / "b", step_seconds=0.25).start()
+    # 2 s a still on the card: long enough that both jobs are on their servers at once
+    a = FakeComfyUI(tmp_path / "a", step_seconds=0.5).start()
+    b = FakeComfyUI(tmp_path / "b", step_seconds=0.5).start()
     try:
         work = fork(comfy_built, tmp_path)
         set_servers(work, a.url, b.url)
