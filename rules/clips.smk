@@ -3,8 +3,8 @@
 
 rule clip:
     input:
+        unpack(render_inputs("clips", "clips/camera.py")),
         still="stills/{ep}/{shot}.png",
-        renderer=code("clips/camera.py"),
     output:
         "clips/{ep}/{shot}.mp4",
     params:

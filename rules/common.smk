@@ -59,13 +59,17 @@ def plan(wc):
         raise ValueError(f"unknown episode {wc.ep!r}; episodes in the story: {sorted(PLANS)}") from None
 
 
+def _lookup(table, key, what, wc):
+    items = getattr(plan(wc), table)
+    name = getattr(wc, key)
+    if name not in items:
+        raise ValueError(f"{wc.ep} has no {what} {name!r}; it has: {sorted(items)}")
+    return items[name]
+
+
 def _item(table, key, what):
     def get(wc):
-        items = getattr(plan(wc), table)
-        name = getattr(wc, key)
-        if name not in items:
-            raise ValueError(f"{wc.ep} has no {what} {name!r}; it has: {sorted(items)}")
-        return dumps(items[name])
+        return dumps(_lookup(table, key, what, wc))
 
     return get
 
@@ -74,6 +78,20 @@ still_spec = _item("stills", "shot", "shot")
 clip_spec = _item("clips", "shot", "shot")
 line_spec = _item("lines", "line", "dialogue line")
 music_spec = _item("music", "scene", "scene")
+
+
+def render_inputs(table, renderer):
+    """What a still/clip is made with, as inputs: the embedded renderer's code, or for comfyui
+    the one workflow template this shot uses (editing it re-renders exactly its shots; the
+    client's own code is not an input, a fix to it must not re-render a season)."""
+
+    def get(wc):
+        spec = _lookup(table, "shot", "shot", wc)
+        if spec["backend"] == "comfyui":
+            return {"workflow": str(Path(config["comfyui"]["workflows_dir"]) / spec["comfyui"]["workflow"])}
+        return {"renderer": code(renderer)}
+
+    return get
 
 
 def timeline_json(wc):

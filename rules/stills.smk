@@ -1,9 +1,10 @@
-# Stills stage: one 768x512 frame per shot (embedded default: the storyboard renderer).
+# Stills stage: one frame per shot at the output size (embedded default: the storyboard
+# renderer; comfyui: text-to-image on a ComfyUI server).
 
 
 rule still:
     input:
-        renderer=code("stills/storyboard.py"),
+        unpack(render_inputs("stills", "stills/storyboard.py")),
     output:
         report("stills/{ep}/{shot}.png", caption="../report/still.rst", category="Stills", subcategory="{ep}"),
     params:
@@ -14,7 +15,8 @@ rule still:
         "benchmarks/still/{ep}/{shot}.tsv"
     resources:
         gpu=1,
-    # all stills before clips where the DAG allows: one model on the card at a time
+    # all stills before clips where the DAG allows: one model on the card at a time (the
+    # greedy scheduler picks the highest priority first; bench/gpu_order.py measures it)
     priority: 20
     script:
         "../scripts/render_still.py"

@@ -2,13 +2,19 @@
 from ..errors import TowerError
 
 
-def _storyboard(spec, out_path, log=None):
+def _storyboard(spec, out_path, log=None, **runtime):
     from .storyboard import render_storyboard
 
     render_storyboard(spec, out_path)
 
 
-BACKENDS = {"storyboard": _storyboard}
+def _comfyui(spec, out_path, log=None, workflow=None, config=None):
+    from ..comfyui.render import render_still as render_comfyui
+
+    render_comfyui(spec, out_path, log, workflow, config)
+
+
+BACKENDS = {"storyboard": _storyboard, "comfyui": _comfyui}
 
 # Share of the frame at the bottom that a backend fills with a caption: camera moves keep
 # it still (a push-in would otherwise crop the shot id and action text off the frame).
@@ -20,9 +26,11 @@ def caption_height(backend, height):
     return 2 * round(height * CAPTION_FRACTIONS.get(backend, 0) / 2)
 
 
-def render_still(spec, out_path, log=None):
+def render_still(spec, out_path, log=None, **runtime):
+    """runtime: what a backend needs that never shapes the picture (comfyui: the workflow
+    template's path, and the config for servers and timeouts)."""
     try:
         backend = BACKENDS[spec["backend"]]
     except KeyError:
         raise TowerError(f"unknown stills backend {spec['backend']!r}; expected one of {sorted(BACKENDS)}") from None
-    backend(spec, out_path, log=log)
+    backend(spec, out_path, log=log, **runtime)

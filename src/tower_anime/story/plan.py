@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..audio.music import profile_for
 from ..audio.request import service_request
+from ..comfyui.spec import check_workflows, clip_fields, still_fields
 from ..stills import caption_height
 
 
@@ -214,11 +215,17 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             }
             if context is not None:
                 still["style"] = context.style("stills")
+            if backends["stills"] == "comfyui":
+                # after the facts: the prompt templates read them from the spec
+                still.update(still_fields(still, shot, episode, characters, config))
             plan.stills[shot["id"]] = still
-            plan.clips[shot["id"]] = {
+            clip = {
                 "still": still, "frames": nframes, "fps": fps, "backend": backends["clips"],
                 "hold_bottom": caption_height(backends["stills"], height),
             }
+            if backends["clips"] == "comfyui":
+                clip.update(clip_fields(still, nframes, fps, shot, episode, characters, config))
+            plan.clips[shot["id"]] = clip
             plan.shots.append({
                 "shot": shot["id"], "scene": scene["id"], "start_frame": start, "frames": nframes,
                 "transition_in": "crossfade" if overlap else "cut", "transition_frames": overlap,
@@ -252,5 +259,6 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
 
 def plan_story(story, config, context=None, config_file="config"):
     """Every episode's plan; `config_file` names the config in messages about its templates."""
+    check_workflows(story, config)
     return {ep_id: plan_episode(doc, story.characters, config, context, config_file)
             for ep_id, doc in story.episodes.items()}
