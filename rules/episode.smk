@@ -1,5 +1,5 @@
 # Episode stage: subtitles from the real line timing, the assembled master, and delivery
-# of the master once its QC report passes.
+# of the master once its QC report and every item's report pass.
 
 
 rule subtitles:
@@ -9,6 +9,7 @@ rule subtitles:
         "subs/{ep}.srt",
     params:
         timeline=audio_timeline_json,
+        settings=lambda wc: section("subtitles"),
     log:
         "logs/{ep}/subtitles.log",
     localrule: True
@@ -19,7 +20,7 @@ rule subtitles:
 rule master:
     input:
         clips=clip_files,
-        clip_reports=clip_reports,
+        clip_reports=lambda wc: ancient(clip_reports(wc)),
         mix="audio/{ep}/mix.wav",
         subs="subs/{ep}.srt",
         assembler=code("episode/assemble.py"),
@@ -41,6 +42,8 @@ rule deliver:
     input:
         master="build/{ep}/master.mkv",
         report="reports/{ep}/episode.json",
+        # every gate again, not ancient: a threshold tightened after the renders stops delivery
+        gates=gate_reports,
     output:
         "episodes/{ep}.mkv",
     log:

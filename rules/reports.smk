@@ -1,31 +1,99 @@
-# Reports stage: measured QC of each clip and of the episode. A report is always written;
-# the consumer of an item refuses it when it failed (so the report stays on disk to read,
-# and a changed threshold re-runs only the checks).
+# Reports stage: measured QC of every still, clip, voice line, music cue and episode. A
+# report is always written; the consumer of an item refuses it when it failed (so the
+# report stays on disk to read, and a changed threshold re-runs only the checks).
+
+
+rule qc_still:
+    input:
+        still="stills/{ep}/{shot}.png",
+        takes="reports/{ep}/stills/{shot}.takes.json",
+        references=reference_images,
+    output:
+        report=report("reports/{ep}/stills/{shot}.json", caption="../report/qc_still.rst", category="QC",
+                      subcategory="{ep}"),
+        thumb="reports/{ep}/thumbs/{shot}.still.jpg",
+    params:
+        spec=still_spec,
+        qc=qc_params("still", "shot"),
+    log:
+        "logs/{ep}/qc/stills/{shot}.log",
+    script:
+        "../scripts/qc_still.py"
 
 
 rule qc_clip:
     input:
         clip="clips/{ep}/{shot}.mp4",
+        still="stills/{ep}/{shot}.png",
+        takes="reports/{ep}/clips/{shot}.takes.json",
     output:
-        report("reports/{ep}/clips/{shot}.json", caption="../report/qc_clip.rst", category="QC", subcategory="{ep}"),
+        report=report("reports/{ep}/clips/{shot}.json", caption="../report/qc_clip.rst", category="QC",
+                      subcategory="{ep}"),
+        thumb="reports/{ep}/thumbs/{shot}.clip.jpg",
     params:
         spec=clip_spec,
-        thresholds=lambda wc: dumps(config["qc"]["clip"]),
+        qc=qc_params("clip", "shot"),
     log:
         "logs/{ep}/qc/clips/{shot}.log",
     script:
         "../scripts/qc_clip.py"
 
 
+rule qc_voice:
+    input:
+        voice="audio/{ep}/voice/{line}.wav",
+    output:
+        "reports/{ep}/voice/{line}.json",
+    params:
+        spec=line_spec,
+        qc=qc_params("voice", "line", sample_rate=config["output"]["sample_rate"]),
+    log:
+        "logs/{ep}/qc/voice/{line}.log",
+    script:
+        "../scripts/qc_voice.py"
+
+
+rule qc_music:
+    input:
+        music="audio/{ep}/music/{scene}.wav",
+    output:
+        "reports/{ep}/music/{scene}.json",
+    params:
+        spec=music_spec,
+        qc=qc_params("music", "scene"),
+    log:
+        "logs/{ep}/qc/music/{scene}.log",
+    script:
+        "../scripts/qc_music.py"
+
+
 rule qc_episode:
     input:
+        unpack(voice_inputs),
         master="build/{ep}/master.mkv",
     output:
         report("reports/{ep}/episode.json", caption="../report/qc_episode.rst", category="QC", subcategory="{ep}"),
     params:
         timeline=timeline_json,
-        settings=lambda wc: section("output", "loudness", "qc"),
+        audio_timeline=audio_timeline_json,
+        settings=lambda wc: dumps({**{k: config[k] for k in ("output", "loudness", "subtitles", "qc")},
+                                   "waive": waivers_for("episode", wc.ep)}),
     log:
         "logs/{ep}/qc/episode.log",
     script:
         "../scripts/qc_episode.py"
+
+
+rule qc_summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        table=report("reports/{ep}/qc.csv", caption="../report/qc_table.rst", category="QC", subcategory="{ep}"),
+        sheet=report("reports/{ep}/qc.html", caption="../report/qc_sheet.rst", category="QC", subcategory="{ep}"),
+    params:
+        view=lambda wc: dumps(episode_view(plan(wc))),
+    log:
+        "logs/{ep}/qc/summary.log",
+    localrule: True
+    script:
+        "../scripts/qc_summary.py"

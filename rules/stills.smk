@@ -1,11 +1,13 @@
 # Stills stage: one 768x512 frame per shot (embedded default: the storyboard renderer).
+# A failed take is rendered again with the next seed (qc.takes); every take's report stays.
 
 
 rule still:
     input:
         renderer=code("stills/storyboard.py"),
     output:
-        report("stills/{ep}/{shot}.png", caption="../report/still.rst", category="Stills", subcategory="{ep}"),
+        still=report("stills/{ep}/{shot}.png", caption="../report/still.rst", category="Stills", subcategory="{ep}"),
+        takes="reports/{ep}/stills/{shot}.takes.json",
     params:
         spec=still_spec,
     log:

@@ -1,13 +1,18 @@
 import json
 
+from tower_anime.audio.voice import wav_seconds
+from tower_anime.episode.timeline import place_lines
 from tower_anime.qc.episode import episode_report
 from tower_anime.qc.report import write_report
 from tower_anime.scripting import run_step
 
 
 def main(log):
-    report = episode_report(snakemake.input.master, json.loads(snakemake.params.timeline),
-                            json.loads(snakemake.params.settings))
+    audio = json.loads(snakemake.params.audio_timeline)
+    durations = {c["line"]: wav_seconds(snakemake.input[f"voice_{c['line']}"]) for c in audio["lines"]}
+    settings = json.loads(snakemake.params.settings)
+    report = episode_report(snakemake.input.master, json.loads(snakemake.params.timeline), settings,
+                            place_lines(audio["lines"], durations), settings["waive"])
     write_report(snakemake.output[0], report)
     print(json.dumps(report, indent=2), file=log)
 

@@ -1,4 +1,4 @@
-"""Delivery: the master becomes episodes/<ep>.mkv only when its QC report passes."""
+"""Delivery: the master becomes episodes/<ep>.mkv only when its QC reports pass."""
 import os
 import shutil
 
@@ -6,8 +6,9 @@ from ..fsutil import atomic_path
 from ..qc.report import require_pass
 
 
-def deliver(master, report, out_path):
-    require_pass([report])
+def deliver(master, reports, out_path):
+    """reports: the episode's report and every item's report (a waived check counts as passed)."""
+    require_pass(reports)
     with atomic_path(out_path) as tmp:
         os.unlink(tmp)
         try:

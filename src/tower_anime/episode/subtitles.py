@@ -1,4 +1,6 @@
-"""SRT subtitles from placed dialogue lines, within delivery limits (42 chars x 2 lines)."""
+"""SRT subtitles from placed dialogue lines, within delivery limits (42 chars x 2 lines,
+17 characters a second where there is room to hold a fast line a little longer)."""
+import math
 import textwrap
 
 MAX_CHARS = 42
@@ -19,23 +21,47 @@ def split_text(text, max_chars=MAX_CHARS, max_lines=MAX_LINES):
     return ["\n".join(rows[i:i + max_lines]) for i in range(0, len(rows), max_lines)]
 
 
-def events(placed, max_chars=MAX_CHARS, max_lines=MAX_LINES):
+def reading_ends(placed, max_cps=None, linger=0.0, min_gap=0.0):
+    """When each line's subtitle may end: its voice's end, held on (at most `linger` s, and
+    `min_gap` s before the next line) until the text reads at no more than `max_cps`
+    characters a second. Lines spoken faster than that are held as long as there is room."""
+    ends = []
+    for i, cue in enumerate(placed):
+        end = cue["end"]
+        chars = len(" ".join(cue["text"].split()))
+        if max_cps and chars / max(end - cue["start"], 1e-6) > max_cps:
+            # whole milliseconds, rounded up: SRT times are in ms and the speed must not creep over
+            want = min(math.ceil((cue["start"] + chars / max_cps) * 1000) / 1000, end + linger)
+            if i + 1 < len(placed):
+                want = min(want, placed[i + 1]["start"] - min_gap)
+            end = max(end, want)
+        ends.append(end)
+    return ends
+
+
+def events(placed, max_chars=MAX_CHARS, max_lines=MAX_LINES, max_cps=None, linger=0.0, min_gap=0.0):
     """(start, end, text) per subtitle event; a long line's time is shared by character count."""
     out = []
-    for cue in placed:
+    for cue, cue_end in zip(placed, reading_ends(placed, max_cps, linger, min_gap)):
         parts = split_text(cue["text"], max_chars, max_lines)
         total = sum(len(p) for p in parts)
         t = cue["start"]
         for i, part in enumerate(parts):
-            end = cue["end"] if i == len(parts) - 1 else t + (cue["end"] - cue["start"]) * len(part) / total
+            end = cue_end if i == len(parts) - 1 else t + (cue_end - cue["start"]) * len(part) / total
             out.append((t, end, part))
             t = end
     return out
 
 
-def build_srt(placed, max_chars=MAX_CHARS, max_lines=MAX_LINES):
+def build_srt(placed, max_chars=MAX_CHARS, max_lines=MAX_LINES, max_cps=None, linger=0.0, min_gap=0.0):
     blocks = [
         f"{n}\n{srt_time(start)} --> {srt_time(end)}\n{text}\n"
-        for n, (start, end, text) in enumerate(events(placed, max_chars, max_lines), 1)
+        for n, (start, end, text) in enumerate(events(placed, max_chars, max_lines, max_cps, linger, min_gap), 1)
     ]
     return "\n".join(blocks)
+
+
+def build_srt_for(placed, settings, fps):
+    """build_srt with the `subtitles` config section (the delivery limits the QC checks)."""
+    return build_srt(placed, settings["max_chars_per_line"], settings["max_lines"], settings["max_chars_per_second"],
+                     settings["linger_seconds"], settings["min_gap_frames"] / fps)

@@ -15,12 +15,29 @@ BACKENDS = {"storyboard": _storyboard}
 CAPTION_FRACTIONS = {"storyboard": 0.15}
 
 
+def register(name, render, caption_fraction=0.0):
+    """Add a stills backend: render(spec, out_path, log=None) writes the still atomically.
+    Plugins call this when imported (see tower_anime.plugins)."""
+    BACKENDS[name] = render
+    if caption_fraction:
+        CAPTION_FRACTIONS[name] = caption_fraction
+
+
+def known_backends():
+    from ..plugins import load_plugins
+
+    load_plugins()
+    return sorted(BACKENDS)
+
+
 def caption_height(backend, height):
     """Pixels at the bottom of a still that clips should hold static (even, for yuv420p)."""
     return 2 * round(height * CAPTION_FRACTIONS.get(backend, 0) / 2)
 
 
 def render_still(spec, out_path, log=None):
+    if spec["backend"] not in BACKENDS:
+        known_backends()
     try:
         backend = BACKENDS[spec["backend"]]
     except KeyError:
