@@ -25,6 +25,9 @@ rule qc_clip:
     input:
         clip="clips/{ep}/{shot}.mp4",
         still="stills/{ep}/{shot}.png",
+        # recorded in the clip report; also the path by which a clip that its gate refused
+        # is made again once the still passes (the clip rule reads this report ancient)
+        still_report="reports/{ep}/stills/{shot}.json",
         takes="reports/{ep}/clips/{shot}.takes.json",
     output:
         report=report("reports/{ep}/clips/{shot}.json", caption="../report/qc_clip.rst", category="QC",

@@ -10,6 +10,8 @@ def main(log):
     report = clip_report(snakemake.input.clip, spec(snakemake), qc["thresholds"], snakemake.input.still,
                          thumb=snakemake.output.thumb, waivers=qc["waive"])
     report["takes"] = json.loads(open(snakemake.input.takes).read())
+    still = json.loads(open(snakemake.input.still_report).read())
+    report["still"] = {"report": snakemake.input.still_report, "pass": still["pass"], "seed": still.get("seed")}
     write_report(snakemake.output.report, report)
     print(json.dumps(report, indent=2), file=log)
 

@@ -35,6 +35,30 @@ def cmd_plan(args):
               f"{row['transition_in']:<9} {spec['camera']['move']:<9} {who:<18} {spec['action'][:50]}")
 
 
+def cmd_qc(args):
+    """Summarise an episode's gates from the reports on disk (also after a failed build)."""
+    from pathlib import Path
+
+    from .qc.summary import episode_view, write_summary
+
+    _, _, plans = _plans(args)
+    if args.episode not in plans:
+        raise TowerError(f"no episode {args.episode!r}; the story has {sorted(plans)}")
+    out = Path("reports") / args.episode
+    df = write_summary(episode_view(plans[args.episode]), out / "qc.csv", out / "qc.html")
+    failed = df[~df["pass"]]
+    for row in failed.itertuples():
+        if row.check == "(no report)":
+            print(f"NOT CHECKED {row.kind} {row.item}: {row.exempt}; report: {row.report}")
+        else:
+            print(f"FAIL {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}); "
+                  f"report: {row.report}")
+    waived = int((df["waived"] != "").sum())
+    print(f"{args.episode}: {len(df)} checks, {len(failed)} failed, {waived} waived; "
+          f"wrote {out / 'qc.csv'} and {out / 'qc.html'}")
+    return 1 if len(failed) else 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="tower-anime", description=__doc__)
     parser.add_argument("--config", default="config/config.yaml", help="config file (default: %(default)s)")
@@ -43,13 +67,16 @@ def main(argv=None):
     p = sub.add_parser("plan", help="print an episode's timeline")
     p.add_argument("episode")
     p.set_defaults(fn=cmd_plan)
+    p = sub.add_parser("qc", help="write reports/<ep>/qc.csv and qc.html from the reports on disk; "
+                                  "list failed checks (exit 1 if any)")
+    p.add_argument("episode")
+    p.set_defaults(fn=cmd_qc)
     args = parser.parse_args(argv)
     try:
-        args.fn(args)
+        return args.fn(args) or 0
     except TowerError as e:
         print(f"tower-anime: {e}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -36,10 +36,18 @@ def expected_reports(view):
     return rows
 
 
-def _load(path):
+def _load(path, root="."):
+    """The report at path, or None when there is none or it is stale: a report whose item
+    is gone (a clip its consumer refused is deleted by Snakemake; the old report stays)."""
     from .report import read_report
 
-    return read_report(path) if Path(path).is_file() else None
+    if not Path(path).is_file():
+        return None
+    report = read_report(path)
+    file = report.get("file")
+    if file and not (Path(root) / file).exists():
+        return None
+    return report
 
 
 def _cell(value):
@@ -54,7 +62,7 @@ def table(view, root="."):
 
     rows = []
     for kind, item, path in expected_reports(view):
-        report = _load(Path(root) / path)
+        report = _load(Path(root) / path, root)
         rel = str(path)
         if report is None:
             rows.append({"episode": view["episode"], "kind": kind, "item": item, "check": "(no report)", "value": None,
@@ -99,22 +107,22 @@ def html(view, root="."):
     shots = []
     for row in view["shots"]:
         shot = row["shot"]
-        still, clip = _load(r / "stills" / f"{shot}.json"), _load(r / "clips" / f"{shot}.json")
+        still, clip = _load(r / "stills" / f"{shot}.json", root), _load(r / "clips" / f"{shot}.json", root)
         shots.append({
             "shot": shot, "scene": row["scene"], "frames": row["frames"],
             "still": still, "clip": clip, "still_verdict": _verdict(still), "clip_verdict": _verdict(clip),
             "still_marked": _marked(still), "clip_marked": _marked(clip),
-            "still_img": _data_uri(r / "thumbs" / f"{shot}.still.jpg"),
-            "clip_img": _data_uri(r / "thumbs" / f"{shot}.clip.jpg"),
+            "still_img": still and _data_uri(r / "thumbs" / f"{shot}.still.jpg"),
+            "clip_img": clip and _data_uri(r / "thumbs" / f"{shot}.clip.jpg"),
             "takes": (still or {}).get("takes", {}).get("takes", []),
         })
     sounds = []
     for kind, item, path in expected_reports(view):
         if kind in ("voice", "music"):
-            rep = _load(Path(root) / path)
+            rep = _load(Path(root) / path, root)
             sounds.append({"kind": kind, "item": item, "report": rep, "verdict": _verdict(rep),
                            "marked": _marked(rep)})
-    episode = _load(r / "episode.json")
+    episode = _load(r / "episode.json", root)
     df = table(view, root)
     counts = {"checks": len(df), "failed": int((~df["pass"]).sum()), "waived": int((df["waived"] != "").sum()),
               "items_failed": int(df.loc[~df["pass"], "item"].nunique())}
