@@ -57,9 +57,13 @@ def test_the_writer_holds_a_fast_line_up_to_the_limit_where_there_is_room():
     fast = [{**PLACED[0], "end": 4.0}, {**PLACED[1], "start": 8.0, "end": 8.4}]  # 57 chars in 3 s = 19 a second
     (start, end, _), _ = events(fast, max_cps=17, linger=0.5, min_gap=2 / FPS)
     assert end == pytest.approx(1.0 + 57 / 17, abs=0.002)  # held until it reads at 17 a second
+    assert start == 1.0
     crowded = [{**PLACED[0], "end": 4.0}, {**PLACED[1], "start": 4.1, "end": 4.5}]
-    (start, end, _), _ = events(crowded, max_cps=17, linger=0.5, min_gap=2 / FPS)
-    assert end == pytest.approx(4.1 - 2 / FPS)  # held only to 2 frames before the next line
+    (start, end, _), _ = events(crowded, max_cps=17, linger=0.5, min_gap=2 / FPS, lead=2 / FPS)
+    assert end == pytest.approx(4.1 - 2 / FPS)  # held only to 2 frames before the next line,
+    assert start == pytest.approx(1.0 - 2 / FPS, abs=0.001)  # then shown 2 frames early: still too fast
+    evs = events(crowded, max_cps=17, linger=0.5, min_gap=2 / FPS, lead=2 / FPS)
+    assert failed(subtitle_checks(evs, crowded, FPS, LIMITS, 3)) == {"subtitle_chars_per_second"}
 
 
 def placed_lines(built):

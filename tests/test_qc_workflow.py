@@ -101,3 +101,12 @@ def test_changing_thresholds_reruns_checks_not_renders(built, tmp_path):
     rules = {r for r, _ in jobs}
     assert rules >= {"qc_still", "qc_clip", "qc_voice", "qc_music", "deliver"}
     assert not rules & {"still", "clip", "voice", "music", "mix", "subtitles"}
+
+
+def test_snakemake_report_has_the_stills_the_qc_tables_and_the_dag(built, tmp_path):
+    out = tmp_path / "report.html"
+    snakemake(built, "--report", str(out))
+    page = out.read_text()
+    for needle in (f"stills/{EP}/s1.png", f"reports/{EP}/qc.csv", f"reports/{EP}/qc.html",
+                   f"reports/{EP}/stills/s1.json", "Contact sheet of episode", "rulegraph"):
+        assert needle in page, needle
