@@ -73,7 +73,7 @@ def failures(report):
 
 def _show(value):
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return str(round(value, 6))
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return f"[{_show(value[0])}, {_show(value[1])}]"
     return str(value)
