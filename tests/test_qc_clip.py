@@ -98,3 +98,17 @@ def test_wrong_length_and_undecodable(made, tmp_path):
     junk.write_bytes(b"\x00" * 1000)
     report = clip_report(junk, clip_spec(), QC)
     assert failed(report) == {"decodes"} and report["pass"] is False
+
+
+@pytest.mark.parametrize("codec", [["-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-q:v", "2"], ["-c:v", "png"]])
+def test_full_range_and_rgb_clips_measure_the_same(made, tmp_path, codec):
+    """Full-range YUV (levels 0-255) and RGB (decoded again through a grey conversion)."""
+    other = tmp_path / "other.mkv"
+    ffmpeg(["-i", made / "push_in.mp4", *codec, other], "re-encoding a test clip")
+    ref = clip_report(made / "push_in.mp4", clip_spec(), QC, made / "still.png")
+    report = clip_report(other, clip_spec(), QC, made / "still.png")
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+    values = {c["metric"]: c["value"] for c in ref["checks"]}
+    for c in report["checks"]:
+        if c["metric"] in ("max_luma_jump", "first_frame_ssim"):
+            assert c["value"] == pytest.approx(values[c["metric"]], abs=0.05), c

@@ -1,10 +1,11 @@
 """Clip checks: frame count, rate, size, duration; black frames; frozen stretches; flicker;
 first frame faithful to its still; sharpness over time.
 
-One decode to half-size grey (qc/frames.py) feeds every metric.
+One decode to half-size grey (qc/frames.py) feeds every metric; ffprobe runs beside it.
 The bottom strip a backend holds still (the storyboard caption) is left out of every
 picture metric: it is text that legitimately never moves.
 """
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import numpy as np
@@ -21,16 +22,17 @@ SCALE = 2  # metrics at half size: 4x fewer pixels, same verdicts (bench/qc_clip
 
 class FrameStats:
     """Per-frame measurements accumulated chunk by chunk, in the stream's own levels
-    (integer maths where it is exact); `full()` maps them to 0..255 grey at the end."""
+    (integer maths where it is exact); `full(levels)` maps them to 0..255 grey at the end.
+    The levels (limited or full range) come from ffprobe, which runs beside the decode, so
+    black pixels are counted against both candidate black levels."""
 
     SHARPNESS_STEP = 4  # the Laplacian is the costly metric: every 4th frame is 6 a second at 24 fps
+    RANGES = {"tv": (16, 235), "pc": (0, 255)}
 
-    def __init__(self, levels, black_threshold, black_ratio):
-        self.lo, self.hi = levels
-        self.gain = 255.0 / (self.hi - self.lo)
-        self.black_level = self.lo + black_threshold * (self.hi - self.lo)  # blackdetect's pix_th
-        self.black_ratio = black_ratio
-        self.means, self.black, self.mafd, self.sharp = [], [], [], []
+    def __init__(self, black_threshold, black_ratio):
+        self.black_threshold, self.black_ratio = black_threshold, black_ratio
+        self.means, self.mafd, self.sharp = [], [], []
+        self.black = {name: [] for name in self.RANGES}
         self.first = self.last = None
         self.count = 0
 
@@ -38,7 +40,9 @@ class FrameStats:
         n, pixels = len(chunk), chunk.shape[1] * chunk.shape[2]
         flat = chunk.reshape(n, -1)
         self.means += (flat.sum(axis=1, dtype=np.int64) / pixels).tolist()
-        self.black += (np.count_nonzero(flat <= self.black_level, axis=1) >= self.black_ratio * pixels).tolist()
+        for name, (lo, hi) in self.RANGES.items():
+            level = lo + self.black_threshold * (hi - lo)  # blackdetect's pix_th
+            self.black[name] += (np.count_nonzero(flat <= level, axis=1) >= self.black_ratio * pixels).tolist()
         offset = -self.count % self.SHARPNESS_STEP
         self.sharp += laplacian_variance(chunk[offset::self.SHARPNESS_STEP].astype(np.float32)).tolist()
         wide = chunk.astype(np.int16)
@@ -50,12 +54,15 @@ class FrameStats:
         self.last = wide[-1]
         self.count += n
 
-    def full(self):
-        """Metrics in 0..255 grey: means, frame differences 0..1, sharpness, first frame."""
-        g = self.gain
-        first = None if self.first is None else np.clip((self.first - self.lo) * g, 0, 255)
+    def full(self, levels):
+        """Metrics in 0..255 grey: means, black flags, frame differences 0..1, sharpness,
+        the first frame. levels: (black, white) of the decoded values."""
+        lo, hi = levels
+        g = 255.0 / (hi - lo)
+        first = None if self.first is None else np.clip((self.first - lo) * g, 0, 255)
         return {
-            "means": (np.array(self.means) - self.lo) * g,
+            "means": (np.array(self.means) - lo) * g,
+            "black": self.black["pc" if levels == self.RANGES["pc"] else "tv"],
             # mean absolute frame difference, 0..1 (FFmpeg freezedetect's measure)
             "mafd": np.array(self.mafd) * g / 255.0,
             "sharp": np.array(self.sharp or [0.0]) * g * g,
@@ -103,16 +110,35 @@ def _video_stream(path):
 
 
 def measure(path, spec, cfg, thumb=None):
-    """Decode once; return (width, height, fps, FrameStats)."""
+    """Decode once; return (width, height, fps, metrics in 0..255 grey, frame count).
+
+    ffprobe runs beside the decode (it costs ~0.1 s on 2 cores). The decode assumes a YUV
+    stream, whose luma plane is the cheapest grey; any other pixel format is decoded again.
+    """
     still = spec["still"]
     w, h = still["width"] // SCALE, still["height"] // SCALE
     rows = h - -(-spec.get("hold_bottom", 0) // SCALE)  # picture above the held strip
-    video = _video_stream(path)
+
+    def decode(first_filter):
+        stats = FrameStats(cfg["black_pixel_threshold"], cfg["black_picture_ratio"])
+        for chunk in grey_chunks(path, w, h, first_filter, thumb, thumb_frames(spec["frames"])):
+            stats.add(chunk[:, :rows])
+        return stats
+
+    with ThreadPoolExecutor(1) as pool:
+        probed = pool.submit(_video_stream, path)
+        try:
+            stats, error = decode("extractplanes=y"), None
+        except MediaError as e:
+            stats, error = None, e
+        video = probed.result()  # a file with no video stream raises here
     first_filter, levels = luma_filter(video)
-    stats = FrameStats(levels, cfg["black_pixel_threshold"], cfg["black_picture_ratio"])
-    for chunk in grey_chunks(path, w, h, first_filter, thumb, thumb_frames(spec["frames"])):
-        stats.add(chunk[:, :rows])
-    return int(video["width"]), int(video["height"]), float(Fraction(video["r_frame_rate"])), stats
+    if first_filter != "extractplanes=y":
+        stats = decode(first_filter)
+    elif error:
+        raise error
+    return int(video["width"]), int(video["height"]), float(Fraction(video["r_frame_rate"])), stats.full(levels), \
+        stats.count
 
 
 def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
@@ -120,14 +146,12 @@ def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
     still = spec["still"]
     item = f"{still['episode']}/{still['shot']}"
     try:
-        width, height, fps, stats = measure(path, spec, cfg, thumb)
+        width, height, fps, m, n = measure(path, spec, cfg, thumb)
     except MediaError as e:
         return make_report("clip", item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)},
                            waivers)
     want_fps, want_frames = spec["fps"], spec["frames"]
-    n = stats.count
     backend, move = spec["backend"], still["camera"]["move"]
-    m = stats.full()
     frozen = longest_run(m["mafd"] < cfg["freeze_noise"])
     jumps = np.abs(np.diff(m["means"])) if n > 1 else np.zeros(1)
     sharp = m["sharp"]
@@ -138,7 +162,7 @@ def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
         check("width", width, "==", still["width"], "px"),
         check("height", height, "==", still["height"], "px"),
         check("duration", round(n / fps, 4) if fps else 0.0, "==", round(want_frames / want_fps, 4), "s"),
-        check("black_fraction", round(sum(stats.black) / n, 4) if n else 1.0, "<=", cfg["max_black_fraction"]),
+        check("black_fraction", round(sum(m["black"]) / n, 4) if n else 1.0, "<=", cfg["max_black_fraction"]),
         check("frozen_seconds", round((frozen + 1) / fps, 3) if frozen and fps else 0.0, "<=",
               cfg["max_frozen_seconds"], "s", **_exempt(exempt_reason(cfg["frozen_exempt"], backend, move, "still"))),
         check("max_luma_jump", round(float(jumps.max()), 3), "<=", cfg["max_luma_jump"], "levels"),
