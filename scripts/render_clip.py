@@ -8,7 +8,8 @@ def main(log):
     require_pass([snakemake.input.still_report])
     # qc from the config, not a param: a changed threshold re-runs checks, not renders
     clip_with_takes(spec(snakemake), snakemake.input.still, snakemake.output.clip, snakemake.output.takes,
-                    snakemake.config["qc"], log=log)
+                    snakemake.config["qc"], log=log, workflow=getattr(snakemake.input, "workflow", None),
+                    config=snakemake.config)
 
 
 run_step(snakemake, main)

@@ -1,8 +1,7 @@
-"""Shared fixtures: the repository root, a story to edit, a workflow copy to run, and the
-session-built test episode (one real build that the workflow and QC tests share)."""
+"""Shared fixtures: the repository root, a story to edit, a workflow copy to run (and the
+session's built copy)."""
 import copy
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -67,60 +66,26 @@ def deep(d):
 
 # --- the real workflow on the small test episode ----------------------------------------
 
-CONFIG = ["--configfile", "tests/data/config.yaml"]
-EP = "test01"
 PLUGINS = ROOT / "tests" / "plugins"  # test-only backends (tower_test_backends), see README
 
 
-def snakemake(workdir, *args, check=True, plugins=False):
-    """Run snakemake in workdir; plugins=True loads the test-only backends (TOWER_PLUGINS)."""
+def snakemake(workdir, *args, check=True, config="tests/data/config.yaml", plugins=False):
+    """Run the real workflow in workdir (with the test config); raise with its output on failure.
+    plugins=True loads the test-only backends (TOWER_PLUGINS, README: Backend plugins)."""
     env = dict(os.environ)
     if plugins:
         env["TOWER_PLUGINS"] = "tower_test_backends"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *CONFIG, *args], cwd=workdir,
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", config, *args], cwd=workdir,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
 
 
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: (.*)$", re.M)
-
-
-def planned(workdir, *args, plugins=False):
-    """{(rule, output)} a dry run would execute (the aggregate `all` left out)."""
-    proc = snakemake(workdir, "-n", *args, plugins=plugins)
-    text = proc.stdout + proc.stderr
-    jobs = {(rule, out) for rule, out in _JOB.findall(text)}
-    if not jobs:
-        assert "Nothing to be done" in text, text[-2000:]
-    return jobs
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
+    """The test episode built once per session; tests fork it (see test_workflow.fork)."""
     work = copy_workflow(tmp_path_factory.mktemp("workflow") / "base")
     snakemake(work, "--cores", "2")
     return work
-
-
-def fork(built, tmp_path):
-    """A copy of the built project (outputs, mtimes and .snakemake metadata kept) to edit."""
-    dest = tmp_path / "fork"
-    shutil.copytree(built, dest, symlinks=True)
-    return dest
-
-
-def edit_episode(work, fn):
-    path = work / "tests" / "data" / "episodes" / f"{EP}.yaml"
-    doc = load_yaml(path)
-    fn(doc)
-    dump_yaml(doc, path)
-
-
-def edit_config(work, fn):
-    path = work / "tests" / "data" / "config.yaml"
-    cfg = load_yaml(path)
-    fn(cfg)
-    dump_yaml(cfg, path)

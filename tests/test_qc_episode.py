@@ -3,7 +3,8 @@ subtitle writer's reading speed, and the real test episode made 2 LU too loud or
 cue moved off its line."""
 import pytest
 
-from conftest import EP, ROOT
+from conftest import ROOT
+from test_workflow import EP
 from tower_anime.audio.voice import wav_seconds
 from tower_anime.config import load_config
 from tower_anime.episode.subtitles import build_srt, build_srt_for, events

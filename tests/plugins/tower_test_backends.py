@@ -10,7 +10,7 @@ from tower_anime.stills import CAPTION_FRACTIONS, register
 from tower_anime.stills.storyboard import draw_storyboard
 
 
-def render_flaky(spec, out_path, log=None):
+def render_flaky(spec, out_path, log=None, **runtime):
     img = draw_storyboard(spec, figures=spec["seed"] % 2 == 1)
     with atomic_path(out_path) as tmp:
         img.save(tmp, format="PNG")

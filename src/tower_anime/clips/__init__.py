@@ -1,15 +1,21 @@
 """Clips stage: a moving shot from each still. Backends are chosen by name from config."""
-from .camera import render_camera_clip
 
-BACKENDS = {"camera": render_camera_clip}
+
+def _camera(spec, still_path, out_path, log=None, **runtime):
+    from .camera import render_camera_clip
+
+    render_camera_clip(spec, still_path, out_path, log=log)
+
+
+BACKENDS = {"camera": _camera}
 
 # Backends whose output does not depend on the seed: a retake would render the same clip.
 SEEDLESS = {"camera"}
 
 
 def register(name, render, seeded=True):
-    """Add a clips backend: render(spec, still_path, out_path, log=None) writes the clip
-    atomically. Plugins call this when imported (see tower_anime.plugins)."""
+    """Add a clips backend: render(spec, still_path, out_path, log=None, **runtime) writes the
+    clip atomically. Plugins call this when imported (see tower_anime.plugins)."""
     BACKENDS[name] = render
     if not seeded:
         SEEDLESS.add(name)
@@ -22,7 +28,8 @@ def known_backends():
     return sorted(BACKENDS)
 
 
-def render_clip(spec, still_path, out_path, log=None):
+def render_clip(spec, still_path, out_path, log=None, **runtime):
+    """runtime: what a backend needs that never shapes the clip (see stills.render_still)."""
     if spec["backend"] not in BACKENDS:
         known_backends()
     try:
@@ -31,4 +38,4 @@ def render_clip(spec, still_path, out_path, log=None):
         from ..errors import TowerError
 
         raise TowerError(f"unknown clips backend {spec['backend']!r}; expected one of {sorted(BACKENDS)}") from None
-    backend(spec, still_path, out_path, log=log)
+    backend(spec, still_path, out_path, log=log, **runtime)

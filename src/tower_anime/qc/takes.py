@@ -86,18 +86,19 @@ def waivers(qc):
     return qc.get("waive", [])
 
 
-def still_with_takes(spec, out_path, takes_path, qc, log=None, root="."):
-    """The stills stage with retakes: any registered stills backend, checked by qc.still."""
+def still_with_takes(spec, out_path, takes_path, qc, log=None, root=".", **runtime):
+    """The stills stage with retakes: any registered stills backend, checked by qc.still.
+    runtime goes to the backend as it is (render_still)."""
     from ..stills import render_still
     from .still import still_report
 
     return render_with_takes(
-        lambda s, path: render_still(s, path, log=log),
+        lambda s, path: render_still(s, path, log=log, **runtime),
         lambda path, s: still_report(path, s, qc["still"], waivers(qc), root),
         spec, out_path, takes_path, qc["takes"], True, qc["render_all_takes"], log=log)
 
 
-def clip_with_takes(spec, still_path, out_path, takes_path, qc, log=None):
+def clip_with_takes(spec, still_path, out_path, takes_path, qc, log=None, **runtime):
     """The clips stage with retakes: any registered clips backend, checked by qc.clip.
     A clip backend reads its seed from spec['seed'] (the still's seed when not set)."""
     from ..clips import SEEDLESS, known_backends, render_clip
@@ -106,6 +107,6 @@ def clip_with_takes(spec, still_path, out_path, takes_path, qc, log=None):
     known_backends()  # a plugin backend registers whether it is seeded when it loads
     spec = {**spec, "seed": spec.get("seed", spec["still"].get("seed", 0))}
     return render_with_takes(
-        lambda s, path: render_clip(s, still_path, path, log=log),
+        lambda s, path: render_clip(s, still_path, path, log=log, **runtime),
         lambda path, s: clip_report(path, s, qc["clip"], still_path, waivers=waivers(qc)),
         spec, out_path, takes_path, qc["takes"], spec["backend"] not in SEEDLESS, qc["render_all_takes"], log=log)

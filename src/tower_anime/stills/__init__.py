@@ -2,7 +2,7 @@
 from ..errors import TowerError
 
 
-def _storyboard(spec, out_path, log=None):
+def _storyboard(spec, out_path, log=None, **runtime):
     from .storyboard import render_storyboard
 
     render_storyboard(spec, out_path)
@@ -16,7 +16,8 @@ CAPTION_FRACTIONS = {"storyboard": 0.15}
 
 
 def register(name, render, caption_fraction=0.0):
-    """Add a stills backend: render(spec, out_path, log=None) writes the still atomically.
+    """Add a stills backend: render(spec, out_path, log=None, **runtime) writes the still
+    atomically (runtime: what never shapes the picture, e.g. the config for servers).
     Plugins call this when imported (see tower_anime.plugins)."""
     BACKENDS[name] = render
     if caption_fraction:
@@ -35,11 +36,12 @@ def caption_height(backend, height):
     return 2 * round(height * CAPTION_FRACTIONS.get(backend, 0) / 2)
 
 
-def render_still(spec, out_path, log=None):
+def render_still(spec, out_path, log=None, **runtime):
+    """runtime: what a backend needs that never shapes the picture."""
     if spec["backend"] not in BACKENDS:
         known_backends()
     try:
         backend = BACKENDS[spec["backend"]]
     except KeyError:
         raise TowerError(f"unknown stills backend {spec['backend']!r}; expected one of {sorted(BACKENDS)}") from None
-    backend(spec, out_path, log=log)
+    backend(spec, out_path, log=log, **runtime)
