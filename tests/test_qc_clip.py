@@ -96,8 +96,9 @@ def test_wrong_length_and_undecodable(made, tmp_path):
     assert {"frames", "duration"} <= failed(clip_report(made / "push_in.mp4", clip_spec(frames=60), QC))
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00" * 1000)
-    report = clip_report(junk, clip_spec(), QC)
+    report = clip_report(junk, clip_spec(), QC, thumb=tmp_path / "junk.jpg")
     assert failed(report) == {"decodes"} and report["pass"] is False
+    assert (tmp_path / "junk.jpg").stat().st_size > 0  # a grey place-holder on the contact sheet
 
 
 @pytest.mark.parametrize("codec", [["-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-q:v", "2"], ["-c:v", "png"]])

@@ -9,7 +9,7 @@ from conftest import ROOT, load_yaml
 from tower_anime.config import load_config
 from tower_anime.errors import GateFailed
 from tower_anime.qc.report import require_pass, write_report
-from tower_anime.qc.still import still_report
+from tower_anime.qc.still import still_report, thumbnail
 from tower_anime.stills import storyboard as sb
 
 CHARS = load_yaml(ROOT / "config" / "characters.yaml")["characters"]
@@ -93,6 +93,8 @@ def test_wrong_size_and_undecodable(tmp_path):
     junk.write_bytes(b"not a png at all")
     report = still_report(junk, s, QC)
     assert failed(report) == {"decodes"} and "error" in report
+    thumbnail(junk, tmp_path / "junk.jpg")  # a grey place-holder: the report is kept all the same
+    assert Image.open(tmp_path / "junk.jpg").size == (256, 170)
 
 
 def cutout(cid, path):

@@ -5,6 +5,7 @@ One decode to half-size grey (qc/frames.py) feeds every metric; ffprobe runs bes
 The bottom strip a backend holds still (the storyboard caption) is left out of every
 picture metric: it is text that legitimately never moves.
 """
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
@@ -12,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import MediaError
+from ..fsutil import atomic_path
 from ..media import probe
 from .frames import grey_chunks, luma_filter
 from .report import check, make_report
@@ -146,8 +148,12 @@ def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
     still = spec["still"]
     item = f"{still['episode']}/{still['shot']}"
     try:
-        width, height, fps, m, n = measure(path, spec, cfg, thumb)
+        with atomic_path(thumb) if thumb else contextlib.nullcontext() as strip:
+            width, height, fps, m, n = measure(path, spec, cfg, strip)
     except MediaError as e:
+        if thumb:  # the report must still be written: mark the sheet's place instead
+            with atomic_path(thumb) as tmp:
+                Image.new("RGB", (192, 128), (128, 128, 128)).save(tmp, format="JPEG")
         return make_report("clip", item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)},
                            waivers)
     want_fps, want_frames = spec["fps"], spec["frames"]

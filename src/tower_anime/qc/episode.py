@@ -5,6 +5,7 @@ import csv
 import io
 from fractions import Fraction
 
+from ..errors import MediaError
 from ..media import ffmpeg, loudness, probe, run
 from .report import check, make_report
 from .subtitles import parse_srt, subtitle_checks
@@ -31,7 +32,11 @@ def muxed_subtitles(path):
 def episode_report(path, timeline, cfg, placed=(), waivers=()):
     """timeline: the plan's timeline; placed: the voice lines where the mix put them
     (episode.timeline.place_lines); cfg: the config sections output, loudness, subtitles, qc."""
-    info = probe(path)
+    try:
+        info = probe(path)
+    except MediaError as e:  # the report is written all the same, and delivery refuses it
+        return make_report("episode", timeline["episode"], [check("decodes", False, "==", True)],
+                           {"file": str(path), "error": str(e)}, waivers)
     by_type = {}
     for s in info["streams"]:
         by_type.setdefault(s["codec_type"], []).append(s)

@@ -174,11 +174,15 @@ def still_report(path, spec, cfg, waivers=(), root="."):
 
 
 def thumbnail(path, out, width=256):
-    """A small JPEG of a still for the contact sheet."""
+    """A small JPEG of a still for the contact sheet (grey when the still does not decode:
+    its failed report must still be written)."""
     from ..fsutil import atomic_path
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((width, width))
-        with atomic_path(out) as tmp:
-            im.save(tmp, format="JPEG", quality=85)
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            im.thumbnail((width, width))
+    except (OSError, UnidentifiedImageError, ValueError):
+        im = Image.new("RGB", (width, width * 2 // 3), (128, 128, 128))
+    with atomic_path(out) as tmp:
+        im.save(tmp, format="JPEG", quality=85)
