@@ -79,8 +79,8 @@ rule qc_episode:
     params:
         timeline=timeline_json,
         audio_timeline=audio_timeline_json,
-        settings=lambda wc: dumps({**{k: config[k] for k in ("output", "loudness", "subtitles", "qc")},
-                                   "waive": waivers_for("episode", wc.ep)}),
+        settings=lambda wc: dumps({**{k: config[k] for k in ("output", "loudness", "subtitles")},
+                                   "qc": {"episode": config["qc"]["episode"]}, "waive": waivers_for("episode", wc.ep)}),
     log:
         "logs/{ep}/qc/episode.log",
     script:
