@@ -26,4 +26,5 @@ rule all:
     input:
         expand("episodes/{ep}.mkv", ep=DEFAULT_EPISODES),
         expand("reports/{ep}/episode.json", ep=DEFAULT_EPISODES),
+        expand("reports/{ep}/qc.html", ep=DEFAULT_EPISODES),
         expand("build/{ep}/timeline.json", ep=DEFAULT_EPISODES),

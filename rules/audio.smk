@@ -38,6 +38,8 @@ rule mix:
     input:
         unpack(voice_inputs),
         unpack(music_inputs),
+        # refused when a voice line or music cue failed its gate (ancient: see rules/clips.smk)
+        reports=lambda wc: ancient(sound_reports(wc)),
         mixer=code("audio/mix.py"),
     output:
         mix="audio/{ep}/mix.wav",

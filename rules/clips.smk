@@ -1,12 +1,15 @@
-# Clips stage: a moving shot of exactly the asked frame count from each still.
+# Clips stage: a moving shot of exactly the asked frame count from each still, made only
+# from a still that passed its gate (ancient: a re-check alone never re-renders a clip).
 
 
 rule clip:
     input:
         unpack(render_inputs("clips", "clips/camera.py")),
         still="stills/{ep}/{shot}.png",
+        still_report=ancient("reports/{ep}/stills/{shot}.json"),
     output:
-        "clips/{ep}/{shot}.mp4",
+        clip="clips/{ep}/{shot}.mp4",
+        takes="reports/{ep}/clips/{shot}.takes.json",
     params:
         spec=clip_spec,
     log:

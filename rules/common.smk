@@ -8,6 +8,7 @@ from pathlib import Path
 import tower_anime
 from tower_anime.config import validate_config
 from tower_anime.errors import InvalidInput, TowerError
+from tower_anime.qc.summary import episode_view
 from tower_anime.story import dumps, load_inputs, plan_story
 
 ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -122,7 +123,8 @@ def mix_settings(wc):
 
 
 def qc_episode_settings(wc):
-    return dumps({"output": config["output"], "loudness": loudness_settings(), "qc": config["qc"]})
+    return dumps({"output": config["output"], "loudness": loudness_settings(), "subtitles": config["subtitles"],
+                  "qc": {"episode": config["qc"]["episode"]}, "waive": waivers_for("episode", wc.ep)})
 
 
 def music_code(wc):
@@ -154,3 +156,53 @@ def clip_files(wc):
 
 def clip_reports(wc):
     return [f"reports/{wc.ep}/clips/{s}.json" for s in plan(wc).shot_ids()]
+
+
+def still_reports(wc):
+    return [f"reports/{wc.ep}/stills/{s}.json" for s in plan(wc).shot_ids()]
+
+
+def voice_reports(wc):
+    return [f"reports/{wc.ep}/voice/{c['line']}.json" for c in plan(wc).cues]
+
+
+def music_reports(wc):
+    return [f"reports/{wc.ep}/music/{s['scene']}.json" for s in plan(wc).scenes]
+
+
+def sound_reports(wc):
+    return voice_reports(wc) + music_reports(wc)
+
+
+def gate_reports(wc):
+    """Every per-item report of an episode: delivery re-checks them all, so a threshold
+    changed after the renders still stops a bad item (render rules take reports ancient)."""
+    return still_reports(wc) + clip_reports(wc) + sound_reports(wc)
+
+
+def summary_inputs(wc):
+    ep, shots = wc.ep, plan(wc).shot_ids()
+    return {
+        "reports": gate_reports(wc) + [f"reports/{ep}/episode.json"],
+        "thumbs": [f"reports/{ep}/thumbs/{s}.{k}.jpg" for s in shots for k in ("still", "clip")],
+    }
+
+
+def waivers_for(kind, item):
+    """The qc.waive entries of one item: a waiver re-runs only that item's check."""
+    return [w for w in config["qc"]["waive"] if w["kind"] == kind and w["item"] == item]
+
+
+def qc_params(kind, key, **extra):
+    """One JSON param for a QC rule: its thresholds and the waivers of its item."""
+
+    def get(wc):
+        item = f"{wc.ep}/{getattr(wc, key)}" if key else wc.ep
+        return dumps({"thresholds": config["qc"][kind], "waive": waivers_for(kind, item), **extra})
+
+    return get
+
+
+def reference_images(wc):
+    """Character reference pictures of a shot: inputs of its still check."""
+    return sorted({c["reference_image"] for c in plan(wc).stills[wc.shot]["characters"] if c.get("reference_image")})

@@ -1,12 +1,14 @@
 # Stills stage: one frame per shot at the output size (embedded default: the storyboard
-# renderer; comfyui: text-to-image on a ComfyUI server).
+# renderer; comfyui: text-to-image on a ComfyUI server). A failed take is rendered again with
+# the next seed (qc.takes); every take's report stays.
 
 
 rule still:
     input:
         unpack(render_inputs("stills", "stills/storyboard.py")),
     output:
-        report("stills/{ep}/{shot}.png", caption="../report/still.rst", category="Stills", subcategory="{ep}"),
+        still=report("stills/{ep}/{shot}.png", caption="../report/still.rst", category="Stills", subcategory="{ep}"),
+        takes="reports/{ep}/stills/{shot}.takes.json",
     params:
         spec=still_spec,
     log:

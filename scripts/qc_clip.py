@@ -6,8 +6,13 @@ from tower_anime.scripting import run_step, spec
 
 
 def main(log):
-    report = clip_report(snakemake.input.clip, spec(snakemake), json.loads(snakemake.params.thresholds))
-    write_report(snakemake.output[0], report)
+    qc = json.loads(snakemake.params.qc)
+    report = clip_report(snakemake.input.clip, spec(snakemake), qc["thresholds"], snakemake.input.still,
+                         thumb=snakemake.output.thumb, waivers=qc["waive"])
+    report["takes"] = json.loads(open(snakemake.input.takes).read())
+    still = json.loads(open(snakemake.input.still_report).read())
+    report["still"] = {"report": snakemake.input.still_report, "pass": still["pass"], "seed": still.get("seed")}
+    write_report(snakemake.output.report, report)
     print(json.dumps(report, indent=2), file=log)
 
 

@@ -1,8 +1,10 @@
+from tower_anime.qc.takes import still_with_takes
 from tower_anime.scripting import run_step, spec
-from tower_anime.stills import render_still
 
-# The workflow template (comfyui) is an input; servers and timeouts come from the config,
-# never from params: they must not re-render anything when they change.
-run_step(snakemake, lambda log: render_still(spec(snakemake), snakemake.output[0], log=log,
-                                              workflow=getattr(snakemake.input, "workflow", None),
-                                              config=snakemake.config))
+# qc is read from the config, not a param: the thresholds choose between takes but changing
+# them re-runs only the checks, never the renders. The workflow template (when a backend has
+# one) is an input; the config goes to the backend for what never shapes the picture.
+run_step(snakemake, lambda log: still_with_takes(spec(snakemake), snakemake.output.still, snakemake.output.takes,
+                                                 snakemake.config["qc"], log=log,
+                                                 workflow=getattr(snakemake.input, "workflow", None),
+                                                 config=snakemake.config))

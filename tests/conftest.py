@@ -1,6 +1,7 @@
 """Shared fixtures: the repository root, a story to edit, a workflow copy to run (and the
 session's built copy), and databases: SQLite files and a throwaway PostgreSQL server."""
 import copy
+import os
 import shutil
 import subprocess
 import sys
@@ -65,10 +66,20 @@ def deep(d):
     return copy.deepcopy(d)
 
 
-def snakemake(workdir, *args, check=True, config="tests/data/config.yaml"):
-    """Run the real workflow in workdir (with the test config); raise with its output on failure."""
+# --- the real workflow on the small test episode ----------------------------------------
+
+PLUGINS = ROOT / "tests" / "plugins"  # test-only backends (tower_test_backends), see README
+
+
+def snakemake(workdir, *args, check=True, config="tests/data/config.yaml", plugins=False):
+    """Run the real workflow in workdir (with the test config); raise with its output on failure.
+    plugins=True loads the test-only backends (TOWER_PLUGINS, README: Backend plugins)."""
+    env = dict(os.environ)
+    if plugins:
+        env["TOWER_PLUGINS"] = "tower_test_backends"
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH")]))
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", config, *args], cwd=workdir,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc

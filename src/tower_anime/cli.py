@@ -177,6 +177,8 @@ def _add_db_commands(sub):
     p.set_defaults(fn=cmd_facts_list)
     facts.add_parser("serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, "
                      "character_sheet)").set_defaults(fn=cmd_facts_serve)
+
+
 def cmd_estimate(args):
     from .estimate import estimate, planned_jobs, read_benchmarks, report
 
@@ -188,6 +190,30 @@ def cmd_estimate(args):
     jobs = planned_jobs(args.targets, extra, cores=args.cores)
     est = estimate(jobs, records, args.gpus, args.cores, args.job_overhead, args.startup)
     print(report(est, args.targets, args.cores))
+
+
+def cmd_qc(args):
+    """Summarise an episode's gates from the reports on disk (also after a failed build)."""
+    from pathlib import Path
+
+    from .qc.summary import episode_view, write_summary
+
+    _, _, plans = _plans(args)
+    if args.episode not in plans:
+        raise TowerError(f"no episode {args.episode!r}; the story has {sorted(plans)}")
+    out = Path("reports") / args.episode
+    df = write_summary(episode_view(plans[args.episode]), out / "qc.csv", out / "qc.html")
+    failed = df[~df["pass"]]
+    for row in failed.itertuples():
+        if row.check == "(no report)":
+            print(f"NOT CHECKED {row.kind} {row.item}: {row.exempt}; report: {row.report}")
+        else:
+            print(f"FAIL {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}); "
+                  f"report: {row.report}")
+    waived = int((df["waived"] != "").sum())
+    print(f"{args.episode}: {len(df)} checks, {len(failed)} failed, {waived} waived; "
+          f"wrote {out / 'qc.csv'} and {out / 'qc.html'}")
+    return 1 if len(failed) else 0
 
 
 def main(argv=None):
@@ -209,13 +235,16 @@ def main(argv=None):
     p.add_argument("--benchmarks", default="benchmarks", help="folder of benchmark records (default: %(default)s)")
     p.add_argument("--configfile", help="extra config file passed to Snakemake (as for the build)")
     p.set_defaults(fn=cmd_estimate)
+    p = sub.add_parser("qc", help="write reports/<ep>/qc.csv and qc.html from the reports on disk; "
+                                  "list failed checks (exit 1 if any)")
+    p.add_argument("episode")
+    p.set_defaults(fn=cmd_qc)
     args = parser.parse_args(argv)
     try:
-        args.fn(args)
+        return args.fn(args) or 0
     except TowerError as e:
         print(f"tower-anime: {e}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,20 @@ from .errors import InvalidInput, ValidationProblem
 from .schema import read_yaml, validate
 
 
+def _check_backends(config, file):
+    """Backend names are open (plugins add more), so they are checked against the registries."""
+    from . import clips, stills
+
+    problems = []
+    for stage, known in (("stills", stills.known_backends()), ("clips", clips.known_backends())):
+        name = config["backends"][stage]
+        if name not in known:
+            problems.append(ValidationProblem(file, f"backends.{stage}", f"unknown {stage} backend {name!r}; expected "
+                                              f"one of {known} (a backend plugin can add more: README, Backend plugins)"))
+    if problems:
+        raise InvalidInput(problems)
+
+
 def validate_config(config, file="config/config.yaml"):
     """Validate (and fill defaults into) a config dict in place; raise InvalidInput on problems."""
     validate(config, "config", file)
@@ -12,6 +26,7 @@ def validate_config(config, file="config/config.yaml"):
     if loud["profile"] != "default" and loud["profile"] not in loud["profiles"]:
         raise InvalidInput([ValidationProblem(file, "loudness.profile", f"unknown profile {loud['profile']!r}; expected "
                                               f"one of {['default', *sorted(loud['profiles'])]}")])
+    _check_backends(config, file)
     return config
 
 

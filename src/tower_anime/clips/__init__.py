@@ -15,10 +15,29 @@ def _comfyui(spec, still_path, out_path, log=None, workflow=None, config=None):
 
 
 BACKENDS = {"camera": _camera, "comfyui": _comfyui}
+# Backends whose output does not depend on the seed: a retake would render the same clip.
+SEEDLESS = {"camera"}
+
+
+def register(name, render, seeded=True):
+    """Add a clips backend: render(spec, still_path, out_path, log=None, **runtime) writes the
+    clip atomically. Plugins call this when imported (see tower_anime.plugins)."""
+    BACKENDS[name] = render
+    if not seeded:
+        SEEDLESS.add(name)
+
+
+def known_backends():
+    from ..plugins import load_plugins
+
+    load_plugins()
+    return sorted(BACKENDS)
 
 
 def render_clip(spec, still_path, out_path, log=None, **runtime):
     """runtime: what a backend needs that never shapes the clip (see stills.render_still)."""
+    if spec["backend"] not in BACKENDS:
+        known_backends()
     try:
         backend = BACKENDS[spec["backend"]]
     except KeyError:

@@ -1,35 +1,192 @@
-"""First-cut clip checks: frame count, rate, size, duration and black frames."""
-import re
+"""Clip checks: frame count, rate, size, duration; black frames; frozen stretches; flicker;
+first frame faithful to its still; sharpness over time.
+
+One decode to half-size grey (qc/frames.py) feeds every metric; ffprobe runs beside it.
+The bottom strip a backend holds still (the storyboard caption) is left out of every
+picture metric: it is text that legitimately never moves.
+"""
+import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
-from ..media import count_frames, ffmpeg, probe
+import numpy as np
+from PIL import Image
+
+from ..errors import MediaError
+from ..fsutil import atomic_path
+from ..media import probe
+from .frames import grey_chunks, luma_filter
 from .report import check, make_report
+from .still import laplacian_variance
 
-_BLACK = re.compile(r"black_duration:\s*([\d.]+)")
-
-
-def black_seconds(path, pixel_threshold):
-    """Seconds of (near) black picture found by FFmpeg's blackdetect."""
-    proc = ffmpeg(["-i", path, "-vf", f"blackdetect=d=0:pix_th={pixel_threshold}", "-an", "-f", "null", "-"],
-                  f"black detection on {path}")
-    return sum(float(x) for x in _BLACK.findall(proc.stderr))
+SCALE = 2  # metrics at half size: 4x fewer pixels, same verdicts (bench/qc_clip.py)
 
 
-def clip_report(path, spec, thresholds):
-    """Measure a clip against what its spec asked for."""
-    video = next(s for s in probe(path)["streams"] if s["codec_type"] == "video")
-    frames = count_frames(path)
-    fps = float(Fraction(video["r_frame_rate"]))
+class FrameStats:
+    """Per-frame measurements accumulated chunk by chunk, in the stream's own levels
+    (integer maths where it is exact); `full(levels)` maps them to 0..255 grey at the end.
+    The levels (limited or full range) come from ffprobe, which runs beside the decode, so
+    black pixels are counted against both candidate black levels."""
+
+    SHARPNESS_STEP = 4  # the Laplacian is the costly metric: every 4th frame is 6 a second at 24 fps
+    RANGES = {"tv": (16, 235), "pc": (0, 255)}
+
+    def __init__(self, black_threshold, black_ratio):
+        self.black_threshold, self.black_ratio = black_threshold, black_ratio
+        self.means, self.mafd, self.sharp = [], [], []
+        self.black = {name: [] for name in self.RANGES}
+        self.first = self.last = None
+        self.count = 0
+
+    def add(self, chunk):
+        n, pixels = len(chunk), chunk.shape[1] * chunk.shape[2]
+        flat = chunk.reshape(n, -1)
+        self.means += (flat.sum(axis=1, dtype=np.int64) / pixels).tolist()
+        for name, (lo, hi) in self.RANGES.items():
+            level = lo + self.black_threshold * (hi - lo)  # blackdetect's pix_th
+            self.black[name] += (np.count_nonzero(flat <= level, axis=1) >= self.black_ratio * pixels).tolist()
+        offset = -self.count % self.SHARPNESS_STEP
+        self.sharp += laplacian_variance(chunk[offset::self.SHARPNESS_STEP].astype(np.float32)).tolist()
+        wide = chunk.astype(np.int16)
+        prev = wide if self.last is None else np.concatenate([self.last[None], wide])
+        diff = np.abs(np.diff(prev, axis=0)).reshape(len(prev) - 1, -1)
+        self.mafd += (diff.sum(axis=1, dtype=np.int64) / pixels).tolist()
+        if self.first is None:
+            self.first = chunk[0].astype(np.float32)
+        self.last = wide[-1]
+        self.count += n
+
+    def full(self, levels):
+        """Metrics in 0..255 grey: means, black flags, frame differences 0..1, sharpness,
+        the first frame. levels: (black, white) of the decoded values."""
+        lo, hi = levels
+        g = 255.0 / (hi - lo)
+        first = None if self.first is None else np.clip((self.first - lo) * g, 0, 255)
+        return {
+            "means": (np.array(self.means) - lo) * g,
+            "black": self.black["pc" if levels == self.RANGES["pc"] else "tv"],
+            # mean absolute frame difference, 0..1 (FFmpeg freezedetect's measure)
+            "mafd": np.array(self.mafd) * g / 255.0,
+            "sharp": np.array(self.sharp or [0.0]) * g * g,
+            "first": first,
+        }
+
+
+def longest_run(flags):
+    best = run = 0
+    for flag in flags:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
+def exempt_reason(table, backend, move, what):
+    if move in (table or {}).get(backend, []):
+        return f"{what} by design: '{move}' on the {backend} backend (qc.clip config)"
+    return None
+
+
+def _still_grey(still_path, width, height, rows):
+    with Image.open(still_path) as im:
+        grey = im.convert("L").resize((width, height), Image.Resampling.BOX)
+    return np.asarray(grey, dtype=np.float32)[:rows]
+
+
+def first_frame_ssim(first, still_path, width, height):
+    from skimage.metrics import structural_similarity
+
+    still = _still_grey(still_path, width, height, first.shape[0])
+    return float(structural_similarity(still, first, data_range=255.0))
+
+
+def thumb_frames(frames):
+    return (0, (frames - 1) // 2, frames - 1) if frames > 2 else tuple(range(frames))
+
+
+def _video_stream(path):
+    info = probe(path)
+    video = next((s for s in info["streams"] if s["codec_type"] == "video"), None)
+    if video is None:
+        raise MediaError(f"{path} has no video stream")
+    return video
+
+
+def measure(path, spec, cfg, thumb=None):
+    """Decode once; return (width, height, fps, metrics in 0..255 grey, frame count).
+
+    ffprobe runs beside the decode (it costs ~0.1 s on 2 cores). The decode assumes a YUV
+    stream, whose luma plane is the cheapest grey; any other pixel format is decoded again.
+    """
+    still = spec["still"]
+    w, h = still["width"] // SCALE, still["height"] // SCALE
+    rows = h - -(-spec.get("hold_bottom", 0) // SCALE)  # picture above the held strip
+
+    def decode(first_filter):
+        stats = FrameStats(cfg["black_pixel_threshold"], cfg["black_picture_ratio"])
+        for chunk in grey_chunks(path, w, h, first_filter, thumb, thumb_frames(spec["frames"])):
+            stats.add(chunk[:, :rows])
+        return stats
+
+    with ThreadPoolExecutor(1) as pool:
+        probed = pool.submit(_video_stream, path)
+        try:
+            stats, error = decode("extractplanes=y"), None
+        except MediaError as e:
+            stats, error = None, e
+        video = probed.result()  # a file with no video stream raises here
+    first_filter, levels = luma_filter(video)
+    if first_filter != "extractplanes=y":
+        stats = decode(first_filter)
+    elif error:
+        raise error
+    return int(video["width"]), int(video["height"]), float(Fraction(video["r_frame_rate"])), stats.full(levels), \
+        stats.count
+
+
+def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
+    """Measure a clip against what its spec asked for; cfg is config['qc']['clip']."""
+    still = spec["still"]
+    item = f"{still['episode']}/{still['shot']}"
+    try:
+        with atomic_path(thumb) if thumb else contextlib.nullcontext() as strip:
+            width, height, fps, m, n = measure(path, spec, cfg, strip)
+    except MediaError as e:
+        if thumb:  # the report must still be written: mark the sheet's place instead
+            with atomic_path(thumb) as tmp:
+                Image.new("RGB", (192, 128), (128, 128, 128)).save(tmp, format="JPEG")
+        return make_report("clip", item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)},
+                           waivers)
     want_fps, want_frames = spec["fps"], spec["frames"]
-    duration = frames / fps if fps else 0.0
-    black = black_seconds(path, thresholds["black_pixel_threshold"])
+    backend, move = spec["backend"], still["camera"]["move"]
+    frozen = longest_run(m["mafd"] < cfg["freeze_noise"])
+    jumps = np.abs(np.diff(m["means"])) if n > 1 else np.zeros(1)
+    sharp = m["sharp"]
     checks = [
-        check("frames", frames, "==", want_frames),
+        check("decodes", n > 0, "==", True),
+        check("frames", n, "==", want_frames),
         check("fps", fps, "==", float(want_fps)),
-        check("width", int(video["width"]), "==", spec["still"]["width"], "px"),
-        check("height", int(video["height"]), "==", spec["still"]["height"], "px"),
-        check("duration", round(duration, 4), "==", round(want_frames / want_fps, 4), "s"),
-        check("black_fraction", round(black / duration, 4) if duration else 1.0, "<=", thresholds["max_black_fraction"]),
+        check("width", width, "==", still["width"], "px"),
+        check("height", height, "==", still["height"], "px"),
+        check("duration", round(n / fps, 4) if fps else 0.0, "==", round(want_frames / want_fps, 4), "s"),
+        check("black_fraction", round(sum(m["black"]) / n, 4) if n else 1.0, "<=", cfg["max_black_fraction"]),
+        check("frozen_seconds", round((frozen + 1) / fps, 3) if frozen and fps else 0.0, "<=",
+              cfg["max_frozen_seconds"], "s", **_exempt(exempt_reason(cfg["frozen_exempt"], backend, move, "still"))),
+        check("max_luma_jump", round(float(jumps.max()), 3), "<=", cfg["max_luma_jump"], "levels"),
+        check("min_sharpness", round(float(sharp.min()), 2), ">=", cfg["min_sharpness"]),
+        check("sharpness_ratio", round(float(sharp.min() / sharp.max()), 4) if sharp.max() > 0 else 0.0, ">=",
+              cfg["min_sharpness_ratio"]),
     ]
-    item = f"{spec['still']['episode']}/{spec['still']['shot']}"
-    return make_report("clip", item, checks, {"file": str(path)})
+    reason = exempt_reason(cfg["first_frame_exempt"], backend, move, "starts away from the still")
+    if still_path is None:
+        reason = reason or "no still given to compare with"
+    ssim = None
+    if m["first"] is not None and still_path is not None and not reason:
+        ssim = round(first_frame_ssim(m["first"], still_path, still["width"] // SCALE,
+                                      still["height"] // SCALE), 4)
+    checks.append(check("first_frame_ssim", ssim, ">=", cfg["min_first_frame_ssim"], **_exempt(reason)))
+    return make_report("clip", item, checks, {"file": str(path), "backend": backend, "move": move,
+                                              "seed": spec.get("seed", still.get("seed"))}, waivers)
+
+
+def _exempt(reason):
+    return {"exempt": reason} if reason else {}

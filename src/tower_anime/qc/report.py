@@ -2,46 +2,114 @@
 
 A report is written even when checks fail; the *consumer* of an item refuses a failed
 report (require_pass), so a bad item stops only what depends on it and the report stays.
+A person may accept a failed check with a written reason (a waiver, `qc.waive` in config);
+the report records it and the gate lets the item through.
 """
 import json
+import math
 import operator
 from pathlib import Path
 
-from ..errors import GateFailed
+from ..errors import GateFailed, TowerError
 from ..fsutil import write_json_atomic
 
-_OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt}
+_OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt,
+        "between": lambda v, t: t[0] <= v <= t[1]}
 
 
-def check(metric, value, op, threshold, unit=""):
-    """One measured check; `value op threshold` must hold."""
-    ok = value is not None and _OPS[op](value, threshold)
-    return {"metric": metric, "value": value, "op": op, "threshold": threshold, "unit": unit, "pass": bool(ok)}
+def check(metric, value, op, threshold, unit="", **extra):
+    """One measured check; `value op threshold` must hold (`between`: lo <= value <= hi).
+
+    extra keys are recorded as they are, e.g. exempt="why this check does not apply".
+    """
+    try:
+        ok = value is not None and _OPS[op](value, threshold)
+    except TypeError:  # a measurement of the wrong type (e.g. None inside a tuple) fails
+        ok = False
+    return {"metric": metric, "value": value, "op": op, "threshold": threshold, "unit": unit,
+            "pass": bool(ok) or bool(extra.get("exempt")), **extra}
 
 
-def make_report(kind, item, checks, extra=None):
-    return {"kind": kind, "item": item, "pass": all(c["pass"] for c in checks), "checks": checks, **(extra or {})}
+def make_report(kind, item, checks, extra=None, waivers=()):
+    """A report whose verdict counts a waived check as accepted (the waiver is recorded)."""
+    report = {"kind": kind, "item": item, "checks": checks, **(extra or {})}
+    apply_waivers(report, waivers)
+    return report
+
+
+def apply_waivers(report, waivers):
+    """Mark failed checks that a person waived, record every waiver, recompute the verdict.
+
+    waivers: [{kind, item, check, reason}], already filtered or not (others are ignored).
+    """
+    mine = [w for w in waivers if w["kind"] == report["kind"] and w["item"] == report["item"]]
+    for c in report["checks"]:
+        c.pop("waived", None)
+        for w in mine:
+            if w["check"] == c["metric"] and not c["pass"]:
+                c["waived"] = w["reason"]
+    report["waivers"] = [{"check": w["check"], "reason": w["reason"],
+                          "used": any(c["metric"] == w["check"] and "waived" in c for c in report["checks"])}
+                         for w in mine]
+    report["pass"] = not failures(report)
+    return report
 
 
 def write_report(path, report):
     write_json_atomic(path, report)
 
 
+def read_report(path):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise TowerError(f"cannot read the QC report {path}: {e}; delete it and run again") from None
+
+
 def failures(report):
-    return [c for c in report["checks"] if not c["pass"]]
+    """Checks that failed and were not waived: what stops the item."""
+    return [c for c in report["checks"] if not c["pass"] and "waived" not in c]
+
+
+def _show(value):
+    if isinstance(value, float):
+        return str(round(value, 6))
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return f"[{_show(value[0])}, {_show(value[1])}]"
+    return str(value)
 
 
 def describe_failure(report, c, path):
     unit = f" {c['unit']}" if c["unit"] else ""
-    return (f"QC gate failed: {report['kind']} {report['item']}: {c['metric']} = {c['value']}{unit} "
-            f"(required {c['op']} {c['threshold']}{unit}); report: {path}")
+    return (f"QC gate failed: {report['kind']} {report['item']}: {c['metric']} = {_show(c['value'])}{unit} "
+            f"(required {c['op']} {_show(c['threshold'])}{unit}); report: {path}")
 
 
 def require_pass(report_paths):
-    """Raise GateFailed listing every failed check of every report given."""
+    """Raise GateFailed listing every failed (unwaived) check of every report given."""
     messages = []
     for path in report_paths:
-        report = json.loads(Path(path).read_text())
+        report = read_report(path)
         messages += [describe_failure(report, c, path) for c in failures(report)]
     if messages:
         raise GateFailed("\n".join(messages))
+
+
+def score(report):
+    """Sort key for picking the best of several takes: passing first, then fewer failed
+    checks, then the largest worst-case relative margin to a numeric threshold."""
+    margins = []
+    for c in report["checks"]:
+        if c.get("exempt") or not isinstance(c["value"], (int, float)) or isinstance(c["value"], bool):
+            continue
+        thr, v = c["threshold"], c["value"]
+        if c["op"] == "between":
+            lo, hi = thr
+            margin = min(v - lo, hi - v) / max(abs(hi - lo), 1e-9)
+        elif c["op"] in ("<=", "<", ">=", ">") and isinstance(thr, (int, float)):
+            sign = 1 if c["op"] in (">=", ">") else -1
+            margin = sign * (v - thr) / max(abs(thr), 1e-9)
+        else:
+            continue
+        margins.append(max(-1.0, min(1.0, margin)) if math.isfinite(margin) else -1.0)
+    return (report["pass"], -len(failures(report)), min(margins) if margins else 0.0)

@@ -21,6 +21,22 @@ BACKENDS = {"storyboard": _storyboard, "comfyui": _comfyui}
 CAPTION_FRACTIONS = {"storyboard": 0.15}
 
 
+def register(name, render, caption_fraction=0.0):
+    """Add a stills backend: render(spec, out_path, log=None, **runtime) writes the still
+    atomically (runtime: what never shapes the picture, e.g. the config for servers).
+    Plugins call this when imported (see tower_anime.plugins)."""
+    BACKENDS[name] = render
+    if caption_fraction:
+        CAPTION_FRACTIONS[name] = caption_fraction
+
+
+def known_backends():
+    from ..plugins import load_plugins
+
+    load_plugins()
+    return sorted(BACKENDS)
+
+
 def caption_height(backend, height):
     """Pixels at the bottom of a still that clips should hold static (even, for yuv420p)."""
     return 2 * round(height * CAPTION_FRACTIONS.get(backend, 0) / 2)
@@ -29,6 +45,8 @@ def caption_height(backend, height):
 def render_still(spec, out_path, log=None, **runtime):
     """runtime: what a backend needs that never shapes the picture (comfyui: the workflow
     template's path, and the config for servers and timeouts)."""
+    if spec["backend"] not in BACKENDS:
+        known_backends()
     try:
         backend = BACKENDS[spec["backend"]]
     except KeyError:

@@ -101,8 +101,12 @@ def render_storyboard(spec: dict, out_path) -> None:
         img.save(tmp, format="PNG")
 
 
-def draw_storyboard(spec: dict) -> Image.Image:
-    """Draw and return the storyboard panel (RGB) for one resolved shot spec."""
+def draw_storyboard(spec: dict, figures: bool = True) -> Image.Image:
+    """Draw and return the storyboard panel (RGB) for one resolved shot spec.
+
+    figures=False draws the set and chrome without the cast (the layout still consumes the
+    same random numbers): a plate of the shot as a generator that lost its characters would.
+    """
     w, h = int(spec.get("width", 768)), int(spec.get("height", 512))
     tod = spec.get("time_of_day", "day")
     tod = tod if tod in SKY_STOPS else "day"
@@ -117,18 +121,35 @@ def draw_storyboard(spec: dict) -> Image.Image:
     img = _keep_clear(img, guard, CLEAR_RADIUS)
 
     draw = ImageDraw.Draw(img)
-    figures = _layout_figures(framing, len(characters), w, h, rng)
-    for (char, pal), fig in zip(characters, figures):
+    layout = _layout_figures(framing, len(characters), w, h, rng)
+    cast = list(zip(characters, layout)) if figures else []
+    for (char, pal), fig in cast:
         _draw_figure(draw, fig, pal, _char_style(char))
+    with_figures = np.asarray(img).copy()
 
     img = _draw_camera_cue(img, move)
     draw = ImageDraw.Draw(img)
-    for (char, _), fig in zip(characters, figures):
+    for (char, _), fig in cast:
         _draw_name_label(draw, fig, char.get("name") or char.get("id", "?"), framing, h)
     _draw_header(draw, spec, framing, tod, w, h)
     img = _draw_caption(img, spec)
     ImageDraw.Draw(img).rectangle((0, 0, w - 1, h - 1), outline=INK, width=max(2, h // 200))
+    if guard:
+        # the chrome (labels, header, caption, cue) must not count as a character either:
+        # keep everything clear except the figure pixels that no overlay touched
+        untouched = (np.asarray(img) == with_figures).all(axis=-1)
+        img = _keep_clear(img, guard, CLEAR_RADIUS, protect=_figure_mask(cast, w, h) & untouched)
     return img
+
+
+def _figure_mask(cast, w, h):
+    """Boolean mask of the pixels the figures cover (drawn again, in white, on black)."""
+    canvas = Image.new("RGB", (w, h))
+    white = {k: (255, 255, 255) for k in PALETTE_KEYS}
+    draw = ImageDraw.Draw(canvas)
+    for (char, _), fig in cast:
+        _draw_figure(draw, fig, white, _char_style(char))
+    return np.asarray(canvas).any(axis=-1)
 
 
 # ---------------------------------------------------------------- colours and fonts
@@ -486,14 +507,18 @@ def _draw_bench(s, x, y, lights_on):
         d.line((sx + sw / 2, top - 4, sx + sw / 2, top), fill=INK, width=2)
 
 
-def _keep_clear(img, colours, radius):
-    """Push background pixels within `radius` of any listed colour out to that distance (best effort)."""
+def _keep_clear(img, colours, radius, protect=None):
+    """Push pixels within `radius` of any listed colour out to that distance (best effort).
+
+    protect: optional boolean mask of pixels to leave exactly as they are (the figures).
+    """
     if not colours:
         return img
     arr = np.asarray(img, dtype=np.uint32)
     packed = (arr[..., 0] << 16) | (arr[..., 1] << 8) | arr[..., 2]
+    free = np.ones(packed.shape, dtype=bool) if protect is None else ~protect
     # work on the distinct colours only: a flat-shaded background has few of them
-    uniq, inverse = np.unique(packed.ravel(), return_inverse=True)
+    uniq, inverse = np.unique(packed[free], return_inverse=True)
     a = np.stack([(uniq >> 16) & 255, (uniq >> 8) & 255, uniq & 255], axis=-1).astype(np.float32)
     guards = [np.array(c, dtype=np.float32) for c in sorted({tuple(c) for c in colours})]
     for _ in range(4):  # best effort: repeat while a push landed a colour near another guard
@@ -501,7 +526,8 @@ def _keep_clear(img, colours, radius):
             a = _push_away(a, cv, radius)
         if all(((a - cv) ** 2).sum(axis=-1).min() >= (radius - 0.5) ** 2 for cv in guards):
             break
-    out = np.rint(a).astype(np.uint8)[inverse.ravel()].reshape(arr.shape)
+    out = np.array(img)
+    out[free] = np.rint(a).astype(np.uint8)[inverse.ravel()]
     return Image.fromarray(out)
 
 

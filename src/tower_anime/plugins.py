@@ -1,0 +1,42 @@
+"""Backend plugins: modules that register more stills/clips backends when imported.
+
+Two ways in, both read once per process:
+- an installed package that declares an entry point in the group `tower_anime.plugins`
+  (the standard way to ship a backend without touching Tower);
+- the environment variable TOWER_PLUGINS: comma-separated module names importable from
+  PYTHONPATH (quick local experiments; the tests use it for a backend that fails on purpose).
+A plugin module calls tower_anime.stills.register(...) or tower_anime.clips.register(...).
+"""
+import importlib
+import os
+from importlib.metadata import entry_points
+
+from .errors import TowerError
+
+GROUP = "tower_anime.plugins"
+ENV = "TOWER_PLUGINS"
+_loaded = set()
+
+
+def load_plugins():
+    """Import every plugin not imported yet (idempotent, cheap after the first call)."""
+    for ep in entry_points(group=GROUP):
+        if ep.value in _loaded:
+            continue
+        _loaded.add(ep.value)
+        try:
+            obj = ep.load()
+        except Exception as e:
+            raise TowerError(f"backend plugin {ep.name!r} ({ep.value}, entry point group {GROUP}) failed to load: "
+                             f"{e}") from None
+        if callable(obj):
+            obj()
+    for name in filter(None, (n.strip() for n in os.environ.get(ENV, "").split(","))):
+        if name in _loaded:
+            continue
+        _loaded.add(name)
+        try:
+            importlib.import_module(name)
+        except Exception as e:
+            raise TowerError(f"backend plugin module {name!r} (from {ENV}) failed to import: {e}; "
+                             f"check the name and PYTHONPATH") from None

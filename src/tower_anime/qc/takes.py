@@ -1,0 +1,112 @@
+"""Retakes around any stills/clips backend: render -> check -> retry with the next seed.
+
+A take that fails its checks is rendered again with seed+1, up to `qc.takes` takes; every
+take's report is kept (reports/<ep>/<stage>/<shot>.take<N>.json) and the best take (a
+passing one first; see report.score) becomes the output. When no take passes, the best
+failing take is still promoted: its QC rule writes a failed report and the consumer
+refuses it, so the item stops at the gate with its reports on disk like any other.
+
+The thresholds come from the current config but are not a param of the render rules, so
+changing one re-runs the checks and not the renders (README: Quality gates, Retakes).
+"""
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..fsutil import write_json_atomic
+from .report import failures, score, write_report
+
+
+def take_report_path(takes_path, n):
+    """reports/<ep>/stills/<shot>.takes.json -> reports/<ep>/stills/<shot>.take<n>.json"""
+    p = Path(takes_path)
+    return p.with_name(p.name.replace(".takes.json", f".take{n}.json"))
+
+
+def _clear_old_takes(takes_path):
+    p = Path(takes_path)
+    stem = p.name.replace(".takes.json", "")
+    for old in p.parent.glob(f"{stem}.take*.json"):
+        if old.name[len(stem) + 5:-5].isdigit():  # <stem>.take<N>.json only
+            old.unlink()
+
+
+def render_with_takes(render, check, spec, out_path, takes_path, takes=1, seeded=True, render_all=False,
+                      seed_key="seed", log=None):
+    """Render `spec` into out_path, retrying failed takes with the next seed.
+
+    render(spec, path) writes one take; check(path, spec) returns its QC report.
+    Returns the takes summary, also written to takes_path.
+    """
+    out = Path(out_path)
+    _clear_old_takes(takes_path)
+    base = spec.get(seed_key, 0)
+    if takes <= 1 or not seeded:
+        # nothing to choose between: the QC rule checks the one take
+        render(spec, out)
+        summary = {"takes": [{"take": 1, "seed": base, "checked": False}], "promoted": 1, "seed": base}
+        write_json_atomic(takes_path, summary)
+        return summary
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.stem}.takes.tmp", dir=out.parent))
+    rows = []
+    try:
+        for n in range(1, takes + 1):
+            take_spec = {**spec, seed_key: base + n - 1}
+            path = work / f"take{n}{out.suffix}"
+            render(take_spec, path)
+            report = check(path, take_spec)
+            report.update(take=n, seed=take_spec[seed_key], file=f"take {n} of {out} (not kept unless promoted)")
+            write_report(take_report_path(takes_path, n), report)
+            rows.append((score(report), n, path, report))
+            failed = ", ".join(f"{c['metric']}={c['value']}" for c in failures(report)) or "none"
+            if log:
+                print(f"take {n} (seed {take_spec[seed_key]}): {'pass' if report['pass'] else 'FAIL'}; "
+                      f"failed checks: {failed}", file=log, flush=True)
+            if report["pass"] and not render_all:
+                break
+        best = max(rows, key=lambda r: (r[0], -r[1]))  # best score; the earlier take on a tie
+        os.replace(best[2], out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    summary = {
+        "takes": [{"take": n, "seed": r["seed"], "checked": True, "pass": r["pass"],
+                   "failed": [c["metric"] for c in failures(r)], "report": str(take_report_path(takes_path, n))}
+                  for _, n, _, r in rows],
+        "promoted": best[1], "seed": best[3]["seed"],
+    }
+    write_json_atomic(takes_path, summary)
+    if log:
+        print(f"promoted take {best[1]} (seed {best[3]['seed']}) of {len(rows)} to {out}", file=log, flush=True)
+    return summary
+
+
+def waivers(qc):
+    return qc.get("waive", [])
+
+
+def still_with_takes(spec, out_path, takes_path, qc, log=None, root=".", **runtime):
+    """The stills stage with retakes: any registered stills backend, checked by qc.still.
+    runtime goes to the backend as it is (render_still)."""
+    from ..stills import render_still
+    from .still import still_report
+
+    return render_with_takes(
+        lambda s, path: render_still(s, path, log=log, **runtime),
+        lambda path, s: still_report(path, s, qc["still"], waivers(qc), root),
+        spec, out_path, takes_path, qc["takes"], True, qc["render_all_takes"], log=log)
+
+
+def clip_with_takes(spec, still_path, out_path, takes_path, qc, log=None, **runtime):
+    """The clips stage with retakes: any registered clips backend, checked by qc.clip.
+    A clip backend reads its seed from spec['seed'] (the still's seed when not set)."""
+    from ..clips import SEEDLESS, known_backends, render_clip
+    from .clip import clip_report
+
+    known_backends()  # a plugin backend registers whether it is seeded when it loads
+    spec = {**spec, "seed": spec.get("seed", spec["still"].get("seed", 0))}
+    return render_with_takes(
+        lambda s, path: render_clip(s, still_path, path, log=log, **runtime),
+        lambda path, s: clip_report(path, s, qc["clip"], still_path, waivers=waivers(qc)),
+        spec, out_path, takes_path, qc["takes"], spec["backend"] not in SEEDLESS, qc["render_all_takes"], log=log)

@@ -1,0 +1,115 @@
+"""Clip checks on a real camera-move clip and on crafted bad ones (tower_anime.qc.clip)."""
+import pytest
+
+from conftest import ROOT
+from tower_anime.clips.camera import render_camera_clip
+from tower_anime.config import load_config
+from tower_anime.media import ffmpeg
+from tower_anime.qc.clip import clip_report
+from tower_anime.stills import caption_height
+from tower_anime.stills import storyboard as sb
+
+QC = load_config(ROOT / "config" / "config.yaml")["qc"]["clip"]
+FRAMES = 49
+
+
+def clip_spec(move="push_in", backend="camera", frames=FRAMES):
+    still = {"episode": "ep", "scene": "sc", "shot": "sh1", "location": "Neo-Tokyo street market",
+             "time_of_day": "night", "camera": {"move": move, "framing": "medium"}, "action": "Akira runs.",
+             "seed": 3, "width": 768, "height": 512, "backend": "storyboard",
+             "characters": [{"id": "akira", "name": "Akira", "palette": {
+                 "hair": "#17141f", "skin": "#e8b98a", "outfit": "#00a8ff", "accent": "#b8c4d0"}}]}
+    return {"still": still, "frames": frames, "fps": 24, "backend": backend,
+            "hold_bottom": caption_height("storyboard", 512)}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """A still, its push-in clip and its static clip (rendered once for the module)."""
+    d = tmp_path_factory.mktemp("clips")
+    spec = clip_spec()
+    sb.render_storyboard(spec["still"], d / "still.png")
+    other = dict(spec["still"], location="corporate tower office", time_of_day="day", seed=99)
+    sb.render_storyboard(other, d / "other.png")
+    render_camera_clip(spec, d / "still.png", d / "push_in.mp4")
+    render_camera_clip(clip_spec("static"), d / "still.png", d / "static.mp4")
+    return d
+
+
+def altered(made, tmp_path, vf, name="bad.mp4"):
+    """The push-in clip re-encoded through an FFmpeg filter that breaks it on purpose."""
+    out = tmp_path / name
+    ffmpeg(["-i", made / "push_in.mp4", "-vf", vf, "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18",
+            "-pix_fmt", "yuv420p", out], "altering a test clip")
+    return out
+
+
+def failed(report):
+    return {c["metric"] for c in report["checks"] if not c["pass"]}
+
+
+def test_a_camera_move_passes_every_check_and_writes_a_thumbnail_strip(made, tmp_path):
+    report = clip_report(made / "push_in.mp4", clip_spec(), QC, made / "still.png", thumb=tmp_path / "t.jpg")
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+    values = {c["metric"]: c["value"] for c in report["checks"]}
+    assert values["frames"] == FRAMES and values["first_frame_ssim"] > 0.95 and values["black_fraction"] == 0
+    from PIL import Image
+    with Image.open(tmp_path / "t.jpg") as strip:  # first, middle, last frame side by side
+        assert strip.width > 3 * 180 and strip.height < 200
+
+
+def test_a_frozen_generated_clip_fails_but_the_static_camera_move_is_exempt(made):
+    generated = clip_report(made / "static.mp4", clip_spec("static", backend="i2v"), QC, made / "still.png")
+    frozen = next(c for c in generated["checks"] if c["metric"] == "frozen_seconds")
+    assert not frozen["pass"] and frozen["value"] == pytest.approx(FRAMES / 24, abs=0.01)
+    camera = clip_report(made / "static.mp4", clip_spec("static"), QC, made / "still.png")
+    frozen = next(c for c in camera["checks"] if c["metric"] == "frozen_seconds")
+    assert camera["pass"] and frozen["pass"] and "by design" in frozen["exempt"]
+
+
+def test_black_frames_fail(made, tmp_path):
+    bad = altered(made, tmp_path, "eq=brightness=-1:contrast=0:enable='between(n,10,40)'")
+    report = clip_report(bad, clip_spec(), QC, made / "still.png")
+    assert "black_fraction" in failed(report)
+    assert next(c["value"] for c in report["checks"] if c["metric"] == "black_fraction") == pytest.approx(31 / 49, abs=0.03)
+
+
+def test_flicker_fails(made, tmp_path):
+    bad = altered(made, tmp_path, "eq=brightness=0.12:enable='mod(n,2)'")
+    assert failed(clip_report(bad, clip_spec(), QC, made / "still.png")) == {"max_luma_jump"}
+
+
+def test_going_soft_part_way_fails_sharpness(made, tmp_path):
+    bad = altered(made, tmp_path, "gblur=sigma=8:enable='gte(n,25)'")
+    assert {"min_sharpness", "sharpness_ratio"} <= failed(clip_report(bad, clip_spec(), QC, made / "still.png"))
+
+
+def test_a_first_frame_unlike_its_still_fails(made):
+    report = clip_report(made / "push_in.mp4", clip_spec(), QC, made / "other.png")
+    assert failed(report) == {"first_frame_ssim"}
+    # a pull-out starts on a crop by design: the camera backend is exempt there
+    pull = clip_report(made / "push_in.mp4", clip_spec("pull_out"), QC, made / "other.png")
+    assert "first_frame_ssim" not in failed(pull)
+
+
+def test_wrong_length_and_undecodable(made, tmp_path):
+    assert {"frames", "duration"} <= failed(clip_report(made / "push_in.mp4", clip_spec(frames=60), QC))
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 1000)
+    report = clip_report(junk, clip_spec(), QC, thumb=tmp_path / "junk.jpg")
+    assert failed(report) == {"decodes"} and report["pass"] is False
+    assert (tmp_path / "junk.jpg").stat().st_size > 0  # a grey place-holder on the contact sheet
+
+
+@pytest.mark.parametrize("codec", [["-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-q:v", "2"], ["-c:v", "png"]])
+def test_full_range_and_rgb_clips_measure_the_same(made, tmp_path, codec):
+    """Full-range YUV (levels 0-255) and RGB (decoded again through a grey conversion)."""
+    other = tmp_path / "other.mkv"
+    ffmpeg(["-i", made / "push_in.mp4", *codec, other], "re-encoding a test clip")
+    ref = clip_report(made / "push_in.mp4", clip_spec(), QC, made / "still.png")
+    report = clip_report(other, clip_spec(), QC, made / "still.png")
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+    values = {c["metric"]: c["value"] for c in ref["checks"]}
+    for c in report["checks"]:
+        if c["metric"] in ("max_luma_jump", "first_frame_ssim"):
+            assert c["value"] == pytest.approx(values[c["metric"]], abs=0.05), c

@@ -1,0 +1,145 @@
+"""Still checks on storyboard stills and on crafted bad ones (tower_anime.qc.still)."""
+import copy
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from conftest import ROOT, load_yaml
+from tower_anime.config import load_config
+from tower_anime.errors import GateFailed
+from tower_anime.qc.report import require_pass, write_report
+from tower_anime.qc.still import still_report, thumbnail
+from tower_anime.stills import storyboard as sb
+
+CHARS = load_yaml(ROOT / "config" / "characters.yaml")["characters"]
+QC = load_config(ROOT / "config" / "config.yaml")["qc"]["still"]
+
+
+def char(cid, **extra):
+    c = CHARS[cid]
+    return {"id": cid, "name": c["name"], "description": c["description"], "palette": dict(c["palette"]), **extra}
+
+
+def spec(cast=("akira",), framing="medium", tod="night", seed=5, **over):
+    s = {"episode": "ep", "scene": "sc", "shot": "sh1", "location": "Neo-Tokyo street market", "time_of_day": tod,
+         "camera": {"move": "push_in", "framing": framing}, "action": "Someone runs through the rain.",
+         "seed": seed, "width": 768, "height": 512, "backend": "storyboard", "characters": [char(c) for c in cast]}
+    s.update(over)
+    return s
+
+
+def save(img, tmp_path, name="still.png"):
+    path = tmp_path / name
+    img.save(path)
+    return path
+
+
+def failed(report):
+    return {c["metric"] for c in report["checks"] if not c["pass"]}
+
+
+@pytest.mark.parametrize("cast,framing,tod", [
+    (("akira",), "wide", "night"), (("luna", "viktor"), "medium", "day"), (("akira", "luna", "viktor"), "close", "dusk"),
+    ((), "wide", "dawn"),
+])
+def test_storyboard_stills_pass(tmp_path, cast, framing, tod):
+    s = spec(cast, framing, tod)
+    report = still_report(save(sb.draw_storyboard(s), tmp_path), s, QC)
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+    assert {f"palette[{c}]" for c in cast} <= {c["metric"] for c in report["checks"]}
+
+
+def test_a_blank_still_fails(tmp_path):
+    report = still_report(save(Image.new("RGB", (768, 512), (40, 40, 40)), tmp_path), spec(), QC)
+    assert {"luma_std", "sharpness", "palette[akira]", "palette_colours[akira]"} <= failed(report)
+    assert report["pass"] is False
+
+
+def test_a_still_missing_the_characters_palette_fails_only_that(tmp_path):
+    s = spec(("luna",), "medium")
+    report = still_report(save(sb.draw_storyboard(s, figures=False), tmp_path), s, QC)
+    assert failed(report) == {"palette[luna]", "palette_colours[luna]"}
+
+
+def test_another_character_in_the_frame_does_not_count(tmp_path):
+    drawn, asked = spec(("viktor",), "close"), spec(("akira",), "close")
+    report = still_report(save(sb.draw_storyboard(drawn), tmp_path), asked, QC)
+    assert "palette_colours[akira]" in failed(report)
+
+
+def test_a_blurred_still_fails_sharpness(tmp_path):
+    s = spec()
+    img = sb.draw_storyboard(s).filter(ImageFilter.GaussianBlur(3))
+    assert "sharpness" in failed(still_report(save(img, tmp_path), s, QC))
+
+
+def test_exposure_clipped_highlights_and_crushed_shadows(tmp_path):
+    s = spec(())
+    base = np.asarray(sb.draw_storyboard(s)).copy()
+    bright = base.copy()
+    bright[:300] = 255
+    dark = base.copy()
+    dark[:300] = 0
+    assert "clipped_highlights" in failed(still_report(save(Image.fromarray(bright), tmp_path, "b.png"), s, QC))
+    assert "crushed_shadows" in failed(still_report(save(Image.fromarray(dark), tmp_path, "d.png"), s, QC))
+
+
+def test_wrong_size_and_undecodable(tmp_path):
+    s = spec()
+    small = still_report(save(sb.draw_storyboard({**s, "width": 640, "height": 384}), tmp_path), s, QC)
+    assert {"width", "height"} <= failed(small)
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"not a png at all")
+    report = still_report(junk, s, QC)
+    assert failed(report) == {"decodes"} and "error" in report
+    thumbnail(junk, tmp_path / "junk.jpg")  # a grey place-holder: the report is kept all the same
+    assert Image.open(tmp_path / "junk.jpg").size == (256, 170)
+
+
+def cutout(cid, path):
+    """A reference sheet: the character's storyboard figure alone on a transparent ground."""
+    img = Image.new("RGBA", (300, 600), (0, 0, 0, 0))
+    fig = sb._Figure(cx=150, top=20, u=70, arm_out=(12, 12), arm_bend=(0, 0), stance=0.15)
+    sb._draw_figure(ImageDraw.Draw(img), fig, sb._palette(char(cid)), sb._char_style(char(cid)))
+    img.save(path)
+    return path
+
+
+def test_reference_image_similarity(tmp_path):
+    cutout("akira", tmp_path / "akira.png")
+    cutout("luna", tmp_path / "luna.png")
+    for framing, least in (("wide", 0.95), ("medium", 0.55)):  # a medium shot crops the legs off
+        good = spec(("akira",), framing)
+        good["characters"][0]["reference_image"] = "akira.png"
+        path = save(sb.draw_storyboard(good), tmp_path)
+        report = still_report(path, good, QC, root=tmp_path)
+        sim = next(c for c in report["checks"] if c["metric"] == "reference[akira]")
+        assert sim["pass"] and sim["value"] >= least, (framing, sim)
+    wrong = copy.deepcopy(good)
+    wrong["characters"][0]["reference_image"] = "luna.png"  # someone else's reference sheet
+    assert "reference[akira]" in failed(still_report(path, wrong, QC, root=tmp_path))
+    missing = copy.deepcopy(good)
+    missing["characters"][0]["reference_image"] = "nowhere.png"
+    assert "reference[akira]" in failed(still_report(path, missing, QC, root=tmp_path))
+
+
+def test_waiver_is_recorded_and_lets_the_gate_pass(tmp_path):
+    s = spec(("luna",))
+    path = save(sb.draw_storyboard(s, figures=False), tmp_path)
+    waive = [{"kind": "still", "item": "ep/sh1", "check": "palette[luna]", "reason": "Luna is off-screen here"},
+             {"kind": "still", "item": "ep/sh2", "check": "palette_colours[luna]", "reason": "another shot entirely"}]
+    report = still_report(path, s, QC, waive)
+    assert report["pass"] is False  # palette_colours[luna] is not waived for this shot
+    write_report(tmp_path / "r.json", report)
+    with pytest.raises(GateFailed) as err:
+        require_pass([tmp_path / "r.json"])
+    assert str(err.value) == (f"QC gate failed: still ep/sh1: palette_colours[luna] = 0 (required >= 3); "
+                              f"report: {tmp_path / 'r.json'}")
+    waive.append({"kind": "still", "item": "ep/sh1", "check": "palette_colours[luna]", "reason": "off-screen"})
+    report = still_report(path, s, QC, waive)
+    assert report["pass"] is True
+    assert [w["check"] for w in report["waivers"]] == ["palette[luna]", "palette_colours[luna]"]
+    assert next(c for c in report["checks"] if c["metric"] == "palette[luna]")["waived"] == "Luna is off-screen here"
+    write_report(tmp_path / "r.json", report)
+    require_pass([tmp_path / "r.json"])

@@ -1,0 +1,120 @@
+"""Quality gates in real workflow runs on the test episode: a failed still stops its own
+clip and not the other shots, a waiver lets it by, a retake with the next seed passes,
+and changing thresholds re-runs only the checks. The failing still comes from the
+test-only `flaky` backend (tests/plugins/tower_test_backends.py, loaded via TOWER_PLUGINS):
+the storyboard without its cast on even seeds. Shot s2 (Luna) has seed 12."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import PLUGINS, dump_yaml, load_yaml, snakemake
+from test_workflow import EP, fork, planned
+
+pytestmark = pytest.mark.workflow
+CLIPS = [f"clips/{EP}/{s}.mp4" for s in ("s1", "s2", "s3")]
+WAIVE = [{"kind": "still", "item": f"{EP}/s2", "check": check, "reason": "Luna is only heard in this shot"}
+         for check in ("palette[luna]", "palette_colours[luna]")]
+
+
+def flaky(takes, waive=()):
+    def edit(cfg):
+        cfg["backends"]["stills"] = "flaky"
+        cfg["qc"] = {"takes": takes, "waive": list(waive)}
+    return edit
+
+
+def edit_config(work, fn):
+    path = work / "tests" / "data" / "config.yaml"
+    cfg = load_yaml(path)
+    fn(cfg)
+    dump_yaml(cfg, path)
+
+
+def report(work, kind, name):
+    return json.loads((work / "reports" / EP / kind / f"{name}.json").read_text())
+
+
+def test_a_failed_still_stops_its_clip_not_the_others_and_a_waiver_lets_it_by(built, tmp_path):
+    work = fork(built, tmp_path)
+    edit_config(work, flaky(takes=1))
+    proc = snakemake(work, "--cores", "2", "--keep-going", plugins=True, check=False)
+    assert proc.returncode != 0
+    path = f"reports/{EP}/stills/s2.json"
+    # one line naming the item, the metric, its value, the threshold and the report
+    assert re.search(rf"QC gate failed: still {EP}/s2: palette\[luna\] = 0(\.0)? \(required >= 0.03\); report: {path}",
+                     proc.stderr), proc.stderr[-3000:]
+    assert not (work / CLIPS[1]).exists()
+    assert (work / CLIPS[0]).exists() and (work / CLIPS[2]).exists()
+    assert report(work, "clips", "s1")["pass"] and report(work, "clips", "s3")["pass"]
+    failed = report(work, "stills", "s2")
+    assert failed["pass"] is False and {c["metric"] for c in failed["checks"] if not c["pass"]} == {
+        "palette[luna]", "palette_colours[luna]"}
+    assert report(work, "stills", "s1")["pass"] and report(work, "stills", "s3")["pass"]
+
+    # the summary from the reports on disk names the failure and the clip it stopped
+    env = {**os.environ, "TOWER_PLUGINS": "tower_test_backends",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))}
+    cli = subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "qc", EP],
+                         cwd=work, capture_output=True, text=True, env=env)
+    assert cli.returncode == 1, cli.stderr
+    assert f"FAIL still {EP}/s2: palette[luna]" in cli.stdout and f"NOT CHECKED clip {EP}/s2" in cli.stdout
+    table = pd.read_csv(work / "reports" / EP / "qc.csv")
+    assert set(table.loc[~table["pass"], "item"]) == {f"{EP}/s2"}
+    sheet = (work / "reports" / EP / "qc.html").read_text()
+    assert 'class="card fail"' in sheet and "palette[luna] = 0" in sheet
+
+    # a person accepts the missing palette with a reason: the check re-runs, no still is
+    # rendered again, and the refused clip is made, then the episode
+    edit_config(work, flaky(takes=1, waive=WAIVE))
+    jobs = planned(work, plugins=True)
+    assert {(r, o) for r, o in jobs if r in ("still", "qc_still", "clip", "qc_clip")} == {
+        ("qc_still", f"reports/{EP}/stills/s2.json"), ("clip", CLIPS[1]), ("qc_clip", f"reports/{EP}/clips/s2.json")}
+    snakemake(work, "--cores", "2", plugins=True)
+    waived = report(work, "stills", "s2")
+    assert waived["pass"] is True
+    assert {c["metric"]: c.get("waived") for c in waived["checks"] if not c["pass"]} == {
+        "palette[luna]": "Luna is only heard in this shot", "palette_colours[luna]": "Luna is only heard in this shot"}
+    assert (work / CLIPS[1]).exists() and (work / "episodes" / f"{EP}.mkv").exists()
+    table = pd.read_csv(work / "reports" / EP / "qc.csv")
+    assert table["waived"].notna().sum() == 2 and table.loc[table["waived"].isna(), "pass"].all()
+
+
+def test_a_retake_with_the_next_seed_passes_and_every_take_is_kept(built, tmp_path):
+    work = fork(built, tmp_path)
+    edit_config(work, flaky(takes=3))
+    snakemake(work, "--cores", "2", CLIPS[1], plugins=True)  # a new backend: the still is made again
+    takes = json.loads((work / "reports" / EP / "stills" / "s2.takes.json").read_text())
+    assert [(t["take"], t["seed"], t["pass"]) for t in takes["takes"]] == [(1, 12, False), (2, 13, True)]
+    assert (takes["promoted"], takes["seed"]) == (2, 13)
+    assert report(work, "stills", "s2.take1")["pass"] is False
+    assert report(work, "stills", "s2.take2")["pass"] is True
+    final = report(work, "stills", "s2")
+    assert final["pass"] and final["takes"]["promoted"] == 2
+    assert (work / CLIPS[1]).exists()
+
+
+def test_changing_thresholds_reruns_checks_not_renders(built, tmp_path):
+    work = fork(built, tmp_path)
+
+    def tighten(cfg):
+        cfg["qc"] = {"still": {"min_sharpness": 60}, "clip": {"max_black_fraction": 0.5},
+                     "voice": {"min_rms_dbfs": -45}, "music": {"min_rms_dbfs": -50}}
+    edit_config(work, tighten)
+    jobs = planned(work)
+    rules = {r for r, _ in jobs}
+    assert rules == {"qc_still", "qc_clip", "qc_voice", "qc_music", "deliver", "qc_summary"}
+    assert len(jobs) == 3 + 3 + 3 + 2 + 2  # every still, clip, line and cue checked again; nothing else
+
+
+def test_snakemake_report_has_the_stills_the_qc_tables_and_the_dag(built, tmp_path):
+    out = tmp_path / "report.html"
+    snakemake(built, "--report", str(out))
+    page = out.read_text()
+    for needle in (f"stills/{EP}/s1.png", f"reports/{EP}/qc.csv", f"reports/{EP}/qc.html",
+                   f"reports/{EP}/stills/s1.json", "Contact sheet of episode", "rulegraph"):
+        assert needle in page, needle
