@@ -18,6 +18,7 @@ rule clip:
         "benchmarks/clip/{ep}/{shot}.tsv"
     resources:
         gpu=1,
+    localrule: comfyui_on_submit_host("clips")
     priority: 10
     script:
         "../scripts/render_clip.py"

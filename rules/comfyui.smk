@@ -19,6 +19,14 @@ def comfyui_jobs():
             yield stage, spec, job.input.workflow, f"{stage} {job.wildcards.ep}/{job.wildcards.shot}"
 
 
+def comfyui_on_submit_host(stage):
+    """comfyui.job_host: submit-host: a stage's comfyui jobs are local jobs under a cluster
+    executor. With a pool of servers they only talk to the servers over the network, so they
+    need no cluster GPU (the SLURM executor turns `gpu=1` into --gpus=1, which a pool client
+    must not ask for), and --resources gpu=<servers> holds them to one per server."""
+    return config["backends"][stage] == "comfyui" and config["comfyui"]["job_host"] == "submit-host"
+
+
 def comfyui_schedule(jobs):
     """What the scheduler was given: the gpu limit and the subsample (see profiles/comfyui)."""
     gpu = workflow.global_resources.get("gpu") if "gpu" in workflow.global_resources else None

@@ -17,6 +17,7 @@ rule still:
         "benchmarks/still/{ep}/{shot}.tsv"
     resources:
         gpu=1,
+    localrule: comfyui_on_submit_host("stills")
     # all stills before clips where the DAG allows: one model on the card at a time (the
     # greedy scheduler picks the highest priority first; bench/gpu_order.py measures it)
     priority: 20

@@ -12,7 +12,8 @@ graph asks for (LTX rounds length to 8k+1 and sizes to 32, as the model does).
 Faults for tests: `fail_when` (an execution error, e.g. out of memory, at a node),
 `restart_when` (drop every socket, forget queue, history and cache, refuse connections for
 a moment, come back on the same port), `stop()` (down). Everything it receives is recorded
-in `received`, `interrupts`, `uploads` and `max_outstanding`.
+in `received`, `interrupts`, `uploads` and `max_outstanding`, and every prompt it runs in
+`executions` (prompt id, start, end, status: the card's busy intervals, wall clock).
 
 Run it by hand: python tests/comfyui_server.py --port 8188 --root /tmp/comfy
 """
@@ -141,6 +142,15 @@ class RestartRule:
     times: int = 1
 
 
+@dataclass
+class Execution:
+    """One prompt on the card, from the worker taking it to its end (wall clock, time.time())."""
+    prompt_id: str
+    start: float
+    end: float = None
+    status: str = "running"   # success, error, restarted, stopped
+
+
 def _error(kind, message, details="", extra=None):
     return {"type": kind, "message": message, "details": details, "extra_info": extra or {}}
 
@@ -157,6 +167,7 @@ class FakeComfyUI:
         self.http_faults = {}   # path -> [status, ...]: the next requests to it get these answers
         self.received, self.interrupts, self.uploads, self.events = [], [], [], []
         self.max_outstanding = 0
+        self.executions = []    # one Execution per prompt the worker took off the queue
         self.restarts = 0
         self._reset_state()
         self.loop = None
@@ -537,11 +548,19 @@ class FakeComfyUI:
             while self.queue:
                 item = self.queue.pop(0)
                 self.running = item
+                run = Execution(item[1], time.time())
+                self.executions.append(run)
                 try:
                     await self._execute(item)
+                    run.status = self.history.get(item[1], {}).get("status", {}).get("status_str", "?")
                 except _Restarted:
+                    run.status = "restarted"
                     continue
+                except asyncio.CancelledError:
+                    run.status = "stopped"   # stop() mid-run: the server went down with it
+                    raise
                 finally:
+                    run.end = time.time()
                     if self.running is item:
                         self.running = None
 

@@ -2,7 +2,7 @@
 (tests/comfyui_server.py) on the small test episode: the delivered episode, the order of the
 graphs the server receives, incremental re-planning, and the fault cases (server down,
 missing model, validation error, out of memory mid-run, restart mid-job, two servers with one
-down, two servers shared by two jobs, Ctrl-C)."""
+down, two servers shared by two jobs, Ctrl-C); the per-job preflight and the cluster configs."""
 import json
 import os
 import re
@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from comfyui_server import FailRule, FakeComfyUI, RestartRule, free_port
-from conftest import copy_workflow, dump_yaml, load_yaml
+from conftest import ROOT, copy_workflow, dump_yaml, load_yaml
 from tower_anime.media import count_frames, probe
 
 pytestmark = pytest.mark.workflow
@@ -379,3 +379,59 @@ def test_ctrl_c_interrupts_the_prompt_on_the_server(comfy_built, tmp_path):
         assert not (work / "clips" / EP / "s1.mp4").exists() and leftovers(work) == []
     finally:
         slow.stop()
+
+
+# --- on a cluster (README, "Run on a cluster") --------------------------------------------------
+
+def test_per_job_preflight_fails_the_job_with_the_list_and_renders_nothing(comfy_built, tmp_path, server):
+    """comfyui.preflight: per-job (one ComfyUI per cluster node on localhost, which the submitting
+    host cannot reach): the hook checks no server; each job checks the server it leased before
+    it uploads or submits anything, and a missing model fails that job with the same list."""
+    work = fork(comfy_built, tmp_path, server)
+    cfg = load_yaml(work / "servers.yaml")
+    cfg["comfyui"].update(preflight="per-job", clips={"checkpoint": "ltx-2/ltxv-13b-0.9.8-dev.safetensors"})
+    dump_yaml(cfg, work / "servers.yaml")
+    (work / "stills" / EP / "s1.png").unlink()
+    (work / "clips" / EP / "s2.mp4").unlink()
+    proc = snakemake(work, f"stills/{EP}/s1.png", f"clips/{EP}/s2.mp4", "--cores", "1", "--keep-going", check=False)
+    assert proc.returncode != 0
+    err = proc.stderr
+    assert "ComfyUI preflight OK" not in err
+    assert "Tower: ComfyUI preflight: per-job; each of the 2 job(s) checks its own server before it renders" in err
+    # the default lock folder is inside the (on a cluster: shared) project folder
+    assert "WARNING: comfyui: comfyui.lock_dir is '.tower/comfyui-locks', inside the project folder" in err
+    missing = (f"ComfyUI preflight: 1 thing(s) missing; nothing was run:\n  - {server.url}: model file "
+               "'ltx-2/ltxv-13b-0.9.8-dev.safetensors' (CheckpointLoaderSimple.ckpt_name): not on the server; "
+               "put it in ComfyUI/models/checkpoints/")
+    assert missing in err and "(needed by clip test01/s2)" in err and "Traceback" not in err
+    assert missing in (work / "logs" / EP / "clips" / "s2.log").read_text()
+    assert graphs(server) == [("t2i", "s1")]     # the still rendered; the clip submitted nothing
+    assert server.uploads == []                  # and did not even upload its still
+    assert not (work / "clips" / EP / "s2.mp4").exists() and leftovers(work) == []
+    assert f"preflight OK on {server.url}" in (work / "logs" / EP / "stills" / "s1.log").read_text()
+    with Image.open(work / "stills" / EP / "s1.png") as img:
+        assert img.size == (256, 160)
+
+
+def local_rules(*configfiles):
+    """The rules Snakemake would run on the submitting host under a cluster executor."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+        wf = api.workflow(snakefile=ROOT / "Snakefile", workdir=ROOT, resource_settings=ResourceSettings(cores=1),
+                          config_settings=ConfigSettings(configfiles=[ROOT / f for f in configfiles]))
+        # the parsed workflow's local rules (Workflow.is_local reads the same set; it answers
+        # True for every rule here because no cluster executor is configured)
+        return set(wf._workflow._localrules)
+
+
+def test_cluster_configs_place_the_gpu_jobs():
+    """One ComfyUI per node: still/clip are cluster jobs (they get a SLURM GPU); a pool: they are
+    client jobs on the submitting host and ask the cluster for no GPU."""
+    base = ("tests/data/config.yaml", "config/comfyui.yaml")
+    per_node = local_rules(*base, "config/cluster-comfyui-local.yaml")
+    pool = local_rules(*base, "config/cluster-comfyui-pool.yaml")
+    assert "still" not in per_node and "clip" not in per_node and "qc_clip" in per_node
+    assert {"still", "clip", "qc_clip"} <= pool
+    assert {"still", "clip"}.isdisjoint(local_rules("tests/data/config.yaml", "config/cluster-comfyui-pool.yaml"))

@@ -1,7 +1,11 @@
-"""The workflow on a real one-node SLURM cluster, through Snakemake's SLURM executor.
+"""The workflow on a real one-node SLURM cluster, through Snakemake's SLURM executor: with the
+embedded backends (a failed job, --keep-going, the resumed run) and through the ComfyUI test
+double as one ComfyUI per GPU node on localhost (config/cluster-comfyui-local.yaml).
 
 Marked `slurm` (deselect locally with `pytest -m "not slurm"`); CI runs it: .ci/run installs
-slurmctld/slurmd/munge through setup.sh and runs the whole suite.
+slurmctld/slurmd/munge through setup.sh and runs the whole suite. One cluster run of the small
+episode costs 1.5 to 4 minutes here (the status checks back off by 10 s each), so each test
+makes as few as it can and the cluster is started once for the module.
 """
 import json
 import shutil
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from comfyui_server import FakeComfyUI
 from conftest import copy_workflow, dump_yaml, load_yaml
 from slurm_cluster import SlurmCluster
 from tower_anime.joblog import job_interval, overlaps
@@ -35,10 +40,20 @@ def cluster():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run_on_cluster(work, *args):
-    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/slurm",
-           "--configfile", "tests/data/config.yaml", *args]
+def run_on_cluster(work, *args, configs=("tests/data/config.yaml",)):
+    cmd = [sys.executable, "-m", "snakemake", "--workflow-profile", "profiles/slurm", *args, "--configfile", *configs]
     return subprocess.run(cmd, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900)
+
+
+def check_delivered(work, size=None):
+    mkv = work / "episodes" / f"{EP}.mkv"
+    info = probe(mkv)
+    assert {s["codec_type"] for s in info["streams"]} == {"video", "audio", "subtitle"}
+    if size:
+        video = next(s for s in info["streams"] if s["codec_type"] == "video")
+        assert (video["width"], video["height"]) == size
+    assert abs(count_frames(mkv) - 158) <= 1
+    assert json.loads((work / "reports" / EP / "episode.json").read_text())["pass"]
 
 
 def gpu_intervals(work):
@@ -79,13 +94,43 @@ def test_failed_job_keep_going_then_resume_to_a_delivered_episode(cluster, tmp_p
     assert proc.returncode == 0, proc.stderr[-4000:] + cluster.logs()
     assert "rule still:" not in proc.stdout + proc.stderr    # resumed: no render ran again
 
-    mkv = work / "episodes" / f"{EP}.mkv"
-    info = probe(mkv)
-    assert {s["codec_type"] for s in info["streams"]} == {"video", "audio", "subtitle"}
-    assert abs(count_frames(mkv) - 158) <= 1
-    assert json.loads((work / "reports" / EP / "episode.json").read_text())["pass"]
+    check_delivered(work)
 
     intervals = gpu_intervals(work)
     assert len(intervals) == 6                                  # 3 stills + 3 clips
     assert all(iv[3] != "-" for iv in intervals), intervals     # each ran inside a SLURM job
     assert overlaps(intervals) == []                            # one GPU: never two at once
+
+
+def test_comfyui_one_server_per_node_delivers_the_episode(cluster, tmp_path):
+    """The README's per-node command on the cluster: every still and clip is a SLURM job with the
+    node's GPU, renders on the node's own ComfyUI (the test double on 127.0.0.1), checks that
+    server itself (comfyui.preflight: per-job) and locks it in a node-local folder."""
+    server = FakeComfyUI(tmp_path / "comfy").start()
+    try:
+        work = copy_workflow(tmp_path / "wf")
+        node_locks = tmp_path / "node-locks"   # the node's own /tmp in config/cluster-comfyui-local.yaml
+        dump_yaml({"comfyui": {"servers": [server.url], "lock_dir": str(node_locks)}}, work / "servers.yaml")
+        configs = ("tests/data/config.yaml", "tests/data/comfyui/config.yaml", "config/cluster-comfyui-local.yaml",
+                   "servers.yaml")
+        proc = run_on_cluster(work, f"episodes/{EP}.mkv", configs=configs)
+        assert proc.returncode == 0, proc.stderr[-4000:] + cluster.logs()
+        assert "ComfyUI preflight: per-job; each of the 6 job(s) checks its own server" in proc.stderr
+        assert "ComfyUI preflight OK" not in proc.stderr   # the submitting host checked no server
+        check_delivered(work, size=(256, 160))
+
+        intervals = gpu_intervals(work)
+        assert len(intervals) == 6
+        assert all(iv[3] != "-" for iv in intervals), intervals     # each ran inside a SLURM job
+        assert overlaps(intervals) == []                            # one GPU: never two at once
+        for d in GPU_LOG_DIRS:
+            for log in (work / "logs" / EP / d).glob("*.log"):
+                text = log.read_text()
+                assert f"preflight OK on {server.url}" in text and f"using {server.url}" in text, text
+        runs = [(r.start, r.end, r.prompt_id) for r in server.executions]
+        assert len(runs) == 6 and all(r.status == "success" for r in server.executions)
+        assert overlaps(runs) == [] and server.max_outstanding == 1  # the card ran one prompt at a time
+        assert list(node_locks.glob("*.lock"))                       # the lock lived in the node's folder
+        assert not (work / ".tower").exists()
+    finally:
+        server.stop()

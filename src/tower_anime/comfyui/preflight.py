@@ -1,9 +1,11 @@
 """Before any GPU job runs: every graph renders and is well formed, and every server has the
 node classes, the model files and the other dropdown values those graphs name.
 
-The workflow calls `preflight` from its `onstart` hook with the still/clip jobs Snakemake is
-about to run (see rules/comfyui.smk), so it costs nothing when no ComfyUI job is pending and
-never touches the network on a dry run.
+The workflow calls `run_preflight` from its `onstart` hook with the still/clip jobs Snakemake
+is about to run (see rules/comfyui.smk), so it costs nothing when no ComfyUI job is pending and
+never touches the network on a dry run. Where the submitting host cannot reach the servers
+(one ComfyUI per GPU node on localhost), `comfyui.preflight: per-job` moves the server check
+into each job (`check_job`), against the server that job leased.
 """
 import sys
 from pathlib import Path
@@ -71,13 +73,9 @@ def check_graph(graph, object_info):
     return missing
 
 
-def preflight(jobs, settings, log):
-    """Check `jobs` = [(stage, spec, template path, label)] against every listed server.
-
-    Returns {url: system_stats} of the servers that are up. Servers that are down are
-    skipped with a warning; raises Unreachable when all are, TemplateError when a template
-    is broken, and MissingOnServer listing everything a server lacks (with the shots).
-    """
+def job_graphs(jobs):
+    """[(label, graph)] of jobs = [(stage, spec, template path, label)]; every broken template
+    is listed at once in one TemplateError. Needs no server."""
     graphs, broken = [], []
     for stage, spec, template, label in jobs:
         try:
@@ -86,6 +84,17 @@ def preflight(jobs, settings, log):
             broken.append(f"{label}: {e}")
     if broken:
         raise TemplateError(f"{len(broken)} job(s) have a broken workflow template:\n  - " + "\n  - ".join(broken))
+    return graphs
+
+
+def preflight(jobs, settings, log):
+    """Check `jobs` = [(stage, spec, template path, label)] against every listed server.
+
+    Returns {url: system_stats} of the servers that are up. Servers that are down are
+    skipped with a warning; raises Unreachable when all are, TemplateError when a template
+    is broken, and MissingOnServer listing everything a server lacks (with the shots).
+    """
+    graphs = job_graphs(jobs)
     t = settings["timeouts"]
     up, down = {}, {}
     problems = []
@@ -99,21 +108,42 @@ def preflight(jobs, settings, log):
             print(f"WARNING: comfyui: server {url} is down ({e.reason}); jobs will skip it", file=log, flush=True)
             continue
         up[url] = stats
-        found = {}   # (kind, key) -> [text, labels...]
-        for label, graph in graphs:
-            for kind, key, text in check_graph(graph, info):
-                entry = found.setdefault((kind, key), [text])
-                entry.append(label)
-        for (kind, _), (text, *labels) in sorted(found.items(), key=lambda kv: str(kv[0])):
-            shown = ", ".join(sorted(set(labels))[:8]) + (" ..." if len(set(labels)) > 8 else "")
-            problems.append(f"{url}: {text} (needed by {shown})")
+        problems += server_problems(url, graphs, info)
     if not up:
         if len(down) == 1:
             raise next(iter(down.values()))
         raise Unreachable(", ".join(down), "every listed server is down")
     if problems:
-        raise MissingOnServer(f"ComfyUI preflight: {len(problems)} thing(s) missing; nothing was run:\n  - " + "\n  - ".join(problems))
+        raise missing_on_server(problems)
     return up
+
+
+def server_problems(url, graphs, object_info):
+    """One line per thing `url` lacks for graphs = [(label, graph)], naming the jobs that need it."""
+    found = {}   # (kind, key) -> [text, labels...]
+    for label, graph in graphs:
+        for kind, key, text in check_graph(graph, object_info):
+            entry = found.setdefault((kind, key), [text])
+            entry.append(label)
+    problems = []
+    for (kind, _), (text, *labels) in sorted(found.items(), key=lambda kv: str(kv[0])):
+        shown = ", ".join(sorted(set(labels))[:8]) + (" ..." if len(set(labels)) > 8 else "")
+        problems.append(f"{url}: {text} (needed by {shown})")
+    return problems
+
+
+def missing_on_server(problems):
+    return MissingOnServer(f"ComfyUI preflight: {len(problems)} thing(s) missing; nothing was run:\n  - "
+                           + "\n  - ".join(problems))
+
+
+def check_job(stage, spec, template, label, client):
+    """comfyui.preflight: per-job. The job checks the server it leased, before uploading or
+    submitting anything: on a cluster with one ComfyUI per GPU node on localhost, only the
+    job's own node can reach its server, so the submitting host cannot check it."""
+    problems = server_problems(client.url, [(label, job_graph(stage, spec, template))], client.object_info())
+    if problems:
+        raise missing_on_server(problems)
 
 
 def describe(stats):
@@ -159,15 +189,43 @@ def schedule_advice(schedule, servers):
     return notes
 
 
+def per_job_notes(settings):
+    """What the submitting host says when each job checks its own server (comfyui.preflight: per-job)."""
+    notes = []
+    if not Path(settings["lock_dir"]).is_absolute():
+        # one ComfyUI per node, all at the same localhost URL: the lock file names are equal on
+        # every node, so a lock folder on the shared filesystem would let one job at a time run
+        # in the whole cluster (or none, where the filesystem has no working flock)
+        notes.append(f"comfyui.lock_dir is {settings['lock_dir']!r}, inside the project folder: on a cluster "
+                     "that folder is shared, and jobs on different nodes would lock each other out of "
+                     "their own localhost server; set it to a node-local folder such as /tmp/tower-comfyui-locks")
+    return notes
+
+
 def run_preflight(jobs, config, log_path, schedule=None):
-    """The workflow's onstart check: print to the terminal and log_path; True when jobs may run."""
+    """The workflow's onstart check: print to the terminal and log_path; True when jobs may run.
+
+    comfyui.preflight: submit-host checks here; per-job leaves the check to each job (see
+    check_job); off checks nothing.
+    """
     if not jobs:
+        return True
+    settings = config["comfyui"]
+    mode = settings["preflight"]
+    if mode in ("off", False):   # YAML reads a bare `off` as false
         return True
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as f:
         out = _Tee(sys.stderr, f)
         try:
-            up = preflight(jobs, config["comfyui"], out)
+            if mode == "per-job":
+                job_graphs(jobs)   # templates need no server: checked here all the same
+                for note in per_job_notes(settings):
+                    print(f"WARNING: comfyui: {note}", file=out, flush=True)
+                print(f"Tower: ComfyUI preflight: per-job; each of the {len(jobs)} job(s) checks its own server "
+                      "before it renders", file=out, flush=True)
+                return True
+            up = preflight(jobs, settings, out)
         except ComfyUIError as e:
             print(f"Tower: {e}\nNothing was run. Fix the above and run again.", file=out, flush=True)
             return False

@@ -17,7 +17,7 @@ from .client import ComfyUIClient, history_error, output_files
 from .errors import ComfyUIError, JobCancelled, JobTimeout, OutputGone, Transient, Unreachable
 from .graph import render_template, save_node
 from .outputs import check_still, check_video, pick, trim_video
-from .preflight import describe
+from .preflight import check_job, describe
 from .servers import lease
 from .spec import filename_prefix, template_variables
 
@@ -54,6 +54,7 @@ class ComfyJob:
         self.timeouts = (t["connect"], t["request"])
         self.client_id = uuid.uuid4().hex   # one per job: a reconnected socket gets our events again
         self.submitted = {}   # server url -> prompt id: after a dropped connection, resume it
+        self.checked = set()  # servers this job has checked (comfyui.preflight: per-job)
         self.active = None    # (client, prompt id) while a prompt of ours may be on a card
 
     def say(self, text):
@@ -72,6 +73,7 @@ class ComfyJob:
                         with lease(s["servers"], s["lock_dir"], self._health, self.log, self.what,
                                    s["timeouts"]["lease"]) as (url, stats):
                             self.say(f"using {url} ({describe(stats)})")
+                            self._check(url)
                             return self._on_server(url, out_path, still_path)
                     except (Transient, Unreachable) as e:
                         if attempt == attempts:
@@ -82,6 +84,15 @@ class ComfyJob:
                         time.sleep(delay)
         except _Cancelled as c:
             raise JobCancelled(f"{self.what}: stopped by {c}; {self._interrupt()}") from None
+
+    def _check(self, url):
+        """comfyui.preflight: per-job: what the onstart check does, against this job's server,
+        before anything is uploaded or submitted (MissingOnServer is not retried)."""
+        if self.settings["preflight"] != "per-job" or url in self.checked:
+            return
+        check_job(self.stage, self.spec, self.template, self.what, ComfyUIClient(url, *self.timeouts))
+        self.checked.add(url)
+        self.say(f"preflight OK on {url}")
 
     def _interrupt(self):
         if not self.active:
