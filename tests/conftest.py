@@ -123,3 +123,21 @@ def new_database(request, tmp_path):
 @pytest.fixture
 def database_url(new_database):
     return new_database()
+
+
+# --- what a dry run plans after an edit, by item (the test episode unless told) ------------
+
+def episode_jobs(ep="test01", summary=True):
+    """What follows any change to the picture or the sound: assembly, its check, delivery and
+    (when the target is `all`, not just the episode file) the QC summary."""
+    jobs = {("master", f"build/{ep}/master.mkv"), ("qc_episode", f"reports/{ep}/episode.json"),
+            ("deliver", f"episodes/{ep}.mkv")}
+    return jobs | ({("qc_summary", f"reports/{ep}/qc.csv")} if summary else set())
+
+
+def shot_jobs(shot, still=True, ep="test01"):
+    """A shot's clip and its check, and (still=True) its still and that check too."""
+    jobs = {("clip", f"clips/{ep}/{shot}.mp4"), ("qc_clip", f"reports/{ep}/clips/{shot}.json")}
+    if still:
+        jobs |= {("still", f"stills/{ep}/{shot}.png"), ("qc_still", f"reports/{ep}/stills/{shot}.json")}
+    return jobs

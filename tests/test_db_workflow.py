@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import copy_workflow, dump_yaml, load_yaml, snakemake
+from conftest import copy_workflow, dump_yaml, episode_jobs, load_yaml, shot_jobs, snakemake
 from postgres_server import free_port
 from test_workflow import EP, fork, planned
 from tower_anime.store import connect
@@ -16,10 +16,8 @@ pytestmark = pytest.mark.workflow
 
 
 def chain(shot):
-    """A shot's still, clip and clip report, then the episode."""
-    return {("still", f"stills/{EP}/{shot}.png"), ("clip", f"clips/{EP}/{shot}.mp4"),
-            ("qc_clip", f"reports/{EP}/clips/{shot}.json"), ("master", f"build/{EP}/master.mkv"),
-            ("qc_episode", f"reports/{EP}/episode.json"), ("deliver", f"episodes/{EP}.mkv")}
+    """A shot's still, clip and their reports, then the episode."""
+    return shot_jobs(shot, ep=EP) | episode_jobs(EP)
 
 
 def cli(work, *args):

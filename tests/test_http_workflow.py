@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from audio_service import AudioService
-from conftest import copy_workflow, dump_yaml, load_yaml
+from conftest import copy_workflow, dump_yaml, episode_jobs, load_yaml
 from tower_anime.media import count_frames, loudness, probe
 
 pytestmark = pytest.mark.workflow
@@ -167,10 +167,9 @@ def test_a_template_edit_replans_the_lines_it_renders_differently(built, tmp_pat
             '{% if speaker == "viktor" %}, "style": "menacing"{% endif %}}')
     edit_http(work, lambda c: c["voice"]["http"].update(body=body))
     assert planned(work) == {
-        ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("subtitles", f"subs/{EP}.srt"),
-        ("mix", f"audio/{EP}/mix.wav"), ("master", f"build/{EP}/master.mkv"),
-        ("qc_episode", f"reports/{EP}/episode.json"), ("deliver", f"episodes/{EP}.mkv"),
-    }
+        ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
+        ("subtitles", f"subs/{EP}.srt"), ("mix", f"audio/{EP}/mix.wav"),
+    } | episode_jobs(EP)
 
 
 def test_a_characters_emotion_replans_only_their_lines(built, tmp_path):
@@ -185,10 +184,7 @@ def test_a_characters_emotion_replans_only_their_lines(built, tmp_path):
 def test_switching_to_ebu_r128_remixes_and_delivers_within_its_tolerances(built, tmp_path):
     work = fork(built, tmp_path)
     edit_http(work, lambda c: c["loudness"].update(profile="ebu-r128"))
-    assert planned(work) == {
-        ("mix", f"audio/{EP}/mix.wav"), ("master", f"build/{EP}/master.mkv"),
-        ("qc_episode", f"reports/{EP}/episode.json"), ("deliver", f"episodes/{EP}.mkv"),
-    }
+    assert planned(work) == {("mix", f"audio/{EP}/mix.wav")} | episode_jobs(EP)
     run(work, "--cores", "2")
     delivered = loudness(work / "episodes" / f"{EP}.mkv")      # the Opus file, as a viewer gets it
     assert abs(delivered["integrated_lufs"] - (-23)) <= 1.0, delivered

@@ -83,7 +83,10 @@ def test_the_built_episode_passes_and_fails_when_2_lu_louder(built, tmp_path):
     ffmpeg(["-i", mkv, "-map", "0", "-c", "copy", "-c:a", "libopus", "-b:a", "160k", "-af", "volume=2dB",
             "-avoid_negative_ts", "disabled", loud], "a louder copy")
     report = episode_report(loud, plan.timeline(), CFG, placed)
-    assert failed(report["checks"]) == {"loudness_off_target"}
+    # 2 dB more gain lifts the peaks as well: the mix sits near its -2 dBTP ceiling, so the
+    # true-peak check may fail beside the loudness check, and nothing else may
+    assert "loudness_off_target" in failed(report["checks"])
+    assert failed(report["checks"]) <= {"loudness_off_target", "true_peak"}
     off = next(c for c in report["checks"] if c["metric"] == "loudness_off_target")
     assert off["value"] == pytest.approx(abs(good["measured"]["integrated_lufs"] + 2 - (-24)), abs=0.3)
 

@@ -90,4 +90,4 @@ def test_config_accepts_plugin_backends_and_names_unknown_ones(flaky, tmp_path):
     assert cfg["backends"]["stills"] == "flaky"
     with pytest.raises(InvalidInput) as err:
         load_config(ROOT / "tests" / "data" / "config.yaml", {"backends": {"stills": "dalle", "clips": "camera"}})
-    assert "backends.stills: unknown stills backend 'dalle'; expected one of ['flaky', 'storyboard']" in str(err.value)
+    assert "backends.stills: unknown stills backend 'dalle'; expected one of ['comfyui', 'flaky', 'storyboard']" in str(err.value)

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import copy_workflow, dump_yaml, load_yaml, snakemake
+from conftest import copy_workflow, dump_yaml, episode_jobs, load_yaml, shot_jobs, snakemake
 from tower_anime.media import count_frames, loudness, probe
 
 pytestmark = pytest.mark.workflow
@@ -94,13 +94,7 @@ def test_nothing_edited_nothing_to_do(built):
     assert planned(built) == set()
 
 
-EPISODE_JOBS = {("master", f"build/{EP}/master.mkv"), ("qc_episode", f"reports/{EP}/episode.json"),
-                ("deliver", f"episodes/{EP}.mkv"), ("qc_summary", f"reports/{EP}/qc.csv")}
-
-
-def shot_jobs(shot):
-    return {("still", f"stills/{EP}/{shot}.png"), ("qc_still", f"reports/{EP}/stills/{shot}.json"),
-            ("clip", f"clips/{EP}/{shot}.mp4"), ("qc_clip", f"reports/{EP}/clips/{shot}.json")}
+EPISODE_JOBS = episode_jobs(EP)
 
 
 def test_editing_an_action_replans_that_shot_and_the_episode(built, tmp_path):
