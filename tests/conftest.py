@@ -141,3 +141,24 @@ def shot_jobs(shot, still=True, ep="test01"):
     if still:
         jobs |= {("still", f"stills/{ep}/{shot}.png"), ("qc_still", f"reports/{ep}/stills/{shot}.json")}
     return jobs
+
+
+def planned_jobs(text, inputs=None):
+    """{(rule, first output)} of the jobs in a dry run's text, read by the same parser that
+    `tower-anime estimate` uses (the aggregate `all`, which has no output, is left out).
+    `inputs`, a dict, receives each planned first output's inputs."""
+    from tower_anime.estimate import parse_dry_run
+
+    jobs = [j for j in parse_dry_run(text) if j.outputs]
+    if not jobs:
+        assert "Nothing to be done" in text, text[-2000:]
+    if inputs is not None:
+        inputs.update({j.outputs[0]: set(j.inputs) for j in jobs})
+    return {(j.rule, j.outputs[0]) for j in jobs}
+
+
+def fork_project(built, tmp_path):
+    """A copy of a built project (outputs, mtimes and .snakemake metadata kept) to edit."""
+    dest = tmp_path / "fork"
+    shutil.copytree(built, dest, symlinks=True)
+    return dest

@@ -15,7 +15,6 @@ import threading
 import time
 
 import pytest
-import yaml
 from PIL import Image
 
 from comfyui_server import FakeComfyUI

@@ -3,7 +3,6 @@
 graphs the server receives, incremental re-planning, and the fault cases (server down,
 missing model, validation error, out of memory mid-run, restart mid-job, two servers with one
 down, two servers shared by two jobs, Ctrl-C); the per-job preflight and the cluster configs."""
-import json
 import os
 import re
 import shutil
@@ -16,7 +15,7 @@ import pytest
 from PIL import Image
 
 from comfyui_server import FailRule, FakeComfyUI, RestartRule, free_port
-from conftest import ROOT, copy_workflow, dump_yaml, episode_jobs, load_yaml, shot_jobs
+from conftest import ROOT, copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs, shot_jobs
 from tower_anime.media import count_frames, probe
 
 pytestmark = pytest.mark.workflow
@@ -38,20 +37,11 @@ def snakemake(work, *args, check=True, configs=CONFIGS):
     return proc
 
 
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    input: (.*)\n)?(?:    .*\n)*?    output: ([^,\n]*)", re.M)
-
-
 def planned(work, *targets, inputs=None):
     """{(rule, output)} a dry run would execute for the targets (default: the episode);
     `inputs`, a dict, receives each planned output's inputs."""
     proc = snakemake(work, "-n", *(targets or [f"episodes/{EP}.mkv"]))
-    text = proc.stdout + proc.stderr
-    found = _JOB.findall(text)
-    if not found:
-        assert "Nothing to be done" in text, text[-2000:]
-    if inputs is not None:
-        inputs.update({out: set(ins.split(", ")) for _, ins, out in found})
-    return {(rule, out) for rule, _, out in found}
+    return planned_jobs(proc.stdout + proc.stderr, inputs)
 
 
 def kind(graph):
@@ -94,8 +84,7 @@ def comfy_built(tmp_path_factory):
 
 def fork(comfy_built, tmp_path, server=None):
     """A copy of the built project (outputs, mtimes, metadata), optionally on another server."""
-    work = tmp_path / "fork"
-    shutil.copytree(comfy_built[0], work, symlinks=True)
+    work = fork_project(comfy_built[0], tmp_path)
     if server is not None:
         set_servers(work, server.url)
     return work

@@ -2,7 +2,6 @@
 import subprocess
 import sys
 
-import pytest
 
 from conftest import copy_workflow
 from tower_anime.estimate import Job, estimate, parse_dry_run, read_benchmarks, simulate

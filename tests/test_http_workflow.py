@@ -5,14 +5,13 @@ stop a job with the documented message and leave nothing in audio/."""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 from audio_service import AudioService
-from conftest import copy_workflow, dump_yaml, episode_jobs, load_yaml
+from conftest import copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs
 from tower_anime.media import count_frames, loudness, probe
 
 pytestmark = pytest.mark.workflow
@@ -21,7 +20,6 @@ TOKEN = "tok-5b1c-workflow-secret"
 ENV = "TOWER_TEST_TOKEN"
 LONG = "Hurry. They are already inside the building, and the drive is still in your bag."
 CONFIG = ["--configfile", "tests/data/config.yaml", "http.yaml"]
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: ([^,\n]*)", re.M)
 
 
 def run(workdir, *args, token=TOKEN, check=True):
@@ -37,9 +35,7 @@ def run(workdir, *args, token=TOKEN, check=True):
 
 def planned(workdir):
     proc = run(workdir, "-n")
-    jobs = set(_JOB.findall(proc.stdout + proc.stderr))
-    assert jobs or "Nothing to be done" in proc.stdout + proc.stderr
-    return jobs
+    return planned_jobs(proc.stdout + proc.stderr)
 
 
 def http_config(svc):
@@ -80,10 +76,7 @@ def built(svc, tmp_path_factory):
     return work
 
 
-def fork(built, tmp_path):
-    dest = tmp_path / "fork"
-    shutil.copytree(built, dest, symlinks=True)
-    return dest
+fork = fork_project
 
 
 # --- the episode built through the services ------------------------------------------------

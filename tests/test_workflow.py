@@ -1,36 +1,24 @@
 """The real workflow on the small test episode: the delivered MKV, incremental re-planning,
 bad input stopped before any job. (QC gates in a real run: tests/test_qc_workflow.py.)"""
 import json
-import re
-import shutil
 
 import pytest
 
-from conftest import copy_workflow, dump_yaml, episode_jobs, load_yaml, shot_jobs, snakemake
+from conftest import (copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs, shot_jobs,
+                      snakemake)
 from tower_anime.media import count_frames, loudness, probe
 
 pytestmark = pytest.mark.workflow
 EP = "test01"
 
 
-_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    output: ([^,\n]*)", re.M)
-
-
 def planned(workdir, *args, plugins=False):
     """{(rule, first output)} a dry run would execute (the aggregate `all` left out)."""
     proc = snakemake(workdir, "-n", *args, plugins=plugins)
-    text = proc.stdout + proc.stderr
-    jobs = {(rule, out) for rule, out in _JOB.findall(text)}
-    if not jobs:
-        assert "Nothing to be done" in text, text[-2000:]
-    return jobs
+    return planned_jobs(proc.stdout + proc.stderr)
 
 
-def fork(built, tmp_path):
-    """A copy of the built project (outputs, mtimes and .snakemake metadata kept) to edit."""
-    dest = tmp_path / "fork"
-    shutil.copytree(built, dest, symlinks=True)
-    return dest
+fork = fork_project
 
 
 def edit_episode(work, fn):

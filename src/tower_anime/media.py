@@ -53,10 +53,6 @@ def count_frames(path):
     return int(proc.stdout.strip())
 
 
-def duration(path):
-    return float(probe(path)["format"]["duration"])
-
-
 _SUMMARY_I = re.compile(r"Integrated loudness:\s+I:\s+(-?[\d.]+|-inf) LUFS")
 _SUMMARY_TP = re.compile(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS")
 _SUMMARY_LRA = re.compile(r"Loudness range:\s+LRA:\s+(-?[\d.]+) LU")

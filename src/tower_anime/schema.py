@@ -58,8 +58,6 @@ def _with_defaults(validator_class):
         if isinstance(instance, dict):
             for prop, sub in properties.items():
                 if isinstance(sub, dict) and "default" in sub and prop not in instance:
-                    import copy
-
                     instance[prop] = copy.deepcopy(sub["default"])
         yield from validate_props(validator, properties, instance, schema)
 
