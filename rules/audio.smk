@@ -34,10 +34,26 @@ rule music:
         "../scripts/compose_music.py"
 
 
+rule place_lines:
+    input:
+        unpack(voice_inputs),
+        placer=code("episode/placement.py"),
+    output:
+        "build/{ep}/placement.json",
+    params:
+        timeline=audio_timeline_json,
+    log:
+        "logs/{ep}/place_lines.log",
+    localrule: True
+    script:
+        "../scripts/place_lines.py"
+
+
 rule mix:
     input:
         unpack(voice_inputs),
         unpack(music_inputs),
+        placement="build/{ep}/placement.json",
         # refused when a voice line or music cue failed its gate (ancient: see rules/clips.smk)
         reports=lambda wc: ancient(sound_reports(wc)),
         mixer=code("audio/mix.py"),

@@ -29,7 +29,11 @@ def _load():
         label = "config (" + " + ".join(sources) + ")"
         validate_config(config, label)
         story, context = load_inputs(config)
-        return story, plan_story(story, config, context, label)
+        plans = plan_story(story, config, context, label)
+        for ep, episode_plan in plans.items():
+            for note in episode_plan.notes:  # shots grown or sped up for their dialogue (voice.fit_lines)
+                print(f"Tower: note: {ep}: {note}", file=sys.stderr)
+        return story, plans
     except InvalidInput as e:
         print(f"Tower: {e}\nNothing was run. Fix the fields above and run again.", file=sys.stderr)
         sys.exit(1)

@@ -4,11 +4,10 @@
 
 rule subtitles:
     input:
-        unpack(voice_inputs),
+        placement="build/{ep}/placement.json",
     output:
         "subs/{ep}.srt",
     params:
-        timeline=audio_timeline_json,
         settings=lambda wc: section("subtitles"),
     log:
         "logs/{ep}/subtitles.log",

@@ -86,7 +86,7 @@ rule qc_music:
 
 rule qc_episode:
     input:
-        unpack(voice_inputs),
+        placement="build/{ep}/placement.json",
         master="build/{ep}/master.mkv",
         dialogue="audio/{ep}/stems/dialogue.wav",
         mix_record="audio/{ep}/mix.json",
@@ -94,7 +94,6 @@ rule qc_episode:
         report("reports/{ep}/episode.json", caption="../report/qc_episode.rst", category="QC", subcategory="{ep}"),
     params:
         timeline=timeline_json,
-        audio_timeline=audio_timeline_json,
         settings=qc_episode_settings,
     log:
         "logs/{ep}/qc/episode.log",

@@ -1,19 +1,16 @@
 import json
 
-from tower_anime.audio.voice import wav_seconds
-from tower_anime.episode.timeline import place_lines
 from tower_anime.qc.episode import episode_report
 from tower_anime.qc.report import write_report
 from tower_anime.scripting import run_step
 
 
 def main(log):
-    audio = json.loads(snakemake.params.audio_timeline)
-    durations = {c["line"]: wav_seconds(snakemake.input[f"voice_{c['line']}"]) for c in audio["lines"]}
     settings = json.loads(snakemake.params.settings)
-    mix = json.loads(open(snakemake.input.mix_record).read())
+    mix = json.load(open(snakemake.input.mix_record))
+    placed = json.load(open(snakemake.input.placement))["lines"]
     report = episode_report(snakemake.input.master, json.loads(snakemake.params.timeline), settings,
-                            place_lines(audio["lines"], durations), settings["waive"],
+                            placed, settings["waive"],
                             dialogue_stem=snakemake.input.dialogue, dialogue_share=mix["dialogue_share"])
     write_report(snakemake.output[0], report)
     print(json.dumps(report, indent=2), file=log)

@@ -1,4 +1,4 @@
-"""Shots that grow to fit their dialogue (voice.grow_shots), lines held to their slots, and the
+"""Shots fitted to their dialogue (voice.fit_lines), lines kept inside their own shots, and the
 service requests that the plan renders into each job's spec."""
 import copy
 import math
@@ -7,8 +7,8 @@ import pytest
 
 from conftest import ROOT
 from tower_anime.config import validate_config
-from tower_anime.episode.timeline import place_lines
-from tower_anime.errors import MediaError
+from tower_anime.episode.placement import place_lines
+from tower_anime.errors import InvalidInput, MediaError
 from tower_anime.story import dumps, load_story, plan_story
 
 LONG = "They rewrote the training logs, and the city AI learned to lie about every accident."
@@ -29,49 +29,86 @@ def lengthen_s2(story):
     return story
 
 
+def rows(plan):
+    return {s["shot"]: s for s in plan.shots}
+
+
 def test_a_shot_grows_to_hold_its_estimated_line(story):
-    off = plan_of(lengthen_s2(story))
-    on = plan_of(story, voice={"grow_shots": True})
-    rows_off, rows_on = {s["shot"]: s for s in off.shots}, {s["shot"]: s for s in on.shots}
-    assert rows_off["s2"]["frames"] == 60                      # the script's 2.5 s
-    # first_line_at 0.4 + overhead 0.3 + 84 chars / (15 chars/s x luna's speed 1.0) + tail 0.3
-    expected = math.ceil((0.4 + 0.3 + len(LONG) / 15 + 0.3) * 24)
-    assert rows_on["s2"]["frames"] == expected
-    assert rows_on["s3"]["start_frame"] == 49 + expected - 12  # what follows moves with it
-    assert on.total_frames == off.total_frames + expected - 60
-    assert on.music["street"]["duration"] == round((49 + expected) / 24, 4)
-    cue = {c["line"]: c for c in on.cues}["s2_l1"]
-    assert cue["slot_end"] == round((49 + expected) / 24 - 0.3, 4) and cue["max_tempo"] == 1.25
+    plain = plan_of(story)
+    grown = plan_of(lengthen_s2(story))
+    before, after = rows(plain), rows(grown)
+    assert before["s2"]["frames"] == 60                      # the script's 2.5 s holds "Hurry."
+    # first_line_at 0.4 + espeak's overhead 0.5 + 84 chars at 13 a second (luna's speed 1.0) + tail 0.3,
+    # plus the 12 frames the crossfade out of s2 may take
+    expected = math.ceil((0.4 + 0.5 + len(LONG) / 13 + 0.3) * 24 + 12)
+    assert after["s2"]["frames"] == expected
+    assert after["s3"]["start_frame"] == 49 + expected - 12  # what follows moves with it
+    assert grown.total_frames == plain.total_frames + expected - 60
+    assert grown.music["street"]["duration"] == round((49 + expected) / 24, 4)
     # short lines that already fit leave their shots alone
-    assert (rows_on["s1"]["frames"], rows_on["s3"]["frames"]) == (49, 61)
+    assert (after["s1"]["frames"], after["s3"]["frames"]) == (49, 61)
+    assert len(grown.notes) == 1 and grown.notes[0].startswith("shot s2 needs ~")
 
 
-def test_without_the_option_nothing_changes(story):
-    plain, again = plan_of(story), plan_of(story, voice={"grow_shots": False})
-    assert dumps(plain.timeline()) == dumps(again.timeline()) and dumps(plain.audio_timeline()) == dumps(again.audio_timeline())
-    assert all("slot_end" not in c for c in plain.cues)
+def test_each_line_gets_its_own_shots_span(story):
+    plan = plan_of(lengthen_s2(story))
+    cue = {c["line"]: c for c in plan.cues}
+    s2, s3 = rows(plan)["s2"], rows(plan)["s3"]
+    # s2 ends where the crossfade into s3 begins; s3's own span starts after it
+    assert cue["s2_l1"]["window"] == [round(49 / 24, 4), round(s3["start_frame"] / 24, 4)]
+    assert cue["s3_l1"]["window"] == [round((s3["start_frame"] + 12) / 24, 4), round(plan.total_frames / 24, 4)]
+    assert cue["s3_l1"]["scene_window"] == [round(s3["start_frame"] / 24, 4), round(plan.total_frames / 24, 4)]
+    assert s2["frames"] > 60
+
+
+def test_speeding_up_first_grows_less_and_stop_refuses(story):
+    lengthen_s2(story)
+    grow = rows(plan_of(story))["s2"]["frames"]
+    fast = rows(plan_of(story, voice={"fit_lines": "speed_up_then_grow"}))["s2"]["frames"]
+    assert 60 < fast < grow
+    with pytest.raises(InvalidInput, match=r"scenes\[0\]\.shots\[1\]\.dialogue: shot s2 needs ~.* refused"):
+        plan_of(story, voice={"fit_lines": "stop"})
 
 
 def test_a_slower_character_gets_a_longer_shot(story):
     lengthen_s2(story)
-    fast = {s["shot"]: s for s in plan_of(story, voice={"grow_shots": True}).shots}["s2"]["frames"]
+    fast = rows(plan_of(story))["s2"]["frames"]
     story.characters["luna"]["voice"]["speed"] = 0.8
-    slow = {s["shot"]: s for s in plan_of(story, voice={"grow_shots": True}).shots}["s2"]["frames"]
+    slow = rows(plan_of(story))["s2"]["frames"]
     assert slow > fast
 
 
-def slot_cue(line, earliest, slot_end, text="Hello there."):
-    return {"line": line, "earliest": earliest, "shot_start": 0.0, "gap": 0.25, "text": text,
-            "speaker": "luna", "shot": "s2", "slot_end": slot_end, "max_tempo": 1.25}
+def test_lines_past_their_shot_or_out_of_order_are_refused(story):
+    shot = story.episodes["test01"]["scenes"][0]["shots"][1]
+    shot["dialogue"][0]["at"] = 2.5                      # the shot is 2.5 s long
+    with pytest.raises(InvalidInput, match=r"shots\[1\]\.dialogue\[0\]\.at: got 2.5; the shot is 2.50 s long"):
+        plan_of(story)
+    shot["dialogue"] = [{"speaker": "luna", "text": "One.", "at": 1.0}, {"speaker": "luna", "text": "Two.", "at": 0.5}]
+    with pytest.raises(InvalidInput, match=r"dialogue\[1\]\.at: got 0.5, before the previous line's at 1.0"):
+        plan_of(story)
 
 
-def test_lines_are_sped_up_to_their_slot_and_no_further():
-    placed = place_lines([slot_cue("a", 0.4, 3.0), slot_cue("b", 3.25, 6.0)], {"a": 2.0, "b": 3.3})
-    assert (placed[0]["tempo"], placed[0]["end"]) == (1.0, 2.4)
-    assert placed[1]["tempo"] == pytest.approx(3.3 / 2.75, abs=1e-4) and placed[1]["end"] == pytest.approx(6.0, abs=0.002)
-    with pytest.raises(MediaError, match=r"line b \('Hello there.'\) takes 4.00 s but its shot s2 leaves 2.75 s for it, "
-                                         r"even at 1.25x speed it would need 3.20 s; raise voice.max_tempo"):
-        place_lines([slot_cue("a", 0.4, 3.0), slot_cue("b", 3.25, 6.0)], {"a": 2.0, "b": 4.0})
+def cue(line, shot, earliest, window, text="Hello there."):
+    return {"line": line, "earliest": earliest, "window": window, "gap": 0.25, "text": text,
+            "speaker": "luna", "shot": shot, "scene": "a", "max_tempo": 1.25}
+
+
+def test_lines_wait_for_each_other_inside_their_shot():
+    cues = [cue("a", "s1", 0.4, [0.0, 5.0]), cue("b", "s1", None, [0.0, 5.0]), cue("c", "s2", 5.4, [5.0, 8.0])]
+    placed = place_lines(cues, {"a": 2.0, "b": 1.0, "c": 0.5})
+    assert [(p["start"], p["end"], p["tempo"]) for p in placed] == [(0.4, 2.4, 1.0), (2.65, 3.65, 1.0), (5.4, 5.9, 1.0)]
+
+
+def test_a_shot_too_short_for_its_voices_speeds_them_up_together_and_no_further():
+    cues = [cue("a", "s1", 0.4, [0.0, 3.0]), cue("b", "s1", None, [0.0, 3.0]), cue("c", "s2", 3.4, [3.0, 6.0])]
+    placed = place_lines(cues, {"a": 1.3, "b": 1.3, "c": 1.0})
+    tempo = placed[0]["tempo"]
+    assert tempo == placed[1]["tempo"] and 1.0 < tempo <= 1.25
+    assert placed[1]["end"] <= 3.0 - 0.02 and placed[1]["end"] == pytest.approx(3.0 - 0.02, abs=0.002)
+    assert placed[2]["start"] == 3.4 and placed[2]["tempo"] == 1.0   # the next shot is not pushed
+    with pytest.raises(MediaError, match=r"the dialogue of shot s1 \(a 2.00 s, b 2.00 s\) needs 4.67 s but the shot "
+                                         r"leaves 3.00 s for it, and 1.25x faster \(voice.max_tempo\) is not enough"):
+        place_lines(cues, {"a": 2.0, "b": 2.0, "c": 1.0})
 
 
 # --- service requests in the specs ----------------------------------------------------------------

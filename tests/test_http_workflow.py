@@ -42,7 +42,7 @@ def http_config(svc):
     common = {"token_env": ENV, "timeout_s": 20, "connect_timeout_s": 2, "retries": 3, "backoff_s": 0.05}
     return {
         "backends": {"voice": "http", "music": "http"},
-        "voice": {"grow_shots": True, "http": {"url": svc.url("/api/voice/synthesize"), **common}},
+        "voice": {"http": {"url": svc.url("/api/voice/synthesize"), **common}},
         "music": {"http": {"url": svc.url("/api/music/generate"), **common,
                            "reply": {"type": "base64", "pointer": "/result/audio"}}},
         "loudness": {"profile": "streaming"},

@@ -63,8 +63,16 @@ def test_character_description_touches_only_their_shots(test_config):
 
 def test_dialogue_edit_touches_only_its_voice_and_audio_timeline(test_config):
     def edit(s):
-        s.episodes["test01"]["scenes"][1]["shots"][0]["dialogue"][0]["text"] = "Welcome back."
+        s.episodes["test01"]["scenes"][1]["shots"][0]["dialogue"][0]["text"] = "Welcome!"
     assert changed_specs(test_config, edit) == ["audio", "voice:s3_l1"]
+
+
+def test_a_line_too_long_for_its_shot_grows_it_and_moves_what_follows(test_config):
+    def edit(s):
+        s.episodes["test01"]["scenes"][0]["shots"][1]["dialogue"][0]["text"] = "Hurry, the drones are coming."
+    changed = changed_specs(test_config, edit)
+    assert {"voice:s2_l1", "clip:s2", "audio", "timeline", "music:street"} <= set(changed)
+    assert "still:s2" not in changed and "clip:s1" not in changed
 
 
 def test_mood_edit_touches_only_that_scenes_music(test_config):

@@ -1,23 +1,6 @@
-"""Line placement, SRT text and chapters: pure functions, no media."""
+"""SRT text and chapters: pure functions, no media."""
 from tower_anime.episode.chapters import ffmetadata
 from tower_anime.episode.subtitles import build_srt, events, split_text, srt_time
-from tower_anime.episode.timeline import place_lines
-
-
-def cue(line, earliest, shot_start=0.0, gap=0.25, text="Hello there."):
-    return {"line": line, "earliest": earliest, "shot_start": shot_start, "gap": gap, "text": text,
-            "speaker": "akira", "shot": "s"}
-
-
-def test_lines_never_overlap_and_keep_their_earliest_start():
-    cues = [cue("a", 0.4), cue("b", None, shot_start=0.0), cue("c", 5.0, shot_start=4.6)]
-    placed = place_lines(cues, {"a": 2.0, "b": 1.0, "c": 0.5})
-    assert [(p["start"], p["end"]) for p in placed] == [(0.4, 2.4), (2.65, 3.65), (5.0, 5.5)]
-
-
-def test_a_long_line_pushes_the_next_one_later():
-    placed = place_lines([cue("a", 0.4), cue("b", 1.0)], {"a": 3.0, "b": 1.0})
-    assert placed[1]["start"] == 3.65
 
 
 def test_srt_format_and_times():

@@ -13,7 +13,11 @@ from .story import load_inputs, plan_story
 def _plans(args):
     cfg = load_config(args.config)
     story, context = load_inputs(cfg)
-    return cfg, story, plan_story(story, cfg, context, args.config)
+    plans = plan_story(story, cfg, context, args.config)
+    for ep, plan in plans.items():
+        for note in plan.notes:  # shots grown or sped up for their dialogue (voice.fit_lines)
+            print(f"note: {ep}: {note}", file=sys.stderr)
+    return cfg, story, plans
 
 
 def cmd_validate(args):

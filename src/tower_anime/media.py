@@ -70,3 +70,16 @@ def loudness(path, stream="a:0"):
     lra = _SUMMARY_LRA.search(summary)
     return {"integrated_lufs": float(i.group(1)), "true_peak_dbtp": float(tp.group(1)),
             "loudness_range_lu": float(lra.group(1)) if lra else None}
+
+
+def read_pcm(path, rate, channels=1):
+    """Decode any audio file to float32 samples at `rate` (interleaved when channels > 1)."""
+    import numpy as np
+
+    require_tool("ffmpeg")
+    proc = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-ac", str(channels),
+                           "-ar", str(rate), "-f", "f32le", "-"], stdin=subprocess.DEVNULL, capture_output=True)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.decode(errors="replace").strip().splitlines()[-8:])
+        raise MediaError(f"decode {path} failed (exit {proc.returncode}):\n{tail}")
+    return np.frombuffer(proc.stdout, dtype="<f4")

@@ -7,6 +7,11 @@ MAX_CHARS = 42
 MAX_LINES = 2
 
 
+def reading_seconds(text, limits):
+    """The least time a line's subtitle events need at the reading-speed limit."""
+    return len(" ".join(text.split())) / limits["max_chars_per_second"]
+
+
 def srt_time(seconds):
     ms = max(0, int(round(seconds * 1000)))
     h, ms = divmod(ms, 3_600_000)

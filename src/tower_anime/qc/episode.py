@@ -7,8 +7,9 @@ from fractions import Fraction
 
 from ..audio.delivery import reference, resolve_profile
 from ..errors import MediaError
-from ..media import ffmpeg, loudness, probe, run
+from ..media import ffmpeg, loudness, probe, read_pcm, run
 from .report import check, make_report
+from .speech import speech_checks
 from .subtitles import parse_srt, subtitle_checks
 
 
@@ -111,6 +112,11 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
         measured.update(loud)
         if dialogue:
             measured["dialogue_stem"] = dialogue
+    if dialogue_stem and placed:
+        rate = delivery["audio_sample_rate"]
+        speech, found = speech_checks(read_pcm(dialogue_stem, rate), rate, list(placed), script)
+        checks += speech
+        measured.update(found)
     if subs:
         events = parse_srt(muxed_subtitles(path))
         measured["subtitle_events"] = len(events)

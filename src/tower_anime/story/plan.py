@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from ..audio.music import profile_for
 from ..audio.request import service_request
 from ..comfyui.spec import check_workflows, clip_fields, still_fields
+from ..errors import InvalidInput, ValidationProblem
 from ..stills import caption_height
+from .dialogue import fit_shot, overflow_message
 
 
 def dumps(spec):
@@ -52,6 +54,8 @@ class EpisodePlan:
     shots: list = field(default_factory=list)      # timeline rows, in order
     scenes: list = field(default_factory=list)     # timeline rows, in order
     cues: list = field(default_factory=list)       # dialogue placement requests, in order
+    fits: dict = field(default_factory=dict)       # shot id -> ShotFit (how its dialogue was fitted)
+    notes: list = field(default_factory=list)      # shots grown or sped up to hold their lines, for people
     total_frames: int = 0
 
     @property
@@ -144,65 +148,101 @@ def _music_spec(plan, scene, scene_frames, config, config_file):
             "fit": {"fade": music["fit_fade"], "crossfade": music["loop_crossfade"]}}
 
 
-def estimate_line_seconds(text, speed, voice_cfg):
-    """A line's speaking time guessed from its text: the plan needs it before any voice exists."""
-    return voice_cfg["line_overhead"] + len(text) / (voice_cfg["chars_per_second"] * speed)
+def _incoming_overlap(scene, scene_index, first_shot_frames, prev_frames, fps):
+    """Frames a crossfade into a scene's first shot takes (0 for a cut)."""
+    if scene_index == 0 or scene.get("transition", "cut") != "crossfade":
+        return 0
+    wanted = round(scene.get("transition_seconds", 0.5) * fps)
+    return max(min(wanted, prev_frames - 1, first_shot_frames - 1), 1)
 
 
-def _line_slots(lines, shot_start, after, characters, voice_cfg):
-    """Planned (start, estimated end) of a shot's lines, placed as place_lines() places them.
-
-    `after`: the end of the previous shot's last slot (None at the episode's start).
-    """
-    slots, prev_end = [], after
-    for li, line in enumerate(lines):
-        offset = line.get("at", voice_cfg["first_line_at"] if li == 0 else None)
-        start = shot_start + (offset or 0.0)
-        if prev_end is not None:
-            start = max(start, prev_end + voice_cfg["gap"])
-        speed = (characters[line["speaker"]].get("voice") or {}).get("speed", 1.0)
-        end = start + estimate_line_seconds(line["text"], speed, voice_cfg)
-        slots.append([start, end])
-        prev_end = end
-    return slots
+def _outgoing_reserve(scenes, scene_index, shot_index, fps):
+    """Frames a crossfade out of this shot may take: no line is planned there."""
+    scene = scenes[scene_index]
+    if shot_index + 1 < len(scene["shots"]) or scene_index + 1 >= len(scenes):
+        return 0
+    nxt = scenes[scene_index + 1]
+    return round(nxt.get("transition_seconds", 0.5) * fps) if nxt.get("transition", "cut") == "crossfade" else 0
 
 
-def plan_episode(episode, characters, config, context=None, config_file="config"):
+def _check_dialogue(shot, scripted_frames, fps, where):
+    """Script problems no voice can fix: a line starting past its shot, or before the line it follows."""
+    found, last_at = [], None
+    for li, line in enumerate(shot.get("dialogue", [])):
+        if "at" not in line:
+            continue
+        field = f"{where}.dialogue[{li}].at"
+        if line["at"] >= scripted_frames / fps:
+            found.append(ValidationProblem(None, field, f"got {line['at']}; the shot is {scripted_frames / fps:.2f} s long, "
+                                           "so a line must start inside it: lower `at`, or give the shot more frames"))
+        if last_at is not None and line["at"] < last_at:
+            found.append(ValidationProblem(None, field, f"got {line['at']}, before the previous line's at {last_at}; "
+                                           "lines are spoken in order and never overlap: put the lines in order"))
+        last_at = line["at"]
+    return found
+
+
+def _cues(plan, episode, voice_cfg):
+    """Each line's placement request: its earliest start and the span of its own shot (no
+    crossfade, never past the picture), where the mix must keep it (episode/placement.py)."""
+    fps = plan.fps
+    rows = plan.shots
+    scene_span = {s["scene"]: (s["start_frame"] / fps, (s["start_frame"] + s["frames"]) / fps) for s in plan.scenes}
+    cues = []
+    shots = [shot for scene in episode["scenes"] for shot in scene["shots"]]
+    for i, (row, shot) in enumerate(zip(rows, shots)):
+        out_overlap = rows[i + 1]["transition_frames"] if i + 1 < len(rows) else 0
+        own_start = (row["start_frame"] + row["transition_frames"]) / fps
+        own_end = (row["start_frame"] + row["frames"] - out_overlap) / fps
+        for li, line in enumerate(shot.get("dialogue", [])):
+            offset = plan.fits[row["shot"]].earliest[li]
+            cues.append({
+                "line": f"{shot['id']}_l{li + 1}", "speaker": line["speaker"], "text": line["text"],
+                "shot": row["shot"], "scene": row["scene"],
+                # earliest start; the real start also waits for the previous line of the shot
+                "earliest": round(row["start_frame"] / fps + offset, 4) if offset is not None else None,
+                "window": [round(own_start, 4), round(own_end, 4)],
+                "scene_window": [round(v, 4) for v in scene_span[row["scene"]]],
+                "gap": voice_cfg["gap"], "max_tempo": voice_cfg["max_tempo"],
+            })
+    return cues
+
+
+def plan_episode(episode, characters, config, context=None, config_file="config", where=None):
     """Resolve one checked episode into per-job specs and a frame-exact timeline.
 
     context: a facts.PromptContext (or None): puts each character's facts and the style
-    bible into the specs they shape. config_file names the config in template messages."""
+    bible into the specs they shape. config_file names the config in template messages;
+    where: the episode's file, named in problems (InvalidInput) the plan finds."""
     out = config["output"]
     fps, width, height = out["fps"], out["width"], out["height"]
     backends = config["backends"]
     voice_cfg = config["voice"]
-    grow = voice_cfg["grow_shots"]
     plan = EpisodePlan(id=episode["id"], title=episode["title"], fps=fps, width=width, height=height)
+    problems = []
+    scenes = episode["scenes"]
 
     cursor = 0  # frame where the next shot would start with a cut
-    slot_cursor = None  # with grow_shots: where the previous line's slot ends (seconds)
-    for si, scene in enumerate(episode["scenes"]):
+    for si, scene in enumerate(scenes):
         scene_start = None
         for hi, shot in enumerate(scene["shots"]):
-            nframes = frames_of(shot, fps)
-            overlap = 0
-            if si > 0 and hi == 0 and scene.get("transition", "cut") == "crossfade":
-                prev = plan.shots[-1]["frames"]
-                overlap = min(round(scene.get("transition_seconds", 0.5) * fps), prev - 1, nframes - 1)
-                overlap = max(overlap, 1)
+            field = f"scenes[{si}].shots[{hi}]"
+            scripted = frames_of(shot, fps)
+            problems += [ValidationProblem(where, p.field, p.message) for p in _check_dialogue(shot, scripted, fps, field)]
+            overlap = _incoming_overlap(scene, si, scripted, plan.shots[-1]["frames"] if plan.shots else 0, fps) \
+                if hi == 0 else 0
             start = cursor - overlap
-            slots = None
-            if grow and shot.get("dialogue"):
-                # Shot lengths must be known when the Snakefile is parsed (no checkpoints), and
-                # voices exist only later: the lines are estimated from their text, the shot grows
-                # to hold the estimate, and each line gets a slot that the mix holds it to (atempo)
-                slots = _line_slots(shot["dialogue"], start / fps, slot_cursor, characters, voice_cfg)
-                needed = math.ceil((slots[-1][1] + voice_cfg["shot_tail"]) * fps - start - 1e-6)
-                nframes = max(nframes, needed)
-                shot_end = (start + nframes) / fps
-                for i, slot in enumerate(slots):
-                    slot[1] = slots[i + 1][0] - voice_cfg["gap"] if i + 1 < len(slots) else shot_end - voice_cfg["shot_tail"]
-                slot_cursor = slots[-1][1]
+            voices = [_voice_view(l["speaker"], characters, backends["voice"]) for l in shot.get("dialogue", [])]
+            fit = fit_shot(shot, scripted, fps, overlap, _outgoing_reserve(scenes, si, hi, fps),
+                           [v["engine"] for v in voices], [v["speed"] for v in voices], voice_cfg, config["subtitles"])
+            plan.fits[shot["id"]] = fit
+            if fit.overflows:
+                message = overflow_message(shot["id"], fit, fps, voice_cfg["fit_lines"])
+                if voice_cfg["fit_lines"] == "stop" and fit.frames < math.ceil(fit.needed_seconds * fps - 1e-6):
+                    problems.append(ValidationProblem(where, f"{field}.dialogue", message))
+                else:
+                    plan.notes.append(message)
+            nframes = fit.frames
             if scene_start is None:
                 scene_start = start
             cursor = start + nframes
@@ -233,19 +273,6 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             for li, line in enumerate(shot.get("dialogue", [])):
                 line_id = f"{shot['id']}_l{li + 1}"
                 plan.lines[line_id] = _line_spec(plan, scene, shot, line_id, line, characters, config, config_file)
-                offset = line.get("at", voice_cfg["first_line_at"] if li == 0 else None)
-                cue = {
-                    "line": line_id, "speaker": line["speaker"], "text": line["text"],
-                    "shot": shot["id"],
-                    # earliest start; the real start also waits for the previous line to end
-                    "earliest": round(start / fps + offset, 4) if offset is not None else None,
-                    "shot_start": round(start / fps, 4),
-                    "gap": voice_cfg["gap"],
-                }
-                if slots:
-                    # the line must end by here: the mix speeds it up (at most max_tempo) if needed
-                    cue.update(slot_end=round(slots[li][1], 4), max_tempo=voice_cfg["max_tempo"])
-                plan.cues.append(cue)
         scene_frames = cursor - scene_start
         plan.scenes.append({
             "scene": scene["id"], "title": scene["title"], "start_frame": scene_start, "frames": scene_frames,
@@ -254,11 +281,23 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
         if context is not None:
             plan.music[scene["id"]]["style"] = context.style("music")
     plan.total_frames = cursor
+    if problems:
+        raise InvalidInput(problems)
+    plan.cues = _cues(plan, episode, voice_cfg)
     return plan
 
 
 def plan_story(story, config, context=None, config_file="config"):
-    """Every episode's plan; `config_file` names the config in messages about its templates."""
+    """Every episode's plan; `config_file` names the config in messages about its templates.
+
+    Raises InvalidInput with the problems of every episode (dialogue that cannot fit)."""
     check_workflows(story, config)
-    return {ep_id: plan_episode(doc, story.characters, config, context, config_file)
-            for ep_id, doc in story.episodes.items()}
+    plans, problems = {}, []
+    for ep_id, doc in story.episodes.items():
+        try:
+            plans[ep_id] = plan_episode(doc, story.characters, config, context, config_file, story.files.get(ep_id))
+        except InvalidInput as e:
+            problems += e.problems
+    if problems:
+        raise InvalidInput(problems)
+    return plans

@@ -1,0 +1,117 @@
+"""Plan-time dialogue fitting: how long each shot must be to hold its own lines.
+
+Shot lengths must be known when the workflow is planned, before any voice exists, so each
+line's length is estimated from its text and the voice engine's measured speaking rate
+(`voice.speaking_rate`). A line belongs to its shot: it starts inside the shot's own span
+(after a crossfade into the shot, before a crossfade out of it) and must end there too.
+What happens when the lines do not fit is `voice.fit_lines`:
+
+- grow: the shot grows to hold them (the animatic convention: picture follows the voice);
+- speed_up_then_grow: the lines are planned up to `voice.max_tempo` faster, and the shot
+  grows only for what is still missing;
+- stop: the story is refused before any job, naming the line and what each option would do.
+
+After synthesis the measured lengths decide (episode/placement.py); the estimates are
+deliberately on the long side so that a grown shot holds the real voice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..episode.subtitles import reading_seconds
+
+FIT_MODES = ("grow", "speed_up_then_grow", "stop")
+
+
+def speaking_rate(engine: str, voice_cfg: dict) -> dict:
+    """{chars_per_second, line_overhead} of a voice engine (a plugin engine without its own
+    entry is estimated like the http service)."""
+    rates = voice_cfg["speaking_rate"]
+    return rates.get(engine) or rates["http"]
+
+
+def estimate_speech(text: str, speed: float, engine: str, voice_cfg: dict) -> float:
+    """A line's speaking time in seconds, guessed from its text before any voice exists."""
+    rate = speaking_rate(engine, voice_cfg)
+    chars = len(" ".join(text.split()))
+    return rate["line_overhead"] + chars / (rate["chars_per_second"] * speed)
+
+
+@dataclass
+class ShotFit:
+    """What the plan knows about one shot's dialogue before any voice exists."""
+
+    scripted_frames: int
+    frames: int                  # after voice.fit_lines
+    needed_seconds: float        # the shot length its lines need at normal speed
+    needed_fast_seconds: float   # ... at voice.max_tempo
+    earliest: list               # per line: earliest start, seconds from the shot's start (None: after the previous)
+    fps: int
+
+    @property
+    def overflows(self) -> bool:
+        """The lines do not fit the scripted length at normal speed."""
+        return self.needed_seconds > self.scripted_frames / self.fps + 1e-9
+
+
+def _layout(lines, speeches, readings, earliest, own_start, tempo, gap):
+    """End (seconds from the shot's start) of the last line's room when each line takes
+    max(speech / tempo, reading time) and waits for the previous one plus `gap`."""
+    end = None
+    for line_earliest, speech, reading in zip(earliest, speeches, readings):
+        start = line_earliest if line_earliest is not None else own_start
+        if end is not None:
+            start = max(start, end + gap)
+        end = start + max(speech / tempo, reading)
+    return end
+
+
+def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_reserve: int,
+             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits: dict) -> ShotFit:
+    """The frames a shot gets once its lines are fitted by voice.fit_lines.
+
+    in_overlap: frames of a crossfade into the shot; out_reserve: frames a crossfade out of it
+    may take (both belong to two shots, so no line is placed there)."""
+    lines = shot.get("dialogue", [])
+    own_start = in_overlap / fps
+    earliest = []
+    for i, line in enumerate(lines):
+        if "at" in line:
+            earliest.append(max(float(line["at"]), own_start))
+        elif i == 0:
+            earliest.append(own_start + voice_cfg["first_line_at"])
+        else:
+            earliest.append(None)
+    if not lines:
+        return ShotFit(scripted_frames, scripted_frames, 0.0, 0.0, earliest, fps)
+    speeches = [estimate_speech(l["text"], s, e, voice_cfg) for l, s, e in zip(lines, speeds, engines)]
+    readings = [reading_seconds(l["text"], subtitle_limits) for l in lines]
+    tail = voice_cfg["shot_tail"] + out_reserve / fps
+    slow = _layout(lines, speeches, readings, earliest, own_start, 1.0, voice_cfg["gap"]) + tail
+    fast = _layout(lines, speeches, readings, earliest, own_start, voice_cfg["max_tempo"], voice_cfg["gap"]) + tail
+    mode = voice_cfg["fit_lines"]
+    frames = scripted_frames
+    if mode == "grow":
+        frames = max(frames, math.ceil(slow * fps - 1e-6))
+    elif mode == "speed_up_then_grow":
+        frames = max(frames, math.ceil(fast * fps - 1e-6))
+    return ShotFit(scripted_frames, frames, slow, fast, earliest, fps)
+
+
+def overflow_message(shot_id: str, fit: ShotFit, fps: int, mode: str) -> str:
+    """One line naming a shot whose lines do not fit its scripted length, what was done and
+    what each other option would do."""
+    have = fit.scripted_frames / fps
+    grow = math.ceil(fit.needed_seconds * fps - 1e-6) / fps
+    fast = max(have, math.ceil(fit.needed_fast_seconds * fps - 1e-6) / fps)
+    options = {"grow": f"grow it to {grow:.2f} s (voice.fit_lines: grow)",
+               "speed_up_then_grow": f"speed its lines up and grow it to {fast:.2f} s "
+                                     "(voice.fit_lines: speed_up_then_grow)",
+               "stop": "refuse it (voice.fit_lines: stop)"}
+    done = {"grow": f"grown to {grow:.2f} s", "speed_up_then_grow": f"lines sped up, shot grown to {fast:.2f} s",
+            "stop": "refused"}[mode]
+    others = [text for name, text in options.items() if name != mode]
+    return (f"shot {shot_id} needs ~{fit.needed_seconds:.2f} s for its dialogue in {have:.2f} s: {done} "
+            f"(voice.fit_lines: {mode}); or {', '.join(others)}; or give it more frames, shorten the lines, "
+            "or split the shot")
