@@ -9,6 +9,7 @@ rule subtitles:
         "subs/{ep}.srt",
     params:
         timeline=audio_timeline_json,
+        picture=timeline_json,
         settings=lambda wc: section("subtitles"),
     log:
         "logs/{ep}/subtitles.log",

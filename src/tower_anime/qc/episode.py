@@ -114,7 +114,7 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
     if subs:
         events = parse_srt(muxed_subtitles(path))
         measured["subtitle_events"] = len(events)
-        checks += subtitle_checks(events, list(placed), fps, cfg["subtitles"], q["subtitle_offset_frames"])
+        checks += subtitle_checks(events, list(placed), fps, cfg["subtitles"], q["subtitle_offset_frames"], script)
     chapters = info.get("chapters", [])
     checks.append(check("chapters", len(chapters), "==", len(timeline["scenes"])))
     for ch, scene in zip(chapters, timeline["scenes"]):
