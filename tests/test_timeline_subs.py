@@ -5,6 +5,7 @@ from tower_anime.episode.chapters import ffmetadata
 from tower_anime.episode.subtitles import build_srt, events, reading_seconds, split_text, srt_time, subtitle_limits
 from tower_anime.errors import MediaError
 from tower_anime.episode.timeline import place_lines
+from tower_anime.episode.windows import with_windows
 
 
 def cue(line, earliest, shot_start=0.0, gap=0.25, text="Hello there."):
@@ -102,3 +103,13 @@ def test_chapters_one_per_scene_without_overlap():
     assert meta.count("[CHAPTER]") == 2
     assert "START=0\nEND=4042\ntitle=Night Run" in meta
     assert "START=4042\nEND=6583\ntitle=The Lab" in meta
+
+
+def test_windows_come_from_the_shot_and_scene_and_a_voice_past_its_shot_is_an_error():
+    timeline = {"fps": 24, "total_frames": 120, "scenes": [{"scene": "a", "start_frame": 0, "frames": 120}],
+                "shots": [{"shot": "s1", "scene": "a", "start_frame": 0, "frames": 48},
+                          {"shot": "s2", "scene": "a", "start_frame": 48, "frames": 72}]}
+    placed = with_windows([{"line": "s2_l1", "shot": "s2", "text": "Go!", "start": 2.5, "end": 3.0}], timeline)
+    assert placed[0]["window"] == [2.0, 5.0] and placed[0]["scene_window"] == [0.0, 5.0]
+    with pytest.raises(MediaError, match=r"line s1_l1: its voice ends at 2.100 s, after its shot s1 ends at 2.000 s"):
+        with_windows([{"line": "s1_l1", "shot": "s1", "text": "Go!", "start": 1.5, "end": 2.1}], timeline)

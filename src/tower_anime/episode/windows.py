@@ -6,6 +6,8 @@ for placed lines that do not, so the subtitle writer and the episode QC always g
 """
 from typing import Mapping, Sequence
 
+from ..errors import MediaError
+
 
 def with_windows(placed: Sequence[Mapping], timeline: Mapping) -> list[dict]:
     """placed lines with `window` and `scene_window` added where missing (timeline: the
@@ -22,5 +24,10 @@ def with_windows(placed: Sequence[Mapping], timeline: Mapping) -> list[dict]:
     for cue in placed:
         shot = shots[cue["shot"]]
         scene = scenes[shot["scene"]]
-        out.append({"scene": shot["scene"], "window": span(shot), "scene_window": span(scene), **cue})
+        line = {"scene": shot["scene"], "window": span(shot), "scene_window": span(scene), **cue}
+        if line["end"] > line["window"][1] + 0.0005:
+            raise MediaError(f"line {cue['line']}: its voice ends at {line['end']:.3f} s, after its shot {cue['shot']} "
+                             f"ends at {line['window'][1]:.3f} s, so its subtitles would run into the next shot; "
+                             "give the shot more frames, shorten the line, or turn on voice.grow_shots")
+        out.append(line)
     return out

@@ -53,8 +53,8 @@ def muxed_subtitles(path):
 
 
 def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=None, dialogue_share=0.0):
-    """timeline: the plan's timeline; placed: the voice lines where the mix put them
-    (episode.timeline.place_lines); cfg: the config sections output, loudness, subtitles, qc;
+    """timeline: the plan's timeline; placed: the voice lines where the mix put them, with
+    their subtitle windows (episode.windows.with_windows); cfg: the config sections output, loudness, subtitles, qc;
     dialogue_stem (and its share of the running time): measured too when the profile asks."""
     try:
         info = probe(path)
