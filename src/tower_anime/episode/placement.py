@@ -23,23 +23,27 @@ from ..errors import MediaError
 END_GUARD = 0.02
 
 
-def _place(cues: list[dict], durations: dict, tempo: float) -> list[tuple[float, float]]:
-    spans, prev_end = [], None
+def _place(cues: list[dict], durations: dict, tempo: float) -> list[tuple[float, float, float]]:
+    """(start, voice end, end of the line's room) per line: a line's room lasts as long as its
+    voice or, when longer, the time its subtitles need to be read (cue['reading'])."""
+    spans, prev_room = [], None
     for cue in cues:
         start = cue["earliest"] if cue["earliest"] is not None else cue["window"][0]
-        if prev_end is not None:
-            start = max(start, prev_end + cue["gap"])
+        if prev_room is not None:
+            start = max(start, prev_room + cue["gap"])
         start = round(start, 3)
         end = start + durations[cue["line"]] / tempo
-        spans.append((start, end))
-        prev_end = end
+        room = max(end, start + cue.get("reading", 0.0))
+        spans.append((start, end, room))
+        prev_room = room
     return spans
 
 
 def _shot_tempo(cues: list[dict], durations: dict) -> float:
-    """The least speed-up (1.0 if none) that ends the shot's last line inside its window."""
+    """The least speed-up (1.0 if none) that ends the shot's last line, and the reading of its
+    subtitles, inside its window."""
     limit = cues[0]["window"][1] - END_GUARD
-    fits = lambda t: _place(cues, durations, t)[-1][1] <= limit  # noqa: E731 - local predicate
+    fits = lambda t: _place(cues, durations, t)[-1][2] <= limit  # noqa: E731 - local predicate
     if fits(1.0):
         return 1.0
     top = cues[0]["max_tempo"]
@@ -55,7 +59,7 @@ def _shot_tempo(cues: list[dict], durations: dict) -> float:
 def _refuse(cues, durations, top, limit):
     shot = cues[0]["shot"]
     spans = _place(cues, durations, 1.0)
-    need = spans[-1][1] - cues[0]["window"][0] + END_GUARD
+    need = spans[-1][2] - cues[0]["window"][0] + END_GUARD
     room = limit - cues[0]["window"][0] + END_GUARD
     lines = ", ".join(f"{c['line']} {durations[c['line']]:.2f} s" for c in cues)
     raise MediaError(
@@ -74,7 +78,7 @@ def place_lines(cues: list[dict], durations: dict) -> list[dict]:
     for _, group in groupby(cues, key=lambda c: c["shot"]):
         group = list(group)
         tempo = _shot_tempo(group, durations)
-        for cue, (start, end) in zip(group, _place(group, durations, tempo)):
+        for cue, (start, end, _) in zip(group, _place(group, durations, tempo)):
             placed.append({**cue, "start": start, "end": round(end, 3), "tempo": tempo,
                            "voice_seconds": round(durations[cue["line"]], 4)})
     return placed

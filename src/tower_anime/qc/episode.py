@@ -54,8 +54,8 @@ def muxed_subtitles(path):
 
 
 def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=None, dialogue_share=0.0):
-    """timeline: the plan's timeline; placed: the voice lines where the mix put them
-    (episode.timeline.place_lines); cfg: the config sections output, loudness, subtitles, qc;
+    """timeline: the plan's timeline; placed: the voice lines where the mix put them, with
+    their windows (build/<ep>/placement.json, episode.placement); cfg: the config sections output, loudness, subtitles, qc;
     dialogue_stem (and its share of the running time): measured too when the profile asks."""
     try:
         info = probe(path)
@@ -120,7 +120,7 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
     if subs:
         events = parse_srt(muxed_subtitles(path))
         measured["subtitle_events"] = len(events)
-        checks += subtitle_checks(events, list(placed), fps, cfg["subtitles"], q["subtitle_offset_frames"])
+        checks += subtitle_checks(events, list(placed), fps, cfg["subtitles"], q["subtitle_offset_frames"], script)
     chapters = info.get("chapters", [])
     checks.append(check("chapters", len(chapters), "==", len(timeline["scenes"])))
     for ch, scene in zip(chapters, timeline["scenes"]):

@@ -68,11 +68,12 @@ def _layout(lines, speeches, readings, earliest, own_start, tempo, gap):
 
 
 def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_reserve: int,
-             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits: dict) -> ShotFit:
+             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits) -> ShotFit:
     """The frames a shot gets once its lines are fitted by voice.fit_lines.
 
     in_overlap: frames of a crossfade into the shot; out_reserve: frames a crossfade out of it
-    may take (both belong to two shots, so no line is placed there)."""
+    may take (both belong to two shots, so no line is placed there); subtitle_limits: the
+    writer's Limits (episode.subtitles.subtitle_limits), whose reading time a line also needs."""
     lines = shot.get("dialogue", [])
     own_start = in_overlap / fps
     earliest = []

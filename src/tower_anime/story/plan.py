@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..audio.music import profile_for
 from ..audio.request import service_request
 from ..comfyui.spec import check_workflows, clip_fields, still_fields
+from ..episode.subtitles import reading_seconds, subtitle_limits
 from ..errors import InvalidInput, ValidationProblem
 from ..stills import caption_height
 from .dialogue import fit_shot, overflow_message
@@ -182,7 +183,7 @@ def _check_dialogue(shot, scripted_frames, fps, where):
     return found
 
 
-def _cues(plan, episode, voice_cfg):
+def _cues(plan, episode, voice_cfg, reading):
     """Each line's placement request: its earliest start and the span of its own shot (no
     crossfade, never past the picture), where the mix must keep it (episode/placement.py)."""
     fps = plan.fps
@@ -204,6 +205,8 @@ def _cues(plan, episode, voice_cfg):
                 "window": [round(own_start, 4), round(own_end, 4)],
                 "scene_window": [round(v, 4) for v in scene_span[row["scene"]]],
                 "gap": voice_cfg["gap"], "max_tempo": voice_cfg["max_tempo"],
+                # the subtitles' least time: the next line waits for it too
+                "reading": round(reading_seconds(line["text"], reading), 3),
             })
     return cues
 
@@ -221,6 +224,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
     plan = EpisodePlan(id=episode["id"], title=episode["title"], fps=fps, width=width, height=height)
     problems = []
     scenes = episode["scenes"]
+    reading = subtitle_limits(config["subtitles"], fps)
 
     cursor = 0  # frame where the next shot would start with a cut
     for si, scene in enumerate(scenes):
@@ -234,7 +238,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             start = cursor - overlap
             voices = [_voice_view(l["speaker"], characters, backends["voice"]) for l in shot.get("dialogue", [])]
             fit = fit_shot(shot, scripted, fps, overlap, _outgoing_reserve(scenes, si, hi, fps),
-                           [v["engine"] for v in voices], [v["speed"] for v in voices], voice_cfg, config["subtitles"])
+                           [v["engine"] for v in voices], [v["speed"] for v in voices], voice_cfg, reading)
             plan.fits[shot["id"]] = fit
             if fit.overflows:
                 message = overflow_message(shot["id"], fit, fps, voice_cfg["fit_lines"])
@@ -283,7 +287,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
     plan.total_frames = cursor
     if problems:
         raise InvalidInput(problems)
-    plan.cues = _cues(plan, episode, voice_cfg)
+    plan.cues = _cues(plan, episode, voice_cfg, reading)
     return plan
 
 
