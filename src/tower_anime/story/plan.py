@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from ..audio.music import profile_for
 from ..audio.request import service_request
 from ..comfyui.spec import check_workflows, clip_fields, still_fields
+from ..errors import InvalidInput
 from ..stills import caption_height
+from .transitions import check_transitions, seconds_to_frames
 
 
 def dumps(spec):
@@ -53,6 +55,8 @@ class EpisodePlan:
     scenes: list = field(default_factory=list)     # timeline rows, in order
     cues: list = field(default_factory=list)       # dialogue placement requests, in order
     total_frames: int = 0
+    fade_in_frames: int = 0                        # from black at the episode's start
+    fade_out_frames: int = 0                       # to black at its end
 
     @property
     def duration(self):
@@ -66,6 +70,7 @@ class EpisodePlan:
         return {
             "episode": self.id, "title": self.title, "fps": self.fps,
             "width": self.width, "height": self.height, "total_frames": self.total_frames,
+            "fade_in_frames": self.fade_in_frames, "fade_out_frames": self.fade_out_frames,
             "shots": self.shots, "scenes": self.scenes,
         }
 
@@ -185,11 +190,12 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
         scene_start = None
         for hi, shot in enumerate(scene["shots"]):
             nframes = frames_of(shot, fps)
-            overlap = 0
-            if si > 0 and hi == 0 and scene.get("transition", "cut") == "crossfade":
-                prev = plan.shots[-1]["frames"]
-                overlap = min(round(scene.get("transition_seconds", 0.5) * fps), prev - 1, nframes - 1)
-                overlap = max(overlap, 1)
+            # a scene's first shot joins the shot before it; a crossfade overlaps the two by its
+            # frames, a dip does not (it fades the ends of both): only a crossfade moves `start`.
+            # Lengths that do not fit the shots are refused by check_transitions, not clamped
+            kind, tframes = (scene["transition"], seconds_to_frames(scene.get("transition_seconds", 0.5), fps)) \
+                if si > 0 and hi == 0 and scene.get("transition", "cut") != "cut" else ("cut", 0)
+            overlap = tframes if kind == "crossfade" else 0
             start = cursor - overlap
             slots = None
             if grow and shot.get("dialogue"):
@@ -228,7 +234,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             plan.clips[shot["id"]] = clip
             plan.shots.append({
                 "shot": shot["id"], "scene": scene["id"], "start_frame": start, "frames": nframes,
-                "transition_in": "crossfade" if overlap else "cut", "transition_frames": overlap,
+                "transition_in": kind, "transition_frames": tframes,
             })
             for li, line in enumerate(shot.get("dialogue", [])):
                 line_id = f"{shot['id']}_l{li + 1}"
@@ -254,11 +260,19 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
         if context is not None:
             plan.music[scene["id"]]["style"] = context.style("music")
     plan.total_frames = cursor
+    plan.fade_in_frames = seconds_to_frames(episode.get("fade_in_seconds", 0), fps)
+    plan.fade_out_frames = seconds_to_frames(episode.get("fade_out_seconds", 0), fps)
     return plan
 
 
 def plan_story(story, config, context=None, config_file="config"):
     """Every episode's plan; `config_file` names the config in messages about its templates."""
     check_workflows(story, config)
-    return {ep_id: plan_episode(doc, story.characters, config, context, config_file)
-            for ep_id, doc in story.episodes.items()}
+    plans = {ep_id: plan_episode(doc, story.characters, config, context, config_file)
+             for ep_id, doc in story.episodes.items()}
+    # shot lengths are known only now (fps, grown shots): transitions are checked on the plan
+    problems = [p for ep_id, plan in plans.items()
+                for p in check_transitions(plan.timeline(), story.episodes[ep_id], story.files.get(ep_id, ep_id))]
+    if problems:
+        raise InvalidInput(problems)
+    return plans
