@@ -12,6 +12,7 @@ from tower_anime.config import validate_config
 from tower_anime.episode.assemble import assemble_episode
 from tower_anime.episode.chapters import ffmetadata
 from tower_anime.media import ffmpeg, probe
+from tower_anime.qc.episode import audio_end, episode_report, stream_end
 from tower_anime.story.plan import plan_episode
 from tower_anime.story.transitions import shot_edges
 
@@ -187,3 +188,75 @@ def test_chapters_start_on_the_scenes(master):
     # a dip does not overlap the scenes: each chapter ends where the next scene starts
     starts = [line for line in ffmetadata(timeline).splitlines() if line.startswith("START=")]
     assert starts == [f"START={round(s['start_frame'] * 1000 / FPS)}" for s in timeline["scenes"]]
+
+
+def failed(report):
+    return {c["metric"] for c in report["checks"] if not c["pass"]}
+
+
+def by_metric(report):
+    return {c["metric"]: c for c in report["checks"]}
+
+
+def test_sound_subtitles_and_file_end_with_the_picture(master):
+    timeline, out, _ = master
+    end = timeline["total_frames"] / FPS
+    info = probe(out)
+    assert abs(float(info["format"]["duration"]) - end) <= 0.001, info["format"]
+    assert abs(audio_end(out, 48000) - end) <= 0.001
+    # the first sample heard is at the picture's first frame (Opus pre-skip accounted for)
+    first = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-read_intervals", "%+#1",
+                            "-show_entries", "frame=pts_time", "-of", "csv=p=0", str(out)],
+                           capture_output=True, text=True, check=True).stdout.split()[0]
+    assert abs(float(first)) <= 0.0005
+    # the event written past the end was cut at the picture's end (its packets, as muxed)
+    assert stream_end(out, "s:0") == (2, pytest.approx(end, abs=0.001))
+    report = episode_report(out, timeline, CFG)
+    checks = by_metric(report)
+    for metric in ("video_frames_off_script", "container_duration_off_picture", "audio_end_off_picture"):
+        assert checks[metric]["pass"], checks[metric]
+    assert checks["video_frames_off_script"]["threshold"] == 0
+
+
+def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtitle(master, tmp_path, monkeypatch):
+    timeline, out, d = master
+    clips = [str(d / f"{r['shot']}.mp4") for r in timeline["shots"]]
+    good = failed(episode_report(out, timeline, CFG))
+
+    # one frame short: the last shot a frame shorter than the plan says
+    short = {**timeline, "total_frames": timeline["total_frames"] - 1,
+             "shots": timeline["shots"][:-1] + [{**timeline["shots"][-1], "frames": timeline["shots"][-1]["frames"] - 1}]}
+    write_mix(tmp_path / "short.wav", short["total_frames"])
+    assemble_episode(short, clips, str(tmp_path / "short.wav"), str(d / "subs.srt"), str(tmp_path / "short.mkv"),
+                     CFG["output"])
+    report = episode_report(tmp_path / "short.mkv", timeline, CFG)
+    assert failed(report) - good == {"video_frames_off_script"}
+    assert by_metric(report)["video_frames_off_script"]["value"] == 1
+
+    # the sound runs 0.5 s past the picture: the file is as long as the sound
+    write_mix(tmp_path / "long.wav", timeline["total_frames"], seconds_over=0.5)
+    assemble_episode(timeline, clips, str(tmp_path / "long.wav"), str(d / "subs.srt"), str(tmp_path / "long.mkv"),
+                     CFG["output"])
+    report = episode_report(tmp_path / "long.mkv", timeline, CFG)
+    assert failed(report) - good >= {"audio_end_off_picture", "container_duration_off_picture"}
+    assert by_metric(report)["audio_end_off_picture"]["value"] == pytest.approx(500, abs=1)
+    assert failed(report) - good <= {"audio_end_off_picture", "container_duration_off_picture", "loudness_off_target"}
+
+    # a subtitle past the end, as the mux wrote them before events were cut at the picture
+    import tower_anime.episode.assemble as assemble
+    monkeypatch.setattr(assemble, "clip_srt", lambda text, end: text)
+    assemble_episode(timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "late.mkv"),
+                     CFG["output"])
+    report = episode_report(tmp_path / "late.mkv", timeline, CFG)
+    assert failed(report) - good == {"container_duration_off_picture"}
+    assert by_metric(report)["container_duration_off_picture"]["value"] == pytest.approx(1000, abs=1)
+
+
+def test_a_remux_that_counts_the_opus_delay_in_the_duration_fails(master, tmp_path):
+    """Copying the streams into a new file lets FFmpeg's muxer take the file's duration from the
+    sound's blocks again, CodecDelay included (measured 11.7 ms over): the gate refuses it."""
+    timeline, out, _ = master
+    copy = tmp_path / "copy.mkv"
+    ffmpeg(["-i", str(out), "-map", "0", "-c", "copy", "-avoid_negative_ts", "disabled", str(copy)], "remux")
+    value = by_metric(episode_report(copy, timeline, CFG))["container_duration_off_picture"]["value"]
+    assert value > 5
