@@ -260,3 +260,56 @@ def test_a_remux_that_counts_the_opus_delay_in_the_duration_fails(master, tmp_pa
     ffmpeg(["-i", str(out), "-map", "0", "-c", "copy", "-avoid_negative_ts", "disabled", str(copy)], "remux")
     value = by_metric(episode_report(copy, timeline, CFG))["container_duration_off_picture"]["value"]
     assert value > 5
+
+
+def refused(story_dir, test_config, edit):
+    """The one-line problems planning the edited test episode raises."""
+    from conftest import dump_yaml, load_yaml
+    from tower_anime.errors import InvalidInput
+    from tower_anime.story import load_story, plan_story
+
+    path = story_dir / "episodes" / "test01.yaml"
+    doc = load_yaml(path)
+    edit(doc)
+    dump_yaml(doc, path)
+    with pytest.raises(InvalidInput) as e:
+        plan_story(load_story(story_dir / "characters.yaml", story_dir / "episodes"), test_config)
+    return [str(p) for p in e.value.problems], str(path)
+
+
+def test_transitions_longer_than_their_shots_are_refused(story_dir, test_config):
+    # s2 (60 frames) crossfades into s3 (61 frames): 3 s is 72 frames
+    problems, path = refused(story_dir, test_config, lambda d: d["scenes"][1].update(transition_seconds=3.0))
+    assert problems == [f"{path}: scenes[1].transition_seconds: got 3.0 = 3 s (72 frames at 24 fps); expected more "
+                        "than 0 and at most 2.5 s (60 frames at 24 fps): the crossfade joins shot 's2' (60 of its 60 "
+                        "frames free) and shot 's3' (61 of its 61 frames free)"]
+    # a dip takes half of each: 5 s = 120 frames, 60 from s2 and 60 from s3, fits; 5 s and a
+    # fade out of 1 s (24 of s3's frames) does not
+    def dip(d):
+        d["scenes"][1].update(transition="dip_to_white", transition_seconds=5.0)
+        d["fade_out_seconds"] = 1.0
+    problems, _ = refused(story_dir, test_config, dip)
+    assert [p.split(": ")[1] for p in problems] == ["scenes[1].transition_seconds", "fade_out_seconds"]
+    assert "at most 3.083 s (74 frames at 24 fps)" in problems[0]       # 37 of s3's 61 frames free, twice
+    assert "at most 0.04167 s (1 frame at 24 fps)" in problems[1]       # s3 less the 60-frame half dip
+
+
+def test_fades_longer_than_the_first_or_last_shot_are_refused(story_dir, test_config):
+    problems, path = refused(story_dir, test_config, lambda d: d.update(fade_in_seconds=2.5))
+    assert problems == [f"{path}: fade_in_seconds: got 2.5 = 2.5 s (60 frames at 24 fps); expected more than 0 "
+                        "and at most 2.042 s (49 frames at 24 fps): the first shot 's1' has 49 of its 49 frames free"]
+
+
+def test_the_first_scene_joins_nothing(story_dir):
+    from conftest import dump_yaml, load_yaml
+    from tower_anime.errors import InvalidInput
+    from tower_anime.story import load_story
+
+    path = story_dir / "episodes" / "test01.yaml"
+    doc = load_yaml(path)
+    doc["scenes"][0]["transition"] = "dip_to_black"
+    dump_yaml(doc, path)
+    with pytest.raises(InvalidInput) as e:
+        load_story(story_dir / "characters.yaml", story_dir / "episodes")
+    assert [p.field for p in e.value.problems] == ["scenes[0].transition"]
+    assert "fade_in_seconds" in e.value.problems[0].message

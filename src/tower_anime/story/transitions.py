@@ -86,7 +86,7 @@ def check_transitions(timeline: dict, episode: dict, where) -> list[ValidationPr
     for key, i, other in (("fade_in", 0, "tail"), ("fade_out", len(shots) - 1, "head")):
         n = timeline.get(f"{key}_frames", 0)
         most = free(i, edges[i][other])
-        if n > most:
+        if n and n > most:
             refuse(f"{key}_seconds", episode.get(f"{key}_seconds"), n, max(most, 0),
                    f"the {'first' if key == 'fade_in' else 'last'} shot {shots[i]['shot']!r} has "
                    f"{most} of its {shots[i]['frames']} frames free")
