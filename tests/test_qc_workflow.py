@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import PLUGINS, dump_yaml, load_yaml, snakemake
+from tower_anime.fsutil import sha256_file
 from test_workflow import EP, fork, planned
 
 pytestmark = pytest.mark.workflow
@@ -118,3 +119,43 @@ def test_snakemake_report_has_the_stills_the_qc_tables_and_the_dag(built, tmp_pa
     for needle in (f"stills/{EP}/s1.png", f"reports/{EP}/qc.csv", f"reports/{EP}/qc.html",
                    f"reports/{EP}/stills/s1.json", "Contact sheet of episode", "rulegraph"):
         assert needle in page, needle
+
+
+def frame(mkv, seconds):
+    """One decoded grey frame of a video at `seconds`, as bytes."""
+    return subprocess.run(["ffmpeg", "-v", "error", "-ss", str(seconds), "-i", str(mkv), "-frames:v", "1",
+                           "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+
+
+def test_a_still_replaced_by_hand_re_renders_its_clip_in_the_same_run(built, tmp_path):
+    from PIL import Image, ImageDraw, PngImagePlugin
+
+    work = fork(built, tmp_path)
+    old_episode = (work / "episodes" / f"{EP}.mkv").read_bytes()
+    old_clip = sha256_file(work / CLIPS[1])
+    old_mtimes = {c: (work / c).stat().st_mtime_ns for c in CLIPS}
+    # as a re-fetch or a person would: other pixels, another text chunk, same settings
+    still = work / "stills" / EP / "s2.png"
+    image = Image.open(still).convert("RGB")
+    ImageDraw.Draw(image).rectangle([344, 196, 424, 276], fill=(128, 128, 128))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "replaced by hand")
+    image.save(still, pnginfo=info)
+    new_still = still.read_bytes()
+
+    snakemake(work, "--cores", "2")  # once
+    assert still.read_bytes() == new_still  # checked, not rendered again
+    assert sha256_file(work / CLIPS[1]) != old_clip, "the old clip of s2 was kept"
+    assert [(work / c).stat().st_mtime_ns for c in (CLIPS[0], CLIPS[2])] == [old_mtimes[c] for c in (CLIPS[0], CLIPS[2])]
+    assert report(work, "stills", "s2")["pass"] and report(work, "clips", "s2")["pass"]
+    # the delivered episode is the new one: s2 (frames 49-108) changed, s1 did not
+    episode = work / "episodes" / f"{EP}.mkv"
+    assert episode.read_bytes() != old_episode
+    (tmp_path / "old.mkv").write_bytes(old_episode)
+    assert frame(episode, 78 / 24) != frame(tmp_path / "old.mkv", 78 / 24)
+    assert frame(episode, 24 / 24) == frame(tmp_path / "old.mkv", 24 / 24)
+    assert planned(work) == set()
+
+    # a threshold changed afterwards still re-runs the checks only
+    edit_config(work, lambda cfg: cfg.update(qc={"still": {"min_sharpness": 60}}))
+    assert {r for r, _ in planned(work)} == {"qc_still", "qc_clip", "deliver", "qc_summary"}
