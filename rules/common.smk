@@ -203,6 +203,29 @@ def clip_still_report(wc):
     return ancient(still_report)
 
 
+def report_requested():
+    """Whether this is `snakemake --report`: Snakemake does not tell the Snakefile, so it is
+    read from the command line."""
+    return any(a == "--report" or a.startswith("--report=") for a in sys.argv)
+
+
+def default_targets(wc):
+    """What `rule all` builds. `snakemake --report` shows what a build made, and without them
+    Snakemake stops on a bare "File ... marked for report but does not exist": name what is
+    missing and what to run instead."""
+    patterns = ["episodes/{ep}.mkv", "reports/{ep}/episode.json", "reports/{ep}/qc.html", "build/{ep}/timeline.json"]
+    targets = [p.format(ep=ep) for p in patterns for ep in DEFAULT_EPISODES]
+    missing = [t for t in targets if not Path(t).exists()] if report_requested() else []
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        print(f"Tower: snakemake --report shows a finished build, and this one is missing "
+              f"{', '.join(missing[:3])}{more}.\nBuild first: snakemake --cores 2 (add --configfile as for your "
+              f"build), then run --report again. A build stopped at a QC gate: `tower-anime qc <ep>` lists what "
+              f"failed and writes reports/<ep>/qc.html; fix or waive the item and build again.", file=sys.stderr)
+        sys.exit(1)
+    return targets
+
+
 def waivers_for(kind, item):
     """The qc.waive entries of one item: a waiver re-runs only that item's check."""
     return [w for w in config["qc"]["waive"] if w["kind"] == kind and w["item"] == item]
