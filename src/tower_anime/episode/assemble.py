@@ -2,6 +2,7 @@
 muxes subtitles, chapters and the title into the episode MKV (H.264 + Opus)."""
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from ..fsutil import atomic_path
 from ..media import ffmpeg
@@ -33,7 +34,8 @@ def video_graph(timeline):
     return ";\n".join(parts)
 
 
-def assemble_episode(timeline, clip_paths, mix_wav, srt_path, out_mkv, output_cfg, log=None):
+def assemble_episode(timeline: dict, clip_paths: list[str], mix_wav: str, srt_path: str, out_mkv: str | Path,
+                     output_cfg: dict, log: TextIO | None = None) -> None:
     """clip_paths in timeline order. Writes out_mkv atomically."""
     n = len(clip_paths)
     with tempfile.TemporaryDirectory(prefix="tower-episode-") as tmp:

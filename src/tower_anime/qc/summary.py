@@ -100,7 +100,8 @@ def _marked(report):
     return [c for c in report["checks"] if not c["pass"] or "waived" in c]
 
 
-def html(view, root="."):
+def html(view: dict, root: str | Path = ".") -> str:
+    """The contact sheet of one episode's gates as self-contained HTML."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     r = Path(root) / "reports" / view["episode"]

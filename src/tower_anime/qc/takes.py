@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from ..fsutil import sha256_file, write_json_atomic
 from .report import failures, score, write_report
@@ -99,7 +100,8 @@ def still_with_takes(spec, out_path, takes_path, qc, log=None, root=".", **runti
         spec, out_path, takes_path, qc["takes"], True, qc["render_all_takes"], log=log)
 
 
-def clip_with_takes(spec, still_path, out_path, takes_path, qc, log=None, **runtime):
+def clip_with_takes(spec: dict, still_path: str | Path, out_path: str | Path, takes_path: str | Path, qc: dict,
+                    log: TextIO | None = None, **runtime) -> dict:
     """The clips stage with retakes: any registered clips backend, checked by qc.clip.
     A clip backend reads its seed from spec['seed'] (the still's seed when not set)."""
     from ..clips import SEEDLESS, known_backends, render_clip
