@@ -150,6 +150,9 @@ def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mk
                 "-metadata", f"title={timeline['title']}",
                 # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
                 "-avoid_negative_ts", "disabled",
+                # the Matroska muxer otherwise writes a random segment UID and the date: two
+                # builds of the same episode differed only there (tests/test_reproducible.py)
+                "-fflags", "+bitexact",
                 part,
             ], f"episode {timeline['episode']}", log)
             # the longest stream as heard: the picture, unless the mix or a subtitle runs on
