@@ -161,6 +161,7 @@ def test_a_template_edit_replans_the_lines_it_renders_differently(built, tmp_pat
     edit_http(work, lambda c: c["voice"]["http"].update(body=body))
     assert planned(work) == {
         ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
+        ("place_lines", f"build/{EP}/placement.json"),
         ("subtitles", f"subs/{EP}.srt"), ("mix", f"audio/{EP}/mix.wav"),
     } | episode_jobs(EP)
 

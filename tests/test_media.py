@@ -57,8 +57,8 @@ def test_video_graph_uses_concat_for_cuts_and_xfade_with_offsets():
         {"frames": 61, "transition_in": "crossfade", "transition_frames": 12}]}
     g = video_graph(tl)
     assert "[v0][v1]concat=n=2" in g
-    assert "xfade=transition=fade:duration=0.500000:offset=4.041667" in g  # (49+60-12)/24
-    assert "trim=end_frame=158" in g
+    assert "xfade=transition=custom:" in g and ":duration=0.500000:offset=4.041667" in g  # (49+60-12)/24
+    assert "trim=end_frame=49[v0]" in g and "trim=end_frame=61" in g  # every clip cut to its planned frames
 
 
 def test_clip_qc_passes_a_good_clip_and_fails_a_black_one(tmp_path, still):

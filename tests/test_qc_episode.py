@@ -9,6 +9,7 @@ from conftest import ROOT
 from test_workflow import EP
 from tower_anime.config import load_config
 from tower_anime.episode.subtitles import build_srt_for, srt_time
+from tower_anime.episode.assemble import set_matroska_duration
 from tower_anime.media import ffmpeg
 from tower_anime.qc.episode import episode_report
 from tower_anime.qc.subtitles import parse_srt, subtitle_checks
@@ -126,6 +127,7 @@ def test_the_built_episode_passes_and_fails_when_2_lu_louder(built, tmp_path):
     loud = tmp_path / "loud.mkv"
     ffmpeg(["-i", mkv, "-map", "0", "-c", "copy", "-c:a", "libopus", "-b:a", "160k", "-af", "volume=2dB",
             "-avoid_negative_ts", "disabled", loud], "a louder copy")
+    set_matroska_duration(loud, plan.total_frames / plan.fps)  # as the assembler leaves it
     report = episode_report(loud, plan.timeline(), CFG, placed)
     # 2 dB more gain lifts the peaks as well: the mix sits near its -2 dBTP ceiling, so the
     # true-peak check may fail beside the loudness check, and nothing else may
@@ -144,6 +146,7 @@ def test_a_muxed_cue_off_its_line_fails(built, tmp_path):
     ffmpeg(["-i", built / "episodes" / f"{EP}.mkv", "-i", tmp_path / "moved.srt", "-map", "0:v", "-map", "0:a",
             "-map", "1", "-c", "copy", "-c:s", "srt", "-metadata:s:s:0", "language=eng", "-map_chapters", "0",
             "-avoid_negative_ts", "disabled", moved], "remux with a moved cue")
+    set_matroska_duration(moved, plan.total_frames / plan.fps)  # as the assembler leaves it
     report = episode_report(moved, plan.timeline(), CFG, placed)
     line = placed[1]["line"]
     # late for its voice, and maybe past its shot or too close to the next event
