@@ -7,7 +7,7 @@ from ..errors import InvalidInput, ValidationProblem
 from ..schema import problems as schema_problems, load_schema, read_yaml
 
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # ids become file names
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")  # ids become file names
 
 
 @dataclass
