@@ -36,6 +36,8 @@ def field_path(path):
     """['scenes', 0, 'shots', 2, 'duration'] -> 'scenes[0].shots[2].duration'."""
     out = ""
     for part in path:
+        if isinstance(part, str) and not part.isprintable():
+            part = repr(part)  # a key holding a newline or a control character, shown escaped
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -85,6 +87,12 @@ def problems(instance, schema, file, fill_defaults=True):
             extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
             for key in extra:
                 found.append(ValidationProblem(file, field_path(path + [key]), "unknown field; remove it or check its spelling"))
+            continue
+        if "propertyNames" in error.schema_path and error.validator != "propertyNames":
+            # jsonschema reports a bad key at its parent, as the key's own failed keyword
+            desc = error.schema.get("description") if isinstance(error.schema, dict) else None
+            found.append(ValidationProblem(file, field_path(path + [error.instance]),
+                                           f"bad key; expected {desc or error.message}"))
             continue
         if error.validator == "propertyNames":
             found.append(ValidationProblem(file, field_path(path + [error.instance]) if not isinstance(error.instance, dict) else field_path(path),

@@ -36,6 +36,18 @@ class DatabaseURL:
         return mask_url(self.raw)
 
     @property
+    def conninfo(self) -> str:
+        """The URL for the driver, user and password percent-encoded: libpq ends the password
+        at its first @, this module (and mask_url) at the last, so an unescaped @ would
+        otherwise make libpq connect to (and quote) a host holding the rest of the password."""
+        if self.dialect != "postgresql" or "@" not in urlsplit(self.raw).netloc:
+            return self.raw
+        scheme, rest = self.raw.split("://", 1)
+        after = rest.rsplit("@", 1)[1]
+        cred = quote(self.user, safe="") + (":" + quote(self.password, safe="") if self.password else "")
+        return f"{scheme}://{cred}@{after}"
+
+    @property
     def where(self):
         """host:port (PostgreSQL) or the file (SQLite): what a 'cannot connect' message names."""
         if self.dialect == "sqlite":
