@@ -24,7 +24,5 @@ include: "rules/reports.smk"
 rule all:
     default_target: True
     input:
-        expand("episodes/{ep}.mkv", ep=DEFAULT_EPISODES),
-        expand("reports/{ep}/episode.json", ep=DEFAULT_EPISODES),
-        expand("reports/{ep}/qc.html", ep=DEFAULT_EPISODES),
-        expand("build/{ep}/timeline.json", ep=DEFAULT_EPISODES),
+        # every episode, its QC report and summary, and its timeline (--report: see default_targets)
+        default_targets,

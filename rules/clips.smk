@@ -1,12 +1,13 @@
 # Clips stage: a moving shot of exactly the asked frame count from each still, made only
-# from a still that passed its gate (ancient: a re-check alone never re-renders a clip).
+# from a still that passed its gate (its report ancient unless the still's bytes changed:
+# a re-check alone never re-renders a clip; see clip_still_report).
 
 
 rule clip:
     input:
         unpack(render_inputs("clips", "clips/camera.py")),
         still="stills/{ep}/{shot}.png",
-        still_report=ancient("reports/{ep}/stills/{shot}.json"),
+        still_report=clip_still_report,
     output:
         clip="clips/{ep}/{shot}.mp4",
         takes="reports/{ep}/clips/{shot}.takes.json",

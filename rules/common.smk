@@ -9,6 +9,7 @@ import tower_anime
 from tower_anime.check import check_inputs
 from tower_anime.errors import InvalidInput, TowerError
 from tower_anime.qc.summary import episode_view
+from tower_anime.qc.takes import still_changed
 from tower_anime.story import dumps
 
 ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -190,6 +191,43 @@ def summary_inputs(wc):
         "reports": gate_reports(wc) + [f"reports/{ep}/episode.json"],
         "thumbs": [f"reports/{ep}/thumbs/{s}.{k}.jpg" for s in shots for k in ("still", "clip")],
     }
+
+
+def clip_still_report(wc):
+    """The still report a clip is gated on. Ancient, so that a check run again for a changed
+    threshold or waiver does not re-render the clip; not ancient when the still on disk is
+    not the one the clip was made from (re-fetched, replaced by hand). Snakemake skips the
+    own mtime check of every job downstream of a check that runs again and reaches it only
+    through inputs that are not ancient (snakemake/snakemake#4166; README: Quality gates):
+    without this the re-check ran and the old clip was delivered."""
+    ep, shot = wc.ep, wc.shot
+    still_report = f"reports/{ep}/stills/{shot}.json"
+    if still_changed(f"stills/{ep}/{shot}.png", f"clips/{ep}/{shot}.mp4", f"reports/{ep}/clips/{shot}.takes.json"):
+        return still_report
+    return ancient(still_report)
+
+
+def report_requested():
+    """Whether this is `snakemake --report`: Snakemake does not tell the Snakefile, so it is
+    read from the command line."""
+    return any(a == "--report" or a.startswith("--report=") for a in sys.argv)
+
+
+def default_targets(wc):
+    """What `rule all` builds. `snakemake --report` shows what a build made, and without them
+    Snakemake stops on a bare "File ... marked for report but does not exist": name what is
+    missing and what to run instead."""
+    patterns = ["episodes/{ep}.mkv", "reports/{ep}/episode.json", "reports/{ep}/qc.html", "build/{ep}/timeline.json"]
+    targets = [p.format(ep=ep) for p in patterns for ep in DEFAULT_EPISODES]
+    missing = [t for t in targets if not Path(t).exists()] if report_requested() else []
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        print(f"Tower: snakemake --report shows a finished build, and this one is missing "
+              f"{', '.join(missing[:3])}{more}.\nBuild first: snakemake --cores 2 (add --configfile as for your "
+              f"build), then run --report again. A build stopped at a QC gate: `tower-anime qc <ep>` lists what "
+              f"failed and writes reports/<ep>/qc.html; fix or waive the item and build again.", file=sys.stderr)
+        sys.exit(1)
+    return targets
 
 
 def waivers_for(kind, item):

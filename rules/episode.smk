@@ -25,6 +25,7 @@ rule master:
         mix="audio/{ep}/mix.wav",
         subs="subs/{ep}.srt",
         assembler=code("episode/assemble.py"),
+        transitions=code("story/transitions.py"),
     output:
         "build/{ep}/master.mkv",
     params:

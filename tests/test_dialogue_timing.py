@@ -149,3 +149,13 @@ def test_http_music_specs_carry_tempo_and_duration(story):
     assert office["request"]["body"]["duration"] == round(61 / 24, 4) == office["duration"]
     assert office["request"]["body"]["scene_id"] == "office" and office["fit"] == {"fade": 1.5, "crossfade": 1.0}
     assert plan.music["street"]["request"]["url"] == "http://127.0.0.1:8088/api/music/generate"
+
+
+def test_speech_faster_than_its_subtitles_can_be_read_is_named(story):
+    story.episodes["test01"]["scenes"][0]["shots"][1]["dialogue"][0]["text"] = ", ".join(["Hurry"] * 7) + "."
+    fast_voice = {"speaking_rate": {"espeak": {"chars_per_second": 40, "line_overhead": 0.1}}}
+    plan = plan_of(story, voice=fast_voice)
+    assert len(plan.notes) == 1
+    assert "line 1 is spoken in ~1.30 s but its subtitles need 2.40 s to be read" in plan.notes[0]
+    with pytest.raises(InvalidInput, match="subtitles need 2.40 s to be read"):
+        plan_of(story, voice={**fast_voice, "fit_lines": "stop"})

@@ -93,3 +93,18 @@ def test_duration_edit_moves_the_timeline_not_the_still(test_config):
     changed = changed_specs(test_config, edit)
     assert "still:s1" not in changed
     assert {"clip:s1", "timeline", "audio", "music:street"} <= set(changed)
+
+
+
+def test_plan_into_a_closed_pipe_ends_quietly(root):
+    """`tower-anime plan ep01 | head -1`: the reader goes away; no BrokenPipeError traceback.
+    The read end is closed before the command prints (it takes a while to plan), so every
+    run meets the closed pipe, which `head` meets only when the output outgrows its buffer."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "tower_anime.cli", "plan", "ep01"], cwd=root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == 141 and "Traceback" not in err and "BrokenPipe" not in err

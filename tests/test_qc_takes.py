@@ -11,7 +11,8 @@ from conftest import PLUGINS, ROOT
 from tower_anime import plugins
 from tower_anime.config import load_config
 from tower_anime.errors import InvalidInput
-from tower_anime.qc.takes import clip_with_takes, still_with_takes
+from tower_anime.fsutil import sha256_file
+from tower_anime.qc.takes import clip_with_takes, still_changed, still_with_takes
 from tower_anime.stills import storyboard as sb
 
 QC = load_config(ROOT / "config" / "config.yaml")["qc"]
@@ -83,6 +84,28 @@ def test_one_take_or_a_seedless_backend_is_not_checked_twice(tmp_path):
     summary = clip_with_takes(clip_spec, out, tmp_path / "clip.mp4", tmp_path / "clip.takes.json", qc(takes=3))
     assert summary["takes"] == [{"take": 1, "seed": 12, "checked": False}]  # the camera ignores seeds
     assert (tmp_path / "clip.mp4").stat().st_size > 0
+    assert summary["still_sha256"] == sha256_file(out)  # what still_changed compares with
+    assert json.loads((tmp_path / "clip.takes.json").read_text()) == summary
+
+
+def test_a_still_counts_as_changed_when_newer_than_its_clip_with_other_bytes(tmp_path):
+    import os
+
+    still, clip, takes = tmp_path / "s.png", tmp_path / "s.mp4", tmp_path / "s.takes.json"
+    assert not still_changed(still, clip, takes)  # nothing built yet
+    still.write_bytes(b"old")
+    clip.write_bytes(b"clip")
+    takes.write_text(json.dumps({"still_sha256": sha256_file(still)}))
+    os.utime(clip, (100, 100))
+    os.utime(still, (50, 50))
+    assert not still_changed(still, clip, takes)  # older than the clip
+    os.utime(still, (200, 200))
+    assert not still_changed(still, clip, takes)  # touched, same bytes
+    still.write_bytes(b"new")
+    os.utime(still, (200, 200))
+    assert still_changed(still, clip, takes)
+    takes.write_text("{}")  # made before the clip recorded its still: the mtime decides
+    assert still_changed(still, clip, takes)
 
 
 def test_config_accepts_plugin_backends_and_names_unknown_ones(flaky, tmp_path):

@@ -12,7 +12,8 @@ import sys
 import pandas as pd
 import pytest
 
-from conftest import PLUGINS, dump_yaml, load_yaml, snakemake
+from conftest import PLUGINS, copy_workflow, dump_yaml, load_yaml, snakemake
+from tower_anime.fsutil import sha256_file
 from test_workflow import EP, fork, planned
 
 pytestmark = pytest.mark.workflow
@@ -59,10 +60,15 @@ def test_a_failed_still_stops_its_clip_not_the_others_and_a_waiver_lets_it_by(bu
     # the summary from the reports on disk names the failure and the clip it stopped
     env = {**os.environ, "TOWER_PLUGINS": "tower_test_backends",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))}
-    cli = subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "qc", EP],
-                         cwd=work, capture_output=True, text=True, env=env)
+    def qc_cli():
+        return subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "qc", EP],
+                              cwd=work, capture_output=True, text=True, env=env)
+
+    cli = qc_cli()
     assert cli.returncode == 1, cli.stderr
     assert f"FAIL still {EP}/s2: palette[luna]" in cli.stdout and f"NOT CHECKED clip {EP}/s2" in cli.stdout
+    assert "likely cause and fix: the character is missing from the shot" in cli.stdout
+    assert "likely cause and fix: the character is missing from the shot" in proc.stderr  # the refusal too
     table = pd.read_csv(work / "reports" / EP / "qc.csv")
     assert set(table.loc[~table["pass"], "item"]) == {f"{EP}/s2"}
     sheet = (work / "reports" / EP / "qc.html").read_text()
@@ -82,6 +88,12 @@ def test_a_failed_still_stops_its_clip_not_the_others_and_a_waiver_lets_it_by(bu
     assert (work / CLIPS[1]).exists() and (work / "episodes" / f"{EP}.mkv").exists()
     table = pd.read_csv(work / "reports" / EP / "qc.csv")
     assert table["waived"].notna().sum() == 2 and table.loc[table["waived"].isna(), "pass"].all()
+    # the summary shows the accepted checks as waived, not failed, and the gate as passed
+    cli = qc_cli()
+    assert cli.returncode == 0, cli.stdout
+    assert "FAIL" not in cli.stdout
+    assert f"WAIVED still {EP}/s2: palette[luna] = 0" in cli.stdout and "Luna is only heard in this shot" in cli.stdout
+    assert f"{EP}: " in cli.stdout and " 0 failed, 2 waived" in cli.stdout
 
 
 def test_a_retake_with_the_next_seed_passes_and_every_take_is_kept(built, tmp_path):
@@ -118,3 +130,52 @@ def test_snakemake_report_has_the_stills_the_qc_tables_and_the_dag(built, tmp_pa
     for needle in (f"stills/{EP}/s1.png", f"reports/{EP}/qc.csv", f"reports/{EP}/qc.html",
                    f"reports/{EP}/stills/s1.json", "Contact sheet of episode", "rulegraph"):
         assert needle in page, needle
+
+
+def frame(mkv, seconds):
+    """One decoded grey frame of a video at `seconds`, as bytes."""
+    return subprocess.run(["ffmpeg", "-v", "error", "-ss", str(seconds), "-i", str(mkv), "-frames:v", "1",
+                           "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+
+
+def test_a_still_replaced_by_hand_re_renders_its_clip_in_the_same_run(built, tmp_path):
+    from PIL import Image, ImageDraw, PngImagePlugin
+
+    work = fork(built, tmp_path)
+    old_episode = (work / "episodes" / f"{EP}.mkv").read_bytes()
+    old_clip = sha256_file(work / CLIPS[1])
+    old_mtimes = {c: (work / c).stat().st_mtime_ns for c in CLIPS}
+    # as a re-fetch or a person would: other pixels, another text chunk, same settings
+    still = work / "stills" / EP / "s2.png"
+    image = Image.open(still).convert("RGB")
+    ImageDraw.Draw(image).rectangle([344, 196, 424, 276], fill=(128, 128, 128))
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "replaced by hand")
+    image.save(still, pnginfo=info)
+    new_still = still.read_bytes()
+
+    snakemake(work, "--cores", "2")  # once
+    assert still.read_bytes() == new_still  # checked, not rendered again
+    assert sha256_file(work / CLIPS[1]) != old_clip, "the old clip of s2 was kept"
+    assert [(work / c).stat().st_mtime_ns for c in (CLIPS[0], CLIPS[2])] == [old_mtimes[c] for c in (CLIPS[0], CLIPS[2])]
+    assert report(work, "stills", "s2")["pass"] and report(work, "clips", "s2")["pass"]
+    # the delivered episode is the new one: s2 (frames 49-108) changed, s1 did not
+    episode = work / "episodes" / f"{EP}.mkv"
+    assert episode.read_bytes() != old_episode
+    (tmp_path / "old.mkv").write_bytes(old_episode)
+    assert frame(episode, 78 / 24) != frame(tmp_path / "old.mkv", 78 / 24)
+    assert frame(episode, 24 / 24) == frame(tmp_path / "old.mkv", 24 / 24)
+    assert planned(work) == set()
+
+    # a threshold changed afterwards still re-runs the checks only
+    edit_config(work, lambda cfg: cfg.update(qc={"still": {"min_sharpness": 60}}))
+    assert {r for r, _ in planned(work)} == {"qc_still", "qc_clip", "deliver", "qc_summary"}
+
+
+def test_snakemake_report_before_a_build_says_what_to_build(tmp_path):
+    work = copy_workflow(tmp_path / "new")
+    proc = snakemake(work, "--report", "report.html", check=False)
+    assert proc.returncode != 0 and not (work / "report.html").exists()
+    assert f"Tower: snakemake --report shows a finished build, and this one is missing episodes/{EP}.mkv" in proc.stderr
+    assert "Build first: snakemake --cores 2" in proc.stderr
+    assert "Traceback" not in proc.stderr and "marked for report but does not exist" not in proc.stderr

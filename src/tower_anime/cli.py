@@ -2,6 +2,7 @@
 story database (`db`) and the facts knowledge base (`facts`)."""
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -194,10 +195,10 @@ def cmd_estimate(args):
     print(report(est, args.targets, args.cores))
 
 
-def cmd_qc(args):
-    """Summarise an episode's gates from the reports on disk (also after a failed build)."""
-    from pathlib import Path
-
+def cmd_qc(args: argparse.Namespace) -> int:
+    """Summarise an episode's gates from the reports on disk (also after a failed build).
+    Exit 1 when a check failed that no waiver accepts, or an item was never checked."""
+    from .qc.hints import hint
     from .qc.summary import episode_view, write_summary
 
     _, _, plans = _plans(args)
@@ -205,20 +206,24 @@ def cmd_qc(args):
         raise TowerError(f"no episode {args.episode!r}; the story has {sorted(plans)}")
     out = Path("reports") / args.episode
     df = write_summary(episode_view(plans[args.episode]), out / "qc.csv", out / "qc.html")
-    failed = df[~df["pass"]]
+    # a waived check keeps pass=False in the table (the metric did fail) and its reason
+    waived = df[df["waived"] != ""]
+    failed = df[~df["pass"] & (df["waived"] == "")]
     for row in failed.itertuples():
         if row.check == "(no report)":
             print(f"NOT CHECKED {row.kind} {row.item}: {row.exempt}; report: {row.report}")
         else:
             print(f"FAIL {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}); "
-                  f"report: {row.report}")
-    waived = int((df["waived"] != "").sum())
-    print(f"{args.episode}: {len(df)} checks, {len(failed)} failed, {waived} waived; "
+                  f"report: {row.report}\n  likely cause and fix: {hint(row.kind, row.check)}")
+    for row in waived.itertuples():
+        print(f"WAIVED {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}): "
+              f"{row.waived}")
+    print(f"{args.episode}: {len(df)} checks, {len(failed)} failed, {len(waived)} waived; "
           f"wrote {out / 'qc.csv'} and {out / 'qc.html'}")
     return 1 if len(failed) else 0
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tower-anime", description=__doc__)
     parser.add_argument("--config", default="config/config.yaml", help="config file (default: %(default)s)")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error (for reporting a bug)")
@@ -244,12 +249,21 @@ def main(argv=None):
     p.set_defaults(fn=cmd_qc)
     args = parser.parse_args(argv)
     try:
-        return args.fn(args) or 0
+        code = args.fn(args) or 0
+        sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
+        return code
     except TowerError as e:
         if args.debug:
             raise
         print(f"tower-anime: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader went away (`tower-anime plan ep01 | head -1`): stop quietly, the way the
+        # Python docs advise (signal module, "Note on SIGPIPE"): point stdout at /dev/null so
+        # that the interpreter's last flush does not raise again, and exit as a process
+        # ended by SIGPIPE would (128 + 13)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         return 130
     except Exception as e:  # a bug, not the user's input: one line unless --debug asks for more

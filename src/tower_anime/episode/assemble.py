@@ -1,62 +1,161 @@
 """One FFmpeg run that joins the clips (cuts and crossfades), lays the mix under them and
 muxes subtitles, chapters and the title into the episode MKV (H.264 + Opus)."""
+import struct
 import tempfile
 from pathlib import Path
 
+from ..errors import MediaError
 from ..fsutil import atomic_path
-from ..media import ffmpeg
+from ..media import ffmpeg, probe
+from ..story.transitions import shot_edges
+from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
+from .subtitles import srt_time
 
 
-def video_graph(timeline):
-    """filter_complex text joining inputs 0..n-1 into [vout]: concat for cuts, xfade for crossfades."""
+def _fade_out(n: int, frames: int, fps: int, colour: str) -> str:
+    """The shot's last n frames toward `colour`, the k-th from the end at k/n of the picture,
+    so that its last frame is the colour (the mirror of fade=t=in:s=0:n=n).
+
+    FFmpeg's frame-counted fade-out first dims the frame after its start frame, which would
+    have to be -1 when the fade is the whole shot; its time-based form computes the level from
+    each frame's time, so the frames are stamped 1..frames for it and back to 0..frames-1."""
+    return (f"setpts=PTS+1,fade=t=out:st={(frames - n) / fps:.6f}:d={n / fps:.6f}:c={colour},"
+            f"setpts=PTS-1")
+
+
+def video_graph(timeline: dict) -> str:
+    """filter_complex text joining inputs 0..n-1 into [vout]: concat for cuts and dips, xfade
+    for crossfades; dips and the episode's fades are fades at the ends of the shots they touch.
+
+    Frame k of the output is frame k of the plan: every link runs in a 1/fps time base with
+    pts = frame index, because xfade's offset and duration are times. FFmpeg 5.1's xfade
+    stamps the frames it passes on from its second input one frame late (a hole after each
+    crossfade); concat then puts the next shot after the hole, and 0.97 ms later still, as it
+    guesses a segment's end from its mean frame spacing; the next xfade's offset then fell a
+    frame early and paired an extra frame, so one frame of the shot was lost. Renumbering
+    after every join (setpts=N) leaves no hole to carry forward."""
     fps = timeline["fps"]
-    parts = [
-        # xfade needs identical timebases and frame rates on both sides
-        f"[{i}:v]setpts=PTS-STARTPTS,fps={fps},format=yuv420p,setsar=1,settb=AVTB[v{i}]"
-        for i in range(len(timeline["shots"]))
-    ]
+    tb = f"settb=1/{fps},setpts=N"
+    parts = []
+    for i, (shot, edge) in enumerate(zip(timeline["shots"], shot_edges(timeline))):
+        n = shot["frames"]
+        # a clip longer than planned must not push the later shots: take its planned frames
+        chain = [f"setpts=PTS-STARTPTS,fps={fps},format=yuv420p,setsar=1,{tb},trim=end_frame={n}"]
+        if edge["fade_in"]:
+            # frame k of the first fade_in frames at k/fade_in of the picture: frame 0 is the colour
+            chain.append(f"fade=t=in:s=0:n={edge['fade_in']}:c={edge['fade_in_colour']}")
+        if edge["fade_out"]:
+            chain.append(_fade_out(edge["fade_out"], n, fps, edge["fade_out_colour"]))
+        parts.append(f"[{i}:v]{','.join(chain)}[v{i}]")
     current, length = "[v0]", timeline["shots"][0]["frames"]
     for i, shot in enumerate(timeline["shots"][1:], 1):
         out = f"[j{i}]"
         if shot["transition_in"] == "crossfade":
             d = shot["transition_frames"]
-            parts.append(f"{current}[v{i}]xfade=transition=fade:duration={d / fps:.6f}:offset={(length - d) / fps:.6f}{out}")
+            # xfade's fade shows the first overlapped frame as the earlier shot alone (progress P
+            # runs 1 .. 1/d): the later shot's weight is made (k+1)/(d+1) at overlapped frame k
+            # instead, so both shots' every frame is seen and neither repeats a pure frame.
+            # xfade ends the transition as soon as its first input reports its end, even with
+            # that input's last frame still queued (seen after concat): the last overlapped
+            # frame then showed the later shot alone. One cloned frame after the earlier shot
+            # keeps its real frames paired; the clone meets P = 0 (the later shot alone, as
+            # wanted there) or is dropped at the end, either way one frame at the right place
+            c = d / (d + 1)
+            parts.append(f"{current}tpad=stop=1:stop_mode=clone[p{i}];\n"
+                         f"[p{i}][v{i}]xfade=transition=custom:expr='B+(A-B)*P*{c:.6f}+0.5'"
+                         f":duration={d / fps:.6f}:offset={(length - d) / fps:.6f},{tb}{out}")
             length += shot["frames"] - d
         else:
-            parts.append(f"{current}[v{i}]concat=n=2:v=1:a=0{out}")
+            # concat runs in microseconds: back to frame numbers for the next xfade
+            parts.append(f"{current}[v{i}]concat=n=2:v=1:a=0,{tb}{out}")
             length += shot["frames"]
         current = out
-    # xfade leaves a one-frame hole in the timestamps after a transition; renumber every
-    # frame so the stream is exactly total_frames long at a constant rate
-    parts.append(f"{current}trim=end_frame={timeline['total_frames']},setpts=N/({fps}*TB)[vout]")
+    parts.append(f"{current}null[vout]")
     return ";\n".join(parts)
 
 
-def assemble_episode(timeline, clip_paths, mix_wav, srt_path, out_mkv, output_cfg, log=None):
-    """clip_paths in timeline order. Writes out_mkv atomically."""
+def clip_srt(text: str, end: float) -> str:
+    """SRT text with every event cut at `end` (the picture's end) and those starting there or
+    later dropped: an event past the picture would make the file, and its duration, longer."""
+    kept = [(a, min(b, end), t) for a, b, t in parse_srt(text) if a < end]
+    return "\n".join(f"{n}\n{srt_time(a)} --> {srt_time(b)}\n{t}\n" for n, (a, b, t) in enumerate(kept, 1))
+
+
+# libopus starts every stream with 312 samples (6.5 ms at 48 kHz) that the decoder discards
+# (pre-skip, Matroska CodecDelay). FFmpeg 5.1 stamps the first packet -6.5 ms and, with
+# -avoid_negative_ts disabled (which keeps the video at 0), the Matroska muxer writes it so,
+# and the demuxer subtracts CodecDelay once more: the sound was heard 6.5 ms early and ended
+# 6.5 ms before the picture (measured: first decoded sample at -6 ms, last at 4.2018 s of a
+# 4.2083 s picture). Starting the mix's timestamps 312 samples late puts the first packet at
+# 0 and the first sample heard at 0; the encoder's end trimming (DiscardPadding on the last
+# block) then ends the sound on the picture's last sample.
+OPUS_PRESKIP = 312
+
+
+def _seconds_of(wav) -> float:
+    """A WAV's exact length from its sample count (24-bit stereo is WAVE_FORMAT_EXTENSIBLE,
+    which Python's wave module does not read)."""
+    stream = probe(wav)["streams"][0]
+    return int(stream["duration_ts"]) / int(stream["sample_rate"])
+
+
+def set_matroska_duration(path, seconds: float) -> None:
+    """Rewrite the Segment's Duration (an 8-byte float in the Info element near the start).
+
+    FFmpeg 5.1's muxer takes a track's end in block time, which for Opus still holds the 6.5 ms
+    CodecDelay that every reader subtracts: the file said 4.215 s for a 4.2083 s picture and
+    sound (measured). `seconds` is the end of the longest stream as it is played."""
+    with open(path, "r+b") as f:
+        head = f.read(1 << 16)
+        info = head.find(b"\x15\x49\xa9\x66")          # the Info element
+        scale = head.find(b"\x2a\xd7\xb1", info)        # TimestampScale, ns per tick
+        at = head.find(b"\x44\x89\x88", info)           # Duration, written as an 8-byte float
+        if info < 0 or scale < 0 or at < 0:
+            raise MediaError(f"{path}: no Matroska Info/Duration in the first 64 KiB; cannot set its duration")
+        size = head[scale + 3] & 0x7F if head[scale + 3] & 0x80 else None
+        ticks = int.from_bytes(head[scale + 4:scale + 4 + size], "big") if size else 1_000_000
+        f.seek(at + 3)
+        f.write(struct.pack(">d", seconds * 1e9 / ticks))
+
+
+def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mkv, output_cfg: dict,
+                     log=None) -> None:
+    """clip_paths in timeline order. Writes out_mkv atomically: exactly total_frames frames at
+    fps, the mix under them from the first to the last frame, subtitles cut at the picture's end."""
     n = len(clip_paths)
+    fps = timeline["fps"]
     with tempfile.TemporaryDirectory(prefix="tower-episode-") as tmp:
         graph = Path(tmp) / "video.txt"
         graph.write_text(video_graph(timeline))
         meta = Path(tmp) / "chapters.txt"
         meta.write_text(ffmetadata(timeline), encoding="utf-8")
+        subs = Path(tmp) / "subs.srt"
+        subs.write_text(clip_srt(Path(srt_path).read_text(encoding="utf-8"), timeline["total_frames"] / fps),
+                        encoding="utf-8")
         inputs = []
         for p in clip_paths:
             inputs += ["-i", p]
-        inputs += ["-i", mix_wav, "-i", srt_path, "-i", meta]
+        inputs += ["-itsoffset", f"{OPUS_PRESKIP / 48000:.6f}", "-i", mix_wav, "-i", subs, "-i", meta]
         with atomic_path(out_mkv) as part:
             ffmpeg([
                 *inputs, "-filter_complex_script", graph,
                 "-map", "[vout]", "-map", f"{n}:a", "-map", f"{n + 1}:s", "-map_chapters", str(n + 2),
                 "-map_metadata", str(n + 2),
                 "-c:v", "libx264", "-preset", output_cfg["video_preset"], "-crf", str(output_cfg["video_crf"]),
-                "-pix_fmt", "yuv420p", "-r", str(timeline["fps"]),
+                "-pix_fmt", "yuv420p", "-r", str(fps),
                 "-c:a", "libopus", "-b:a", output_cfg["audio_bitrate"], "-ar", "48000",
                 "-c:s", "srt", "-metadata:s:s:0", f"language={output_cfg['subtitle_language']}",
                 "-metadata:s:a:0", f"language={output_cfg['subtitle_language']}",
                 "-metadata", f"title={timeline['title']}",
                 # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
                 "-avoid_negative_ts", "disabled",
+                # the Matroska muxer otherwise writes a random segment UID and the date: two
+                # builds of the same episode differed only there (tests/test_reproducible.py)
+                "-fflags", "+bitexact",
                 part,
             ], f"episode {timeline['episode']}", log)
+            # the longest stream as heard: the picture, unless the mix or a subtitle runs on
+            events = parse_srt(subs.read_text(encoding="utf-8"))
+            set_matroska_duration(part, max(timeline["total_frames"] / fps, _seconds_of(mix_wav),
+                                            max((e[1] for e in events), default=0.0)))

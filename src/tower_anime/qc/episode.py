@@ -3,6 +3,7 @@ against each other and the script, loudness against the delivery profile (on the
 the dialogue stem), the subtitle track against the voice lines, chapters and the title."""
 import csv
 import io
+import json
 from fractions import Fraction
 
 from ..audio.delivery import reference, resolve_profile
@@ -35,7 +36,7 @@ def _delivery(profile, dialogue_share, cfg):
             "dialogue_share": dialogue_share, "lra_target_lu": cfg["loudness"]["lra"]}
 
 
-def stream_end(path, stream):
+def stream_end(path: str, stream: str) -> tuple[int, float]:
     """(packets, end time in seconds) of one stream, from its packets: no decoding."""
     proc = run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
                 "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)], f"packets of {path}")
@@ -47,6 +48,22 @@ def stream_end(path, stream):
         duration = float(row[1]) if len(row) > 1 and row[1] not in ("", "N/A") else 0.0
         end = max(end, float(row[0]) + duration)
     return count, end
+
+
+def audio_end(path: str, sample_rate: int) -> float:
+    """Where the sound heard ends, in seconds: the last packet's end less the samples the
+    encoder marked for the decoder to drop (Opus end trimming, Matroska DiscardPadding)."""
+    proc = run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_packets", "-of", "json", str(path)],
+               f"audio packets of {path}")
+    end, padding = 0.0, 0
+    for pkt in json.loads(proc.stdout).get("packets", []):
+        if pkt.get("pts_time") in (None, "N/A"):
+            continue
+        pkt_end = float(pkt["pts_time"]) + float(pkt.get("duration_time") or 0)
+        if pkt_end >= end:
+            end = pkt_end
+            padding = sum(int(sd.get("discard_padding", 0)) for sd in pkt.get("side_data_list", []))
+    return end - padding / sample_rate
 
 
 def muxed_subtitles(path):
@@ -98,14 +115,25 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
             check("fps", float(Fraction(video["r_frame_rate"])), "==", float(fps)),
             check("video_frames_off_script", abs(frames - timeline["total_frames"]), "<=", tol_frames, "frames"),
         ]
+    # the picture's end: its counted frames (the script's when the video is missing)
+    picture_end = measured.get("video_frames", timeline["total_frames"]) / fps
+    # The container's duration is the Segment Duration (a float of 1 ms ticks). A muxer that
+    # takes it from the last frame's timestamp plus its duration, both rounded to whole
+    # milliseconds, lands within 1 ms of the picture's end; more than that is something else
+    # (a subtitle or the sound running on, the Opus CodecDelay counted in).
+    duration = info["format"].get("duration")
+    measured["container_duration"] = duration and round(float(duration), 4)
+    checks.append(check("container_duration_off_picture",
+                        duration and round(abs(float(duration) - picture_end) * 1000, 2), "<=", 1.0, "ms"))
     if audio:
-        _, audio_end = stream_end(path, "a:0")
-        measured["audio_end"] = round(audio_end, 4)
-        checks.append(check("audio_end_off_script", round(abs(audio_end - script) / frame, 2), "<=", tol_frames,
-                            "frames"))
-        if video:
-            checks.append(check("audio_video_end_difference", round(abs(audio_end - measured["video_end"]) / frame, 2),
-                                "<=", tol_frames, "frames"))
+        end = audio_end(path, int(audio["sample_rate"]))
+        measured["audio_end"] = round(end, 4)
+        # Matroska stamps the last Opus block in whole milliseconds (at most 0.5 ms off); its
+        # length (20 ms) and DiscardPadding (in ns) are exact: a sound that ends on the
+        # picture's last sample measures within 0.5 ms of it, checked at 1 ms so that float
+        # rounding of the 0.5 ms case cannot fail a good file. One 48 kHz sample is 0.02 ms:
+        # the mix's own length is exact to the sample (audio/mix.py), this checks the mux.
+        checks.append(check("audio_end_off_picture", round(abs(end - picture_end) * 1000, 2), "<=", 1.0, "ms"))
         loud = loudness(path)
         dialogue = loudness(dialogue_stem) if dialogue_stem else None
         checks += loudness_checks(profile, dialogue_share, loud, dialogue)

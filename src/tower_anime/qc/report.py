@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import GateFailed, TowerError
 from ..fsutil import write_json_atomic
+from .hints import hint
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt,
         "between": lambda v, t: t[0] <= v <= t[1]}
@@ -79,13 +80,20 @@ def _show(value):
     return str(value)
 
 
-def describe_failure(report, c, path):
+def describe_check(c: dict) -> str:
+    """`metric = value unit (required op threshold unit)`"""
     unit = f" {c['unit']}" if c["unit"] else ""
-    return (f"QC gate failed: {report['kind']} {report['item']}: {c['metric']} = {_show(c['value'])}{unit} "
-            f"(required {c['op']} {_show(c['threshold'])}{unit}); report: {path}")
+    return f"{c['metric']} = {_show(c['value'])}{unit} (required {c['op']} {_show(c['threshold'])}{unit})"
 
 
-def require_pass(report_paths):
+def describe_failure(report: dict, c: dict, path: str | Path) -> str:
+    """The refusal of one failed check: the item, the measurement, the report, and on a
+    second line its likely cause and fix (qc/hints.py)."""
+    return (f"QC gate failed: {report['kind']} {report['item']}: {describe_check(c)}; report: {path}\n"
+            f"  likely cause and fix: {hint(report['kind'], c['metric'])}")
+
+
+def require_pass(report_paths: list[str | Path]) -> None:
     """Raise GateFailed listing every failed (unwaived) check of every report given."""
     messages = []
     for path in report_paths:

@@ -100,7 +100,8 @@ def _marked(report):
     return [c for c in report["checks"] if not c["pass"] or "waived" in c]
 
 
-def html(view, root="."):
+def html(view: dict, root: str | Path = ".") -> str:
+    """The contact sheet of one episode's gates as self-contained HTML."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     r = Path(root) / "reports" / view["episode"]
@@ -124,8 +125,9 @@ def html(view, root="."):
                            "marked": _marked(rep)})
     episode = _load(r / "episode.json", root)
     df = table(view, root)
-    counts = {"checks": len(df), "failed": int((~df["pass"]).sum()), "waived": int((df["waived"] != "").sum()),
-              "items_failed": int(df.loc[~df["pass"], "item"].nunique())}
+    failed = ~df["pass"] & (df["waived"] == "")  # a waived check is counted as waived only
+    counts = {"checks": len(df), "failed": int(failed.sum()), "waived": int((df["waived"] != "").sum()),
+              "items_failed": int(df.loc[failed, "item"].nunique())}
     env = Environment(loader=PackageLoader("tower_anime.qc", "templates"), autoescape=select_autoescape())
     return env.get_template("qc.html.j2").render(view=view, shots=shots, sounds=sounds, episode=episode,
                                                  episode_verdict=_verdict(episode), counts=counts)

@@ -9,12 +9,14 @@ refuses it, so the item stops at the gate with its reports on disk like any othe
 The thresholds come from the current config but are not a param of the render rules, so
 changing one re-runs the checks and not the renders (README: Quality gates, Retakes).
 """
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
-from ..fsutil import write_json_atomic
+from ..fsutil import sha256_file, write_json_atomic
 from .report import failures, score, write_report
 
 
@@ -98,7 +100,8 @@ def still_with_takes(spec, out_path, takes_path, qc, log=None, root=".", **runti
         spec, out_path, takes_path, qc["takes"], True, qc["render_all_takes"], log=log)
 
 
-def clip_with_takes(spec, still_path, out_path, takes_path, qc, log=None, **runtime):
+def clip_with_takes(spec: dict, still_path: str | Path, out_path: str | Path, takes_path: str | Path, qc: dict,
+                    log: TextIO | None = None, **runtime) -> dict:
     """The clips stage with retakes: any registered clips backend, checked by qc.clip.
     A clip backend reads its seed from spec['seed'] (the still's seed when not set)."""
     from ..clips import SEEDLESS, known_backends, render_clip
@@ -106,7 +109,29 @@ def clip_with_takes(spec, still_path, out_path, takes_path, qc, log=None, **runt
 
     known_backends()  # a plugin backend registers whether it is seeded when it loads
     spec = {**spec, "seed": spec.get("seed", spec["still"].get("seed", 0))}
-    return render_with_takes(
+    # the bytes the clip is made from, read before rendering (see still_changed)
+    still_sha256 = sha256_file(still_path)
+    summary = render_with_takes(
         lambda s, path: render_clip(s, still_path, path, log=log, **runtime),
         lambda path, s: clip_report(path, s, qc["clip"], still_path, waivers=waivers(qc)),
         spec, out_path, takes_path, qc["takes"], spec["backend"] not in SEEDLESS, qc["render_all_takes"], log=log)
+    summary["still_sha256"] = still_sha256
+    write_json_atomic(takes_path, summary)
+    return summary
+
+
+def still_changed(still: str | Path, clip: str | Path, takes_path: str | Path) -> bool:
+    """Whether `still` is not the still `clip` was made from: it is newer than the clip (one
+    stat each) and its bytes differ from the sha256 in the clip's takes record (or the record
+    has none). A still touched or copied with its bytes unchanged is no change; nothing
+    built yet is none either (the clip is made anyway)."""
+    try:
+        if Path(still).stat().st_mtime <= Path(clip).stat().st_mtime:
+            return False
+    except FileNotFoundError:
+        return False
+    try:
+        recorded = json.loads(Path(takes_path).read_text()).get("still_sha256")
+    except (OSError, ValueError):
+        recorded = None
+    return recorded != sha256_file(still)

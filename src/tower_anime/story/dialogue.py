@@ -48,6 +48,7 @@ class ShotFit:
     needed_fast_seconds: float   # ... at voice.max_tempo
     earliest: list               # per line: earliest start, seconds from the shot's start (None: after the previous)
     fps: int
+    read_slower: list = None     # (line index, speech s, reading s) where reading its subtitles takes longer
 
     @property
     def overflows(self) -> bool:
@@ -97,7 +98,8 @@ def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_re
         frames = max(frames, math.ceil(slow * fps - 1e-6))
     elif mode == "speed_up_then_grow":
         frames = max(frames, math.ceil(fast * fps - 1e-6))
-    return ShotFit(scripted_frames, frames, slow, fast, earliest, fps)
+    slower = [(i, sp, rd) for i, (sp, rd) in enumerate(zip(speeches, readings)) if rd > sp]
+    return ShotFit(scripted_frames, frames, slow, fast, earliest, fps, slower)
 
 
 def overflow_message(shot_id: str, fit: ShotFit, fps: int, mode: str) -> str:
@@ -113,6 +115,9 @@ def overflow_message(shot_id: str, fit: ShotFit, fps: int, mode: str) -> str:
     done = {"grow": f"grown to {grow:.2f} s", "speed_up_then_grow": f"lines sped up, shot grown to {fast:.2f} s",
             "stop": "refused"}[mode]
     others = [text for name, text in options.items() if name != mode]
+    reading = "".join(f"; line {i + 1} is spoken in ~{sp:.2f} s but its subtitles need {rd:.2f} s to be read "
+                      "(speech faster than subtitles.max_chars_per_second: shorten the line or raise the limit)"
+                      for i, sp, rd in fit.read_slower or ())
     return (f"shot {shot_id} needs ~{fit.needed_seconds:.2f} s for its dialogue in {have:.2f} s: {done} "
             f"(voice.fit_lines: {mode}); or {', '.join(others)}; or give it more frames, shorten the lines, "
-            "or split the shot")
+            f"or split the shot{reading}")

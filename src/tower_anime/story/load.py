@@ -45,7 +45,9 @@ def check_characters(data, where, found):
 
 
 def _check_episode(ep_id, doc, characters, path):
-    """Checks a schema cannot express: unique ids, known characters, crossfades that fit."""
+    """Checks a schema cannot express: unique ids, known characters, a first scene that joins nothing.
+
+    (Whether transitions fit their shots is checked on the plan, which knows the frames.)"""
     found = []
     if doc.get("id", ep_id) != ep_id:
         found.append(ValidationProblem(path, "id", f"{doc['id']!r} differs from the file name; expected {ep_id!r} (or leave id out)"))
@@ -55,8 +57,8 @@ def _check_episode(ep_id, doc, characters, path):
         if scene["id"] in seen_scenes:
             found.append(ValidationProblem(path, f"{where}.id", f"duplicate scene id {scene['id']!r} (first at {seen_scenes[scene['id']]}); expected a unique id"))
         seen_scenes.setdefault(scene["id"], where)
-        if si == 0 and scene.get("transition") == "crossfade":
-            found.append(ValidationProblem(path, f"{where}.transition", "the first scene has nothing to crossfade from; expected cut"))
+        if si == 0 and scene.get("transition", "cut") != "cut":
+            found.append(ValidationProblem(path, f"{where}.transition", f"got {scene['transition']!r}, but the first scene has nothing before it to join; expected cut (fade_in_seconds fades the episode in from black)"))
         for hi, shot in enumerate(scene["shots"]):
             w = f"{where}.shots[{hi}]"
             if shot["id"] in seen_shots:

@@ -16,6 +16,7 @@ from ..episode.subtitles import reading_seconds, subtitle_limits
 from ..errors import InvalidInput, ValidationProblem
 from ..stills import caption_height
 from .dialogue import fit_shot, overflow_message
+from .transitions import check_transitions, seconds_to_frames
 
 
 def dumps(spec):
@@ -58,6 +59,8 @@ class EpisodePlan:
     fits: dict = field(default_factory=dict)       # shot id -> ShotFit (how its dialogue was fitted)
     notes: list = field(default_factory=list)      # shots grown or sped up to hold their lines, for people
     total_frames: int = 0
+    fade_in_frames: int = 0                        # from black at the episode's start
+    fade_out_frames: int = 0                       # to black at its end
 
     @property
     def duration(self):
@@ -71,6 +74,7 @@ class EpisodePlan:
         return {
             "episode": self.id, "title": self.title, "fps": self.fps,
             "width": self.width, "height": self.height, "total_frames": self.total_frames,
+            "fade_in_frames": self.fade_in_frames, "fade_out_frames": self.fade_out_frames,
             "shots": self.shots, "scenes": self.scenes,
         }
 
@@ -149,14 +153,6 @@ def _music_spec(plan, scene, scene_frames, config, config_file):
             "fit": {"fade": music["fit_fade"], "crossfade": music["loop_crossfade"]}}
 
 
-def _incoming_overlap(scene, scene_index, first_shot_frames, prev_frames, fps):
-    """Frames a crossfade into a scene's first shot takes (0 for a cut)."""
-    if scene_index == 0 or scene.get("transition", "cut") != "crossfade":
-        return 0
-    wanted = round(scene.get("transition_seconds", 0.5) * fps)
-    return max(min(wanted, prev_frames - 1, first_shot_frames - 1), 1)
-
-
 def _outgoing_reserve(scenes, scene_index, shot_index, fps):
     """Frames a crossfade out of this shot may take: no line is planned there."""
     scene = scenes[scene_index]
@@ -183,6 +179,11 @@ def _check_dialogue(shot, scripted_frames, fps, where):
     return found
 
 
+def _overlap(row):
+    """Frames a shot shares with the one before it: a crossfade's (a dip shares none)."""
+    return row["transition_frames"] if row["transition_in"] == "crossfade" else 0
+
+
 def _cues(plan, episode, voice_cfg, reading):
     """Each line's placement request: its earliest start and the span of its own shot (no
     crossfade, never past the picture), where the mix must keep it (episode/placement.py)."""
@@ -192,8 +193,8 @@ def _cues(plan, episode, voice_cfg, reading):
     cues = []
     shots = [shot for scene in episode["scenes"] for shot in scene["shots"]]
     for i, (row, shot) in enumerate(zip(rows, shots)):
-        out_overlap = rows[i + 1]["transition_frames"] if i + 1 < len(rows) else 0
-        own_start = (row["start_frame"] + row["transition_frames"]) / fps
+        out_overlap = _overlap(rows[i + 1]) if i + 1 < len(rows) else 0
+        own_start = (row["start_frame"] + _overlap(row)) / fps
         own_end = (row["start_frame"] + row["frames"] - out_overlap) / fps
         for li, line in enumerate(shot.get("dialogue", [])):
             offset = plan.fits[row["shot"]].earliest[li]
@@ -233,8 +234,12 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             field = f"scenes[{si}].shots[{hi}]"
             scripted = frames_of(shot, fps)
             problems += [ValidationProblem(where, p.field, p.message) for p in _check_dialogue(shot, scripted, fps, field)]
-            overlap = _incoming_overlap(scene, si, scripted, plan.shots[-1]["frames"] if plan.shots else 0, fps) \
-                if hi == 0 else 0
+            # a scene's first shot joins the shot before it; a crossfade overlaps the two by its
+            # frames, a dip does not (it fades the ends of both): only a crossfade moves `start`.
+            # Lengths that do not fit the shots are refused by check_transitions, not clamped
+            kind, tframes = (scene["transition"], seconds_to_frames(scene.get("transition_seconds", 0.5), fps)) \
+                if si > 0 and hi == 0 and scene.get("transition", "cut") != "cut" else ("cut", 0)
+            overlap = tframes if kind == "crossfade" else 0
             start = cursor - overlap
             voices = [_voice_view(l["speaker"], characters, backends["voice"]) for l in shot.get("dialogue", [])]
             fit = fit_shot(shot, scripted, fps, overlap, _outgoing_reserve(scenes, si, hi, fps),
@@ -272,7 +277,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             plan.clips[shot["id"]] = clip
             plan.shots.append({
                 "shot": shot["id"], "scene": scene["id"], "start_frame": start, "frames": nframes,
-                "transition_in": "crossfade" if overlap else "cut", "transition_frames": overlap,
+                "transition_in": kind, "transition_frames": tframes,
             })
             for li, line in enumerate(shot.get("dialogue", [])):
                 line_id = f"{shot['id']}_l{li + 1}"
@@ -285,6 +290,8 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
         if context is not None:
             plan.music[scene["id"]]["style"] = context.style("music")
     plan.total_frames = cursor
+    plan.fade_in_frames = seconds_to_frames(episode.get("fade_in_seconds", 0), fps)
+    plan.fade_out_frames = seconds_to_frames(episode.get("fade_out_seconds", 0), fps)
     if problems:
         raise InvalidInput(problems)
     plan.cues = _cues(plan, episode, voice_cfg, reading)
@@ -302,6 +309,9 @@ def plan_story(story, config, context=None, config_file="config"):
             plans[ep_id] = plan_episode(doc, story.characters, config, context, config_file, story.files.get(ep_id))
         except InvalidInput as e:
             problems += e.problems
+    # shot lengths are known only now (fps, grown shots): transitions are checked on the plan
+    problems += [p for ep_id, plan in plans.items()
+                 for p in check_transitions(plan.timeline(), story.episodes[ep_id], story.files.get(ep_id, ep_id))]
     if problems:
         raise InvalidInput(problems)
     return plans
