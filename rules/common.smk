@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 import tower_anime
-from tower_anime.config import validate_config
+from tower_anime.check import check_inputs
 from tower_anime.errors import InvalidInput, TowerError
 from tower_anime.qc.summary import episode_view
 from tower_anime.qc.takes import still_changed
-from tower_anime.story import dumps, load_inputs, plan_story
+from tower_anime.story import dumps
 
 ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
 
@@ -28,13 +28,13 @@ def _load():
     try:
         sources = [str(f) for f in getattr(workflow, "configfiles", [])] or ["config/config.yaml"]
         label = "config (" + " + ".join(sources) + ")"
-        validate_config(config, label)
-        story, context = load_inputs(config)
-        plans = plan_story(story, config, context, label)
+        # the files again as Tower reads YAML: a duplicate key or a bad byte named by file and line
+        checked = check_inputs(config, label, [f for f in sources if Path(f).is_file()])
+        plans = checked.plans
         for ep, episode_plan in plans.items():
             for note in episode_plan.notes:  # shots grown or sped up for their dialogue (voice.fit_lines)
                 print(f"Tower: note: {ep}: {note}", file=sys.stderr)
-        return story, plans
+        return checked.story, plans
     except InvalidInput as e:
         print(f"Tower: {e}\nNothing was run. Fix the fields above and run again.", file=sys.stderr)
         sys.exit(1)

@@ -6,19 +6,17 @@ import os
 import sys
 from pathlib import Path
 
+from .check import check_config_file
 from .config import load_config, validate_config
 from .errors import TowerError
-from .story import load_inputs, plan_story
 
 
 def _plans(args):
-    cfg = load_config(args.config)
-    story, context = load_inputs(cfg)
-    plans = plan_story(story, cfg, context, args.config)
-    for ep, plan in plans.items():
+    checked = check_config_file(args.config)   # the same checks as the workflow's
+    for ep, plan in checked.plans.items():
         for note in plan.notes:  # shots grown or sped up for their dialogue (voice.fit_lines)
             print(f"note: {ep}: {note}", file=sys.stderr)
-    return cfg, story, plans
+    return checked.config, checked.story, checked.plans
 
 
 def cmd_validate(args):
@@ -228,6 +226,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tower-anime", description=__doc__)
     parser.add_argument("--config", default="config/config.yaml", help="config file (default: %(default)s)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (for reporting a bug)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("validate", help="check config and story; print one line per problem").set_defaults(fn=cmd_validate)
     p = sub.add_parser("plan", help="print an episode's timeline")
@@ -254,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, so that a closed pipe is caught below and not at exit
         return code
     except TowerError as e:
+        if args.debug:
+            raise
         print(f"tower-anime: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:
@@ -263,6 +264,15 @@ def main(argv: list[str] | None = None) -> int:
         # ended by SIGPIPE would (128 + 13)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # a bug, not the user's input: one line unless --debug asks for more
+        if args.debug:
+            raise
+        text = " ".join(str(e).split())[:300]
+        print(f"tower-anime: unexpected error ({type(e).__name__}: {text}); run again with --debug "
+              "to see the traceback", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ class ValidationProblem:
         self.message = message
 
     def __str__(self):
-        return f"{self.file}: {self.field or '(top level)'}: {self.message}"
+        # one line per problem, whatever a value or a file name holds
+        text = f"{self.file}: {self.field or '(top level)'}: {self.message}"
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def __repr__(self):
         return f"ValidationProblem({self.file!r}, {self.field!r}, {self.message!r})"

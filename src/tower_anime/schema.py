@@ -1,6 +1,8 @@
 """JSON-schema validation with messages that name the file, the field and what is expected."""
 import copy
 import functools
+import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -34,6 +36,8 @@ def field_path(path):
     """['scenes', 0, 'shots', 2, 'duration'] -> 'scenes[0].shots[2].duration'."""
     out = ""
     for part in path:
+        if isinstance(part, str) and not part.isprintable():
+            part = repr(part)  # a key holding a newline or a control character, shown escaped
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -84,27 +88,118 @@ def problems(instance, schema, file, fill_defaults=True):
             for key in extra:
                 found.append(ValidationProblem(file, field_path(path + [key]), "unknown field; remove it or check its spelling"))
             continue
+        if "propertyNames" in error.schema_path and error.validator != "propertyNames":
+            # jsonschema reports a bad key at its parent, as the key's own failed keyword
+            desc = error.schema.get("description") if isinstance(error.schema, dict) else None
+            found.append(ValidationProblem(file, field_path(path + [error.instance]),
+                                           f"bad key; expected {desc or error.message}"))
+            continue
         if error.validator == "propertyNames":
             found.append(ValidationProblem(file, field_path(path + [error.instance]) if not isinstance(error.instance, dict) else field_path(path),
                                            f"bad key; expected {error.schema.get('description', 'a valid id')}"))
             continue
         found.append(ValidationProblem(file, field_path(path), _expected(error)))
+    return found + value_problems(instance, file)
+
+
+# C0 controls but tab, newline and carriage return; DEL; C1 controls; the Unicode line and
+# paragraph separators; lone surrogates (they cannot even be written as UTF-8)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def control_character(text: str):
+    """The first character no text field may hold (a NUL, an escape, ...), or None."""
+    m = _CONTROL.search(text)
+    return m.group() if m else None
+
+
+def value_problems(instance, file, path=()) -> list:
+    """What no schema keyword catches, anywhere in a document: NaN and infinite numbers
+    (every comparison with NaN is false, so `minimum` lets it through) and control
+    characters in text or keys (YAML writes them as escapes such as "\\0")."""
+    found = []
+    if isinstance(instance, float) and not math.isfinite(instance):
+        found.append(ValidationProblem(file, field_path(list(path)), f"got {instance!r}; expected a finite number"))
+    elif isinstance(instance, str):
+        bad = control_character(instance)
+        if bad is not None:
+            found.append(ValidationProblem(file, field_path(list(path)), f"holds the control character U+{ord(bad):04X} "
+                                           "(a NUL, escape or similar cannot be spoken, drawn or muxed); remove it"))
+    elif isinstance(instance, dict):
+        for key, value in instance.items():
+            key_text = str(key)
+            if isinstance(key, str) and control_character(key) is not None:
+                key_text = repr(key)[1:-1]
+                found.append(ValidationProblem(file, field_path(list(path) + [key_text]),
+                                               "the key holds a control character; remove it"))
+            found += value_problems(value, file, (*path, key_text))
+    elif isinstance(instance, list):
+        for i, value in enumerate(instance):
+            found += value_problems(value, file, (*path, i))
     return found
 
 
+class _UniqueKeyLoader(_LOADER):
+    """The fast loader, refusing a key given twice in one mapping (YAML keeps the last value
+    silently: a shot's second `duration` would win). Merge keys (`<<`) may be overridden."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                try:
+                    first = seen.get(key)
+                    seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key: the constructor reports it
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at line {first}); YAML keeps only the last value, "
+                        "so remove or rename one of them", key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def parse_yaml(text, path):
+    """Parse YAML text read from `path`; InvalidInput names the file and the line on a syntax
+    error, a duplicate key or a character YAML refuses (a control character)."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        if mark is not None:
+            where = f"line {mark.line + 1}, column {mark.column + 1}"
+        elif getattr(e, "position", None) is not None:  # the reader: a refused character
+            where = f"character {e.position + 1}"
+        else:
+            where = ""
+        problem = getattr(e, "problem", None)
+        if problem is None and isinstance(e, yaml.reader.ReaderError):
+            problem = f"unacceptable character #x{e.character:04x}: control characters are not allowed"
+        raise InvalidInput([ValidationProblem(path, where, f"not valid YAML: {_one_line(problem or e)}")]) from None
+    return {} if data is None else data
+
+
 def read_yaml(path):
-    """Read a YAML file, turning a missing file or a syntax error into an InvalidInput."""
+    """Read a UTF-8 YAML file, turning a missing file, bytes that are not UTF-8, a syntax error
+    or a duplicate key into an InvalidInput naming the file and the place."""
     path = Path(path)
     if not path.is_file():
         raise InvalidInput([ValidationProblem(path, "", "file not found; check the path in config/config.yaml")])
+    raw = path.read_bytes()
     try:
-        with open(path, encoding="utf-8") as f:
-            data = yaml.load(f, Loader=_LOADER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InvalidInput([ValidationProblem(path, where, f"not valid YAML: {getattr(e, 'problem', e)}")]) from None
-    return {} if data is None else data
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise InvalidInput([ValidationProblem(path, f"byte {e.start} (line {line})",
+                                              f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8")]) from None
+    return parse_yaml(text, path)
 
 
 def validate(instance, name, file):

@@ -43,6 +43,11 @@ def render_body(source, context):
         raise ValueError(f"is not a valid Jinja2 template (line {e.lineno}: {e.message})") from None
     except jinja2.UndefinedError as e:
         raise ValueError(f"uses an unknown variable ({e.message}); known: {', '.join(sorted(context))}") from None
+    except jinja2.exceptions.SecurityError as e:
+        raise ValueError(f"does something the template sandbox refuses ({' '.join(str(e).split())[:200]}); "
+                         "use only the variables and filters such as |tojson") from None
+    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as e:
+        raise ValueError(f"fails to render ({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:

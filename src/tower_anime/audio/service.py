@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..errors import ServiceError
+from ..store.url import mask_urls_in
 
 MAX_BACKOFF_S = 30.0
 MAX_MESSAGE = 300            # characters of a service's error text quoted in our messages
@@ -37,7 +38,7 @@ class Masker:
         self.secret = secret or None
 
     def __call__(self, text):
-        text = str(text)
+        text = mask_urls_in(text)  # a user:password@ in a URL the message quotes
         return text.replace(self.secret, "***") if self.secret else text
 
 

@@ -49,7 +49,8 @@ class FrameStats:
         self.sharp += laplacian_variance(chunk[offset::self.SHARPNESS_STEP].astype(np.float32)).tolist()
         wide = chunk.astype(np.int16)
         prev = wide if self.last is None else np.concatenate([self.last[None], wide])
-        diff = np.abs(np.diff(prev, axis=0)).reshape(len(prev) - 1, -1)
+        # a 1-frame clip has no difference: reshape(0, -1) cannot infer the width, so name it
+        diff = np.abs(np.diff(prev, axis=0)).reshape(len(prev) - 1, pixels)
         self.mafd += (diff.sum(axis=1, dtype=np.int64) / pixels).tolist()
         if self.first is None:
             self.first = chunk[0].astype(np.float32)

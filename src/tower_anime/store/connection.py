@@ -185,7 +185,7 @@ class PostgresDatabase(Database):
         self._driver_errors = (psycopg.Error,)
         kwargs = {} if "connect_timeout" in url.raw else {"connect_timeout": CONNECT_TIMEOUT_S}
         try:
-            self.conn = psycopg.connect(url.raw, autocommit=True, row_factory=dict_row, **kwargs)
+            self.conn = psycopg.connect(url.conninfo, autocommit=True, row_factory=dict_row, **kwargs)
         except psycopg.Error as e:
             raise DatabaseError(
                 f"cannot connect to PostgreSQL at {url.where} (database {url.dbname or '(default)'}, "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import DatabaseError
+from ..errors import DatabaseError, TowerError
 from ..fsutil import atomic_path, write_text_atomic
 from ..story.load import load_story, story_from_documents
 from .migrate import migrate, require_schema
@@ -60,6 +60,17 @@ def _dump(data):
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
+def _check_export_folder(folder, characters_path, *dirs):
+    """Refuse, before writing anything, a target that is a file, or holds a folder where a file
+    goes (or the other way round)."""
+    blocked = [(p, "a folder") for p in (folder, *dirs) if p.exists() and not p.is_dir()]
+    blocked += [(characters_path, "a file")] if characters_path.is_dir() else []
+    if blocked:
+        path, want = blocked[0]
+        raise TowerError(f"cannot export the story to {folder}: {path} exists and is not {want}; "
+                         "give a new or empty folder (export writes characters.yaml, episodes/ and workflows/ there)")
+
+
 def export_folder(db, folder):
     """Write characters.yaml, episodes/<id>.yaml and workflows/<name>; they re-import to the same rows."""
     characters_doc, episodes = read_documents(db)
@@ -68,6 +79,7 @@ def export_folder(db, folder):
                          {ep: (copy.deepcopy(doc), f"{db.display} (episode {ep})") for ep, doc in episodes.items()},
                          f"{db.display} (characters)")
     characters_path, episodes_dir, workflows_dir = folder_parts(folder)
+    _check_export_folder(Path(folder), characters_path, episodes_dir, workflows_dir)
     header = f"# Exported by `tower-anime db export` from {db.display}\n"
     write_text_atomic(characters_path, header + _dump(characters_doc))
     for ep, doc in episodes.items():

@@ -6,7 +6,7 @@ import jinja2
 
 from ..errors import InvalidInput, ValidationProblem
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 
 
 def read_templates(folder):

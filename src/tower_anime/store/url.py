@@ -36,6 +36,18 @@ class DatabaseURL:
         return mask_url(self.raw)
 
     @property
+    def conninfo(self) -> str:
+        """The URL for the driver, user and password percent-encoded: libpq ends the password
+        at its first @, this module (and mask_url) at the last, so an unescaped @ would
+        otherwise make libpq connect to (and quote) a host holding the rest of the password."""
+        if self.dialect != "postgresql" or "@" not in urlsplit(self.raw).netloc:
+            return self.raw
+        scheme, rest = self.raw.split("://", 1)
+        after = rest.rsplit("@", 1)[1]
+        cred = quote(self.user, safe="") + (":" + quote(self.password, safe="") if self.password else "")
+        return f"{scheme}://{cred}@{after}"
+
+    @property
     def where(self):
         """host:port (PostgreSQL) or the file (SQLite): what a 'cannot connect' message names."""
         if self.dialect == "sqlite":
@@ -44,7 +56,7 @@ class DatabaseURL:
 
     def scrub(self, text):
         """A driver's message with the password removed, in case it echoes the URL."""
-        text = str(text)
+        text = mask_urls_in(text)
         if self.password:
             text = text.replace(self.raw, self.masked)
             for secret in {self.password, quote(self.password, safe="")}:
@@ -52,26 +64,46 @@ class DatabaseURL:
         return text
 
 
-def mask_url(url):
-    """postgresql://u:secret@h/db -> postgresql://u:***@h/db (also ?password=...)."""
+_SECRET_QUERY = re.compile(r"(?i)([?&;](?:" + "|".join(_SECRET_PARAMS) + r")=)[^&;#]*")
+
+
+def mask_url(url) -> str:
+    """postgresql://u:secret@h/db -> postgresql://u:***@h/db (also ?password=...).
+
+    Everything between :// and the LAST @ is credentials: a password may hold an unescaped
+    @, / , ? or # (which a URL parser would take for the host, path, query or fragment),
+    and none of it may be shown. Only a user name before the first ':' is kept."""
     url = str(url)
-    if "@" not in url and "pass" not in url.lower():
-        return url              # nothing secret (and urlunsplit would rewrite sqlite:////abs)
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        if "@" in rest:
+            userinfo, after = rest.rsplit("@", 1)
+            user = userinfo.split(":", 1)[0] if ":" in userinfo else userinfo
+            if ":" in userinfo or any(c in user for c in "@/?#"):
+                user = (user if not any(c in user for c in "@/?#") else "") + ":" + _MASK
+            url = f"{scheme}://{user}@{after}"
+    return _SECRET_QUERY.sub(r"\1" + _MASK, url)
+
+
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*@\S*")
+
+
+def mask_urls_in(text) -> str:
+    """Any text with every URL in it masked as mask_url does (a driver or service message may
+    quote one); a URL ends at white space, its credentials at its last @."""
+    return _URL_IN_TEXT.sub(lambda m: mask_url(m.group()), str(text))
+
+
+def _split(url):
+    """urlsplit, with its ValueError (an unclosed '[' in the host, a bad port) as DatabaseError."""
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"(//[^:/@]*:)[^@]*@", r"\1" + _MASK + "@", url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, hostinfo = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":" + _MASK
-        netloc = f"{userinfo}@{hostinfo}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, _MASK if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        parts.port  # noqa: B018 - parses the port, raising ValueError on a bad one
+        return parts
+    except ValueError as e:
+        raise DatabaseError(f"cannot read database URL {mask_url(url)}: {e}; expected "
+                            "postgresql://user:password@host:5432/dbname (write @ [ ] / ? # in a password "
+                            "as %40 %5B %5D %2F %3F %23)") from None
 
 
 def parse_url(url):
@@ -81,7 +113,7 @@ def parse_url(url):
         raise DatabaseError("empty database URL; expected postgresql://user@host:5432/dbname or sqlite:///build/tower.db")
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in ("postgresql", "postgres"):
-        parts = urlsplit(url)
+        parts = _split(url)
         query = dict(parse_qsl(parts.query))
         try:
             port = parts.port or int(query.get("port", 5432))

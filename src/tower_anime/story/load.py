@@ -5,9 +5,10 @@ from pathlib import Path
 
 from ..errors import InvalidInput, ValidationProblem
 from ..schema import problems as schema_problems, load_schema, read_yaml
+from .text import character_text_problems, episode_text_problems
 
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # ids become file names
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")  # ids become file names
 
 
 @dataclass
@@ -38,7 +39,9 @@ def check_characters(data, where, found):
     found.extend(schema_problems(data, load_schema("characters"), where))
     if len(found) > before or not isinstance(data, dict):
         return None
-    return data["characters"]
+    text_found = character_text_problems(data["characters"], where)
+    found.extend(text_found)
+    return None if text_found else data["characters"]
 
 
 def _check_episode(ep_id, doc, characters, path):
@@ -103,6 +106,8 @@ def check_episode(ep_id, doc, characters, where, found, episodes, ep_schema=None
     """Check one episode document (filling defaults); add it to `episodes` when it is sound."""
     schema_found = schema_problems(doc, ep_schema or load_schema("episode"), where)
     found.extend(schema_found)
+    if not schema_found:
+        found.extend(episode_text_problems(doc, where))
     try:
         found.extend(_check_episode(ep_id, doc, characters, where))
     except (KeyError, TypeError, AttributeError):

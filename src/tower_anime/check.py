@@ -1,0 +1,103 @@
+"""The one validation pass before any job: config files, config, story, references, plan.
+
+The workflow (rules/common.smk) and `tower-anime validate` both call check_inputs, so a
+story the CLI accepts is a story the workflow plans, and every refusal is an InvalidInput
+with one line per problem (file, field, value, what is allowed)."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .config import load_config, validate_config
+from .errors import InvalidInput, ValidationProblem
+from .schema import read_yaml
+from .story import load_inputs, plan_story
+from .story.load import Story
+
+
+@dataclass
+class Checked:
+    config: dict
+    story: Story
+    context: object     # facts.PromptContext or None
+    plans: dict         # episode id -> EpisodePlan
+
+
+def config_file_problems(files: Iterable) -> list:
+    """Re-read config files as Tower reads YAML: a duplicate key, bytes that are not UTF-8 or
+    a syntax error named with the file and the line (Snakemake's own reader keeps the last
+    of two equal keys silently)."""
+    found = []
+    for f in files:
+        try:
+            read_yaml(f)
+        except InvalidInput as e:
+            found += e.problems
+    return found
+
+
+def _decodes(path: Path) -> Optional[str]:
+    """None when Pillow can open, verify and decode the picture; else why not."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.verify()     # structure and checksums
+        with Image.open(path) as im:
+            im.load()       # the pixels themselves (verify does not decode them)
+    except Exception as e:  # Pillow raises many types for a bad file; the message says which
+        return f"{type(e).__name__}: {' '.join(str(e).split())[:120]}"
+    return None
+
+
+def reference_problems(characters: dict, where, root=None) -> list:
+    """Every character's reference_image must be a decodable picture inside the project folder
+    (the folder the workflow runs in, where relative paths are read): a still check opens it."""
+    root = Path(root or Path.cwd()).resolve()
+    found = []
+    for cid, c in (characters or {}).items():
+        ref = c.get("reference_image")
+        if not ref:
+            continue
+        field = f"characters.{cid}.reference_image"
+        path = (root / ref).resolve()
+        if not path.is_relative_to(root):
+            found.append(ValidationProblem(where, field, f"got {ref!r}, outside the project folder {root}; copy the "
+                                           "picture into the project (e.g. config/references/) and give its relative path"))
+        elif not path.is_file():
+            found.append(ValidationProblem(where, field, f"got {ref!r}: no such file in the project folder {root}; "
+                                           "give the path of a PNG or JPEG picture of the character"))
+        else:
+            why = _decodes(path)
+            if why:
+                found.append(ValidationProblem(where, field, f"got {ref!r}, which is not a picture Pillow can decode "
+                                               f"({why}); give a PNG or JPEG picture of the character"))
+    return found
+
+
+def episode_list_problems(config: dict, story: Story, label) -> list:
+    """story.episodes names episodes to build: each must be one the story has."""
+    return [ValidationProblem(label, f"story.episodes[{i}]", f"got {ep!r}; no such episode in the story; expected one "
+                              f"of {sorted(story.episodes)}")
+            for i, ep in enumerate(config["story"]["episodes"]) if ep not in story.episodes]
+
+
+def check_inputs(config: dict, label: str, config_files: Iterable = ()) -> Checked:
+    """Validate the config (filling defaults in place), load the story and facts, check the
+    references and plan every episode; raise InvalidInput listing every problem found."""
+    found = config_file_problems(config_files)
+    if found:
+        raise InvalidInput(found)
+    validate_config(config, label)
+    story, context = load_inputs(config)
+    sheet = config["story"]["characters"] if config["story"]["source"] == "yaml" else "story database (characters)"
+    found = reference_problems(story.characters, sheet) + episode_list_problems(config, story, label)
+    if found:
+        raise InvalidInput(found)
+    plans = plan_story(story, config, context, label)
+    return Checked(config, story, context, plans)
+
+
+def check_config_file(path, overrides: Optional[dict] = None) -> Checked:
+    """check_inputs on a config file (what `tower-anime validate --config FILE` runs)."""
+    config = load_config(path, overrides)
+    return check_inputs(config, str(path))
