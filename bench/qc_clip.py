@@ -51,7 +51,7 @@ def main():
              "action": "Akira weaves between the stalls.", "seed": 1102, "width": 768, "height": 512,
              "backend": "storyboard", "characters": [{"id": "akira", "name": "Akira", "palette": {
                  "hair": "#17141f", "skin": "#e8b98a", "outfit": "#00a8ff", "accent": "#b8c4d0"}}]}
-    spec = {"still": still, "frames": 121, "fps": 24, "backend": "camera", "hold_bottom": caption_height("storyboard", 512)}
+    spec = {"still": still, "frames": 121, "fps": 24, "backend": "camera", "hold_top": caption_height("storyboard", 512)}
     with tempfile.TemporaryDirectory(prefix="tower-bench-qc-") as tmp:
         tmp = Path(tmp)
         sb.render_storyboard(still, tmp / "still.png")

@@ -6,7 +6,7 @@ from PIL import Image
 
 from conftest import ROOT
 from tower_anime.clips import render_clip
-from tower_anime.clips.camera import move_expressions
+from tower_anime.clips.camera import crop_boxes
 from tower_anime.config import load_config
 from tower_anime.episode.assemble import video_graph
 from tower_anime.errors import GateFailed, MediaError
@@ -44,10 +44,10 @@ def test_camera_clip_has_exact_frames_size_and_rate(tmp_path, still, move):
 
 
 def test_moves_differ_and_unknown_move_is_refused():
-    assert move_expressions("push_in", 121)["z"] != move_expressions("pull_out", 121)["z"]
-    assert move_expressions("pan_left", 121)["x"] != move_expressions("pan_right", 121)["x"]
+    assert crop_boxes("push_in", 121, 768, 512) != crop_boxes("pull_out", 121, 768, 512)
+    assert crop_boxes("pan_left", 121, 768, 512) != crop_boxes("pan_right", 121, 768, 512)
     with pytest.raises(MediaError, match="unknown camera move 'dolly'"):
-        move_expressions("dolly", 121)
+        crop_boxes("dolly", 121, 768, 512)
 
 
 def test_video_graph_uses_concat_for_cuts_and_xfade_with_offsets():
@@ -95,7 +95,7 @@ def test_clip_qc_catches_a_wrong_frame_count(tmp_path, still):
 def test_caption_strip_stays_put_while_the_camera_moves(tmp_path, still):
     import numpy as np
 
-    spec = {**clip_spec("push_in", frames=25), "hold_bottom": 32}
+    spec = {**clip_spec("push_in", frames=25), "hold_top": 32}
     out = tmp_path / "held.mp4"
     render_clip(spec, still, out)
     first, last = tmp_path / "first.png", tmp_path / "last.png"
@@ -103,5 +103,5 @@ def test_caption_strip_stays_put_while_the_camera_moves(tmp_path, still):
     ffmpeg(["-sseof", "-0.05", "-i", str(out), "-frames:v", "1", str(last)], "last frame")
     a = np.asarray(Image.open(first).convert("L"), dtype=float)
     b = np.asarray(Image.open(last).convert("L"), dtype=float)
-    assert np.abs(a[-30:] - b[-30:]).mean() < 3          # the strip: unchanged
-    assert np.abs(a[:100] - b[:100]).mean() > 3           # the picture above: moved
+    assert np.abs(a[:30] - b[:30]).mean() < 3             # the strip: unchanged
+    assert np.abs(a[-100:] - b[-100:]).mean() > 3         # the picture below: moved

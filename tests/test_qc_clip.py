@@ -20,7 +20,7 @@ def clip_spec(move="push_in", backend="camera", frames=FRAMES):
              "characters": [{"id": "akira", "name": "Akira", "palette": {
                  "hair": "#17141f", "skin": "#e8b98a", "outfit": "#00a8ff", "accent": "#b8c4d0"}}]}
     return {"still": still, "frames": frames, "fps": 24, "backend": backend,
-            "hold_bottom": caption_height("storyboard", 512)}
+            "hold_top": caption_height("storyboard", 512)}
 
 
 @pytest.fixture(scope="module")

@@ -80,7 +80,7 @@ def test_one_take_or_a_seedless_backend_is_not_checked_twice(tmp_path):
     out, takes = paths(tmp_path)
     summary = still_with_takes(spec(12, "storyboard"), out, takes, qc(takes=1))
     assert summary["takes"] == [{"take": 1, "seed": 12, "checked": False}]
-    clip_spec = {"still": spec(12, "storyboard"), "frames": 12, "fps": 24, "backend": "camera", "hold_bottom": 76}
+    clip_spec = {"still": spec(12, "storyboard"), "frames": 12, "fps": 24, "backend": "camera", "hold_top": 76}
     summary = clip_with_takes(clip_spec, out, tmp_path / "clip.mp4", tmp_path / "clip.takes.json", qc(takes=3))
     assert summary["takes"] == [{"take": 1, "seed": 12, "checked": False}]  # the camera ignores seeds
     assert (tmp_path / "clip.mp4").stat().st_size > 0

@@ -223,3 +223,41 @@ def test_location_keywords_pick_themes():
     assert "interior" in sb._themes("Corporate research laboratory")
     assert "road" in sb._themes("Coastal highway")
     assert sb._themes("Somewhere unnamed") == set()
+
+
+def test_caption_strip_is_at_the_top_clear_of_subtitles():
+    """Players draw subtitles over the bottom: the caption (shot id, action) is drawn at the top."""
+    from tower_anime.stills import caption_height
+
+    cap = caption_height("storyboard", 512)
+    a = pixels(sb.draw_storyboard(make_spec()))
+    b = pixels(sb.draw_storyboard(make_spec(action="Mei hacks the vending machine.", shot="sc01_sh02")))
+    changed = (a != b).any(axis=-1)
+    assert changed[:cap].mean() > 0.01 and not changed[cap:].any()
+
+
+def test_name_labels_stay_where_every_camera_move_keeps_them():
+    from tower_anime.clips.camera import safe_area
+
+    chars = [dict(copy.deepcopy(MEI), id=f"m{i}", name="A very long character name indeed") for i in range(3)]
+    layout = sb._layout_figures("medium", 3, 768, 512, __import__("random").Random(1))
+    left, top, right, _ = safe_area(768, 512)
+    assert all(left < f.cx < right and f.top > top for f in layout)
+    assert sb.draw_storyboard(make_spec(characters=chars)).size == (768, 512)
+
+
+@pytest.mark.parametrize("count", [0, 3])
+@pytest.mark.parametrize("framing", ["wide", "medium", "close"])
+def test_empty_and_three_character_shots_pass_the_still_gate(tmp_path, count, framing):
+    """With the schema's default thresholds, as the workflow runs it."""
+    from tower_anime.config import validate_config
+    from tower_anime.qc.still import still_report
+
+    outfits = ["#00b4ff", "#e63946", "#2ec44a"]
+    chars = [{"id": f"c{i}", "name": f"Character {i}",
+              "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfits[i], "accent": "#c0c0c0"}}
+             for i in range(count)]
+    spec = make_spec(characters=chars, camera={"move": "pan_right", "framing": framing}, backend="storyboard")
+    sb.render_storyboard(spec, tmp_path / "still.png")
+    report = still_report(tmp_path / "still.png", spec, validate_config({})["qc"]["still"])
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]

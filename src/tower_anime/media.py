@@ -33,6 +33,39 @@ def ffmpeg(args, what, log=None):
     return run(["ffmpeg", "-hide_banner", "-nostdin", "-y", *args], what, log)
 
 
+def ffmpeg_from_frames(frames, args, what, log=None):
+    """Run FFmpeg reading raw frames (an iterable of bytes) on stdin; args name the input
+    (`-f rawvideo ... -i pipe:0`). stderr goes to a file, so a chatty FFmpeg cannot block
+    the pipe; on failure raise MediaError with its last lines."""
+    import tempfile
+
+    cmd = ["ffmpeg", "-hide_banner", "-y", *(str(a) for a in args)]
+    require_tool("ffmpeg")
+    if log is not None:
+        print("$ " + " ".join(cmd), file=log, flush=True)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            for data in frames:
+                proc.stdin.write(data)
+        except BrokenPipeError:
+            pass  # FFmpeg stopped reading: its exit status and stderr say why
+        finally:
+            try:
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            code = proc.wait()
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    if log is not None and stderr:
+        log.write(stderr[-20000:])
+        log.flush()
+    if code != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-8:])
+        raise MediaError(f"{what} failed (exit {code}):\n{tail}")
+
+
 def probe(path):
     """ffprobe streams, format and chapters of a media file as a dict."""
     proc = run(

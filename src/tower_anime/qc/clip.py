@@ -2,7 +2,7 @@
 first frame faithful to its still; sharpness over time.
 
 One decode to half-size grey (qc/frames.py) feeds every metric; ffprobe runs beside it.
-The bottom strip a backend holds still (the storyboard caption) is left out of every
+The top strip a backend holds still (the storyboard caption) is left out of every
 picture metric: it is text that legitimately never moves.
 """
 import contextlib
@@ -31,11 +31,16 @@ class FrameStats:
     SHARPNESS_STEP = 4  # the Laplacian is the costly metric: every 4th frame is 6 a second at 24 fps
     RANGES = {"tv": (16, 235), "pc": (0, 255)}
 
-    def __init__(self, black_threshold, black_ratio):
-        self.black_threshold, self.black_ratio = black_threshold, black_ratio
-        self.means, self.mafd, self.sharp = [], [], []
+    def __init__(self, black_threshold, black_ratio, freeze_noise):
+        self.black_threshold, self.black_ratio, self.freeze_noise = black_threshold, black_ratio, freeze_noise
+        self.means, self.sharp = [], []
         self.black = {name: [] for name in self.RANGES}
-        self.first = self.last = None
+        # freezedetect's rule: each frame is compared with the frame that began the current
+        # hold (its reference), not with the frame before it, so a slow steady move that
+        # changes little per frame still counts as moving once it has gone far enough
+        self.reference = {name: None for name in self.RANGES}
+        self.held = {name: [] for name in self.RANGES}  # frames since the reference, per frame
+        self.first = None
         self.count = 0
 
     def add(self, chunk):
@@ -48,37 +53,45 @@ class FrameStats:
         offset = -self.count % self.SHARPNESS_STEP
         self.sharp += laplacian_variance(chunk[offset::self.SHARPNESS_STEP].astype(np.float32)).tolist()
         wide = chunk.astype(np.int16)
-        prev = wide if self.last is None else np.concatenate([self.last[None], wide])
-        # a 1-frame clip has no difference: reshape(0, -1) cannot infer the width, so name it
-        diff = np.abs(np.diff(prev, axis=0)).reshape(len(prev) - 1, pixels)
-        self.mafd += (diff.sum(axis=1, dtype=np.int64) / pixels).tolist()
+        for frame in wide:
+            self._hold(frame, pixels)
         if self.first is None:
             self.first = chunk[0].astype(np.float32)
-        self.last = wide[-1]
         self.count += n
 
+    def _hold(self, frame, pixels):
+        """Extend or end the hold of each candidate range with one frame (mean absolute
+        difference from the reference under freeze_noise of the range = the same picture)."""
+        mafd = {}
+        for name, (lo, hi) in self.RANGES.items():
+            ref, held = self.reference[name], self.held[name]
+            if ref is None:
+                self.reference[name] = frame
+                held.append(0)
+                continue
+            if id(ref) not in mafd:  # both ranges usually share one reference
+                mafd[id(ref)] = np.abs(frame - ref).sum(dtype=np.int64) / pixels
+            if mafd[id(ref)] < self.freeze_noise * (hi - lo):
+                held.append(held[-1] + 1)
+            else:
+                self.reference[name] = frame
+                held.append(0)
+
     def full(self, levels):
-        """Metrics in 0..255 grey: means, black flags, frame differences 0..1, sharpness,
-        the first frame. levels: (black, white) of the decoded values."""
+        """Metrics in 0..255 grey: means, black flags, longest hold (frames that matched the
+        reference that began it), sharpness, the first frame. levels: (black, white) of the decoded values."""
         lo, hi = levels
         g = 255.0 / (hi - lo)
         first = None if self.first is None else np.clip((self.first - lo) * g, 0, 255)
         return {
             "means": (np.array(self.means) - lo) * g,
             "black": self.black["pc" if levels == self.RANGES["pc"] else "tv"],
-            # mean absolute frame difference, 0..1 (FFmpeg freezedetect's measure)
-            "mafd": np.array(self.mafd) * g / 255.0,
+            # FFmpeg freezedetect's measure: mean absolute difference (0..1 of the range)
+            # from the hold's reference under freeze_noise
+            "held": max(self.held["pc" if levels == self.RANGES["pc"] else "tv"], default=0),
             "sharp": np.array(self.sharp or [0.0]) * g * g,
             "first": first,
         }
-
-
-def longest_run(flags):
-    best = run = 0
-    for flag in flags:
-        run = run + 1 if flag else 0
-        best = max(best, run)
-    return best
 
 
 def exempt_reason(table, backend, move, what):
@@ -88,9 +101,10 @@ def exempt_reason(table, backend, move, what):
 
 
 def _still_grey(still_path, width, height, rows):
+    """The still in half-size grey, its bottom `rows` (the picture under a held top strip)."""
     with Image.open(still_path) as im:
         grey = im.convert("L").resize((width, height), Image.Resampling.BOX)
-    return np.asarray(grey, dtype=np.float32)[:rows]
+    return np.asarray(grey, dtype=np.float32)[height - rows:]
 
 
 def first_frame_ssim(first, still_path, width, height):
@@ -120,12 +134,12 @@ def measure(path, spec, cfg, thumb=None):
     """
     still = spec["still"]
     w, h = still["width"] // SCALE, still["height"] // SCALE
-    rows = h - -(-spec.get("hold_bottom", 0) // SCALE)  # picture above the held strip
+    top = -(-spec.get("hold_top", 0) // SCALE)  # picture under the held strip
 
     def decode(first_filter):
-        stats = FrameStats(cfg["black_pixel_threshold"], cfg["black_picture_ratio"])
+        stats = FrameStats(cfg["black_pixel_threshold"], cfg["black_picture_ratio"], cfg["freeze_noise"])
         for chunk in grey_chunks(path, w, h, first_filter, thumb, thumb_frames(spec["frames"])):
-            stats.add(chunk[:, :rows])
+            stats.add(chunk[:, top:])
         return stats
 
     with ThreadPoolExecutor(1) as pool:
@@ -159,7 +173,7 @@ def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
                            waivers)
     want_fps, want_frames = spec["fps"], spec["frames"]
     backend, move = spec["backend"], still["camera"]["move"]
-    frozen = longest_run(m["mafd"] < cfg["freeze_noise"])
+    frozen = m["held"]
     jumps = np.abs(np.diff(m["means"])) if n > 1 else np.zeros(1)
     sharp = m["sharp"]
     checks = [

@@ -16,8 +16,9 @@ def _comfyui(spec, out_path, log=None, workflow=None, config=None):
 
 BACKENDS = {"storyboard": _storyboard, "comfyui": _comfyui}
 
-# Share of the frame at the bottom that a backend fills with a caption: camera moves keep
-# it still (a push-in would otherwise crop the shot id and action text off the frame).
+# Share of the frame at the top that a backend fills with a caption: camera moves keep it
+# still (a push-in would otherwise crop the shot id and action text off the frame). The
+# top, because players draw subtitles over the bottom of the frame.
 CAPTION_FRACTIONS = {"storyboard": 0.15}
 
 
@@ -38,7 +39,7 @@ def known_backends():
 
 
 def caption_height(backend, height):
-    """Pixels at the bottom of a still that clips should hold static (even, for yuv420p)."""
+    """Pixels at the top of a still that clips should hold static (even, for yuv420p)."""
     return 2 * round(height * CAPTION_FRACTIONS.get(backend, 0) / 2)
 
 

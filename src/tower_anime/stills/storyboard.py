@@ -21,9 +21,10 @@ from tower_anime.fsutil import atomic_path
 FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD_FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
+from ..clips.camera import safe_area
 from . import CAPTION_FRACTIONS
 
-CAPTION_FRACTION = CAPTION_FRACTIONS["storyboard"]
+CAPTION_FRACTION = CAPTION_FRACTIONS["storyboard"]  # the caption strip along the top
 # Background pixels closer than this (RGB distance) to any palette colour of the shot's
 # characters are pushed away, so palette-presence checks only count the figures.
 CLEAR_RADIUS = 40.0
@@ -130,9 +131,8 @@ def draw_storyboard(spec: dict, figures: bool = True) -> Image.Image:
     img = _draw_camera_cue(img, move)
     draw = ImageDraw.Draw(img)
     for (char, _), fig in cast:
-        _draw_name_label(draw, fig, char.get("name") or char.get("id", "?"), framing, h)
-    _draw_header(draw, spec, framing, tod, w, h)
-    img = _draw_caption(img, spec)
+        _draw_name_label(draw, fig, char.get("name") or char.get("id", "?"), framing, w, h)
+    img = _draw_caption(img, spec, framing, tod, move)
     ImageDraw.Draw(img).rectangle((0, 0, w - 1, h - 1), outline=INK, width=max(2, h // 200))
     if guard:
         # the chrome (labels, header, caption, cue) must not count as a character either:
@@ -572,27 +572,30 @@ def _char_style(char):
 
 
 def _layout_figures(framing, n, w, h, rng):
-    """Place n figures across the frame at the scale the framing asks for."""
+    """Place n figures across the frame at the scale the framing asks for, standing under
+    the caption strip and across the width that every camera move keeps in frame."""
     if n == 0:
         return []
     cap = h * CAPTION_FRACTION
+    left, _, right, _ = safe_area(w, h)
+    sw = right - left
     figures = []
     for i in range(n):
-        slot = w / n
+        slot = sw / n
         if n == 1:
             cx = w * rng.uniform(0.35, 0.65)
         else:
-            cx = slot * (i + 0.5) + rng.uniform(-0.1, 0.1) * slot
+            cx = left + slot * (i + 0.5) + rng.uniform(-0.1, 0.1) * slot
         if framing == "wide":
             u = h * 0.4 / 7.6
             feet = h * rng.uniform(0.74, 0.8)
             top = feet - 7.6 * u
         elif framing == "close":
-            u = min(h * 0.95 / 2.6, w / (n * 2.1))
-            top = max(h * 0.05, h - cap - 2.8 * u) + rng.uniform(0, h * 0.02)
+            u = min(h * 0.95 / 2.6, sw / (n * 2.1))
+            top = max(cap + h * 0.05, h - 2.8 * u) + rng.uniform(0, h * 0.02)
         else:  # medium: head to waist fills about 60% of the height
-            u = min(h * 0.6 / 3.4, w / (n * 2.4))
-            top = max(h * 0.05, h - cap - 4.0 * u) + rng.uniform(-h * 0.02, h * 0.02)
+            u = min(h * 0.6 / 3.4, sw / (n * 2.4))
+            top = max(cap + h * 0.05, h - 4.0 * u) + rng.uniform(-h * 0.02, h * 0.02)
         arm_out = (rng.uniform(6, 22), rng.uniform(6, 22))
         arm_bend = tuple(rng.choice([0, 0, rng.uniform(15, 45)]) for _ in range(2))
         figures.append(_Figure(cx, top, u, arm_out, arm_bend, rng.uniform(0.05, 0.25)))
@@ -673,16 +676,19 @@ def _draw_head(draw, cx, y, u, pal, style, ow):
     draw.line((cx - 0.08 * u, y(0.9), cx + 0.08 * u, y(0.9)), fill=INK, width=ow)
 
 
-def _draw_name_label(draw, fig, name, framing, h):
-    """Name tag under the feet (wide) or just above the caption strip (medium/close)."""
+def _draw_name_label(draw, fig, name, framing, w, h):
+    """Name tag under the feet (wide) or along the bottom edge (medium/close), no wider
+    than the part of the frame around the figure that camera moves keep in view."""
     font = _font(h * 0.028, bold=True)
-    text = _fit(name, font, max(fig.u * 3, h * 0.3))
-    tw = font.getlength(text)
     pad = max(3, h // 120)
+    left, _, right, _ = safe_area(w, h)
+    room = 2 * (min(fig.cx - left, right - fig.cx) - pad)
+    text = _fit(name, font, max(min(max(fig.u * 3, h * 0.3), room), h * 0.1))
+    tw = font.getlength(text)
     if framing == "wide":
         y0 = fig.top + 7.6 * fig.u + pad
     else:
-        y0 = h * (1 - CAPTION_FRACTION) - h * 0.028 - 3 * pad
+        y0 = h - h * 0.028 - 3 * pad
     box = (fig.cx - tw / 2 - pad, y0, fig.cx + tw / 2 + pad, y0 + h * 0.028 + 2 * pad)
     draw.rounded_rectangle(box, radius=pad, fill=PAPER, outline=INK, width=1)
     draw.text((fig.cx, (box[1] + box[3]) / 2), text, font=font, fill=INK, anchor="mm")
@@ -736,51 +742,52 @@ def _draw_camera_cue(img, move):
     d = ImageDraw.Draw(layer)
     cue = (255, 255, 255, 170)
     lw = max(2, h // 170)
+    cap = h * CAPTION_FRACTION  # the cues sit in the picture, under the caption strip
     if move in ("push_in", "pull_out"):
-        inset = (w * 0.14, h * 0.14 * (1 - CAPTION_FRACTION))
-        inner = (inset[0], inset[1], w - inset[0], h * (1 - CAPTION_FRACTION) - inset[1])
+        inset = (w * 0.14, (h - cap) * 0.14)
+        inner = (inset[0], cap + inset[1], w - inset[0], h - inset[1])
         _dashed_rect(d, inner, cue, lw, max(6, w // 70))
-        outer = (w * 0.03, h * 0.04, w * 0.97, h * (1 - CAPTION_FRACTION) - h * 0.03)
+        outer = (w * 0.03, cap + h * 0.04, w * 0.97, h - h * 0.03)
         for ox, oy, ix, iy in ((outer[0], outer[1], inner[0], inner[1]), (outer[2], outer[1], inner[2], inner[1]),
                                (outer[0], outer[3], inner[0], inner[3]), (outer[2], outer[3], inner[2], inner[3])):
             a, b = ((ox, oy), (ix, iy)) if move == "push_in" else ((ix, iy), (ox, oy))
             _arrow(d, a, b, cue, lw)
     elif move in ("pan_left", "pan_right"):
-        y = h * 0.14
+        y = cap + h * 0.14
         a, b = (w * 0.3, y), (w * 0.7, y)
         _arrow(d, *((a, b) if move == "pan_right" else (b, a)), cue, lw * 2)
-
-    font = _font(h * 0.03, bold=True)
-    label = MOVE_LABELS.get(move, str(move).upper())
-    r = h * 0.022
-    pad = h * 0.014
-    bw = font.getlength(label) + 2 * r + 3 * pad
-    box = (w - bw - pad * 2, pad * 2, w - pad * 2, pad * 4 + 2 * r)
-    d.rounded_rectangle(box, radius=pad, fill=(20, 20, 28, 200), outline=(255, 255, 255, 220), width=1)
-    _move_glyph(d, move, box[0] + pad + r, (box[1] + box[3]) / 2, r, (255, 255, 255, 255))
-    d.text((box[0] + 2 * pad + 2 * r, (box[1] + box[3]) / 2), label, font=font, fill=(255, 255, 255, 255), anchor="lm")
     return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
 
 
-def _draw_header(draw, spec, framing, tod, w, h):
-    """Small episode/scene/framing/time tag in the top-left corner."""
-    font = _font(h * 0.026)
+def _draw_move_tag(d, spec, framing, tod, move, right, top, pad, h):
+    """The camera-move label (glyph and name) with the episode/scene/framing/time tag
+    under it, right-aligned at `right`; returns the left edge of what it drew."""
+    font = _font(h * 0.03, bold=True)
+    label = MOVE_LABELS.get(move, str(move).upper())
+    r = h * 0.022
+    bw = font.getlength(label) + 2 * r + 3 * pad
+    box = (right - bw, top, right, top + 2 * pad + 2 * r)
+    d.rounded_rectangle(box, radius=pad, fill=(20, 20, 28, 255), outline=(255, 255, 255, 220), width=1)
+    _move_glyph(d, move, box[0] + pad + r, (box[1] + box[3]) / 2, r, (255, 255, 255, 255))
+    d.text((box[0] + 2 * pad + 2 * r, (box[1] + box[3]) / 2), label, font=font, fill=(255, 255, 255, 255), anchor="lm")
+    small = _font(h * 0.024)
     parts = [spec.get("episode", ""), spec.get("scene", ""), framing, tod]
-    text = _fit("  ·  ".join(str(p).upper() for p in parts if p), font, w * 0.55)
-    pad = h * 0.014
-    box = (pad * 2, pad * 2, pad * 4 + font.getlength(text), pad * 4 + h * 0.026 + 2)
-    draw.rounded_rectangle(box, radius=pad, fill=PAPER, outline=INK, width=1)
-    draw.text((box[0] + pad, (box[1] + box[3]) / 2), text, font=font, fill=INK, anchor="lm")
+    header = _fit("  ·  ".join(str(p).upper() for p in parts if p), small, max(bw, h * 0.55))
+    d.text((right, box[3] + pad * 0.5), header, font=small, fill=(200, 200, 210, 255), anchor="ra")
+    return min(box[0], right - small.getlength(header))
 
 
-def _draw_caption(img, spec):
-    """Dark translucent strip along the bottom: bold shot id and location, wrapped action text."""
+def _draw_caption(img, spec, framing, tod, move):
+    """Dark translucent strip along the top (players draw subtitles over the bottom): bold
+    shot id and location, wrapped action text, and on the right the camera move and the
+    episode/scene/framing/time tag. Camera moves hold the strip still, so all the text stays
+    readable and in frame."""
     w, h = img.size
     cap_h = round(h * CAPTION_FRACTION)
-    top = h - cap_h
+    top = 0
     layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
     d = ImageDraw.Draw(layer)
-    d.rectangle((0, top, w, h), fill=(12, 12, 18, 190))
+    d.rectangle((0, top, w, top + cap_h), fill=(12, 12, 18, 190))
     pad = max(4, round(h * 0.018))
     bold, small, body = _font(h * 0.04, bold=True), _font(h * 0.024), _font(h * 0.032)
     shot = str(spec.get("shot", ""))
@@ -789,10 +796,11 @@ def _draw_caption(img, spec):
     d.text((pad, top + pad), _fit(shot, bold, col_w), font=bold, fill=white)
     d.text((pad, top + pad + h * 0.05), _fit(str(spec.get("location", "")), small, col_w), font=small, fill=grey)
     x = pad * 2 + col_w
-    d.line((x, top + pad, x, h - pad), fill=(255, 255, 255, 90), width=1)
+    d.line((x, top + pad, x, top + cap_h - pad), fill=(255, 255, 255, 90), width=1)
+    tag_left = _draw_move_tag(d, spec, framing, tod, move, w - pad, top + pad, round(h * 0.014), h)
     line_h = h * 0.032 * 1.25
     max_lines = max(1, int((cap_h - 2 * pad) // line_h))
-    lines = _wrap(str(spec.get("action", "")), body, w - x - 2 * pad, max_lines) or [""]
+    lines = _wrap(str(spec.get("action", "")), body, tag_left - x - 3 * pad, max_lines) or [""]
     for i, line in enumerate(lines):
         d.text((x + pad, top + pad + i * line_h), line, font=body, fill=white)
     return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")

@@ -270,7 +270,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             plan.stills[shot["id"]] = still
             clip = {
                 "still": still, "frames": nframes, "fps": fps, "backend": backends["clips"],
-                "hold_bottom": caption_height(backends["stills"], height),
+                "hold_top": caption_height(backends["stills"], height),
             }
             if backends["clips"] == "comfyui":
                 clip.update(clip_fields(still, nframes, fps, shot, episode, characters, config))

@@ -1,0 +1,102 @@
+"""The embedded camera backend against its own clip gate, with the schema's default
+thresholds (real FFmpeg, real storyboard stills): every move, long and short, on the
+sparsest set and with a cast of three."""
+import numpy as np
+import pytest
+
+from tower_anime.clips import camera
+from tower_anime.clips.camera import MIN_FRAMES, crop_boxes, min_frames, render_camera_clip, safe_area
+from tower_anime.config import validate_config
+from tower_anime.qc.clip import FrameStats, clip_report
+from tower_anime.stills import caption_height
+from tower_anime.stills import storyboard as sb
+
+DEFAULTS = validate_config({})["qc"]["clip"]  # every threshold at its schema default
+MOVES = ["static", "push_in", "pull_out", "pan_left", "pan_right"]
+
+
+def cast(n):
+    outfits = ["#00a8ff", "#e63946", "#2ec44a"]
+    return [{"id": f"c{i}", "name": f"Character {i}", "palette": {
+        "hair": "#17141f", "skin": "#e8b98a", "outfit": outfits[i], "accent": "#b8c4d0"}} for i in range(n)]
+
+
+def clip_spec(move, frames, characters, location="Harbor at sea", framing="wide"):
+    still = {"episode": "ep", "scene": "sc", "shot": "sh1", "location": location, "time_of_day": "night",
+             "camera": {"move": move, "framing": framing}, "action": "The tide comes in.", "seed": 3,
+             "width": 768, "height": 512, "backend": "storyboard", "characters": characters}
+    return {"still": still, "frames": frames, "fps": 24, "backend": "camera",
+            "hold_top": caption_height("storyboard", 512)}
+
+
+def gate(tmp_path, spec):
+    still, clip = tmp_path / f"{spec['still']['camera']['move']}.png", tmp_path / "clip.mp4"
+    sb.render_storyboard(spec["still"], still)
+    render_camera_clip(spec, still, clip)
+    return clip_report(clip, spec, DEFAULTS, still)
+
+
+def failures(report):
+    return [(c["metric"], c["value"]) for c in report["checks"] if not c["pass"]]
+
+
+# An empty night harbour is the hardest still for the freeze check: sky, sea and ground are
+# horizontal bands, so a pan changes little per frame (a 10 s pan measured a 0.75 s hold).
+@pytest.mark.parametrize("frames", [240, 121, 24, MIN_FRAMES])
+@pytest.mark.parametrize("move", MOVES)
+def test_every_move_passes_its_gate_on_an_empty_shot(tmp_path, move, frames):
+    report = gate(tmp_path, clip_spec(move, frames, []))
+    assert report["pass"], failures(report)
+
+
+@pytest.mark.parametrize("move", MOVES)
+def test_every_move_passes_its_gate_with_three_characters(tmp_path, move):
+    report = gate(tmp_path, clip_spec(move, 121, cast(3), "Neo-Tokyo street market", "medium"))
+    assert report["pass"], failures(report)
+
+
+def test_a_frozen_clip_fails_the_freeze_check(tmp_path):
+    """The static move is the still held: exempt on the camera backend, frozen for any other."""
+    spec = clip_spec("static", 49, cast(1))
+    report = gate(tmp_path, spec)
+    assert report["pass"]
+    report = clip_report(tmp_path / "clip.mp4", {**spec, "backend": "i2v"}, DEFAULTS, tmp_path / "static.png")
+    frozen = next(c for c in report["checks"] if c["metric"] == "frozen_seconds")
+    assert not frozen["pass"] and frozen["value"] == pytest.approx(49 / 24, abs=0.01)
+
+
+def test_the_freeze_check_compares_with_the_start_of_the_hold_not_the_last_frame():
+    """A slow drift (each frame under freeze_noise from the one before) is motion once it
+    has drifted far enough from where the hold began, as in FFmpeg's freezedetect."""
+    noise = DEFAULTS["freeze_noise"]
+    base = np.tile(np.arange(64, dtype=np.uint8) * 3, (32, 1))
+    drift = np.repeat(base[None], 48, axis=0)
+    for k in range(48):  # a light creeps over the picture, one column (of 64) a frame
+        drift[k, :, :k + 1] += 8
+    stats = FrameStats(DEFAULTS["black_pixel_threshold"], DEFAULTS["black_picture_ratio"], noise)
+    stats.add(drift)
+    steps = np.abs(np.diff(drift.astype(int), axis=0)).mean(axis=(1, 2)) / 255
+    assert steps.max() < noise  # frame to frame, every step looks frozen
+    assert stats.full((0, 255))["held"] <= 2
+    still = FrameStats(DEFAULTS["black_pixel_threshold"], DEFAULTS["black_picture_ratio"], noise)
+    still.add(np.repeat(base[None], 48, axis=0))
+    assert still.full((0, 255))["held"] == 47
+
+
+@pytest.mark.parametrize("move", MOVES[1:])
+def test_every_frame_moves_smoothly_and_keeps_the_safe_area(move):
+    for frames in (240, 121, 24, MIN_FRAMES):
+        boxes = np.array(crop_boxes(move, frames, 768, 512))
+        assert (boxes[:, 3] == 512).all() and (boxes[:, :2] >= -1e-9).all() and (boxes[:, 2] <= 768 + 1e-9).all()
+        assert np.allclose((boxes[:, 2] - boxes[:, 0]) / (boxes[:, 3] - boxes[:, 1]), 768 / 512)
+        steps = np.abs(np.diff(boxes[:, 0] if move.startswith("pan") else boxes[:, 2] - boxes[:, 0]))
+        assert steps.min() > 0.4 * steps.mean()  # never at rest, not even at the ends
+        assert steps.max() < 1.3 * steps.mean()  # and no sudden bursts
+        left, top, right, bottom = safe_area(768, 512)
+        assert (boxes[:, 0] <= left + 1e-9).all() and (boxes[:, 2] >= right - 1e-9).all()
+        assert (boxes[:, 1] <= top + 1e-9).all()
+
+
+def test_min_frames_is_the_same_at_every_rate():
+    assert [min_frames(fps) for fps in (24, 25, 30, 60)] == [MIN_FRAMES] * 4
+    assert 1 < MIN_FRAMES <= 24 and camera.min_frames.__annotations__["return"] is int
