@@ -159,3 +159,16 @@ def test_speech_faster_than_its_subtitles_can_be_read_is_named(story):
     assert "line 1 is spoken in ~1.30 s but its subtitles need 2.40 s to be read" in plan.notes[0]
     with pytest.raises(InvalidInput, match="subtitles need 2.40 s to be read"):
         plan_of(story, voice={**fast_voice, "fit_lines": "stop"})
+
+
+def test_a_shot_shorter_than_its_clips_backend_can_make_is_refused(story):
+    from tower_anime.clips.camera import MIN_FRAMES
+
+    story.episodes["test01"]["scenes"][0]["shots"][0]["frames"] = MIN_FRAMES - 1
+    story.episodes["test01"]["scenes"][0]["shots"][0]["dialogue"] = []
+    with pytest.raises(InvalidInput, match=rf"scenes\[0\]\.shots\[0\]\.frames: got {MIN_FRAMES - 1} = "
+                                           rf"{MIN_FRAMES - 1} frame\(s\); the clips backend 'camera' makes shots "
+                                           rf"of at least {MIN_FRAMES} frames"):
+        plan_of(story)
+    story.episodes["test01"]["scenes"][0]["shots"][0]["frames"] = MIN_FRAMES
+    assert rows(plan_of(story))["s1"]["frames"] == MIN_FRAMES

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..audio.music import profile_for
 from ..audio.request import service_request
+from ..clips import shortest_shot
 from ..comfyui.spec import check_workflows, clip_fields, still_fields
 from ..episode.subtitles import reading_seconds, subtitle_limits
 from ..errors import InvalidInput, ValidationProblem
@@ -234,6 +235,13 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             field = f"scenes[{si}].shots[{hi}]"
             scripted = frames_of(shot, fps)
             problems += [ValidationProblem(where, p.field, p.message) for p in _check_dialogue(shot, scripted, fps, field)]
+            shortest = shortest_shot(backends["clips"], fps)
+            if scripted < shortest:
+                problems.append(ValidationProblem(
+                    where, f"{field}.{'frames' if 'frames' in shot else 'duration'}",
+                    f"got {shot.get('frames', shot.get('duration'))} = {scripted} frame(s); the clips backend "
+                    f"{backends['clips']!r} makes shots of at least {shortest} frames ({shortest / fps:.2f} s at "
+                    f"{fps} fps): lengthen the shot or merge it with its neighbour"))
             # a scene's first shot joins the shot before it; a crossfade overlaps the two by its
             # frames, a dip does not (it fades the ends of both): only a crossfade moves `start`.
             # Lengths that do not fit the shots are refused by check_transitions, not clamped
