@@ -124,7 +124,8 @@ def mix_settings(wc):
     service's settings, which shape the cues, nor its timeouts, which shape nothing)."""
     music = {k: config["music"][k] for k in ("bed_level_db", "scene_fade")}
     loudness = {k: v for k, v in loudness_settings().items() if k != "lra"}  # lra is only reported
-    return dumps({"music": music, "mix": config["mix"], "loudness": loudness})
+    output = {k: config["output"][k] for k in ("sample_rate", "audio_bit_depth")}
+    return dumps({"music": music, "mix": config["mix"], "loudness": loudness, "output": output})
 
 
 def qc_episode_settings(wc):

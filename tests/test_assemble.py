@@ -316,3 +316,17 @@ def test_the_first_scene_joins_nothing(story_dir):
         load_story(story_dir / "characters.yaml", story_dir / "episodes")
     assert [p.field for p in e.value.problems] == ["scenes[0].transition"]
     assert "fade_in_seconds" in e.value.problems[0].message
+
+
+def test_the_encoder_and_the_gate_read_one_delivery_format(master, tmp_path):
+    timeline, out, d = master
+    clips = [str(d / f"{r['shot']}.mp4") for r in timeline["shots"]]
+    full = validate_config({**{k: v for k, v in CFG.items() if k == "output"},
+                            "output": {**CFG["output"], "pix_fmt": "yuv444p"}})
+    assemble_episode(timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "444.mkv"),
+                     full["output"])
+    video = next(s for s in probe(tmp_path / "444.mkv")["streams"] if s["codec_type"] == "video")
+    assert video["pix_fmt"] == "yuv444p"
+    assert "pix_fmt" not in failed(episode_report(tmp_path / "444.mkv", timeline, {**CFG, "output": full["output"]}))
+    # the same file against the default format: the gate names the difference
+    assert "pix_fmt" in failed(episode_report(tmp_path / "444.mkv", timeline, CFG))

@@ -116,3 +116,17 @@ def read_pcm(path, rate, channels=1):
         tail = "\n".join(proc.stderr.decode(errors="replace").strip().splitlines()[-8:])
         raise MediaError(f"decode {path} failed (exit {proc.returncode}):\n{tail}")
     return np.frombuffer(proc.stdout, dtype="<f4")
+
+
+# The delivery format's codecs (as ffprobe names them, the names in config `output`) and the
+# FFmpeg encoders that write them: the encoder and the episode gate read the same config values.
+ENCODERS = {"h264": "libx264", "opus": "libopus", "subrip": "srt"}
+PCM = {16: "pcm_s16le", 24: "pcm_s24le"}
+
+
+def encoder(codec: str) -> str:
+    """The FFmpeg encoder for a delivery codec name (config output.*_codec)."""
+    try:
+        return ENCODERS[codec]
+    except KeyError:
+        raise MediaError(f"no encoder known for codec {codec!r}; expected one of {sorted(ENCODERS)}") from None

@@ -16,17 +16,16 @@ from pathlib import Path
 
 from ..errors import MediaError
 from ..fsutil import atomic_path, write_json_atomic
-from ..media import ffmpeg, loudness
+from ..media import PCM, ffmpeg, loudness
 from .delivery import reference, resolve_profile
 
-RATE = 48000
 OVERSAMPLE = 4            # the limiter runs at 192 kHz so that it sees inter-sample peaks
 CORRECTION_LU = 0.2       # EBU R128 s1 QC tolerance: a pass 2 further off than this is redone once
 STEMS = ("dialogue", "music")
 
 
-def _stereo():
-    return f"aresample={RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
+def _stereo(rate):
+    return f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
 
 
 def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
@@ -35,7 +34,8 @@ def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
     Inputs: music cues first (one per scene), then voice lines.
     """
     fps = timeline["fps"]
-    samples = round(timeline["total_frames"] * RATE / fps)
+    rate = cfg["output"]["sample_rate"]
+    samples = round(timeline["total_frames"] * rate / fps)
     music_cfg, duck = cfg["music"], cfg["mix"]
     fade = music_cfg["scene_fade"]
     parts, labels = [], []
@@ -44,7 +44,7 @@ def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
         dur = scene["frames"] / fps
         f = min(fade, dur / 4)
         parts.append(
-            f"[{music_inputs[scene['scene']]}:a]{_stereo()},"
+            f"[{music_inputs[scene['scene']]}:a]{_stereo(rate)},"
             f"atrim=0:{dur:.4f},volume={music_cfg['bed_level_db']}dB,"
             f"afade=t=in:d={f:.3f},afade=t=out:st={dur - f:.4f}:d={f:.3f},"
             f"adelay={round(start * 1000)}:all=1[m{i}]"
@@ -56,7 +56,7 @@ def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
         for j, cue in enumerate(placed):
             # a line fitted to its slot (voice.grow_shots) is sped up; atempo keeps the pitch
             tempo = f"atempo={cue['tempo']:.4f}," if cue.get("tempo", 1.0) > 1.0 else ""
-            parts.append(f"[{voice_inputs[cue['line']]}:a]{tempo}{_stereo()},"
+            parts.append(f"[{voice_inputs[cue['line']]}:a]{tempo}{_stereo(rate)},"
                          f"adelay={round(cue['start'] * 1000)}:all=1[d{j}]")
             vl.append(f"[d{j}]")
         parts.append(f"{''.join(vl)}amix=inputs={len(vl)}:normalize=0,apad,atrim=end_sample={samples},"
@@ -67,18 +67,19 @@ def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
         )
         parts.append("[ducked][dmix]amix=inputs=2:normalize=0[out]")
     else:
-        parts.append(f"anullsrc=r={RATE}:cl=stereo,atrim=end_sample={samples}[dstem]")
+        parts.append(f"anullsrc=r={rate}:cl=stereo,atrim=end_sample={samples}[dstem]")
         parts.append("[music]asplit=2[out][mstem]")
     return ";\n".join(parts)
 
 
-def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, log):
+def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, output, log):
     """Gain on the mix and the stems, the limiter on the mix only; every output written atomically."""
     exact = f"apad,atrim=end_sample={samples}"
     chain = f"volume={gain_db:.3f}dB"
     if limit_dbtp is not None:
-        chain += (f",aresample={RATE * OVERSAMPLE},alimiter=limit={10 ** (limit_dbtp / 20):.5f}:"
-                  f"attack=5:release=50:level=false:latency=true,aresample={RATE}")
+        rate = output["sample_rate"]
+        chain += (f",aresample={rate * OVERSAMPLE},alimiter=limit={10 ** (limit_dbtp / 20):.5f}:"
+                  f"attack=5:release=50:level=false:latency=true,aresample={rate}")
     graph = [f"[0:a]{chain},{exact}[mix]"]
     graph += [f"[{i + 1}:a]volume={gain_db:.3f}dB,{exact}[s{i}]" for i in range(len(STEMS))]
     with atomic_path(out_wav) as mix_part, atomic_path(stems_out["dialogue"]) as d_part, \
@@ -86,8 +87,8 @@ def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, l
         args = ["-i", premix, "-i", stems_in["dialogue"], "-i", stems_in["music"],
                 "-filter_complex", ";".join(graph)]
         for label, part in (("[mix]", mix_part), ("[s0]", d_part), ("[s1]", m_part)):
-            # 24-bit PCM: the delivery format for a mix and its stems
-            args += ["-map", label, "-ar", RATE, "-c:a", "pcm_s24le", part]
+            # the delivery format for a mix and its stems (config output: rate, bit depth)
+            args += ["-map", label, "-ar", output["sample_rate"], "-c:a", PCM[output["audio_bit_depth"]], part]
         ffmpeg(args, "loudness normalisation (pass 2)", log)
 
 
@@ -105,7 +106,7 @@ def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=No
         voice_inputs[cue["line"]] = len(inputs) // 2
         inputs += ["-i", voice_paths[cue["line"]]]
     total = timeline["total_frames"] / timeline["fps"]
-    samples = round(total * RATE)
+    samples = round(total * cfg["output"]["sample_rate"])
     profile = resolve_profile(cfg)
     share = round(sum(c["end"] - c["start"] for c in placed) / total, 4) if total else 0.0
     what, target = reference(profile, share)
@@ -131,7 +132,7 @@ def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=No
         passes = []
         for _ in range(2):
             limit = ceiling if before["programme"]["true_peak_dbtp"] + gain > ceiling else None
-            _pass2(premix, raw, out_wav, stems, gain, limit, samples, log)
+            _pass2(premix, raw, out_wav, stems, gain, limit, samples, cfg["output"], log)
             after = {"programme": loudness(out_wav), "dialogue": loudness(stems["dialogue"])}
             passes.append({"gain_db": round(gain, 3), "limiter_dbtp": limit, "measured": after})
             error = target - after[what]["integrated_lufs"]

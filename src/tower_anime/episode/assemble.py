@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import MediaError
 from ..fsutil import atomic_path
-from ..media import ffmpeg, probe
+from ..media import encoder, ffmpeg, probe
 from ..story.transitions import shot_edges
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
@@ -91,6 +91,7 @@ def clip_srt(text: str, end: float) -> str:
 # 0 and the first sample heard at 0; the encoder's end trimming (DiscardPadding on the last
 # block) then ends the sound on the picture's last sample.
 OPUS_PRESKIP = 312
+OPUS_RATE = 48000  # Opus codes at 48 kHz whatever it is given: its pre-skip counts 48 kHz samples
 
 
 def _seconds_of(wav) -> float:
@@ -136,16 +137,18 @@ def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mk
         inputs = []
         for p in clip_paths:
             inputs += ["-i", p]
-        inputs += ["-itsoffset", f"{OPUS_PRESKIP / 48000:.6f}", "-i", mix_wav, "-i", subs, "-i", meta]
+        inputs += ["-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", mix_wav, "-i", subs, "-i", meta]
         with atomic_path(out_mkv) as part:
             ffmpeg([
                 *inputs, "-filter_complex_script", graph,
                 "-map", "[vout]", "-map", f"{n}:a", "-map", f"{n + 1}:s", "-map_chapters", str(n + 2),
                 "-map_metadata", str(n + 2),
-                "-c:v", "libx264", "-preset", output_cfg["video_preset"], "-crf", str(output_cfg["video_crf"]),
-                "-pix_fmt", "yuv420p", "-r", str(fps),
-                "-c:a", "libopus", "-b:a", output_cfg["audio_bitrate"], "-ar", "48000",
-                "-c:s", "srt", "-metadata:s:s:0", f"language={output_cfg['subtitle_language']}",
+                # the delivery format from config `output`, which the episode gate checks too
+                "-c:v", encoder(output_cfg["video_codec"]), "-preset", output_cfg["video_preset"],
+                "-crf", str(output_cfg["video_crf"]), "-pix_fmt", output_cfg["pix_fmt"], "-r", str(fps),
+                "-c:a", encoder(output_cfg["audio_codec"]), "-b:a", output_cfg["audio_bitrate"],
+                "-ar", str(output_cfg["sample_rate"]), "-ac", str(output_cfg["audio_channels"]),
+                "-c:s", encoder(output_cfg["subtitle_codec"]), "-metadata:s:s:0", f"language={output_cfg['subtitle_language']}",
                 "-metadata:s:a:0", f"language={output_cfg['subtitle_language']}",
                 "-metadata", f"title={timeline['title']}",
                 # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms

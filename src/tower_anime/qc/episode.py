@@ -86,7 +86,7 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
     fps = timeline["fps"]
     frame = 1 / fps
     q = cfg["qc"]["episode"]
-    delivery = q["delivery"]
+    delivery = cfg["output"]  # the format the encoder was given: one place for both
     tol_frames = q["duration_tolerance_frames"]
     script = timeline["total_frames"] / fps
     video = (by_type.get("video") or [None])[0]
@@ -97,7 +97,7 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
         check("video_codec", get(video, "codec_name"), "==", delivery["video_codec"]),
         check("pix_fmt", get(video, "pix_fmt"), "==", delivery["pix_fmt"]),
         check("audio_codec", get(audio, "codec_name"), "==", delivery["audio_codec"]),
-        check("audio_sample_rate", audio and int(audio["sample_rate"]), "==", delivery["audio_sample_rate"], "Hz"),
+        check("audio_sample_rate", audio and int(audio["sample_rate"]), "==", delivery["sample_rate"], "Hz"),
         check("audio_channels", get(audio, "channels"), "==", delivery["audio_channels"]),
         check("subtitle_codec", get(subs, "codec_name"), "==", delivery["subtitle_codec"]),
         check("subtitle_language", subs and subs.get("tags", {}).get("language"), "==",
@@ -141,7 +141,7 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
         if dialogue:
             measured["dialogue_stem"] = dialogue
     if dialogue_stem and placed:
-        rate = delivery["audio_sample_rate"]
+        rate = delivery["sample_rate"]
         speech, found = speech_checks(read_pcm(dialogue_stem, rate), rate, list(placed), script)
         checks += speech
         measured.update(found)
