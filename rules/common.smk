@@ -2,8 +2,19 @@
 # from the first folder. Config validation, the story plan (known at parse time: no checkpoints needed), input
 # functions and wildcard constraints shared by every stage.
 import json
+import os
 import sys
 from pathlib import Path
+
+# The workflow runs the package that sits beside it (src/ next to rules/) when there is one:
+# in this process and, through PYTHONPATH, in every job. A workflow in one folder then never
+# validates against, or lists as job inputs, the files of another checkout that the package
+# happens to be installed from. Used as a Snakemake module, this is the module's own folder.
+TOWER_ROOT = Path(str(workflow.current_basedir)).parent
+_OWN_SRC = TOWER_ROOT / "src"
+if (_OWN_SRC / "tower_anime" / "__init__.py").is_file():
+    sys.path.insert(0, str(_OWN_SRC))
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(_OWN_SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 import tower_anime
 from tower_anime.check import check_inputs
@@ -50,7 +61,7 @@ _SRC = Path(tower_anime.__file__).resolve().parent
 
 def code(module):
     """A package module as an input, so editing a renderer re-renders what it made
-    (Snakemake never sees modules that a script imports; see ../shared/snakemake-notes.md)."""
+    (Snakemake never sees the modules that a script imports)."""
     path = _SRC / module
     try:
         return str(path.relative_to(Path.cwd()))

@@ -1,6 +1,6 @@
 """A voice and music service for the tests, on 127.0.0.1 with an ephemeral port.
 
-It speaks the wire format that config/schemas/config.schema.yaml describes by default:
+It speaks the wire format that src/tower_anime/schemas/config.schema.yaml describes by default:
   POST /api/voice/synthesize  {"text", "voice_id", "speed", "pitch", "emotion", "format"}
        -> real speech from espeak-ng (the voice id picks an espeak voice), audio/wav
   POST /api/music/generate    {"mood", "tempo", "duration", "scene_id", ..., "format"}

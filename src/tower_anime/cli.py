@@ -195,6 +195,15 @@ def cmd_estimate(args):
     print(report(est, args.targets, args.cores))
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from .series import init_series
+
+    written = init_series(args.folder, args.title)
+    print(f"created {args.folder}: {len(written)} files. Next:\n  cd {args.folder}\n"
+          "  snakemake --cores 2 episodes/ep01.mkv")
+    return 0
+
+
 def cmd_qc(args: argparse.Namespace) -> int:
     """Summarise an episode's gates from the reports on disk (also after a failed build).
     Exit 1 when a check failed that no waiver accepts, or an item was never checked."""
@@ -247,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
                                   "list failed checks (exit 1 if any)")
     p.add_argument("episode")
     p.set_defaults(fn=cmd_qc)
+    p = sub.add_parser("init", help="create your own series in a new folder: config, characters, one episode and "
+                                    "a Snakefile that uses Tower's workflow as a module")
+    p.add_argument("folder")
+    p.add_argument("--title", help="the series' title (default: the folder's name)")
+    p.set_defaults(fn=cmd_init)
     args = parser.parse_args(argv)
     try:
         code = args.fn(args) or 0

@@ -1,4 +1,4 @@
-"""Workflow configuration: validated against config/schemas/config.schema.yaml, defaults filled."""
+"""Workflow configuration: validated against src/tower_anime/schemas/config.schema.yaml, defaults filled."""
 import copy
 
 from .errors import InvalidInput, ValidationProblem

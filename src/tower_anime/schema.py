@@ -13,11 +13,13 @@ from .errors import InvalidInput, ValidationProblem
 # libyaml's loader parses ~10x faster: a season of episode files is read at every Snakemake start
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "config" / "schemas"
+# Package data: whichever folder a workflow runs in, it validates against the schemas of the
+# package it imports, never against files found by walking out of an installed package
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
 def schema_dir():
-    """The schemas ship in config/schemas of the checkout (the workflow's own config)."""
+    """The folder of the config, character and episode schemas (package data)."""
     return SCHEMA_DIR
 
 
@@ -203,7 +205,7 @@ def read_yaml(path):
 
 
 def validate(instance, name, file):
-    """Validate against config/schemas/<name>.schema.yaml (filling defaults); raise on problems."""
+    """Validate against schemas/<name>.schema.yaml (filling defaults); raise on problems."""
     found = problems(instance, load_schema(name), file)
     if found:
         raise InvalidInput(found)

@@ -1,5 +1,5 @@
 -- The story: the character sheet and the episodes -> scenes -> shots -> cast and dialogue,
--- mirroring config/schemas/characters.schema.yaml and episode.schema.yaml column by column.
+-- mirroring src/tower_anime/schemas/characters.schema.yaml and episode.schema.yaml column by column.
 -- The same text runs on SQLite and PostgreSQL.
 --
 -- Numbers the schemas type as `number` (voice pitch/speed, LoRA strengths, durations,
