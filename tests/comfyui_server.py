@@ -1,5 +1,5 @@
 """A small ComfyUI test double on 127.0.0.1: the real server's wire protocol
-(../shared/comfyui-protocol.md, observed on ComfyUI 0.3.64) without a GPU.
+(as observed on ComfyUI 0.3.64) without a GPU.
 
 It speaks the same HTTP shapes and status codes, sends the same websocket messages in the
 same order to the socket of the prompt's client_id, validates graphs against node

@@ -1,6 +1,6 @@
 """A real one-node SLURM cluster for tests: munge, slurmctld and slurmd started by hand.
 
-Facts measured on these machines are in ../shared/slurm-notes.md. Everything lives in a
+Everything lives in a
 scratch folder of the test's own, except slurm.conf/gres.conf: Snakemake's SLURM jobstep
 executor strips SLURM_* variables (SLURM_CONF included) before its inner `srun`, so the
 configuration must sit where every Slurm command looks by default, /etc/slurm. The files are

@@ -8,7 +8,6 @@ true-peak limiter (4x oversampled) on the mix only when the gain would push its 
 ceiling. FFmpeg's loudnorm is not used: its linear mode quietly turns into dynamic processing
 when the peaks do not allow the gain, which would pump the dialogue and break the stems' sum.
 
-Graph shapes measured on these machines are in ../shared/media-notes.md.
 """
 import math
 import tempfile

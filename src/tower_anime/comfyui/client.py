@@ -1,5 +1,5 @@
-"""The ComfyUI wire protocol (HTTP + websocket), as the real server speaks it
-(../shared/comfyui-protocol.md). Nothing here knows about shots or Snakemake.
+"""The ComfyUI wire protocol (HTTP + websocket), as the real server speaks it: HTTP routes,
+the websocket's progress messages, history and /view. Nothing here knows about shots or Snakemake.
 
 Failures are typed: Unreachable (no connection), Transient (connection reset, 5xx, the
 websocket dropped: worth a retry), PromptRejected (400 from /prompt), ExecutionFailed /

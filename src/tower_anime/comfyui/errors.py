@@ -1,6 +1,6 @@
 """ComfyUI failures as errors a user can act on, and the translation of the server's answers.
 
-The shapes translated here are the real server's (../shared/comfyui-protocol.md): the
+The shapes translated here are the real server's (as observed on ComfyUI 0.3.64): the
 400 body of POST /prompt (`error` + `node_errors`) and the websocket `execution_error`.
 """
 from ..errors import TowerError

@@ -1,6 +1,6 @@
 """Decode a video once, to small grey frames, through an FFmpeg rawvideo pipe.
 
-Measured on 2 cores (../shared/media-notes.md and bench/qc_clip.py): decoding a 121-frame
+Measured on 2 cores (bench/qc_clip.py): decoding a 121-frame
 768x512 clip costs ~0.3 s; PyAV is no faster. FFmpeg scales to half size (area average)
 and converts to full-range grey while it decodes, so Python reads a quarter of the bytes,
 and the frames are read in chunks so the numpy work overlaps with the decoding.

@@ -2,7 +2,7 @@
 
 Each job receives exactly the fields that shape its output (and nothing else) as one
 JSON param, so Snakemake re-plans a job precisely when its own spec changes
-(see ../shared/snakemake-notes.md: param names are dropped, so one JSON string is used).
+(Snakemake compares params by value and drops their names, so one JSON string is used).
 """
 import json
 import math
