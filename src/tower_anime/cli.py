@@ -136,11 +136,14 @@ def cmd_facts_list(args):
 
 
 def cmd_facts_serve(args):
-    from .facts.server import serve
+    from .facts.server import Limits, serve
     from .store import resolve_url
 
     cfg = _config_or_defaults(args)
-    serve(resolve_url(cfg, "facts", args.database), cfg)
+    limits = Limits.from_config(cfg, max_query_chars=args.max_query_chars, max_query_words=args.max_query_words,
+                                max_results=args.max_results, timeout_s=args.timeout,
+                                max_message_bytes=args.max_message_bytes)
+    serve(resolve_url(cfg, "facts", args.database), cfg, limits)
 
 
 def _add_db_commands(sub):
@@ -178,8 +181,14 @@ def _add_db_commands(sub):
     p.add_argument("--subject", help="only facts about this subject (any case)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(fn=cmd_facts_list)
-    facts.add_parser("serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, "
-                     "character_sheet)").set_defaults(fn=cmd_facts_serve)
+    p = facts.add_parser("serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, "
+                         "character_sheet)")
+    p.add_argument("--max-query-chars", type=int, metavar="N", help="longest search query (default: facts.server)")
+    p.add_argument("--max-query-words", type=int, metavar="N", help="most words in a search query (default: facts.server)")
+    p.add_argument("--max-results", type=int, metavar="N", help="most facts one search returns (default: facts.server)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="time bound of one call (default: facts.server)")
+    p.add_argument("--max-message-bytes", type=int, metavar="N", help="longest JSON-RPC line (default: facts.server)")
+    p.set_defaults(fn=cmd_facts_serve)
 
 
 def cmd_estimate(args):

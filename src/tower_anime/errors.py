@@ -45,5 +45,9 @@ class DatabaseError(TowerError):
     Messages name the database by its masked URL (never the password) and say what to run."""
 
 
+class QueryTimeout(DatabaseError):
+    """A statement ran past its time bound and was stopped (the database is left as it was)."""
+
+
 class ServiceError(TowerError):
     """An HTTP service failed or answered something unusable: names the service, the cause and the fix."""

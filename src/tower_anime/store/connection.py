@@ -6,8 +6,10 @@ that name the database by its masked URL, never with a traceback or a password.
 """
 import contextlib
 import sqlite3
+import time
+from collections.abc import Iterator
 
-from ..errors import DatabaseError
+from ..errors import DatabaseError, QueryTimeout
 from .url import parse_url, sqlite_file
 
 CONNECT_TIMEOUT_S = 5
@@ -91,6 +93,31 @@ class Database:
         with self._errors(sql):
             self._run_script(sql)
 
+    @contextlib.contextmanager
+    def deadline(self, seconds: float | None) -> Iterator["Database"]:
+        """Statements inside stop with QueryTimeout once `seconds` have passed (None: no bound).
+
+        The database stops the statement itself (SQLite: a progress handler; PostgreSQL:
+        statement_timeout), so a stopped search holds no lock and leaves no work behind."""
+        if seconds is None:
+            yield self
+            return
+        end = time.monotonic() + seconds
+        self._set_deadline(end, seconds)
+        try:
+            yield self
+        except DatabaseError as e:
+            if time.monotonic() >= end - 0.001:
+                raise QueryTimeout(f"database {self.display}: stopped after {seconds:g} s (the time bound); "
+                                   "ask for fewer words or a smaller limit, or raise the bound") from None
+            raise
+        finally:
+            self._clear_deadline()
+
+    def interrupt(self) -> None:
+        """Stop the statement running now, from any thread (it fails with a DatabaseError)."""
+        raise NotImplementedError
+
     def table_exists(self, name):
         raise NotImplementedError
 
@@ -166,6 +193,16 @@ class SQLiteDatabase(Database):
         if leftover:
             raise DatabaseError(f"incomplete SQL statement (missing ';'?) at the end of: {' '.join(leftover)[:80]}")
 
+    def _set_deadline(self, end, seconds):
+        # called every 1000 virtual-machine steps (~10-50 us here); non-zero aborts the statement
+        self.conn.set_progress_handler(lambda: int(time.monotonic() >= end), 1000)
+
+    def _clear_deadline(self):
+        self.conn.set_progress_handler(None, 0)
+
+    def interrupt(self) -> None:
+        self.conn.interrupt()
+
     def table_exists(self, name):
         return bool(self.rows("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
@@ -228,6 +265,19 @@ class PostgresDatabase(Database):
     def _run_script(self, sql):
         # no parameters: psycopg sends the text as is, several statements at once
         self.conn.execute(sql)
+
+    def _set_deadline(self, end, seconds):
+        # session-wide (autocommit: no transaction to scope it), reset by _clear_deadline
+        self.execute("SELECT set_config('statement_timeout', ?, false)", (f"{max(1, int(seconds * 1000))}",))
+
+    def _clear_deadline(self):
+        if not self.conn.closed:
+            with contextlib.suppress(DatabaseError):
+                self.execute("RESET statement_timeout")
+
+    def interrupt(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.cancel_safe(timeout=2)
 
     def table_exists(self, name):
         return self.value("SELECT to_regclass(?) IS NOT NULL AS x", (name,))
