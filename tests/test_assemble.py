@@ -14,7 +14,7 @@ from tower_anime.episode.chapters import ffmetadata
 from tower_anime.media import ffmpeg, probe
 from tower_anime.qc.episode import audio_end, episode_report, stream_end
 from tower_anime.story.plan import plan_episode
-from tower_anime.story.transitions import shot_edges
+from tower_anime.episode.transitions import shot_edges
 
 FPS = 24
 W, H = 64, 64            # the smallest frame the config allows

@@ -10,7 +10,8 @@ import pytest
 from conftest import ROOT, dump_yaml, load_yaml
 from tower_anime.errors import DatabaseError, InvalidInput
 from tower_anime.facts import PromptContext, read_fact_files
-from tower_anime.store import connect, export_folder, import_folder, migrate, read_story
+from tower_anime.store import connect, migrate
+from tower_anime.story.database import export_folder, import_folder, read_story
 from tower_anime.store.story_rows import TABLES
 from tower_anime.story import dumps, load_story, plan_story
 

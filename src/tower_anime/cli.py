@@ -63,7 +63,7 @@ def cmd_db_init(args):
 
 
 def cmd_db_import(args):
-    from .store import import_folder
+    from .story.database import import_folder
 
     with _database(args, "story", create=True) as db:
         n = import_folder(db, args.folder)
@@ -72,7 +72,7 @@ def cmd_db_import(args):
 
 
 def cmd_db_export(args):
-    from .store import export_folder
+    from .story.database import export_folder
 
     with _database(args, "story") as db:
         n = export_folder(db, args.folder)
@@ -143,7 +143,9 @@ def cmd_facts_serve(args):
     limits = Limits.from_config(cfg, max_query_chars=args.max_query_chars, max_query_words=args.max_query_words,
                                 max_results=args.max_results, timeout_s=args.timeout,
                                 max_message_bytes=args.max_message_bytes)
-    serve(resolve_url(cfg, "facts", args.database), cfg, limits)
+    from .story.source import load_configured_story
+
+    serve(resolve_url(cfg, "facts", args.database), cfg, limits, lambda: load_configured_story(cfg).characters)
 
 
 def _add_db_commands(sub):

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import MediaError
 from ..fsutil import atomic_path
 from ..media import encoder, ffmpeg, probe
-from ..story.transitions import shot_edges
+from .transitions import shot_edges
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
 from .subtitles import srt_time

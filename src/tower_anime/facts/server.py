@@ -59,9 +59,13 @@ INSTRUCTIONS = ("Facts about the Tower anime production: characters, style bible
 class FactsService:
     """The tools' logic, without the protocol: one method per tool, TowerError on bad input."""
 
-    def __init__(self, url, config: dict, limits: Limits | None = None):
+    def __init__(self, url, config: dict, limits: Limits | None = None,
+                 characters: Callable[[], dict] | None = None):
         self.url = url
         self.config = config
+        # the story's characters, from whoever runs the server (the CLI): the facts floor does
+        # not reach up into the story's loading
+        self.characters = characters or dict
         self.limits = limits or Limits()
         self._open = set()
         self._lock = threading.Lock()
@@ -127,10 +131,8 @@ class FactsService:
         return {"added": bool(added), "subject": fact.subject, "predicate": fact.predicate, "object": fact.object}
 
     def _characters(self):
-        from ..story.source import load_configured_story
-
         try:
-            return load_configured_story(self.config).characters
+            return self.characters()
         except TowerError:
             return {}  # no story here: facts alone still make a sheet
 
@@ -251,10 +253,11 @@ async def _serve_stdio(server: Any, service: FactsService) -> None:
         service.interrupt_all()  # input closed mid-call: stop the statement, exit now
 
 
-def serve(url, config: dict, limits: Limits | None = None) -> None:
-    """Run until the client closes stdin. Nothing else may write to stdout: it is the protocol."""
+def serve(url, config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None) -> None:
+    """Run until the client closes stdin. Nothing else may write to stdout: it is the protocol.
+    characters(): the story's characters for the character_sheet tool."""
     import anyio
 
-    service = FactsService(url, config, limits or Limits.from_config(config))
+    service = FactsService(url, config, limits or Limits.from_config(config), characters)
     service.prepare()
     anyio.run(_serve_stdio, build_server(service), service)

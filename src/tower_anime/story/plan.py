@@ -17,7 +17,7 @@ from ..episode.subtitles import reading_seconds, subtitle_limits
 from ..errors import InvalidInput, ValidationProblem
 from ..stills import caption_height
 from .dialogue import fit_shot, overflow_message
-from .transitions import check_transitions, seconds_to_frames
+from ..episode.transitions import check_transitions, seconds_to_frames
 
 
 def dumps(spec):

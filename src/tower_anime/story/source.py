@@ -7,7 +7,8 @@ from .load import load_story
 def load_configured_story(config):
     story_cfg = config["story"]
     if story_cfg.get("source", "yaml") == "database":
-        from ..store import connect, read_story, resolve_url
+        from ..store import connect, resolve_url
+        from .database import read_story
 
         with connect(resolve_url(config, "story")) as db:
             return read_story(db)

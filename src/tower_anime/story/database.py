@@ -11,10 +11,10 @@ import yaml
 
 from ..errors import DatabaseError, TowerError
 from ..fsutil import atomic_path, write_text_atomic
-from ..story.load import load_story, story_from_documents
-from .migrate import migrate, require_schema
-from .story_rows import character_document, episode_documents, read_rows, write_story
-from .templates import read_templates, stored_templates, write_templates
+from ..store.migrate import migrate, require_schema
+from ..store.story_rows import character_document, episode_documents, read_rows, write_story
+from ..store.templates import read_templates, stored_templates, write_templates
+from .load import load_story, story_from_documents
 
 
 def folder_parts(folder):
