@@ -7,6 +7,7 @@ from pathlib import Path
 
 import tower_anime
 from tower_anime import backends
+from tower_anime.backends import PendingJob
 from tower_anime.check import check_inputs
 from tower_anime.errors import InvalidInput, TowerError
 from tower_anime.qc.summary import episode_view
@@ -251,3 +252,32 @@ def qc_params(kind, key, **extra):
 def reference_images(wc):
     """Character reference pictures of a shot: inputs of its still check."""
     return sorted({c["reference_image"] for c in plan(wc).stills[wc.shot]["characters"] if c.get("reference_image")})
+
+
+# the render rules and the stage each renders
+RENDER_RULES = {"still": "stills", "clip": "clips", "voice": "voice", "music": "music"}
+
+
+def pending_by_preflight():
+    """{(backend name, its preflight hook): [PendingJob]} of the pending render jobs whose
+    backend declares a preflight hook (one backend's stages are checked together)."""
+    found = {}
+    for job in workflow.dag.needrun_jobs():
+        stage = RENDER_RULES.get(job.rule.name)
+        if stage is None:
+            continue
+        spec = json.loads(job.params.spec)
+        backend = backends.of_spec(stage, spec)
+        if backend.preflight is None:
+            continue
+        label = f"{job.rule.name} {'/'.join(job.wildcards)}"
+        found.setdefault((backend.name, backend.preflight), []).append(
+            PendingJob(stage, spec, dict(job.input.items()), label))
+    return found
+
+
+def schedule(jobs):
+    """What the scheduler was given: the gpu limit, the subsample and how many jobs are pending."""
+    gpu = workflow.global_resources.get("gpu") if "gpu" in workflow.global_resources else None
+    return {"gpu": getattr(gpu, "value", None), "subsample": workflow.scheduling_settings.subsample,
+            "pending": len(jobs)}
