@@ -12,7 +12,7 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/comfyui.smk"
+include: "rules/preflight.smk"
 include: "rules/story.smk"
 include: "rules/stills.smk"
 include: "rules/clips.smk"

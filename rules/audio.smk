@@ -1,10 +1,11 @@
-# Audio stage: a voice per dialogue line, a music cue per scene (embedded backends or the
-# user's services over HTTP), and the episode mix with its stems, normalised to the delivery profile.
+# Audio stage: a voice per dialogue line, a music cue per scene (each by its backend, whose
+# declaration in tower_anime.backends gives the job's code and file inputs), and the episode
+# mix with its stems, normalised to the delivery profile.
 
 
 rule voice:
     input:
-        engine=code("audio/voice.py"),
+        unpack(render_inputs("voice", line_spec)),
     output:
         "audio/{ep}/voice/{line}.wav",
     params:
@@ -20,7 +21,7 @@ rule voice:
 
 rule music:
     input:
-        unpack(music_code),
+        unpack(render_inputs("music", music_spec)),
     output:
         "audio/{ep}/music/{scene}.wav",
     params:

@@ -5,7 +5,7 @@
 
 rule clip:
     input:
-        unpack(render_inputs("clips", "clips/camera.py")),
+        unpack(render_inputs("clips", clip_spec)),
         still="stills/{ep}/{shot}.png",
         still_report=clip_still_report,
     output:
@@ -19,7 +19,7 @@ rule clip:
         "benchmarks/clip/{ep}/{shot}.tsv"
     resources:
         gpu=1,
-    localrule: comfyui_on_submit_host("clips")
+    localrule: on_submit_host("clips")
     priority: 10
     script:
         "../scripts/render_clip.py"

@@ -17,6 +17,8 @@ if (_OWN_SRC / "tower_anime" / "__init__.py").is_file():
     os.environ["PYTHONPATH"] = os.pathsep.join([str(_OWN_SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 import tower_anime
+from tower_anime import backends
+from tower_anime.backends import PendingJob
 from tower_anime.check import check_inputs
 from tower_anime.errors import InvalidInput, TowerError
 from tower_anime.qc.summary import episode_view
@@ -97,18 +99,26 @@ line_spec = _item("lines", "line", "dialogue line")
 music_spec = _item("music", "scene", "scene")
 
 
-def render_inputs(table, renderer):
-    """What a still/clip is made with, as inputs: the embedded renderer's code, or for comfyui
-    the one workflow template this shot uses (editing it re-renders exactly its shots; the
-    client's own code is not an input, a fix to it must not re-render a season)."""
+def render_inputs(stage, spec_of):
+    """What a job is made with, as inputs, from its backend's declaration: the package code
+    whose edits re-render it (`renderer`), and its own files (e.g. the one workflow template
+    this shot uses, so editing it re-renders exactly its shots)."""
 
     def get(wc):
-        spec = _lookup(table, "shot", "shot", wc)
-        if spec["backend"] == "comfyui":
-            return {"workflow": str(Path(config["comfyui"]["workflows_dir"]) / spec["comfyui"]["workflow"])}
-        return {"renderer": code(renderer)}
+        spec = json.loads(spec_of(wc))
+        backend = backends.of_spec(stage, spec)
+        found = backend.inputs(spec, config)
+        if backend.code:
+            found["renderer"] = [code(module) for module in backend.code]
+        return found
 
     return get
+
+
+def on_submit_host(stage):
+    """Whether a stage's jobs run on the submitting host under a cluster executor, as its
+    configured backend declares (a client of a pool of servers needs no cluster GPU)."""
+    return backends.get(stage, config["backends"][stage]).on_submit_host(config)
 
 
 def timeline_json(wc):
@@ -142,12 +152,6 @@ def mix_settings(wc):
 def qc_episode_settings(wc):
     return dumps({"output": config["output"], "loudness": loudness_settings(), "subtitles": config["subtitles"],
                   "qc": {"episode": config["qc"]["episode"]}, "waive": waivers_for("episode", wc.ep)})
-
-
-def music_code(wc):
-    """The module that shapes a scene's cue: the composer, or the fitter of a service's answer."""
-    http = json.loads(music_spec(wc))["backend"] == "http"
-    return {"fitter": code("audio/fit.py")} if http else {"composer": code("audio/music.py")}
 
 
 def voice_files(wc):
@@ -260,3 +264,32 @@ def qc_params(kind, key, **extra):
 def reference_images(wc):
     """Character reference pictures of a shot: inputs of its still check."""
     return sorted({c["reference_image"] for c in plan(wc).stills[wc.shot]["characters"] if c.get("reference_image")})
+
+
+# the render rules and the stage each renders
+RENDER_RULES = {"still": "stills", "clip": "clips", "voice": "voice", "music": "music"}
+
+
+def pending_by_preflight():
+    """{(backend name, its preflight hook): [PendingJob]} of the pending render jobs whose
+    backend declares a preflight hook (one backend's stages are checked together)."""
+    found = {}
+    for job in workflow.dag.needrun_jobs():
+        stage = RENDER_RULES.get(job.rule.name)
+        if stage is None:
+            continue
+        spec = json.loads(job.params.spec)
+        backend = backends.of_spec(stage, spec)
+        if backend.preflight is None:
+            continue
+        label = f"{job.rule.name} {'/'.join(job.wildcards)}"
+        found.setdefault((backend.name, backend.preflight), []).append(
+            PendingJob(stage, spec, dict(job.input.items()), label))
+    return found
+
+
+def schedule(jobs):
+    """What the scheduler was given: the gpu limit, the subsample and how many jobs are pending."""
+    gpu = workflow.global_resources.get("gpu") if "gpu" in workflow.global_resources else None
+    return {"gpu": getattr(gpu, "value", None), "subsample": workflow.scheduling_settings.subsample,
+            "pending": len(jobs)}

@@ -1,11 +1,11 @@
-# Stills stage: one frame per shot at the output size (embedded default: the storyboard
-# renderer; comfyui: text-to-image on a ComfyUI server). A failed take is rendered again with
-# the next seed (qc.takes); every take's report stays.
+# Stills stage: one frame per shot at the output size, by the backend the config names (its
+# declaration in tower_anime.backends gives the job's code and file inputs). A failed take is
+# rendered again with the next seed (qc.takes); every take's report stays.
 
 
 rule still:
     input:
-        unpack(render_inputs("stills", "stills/storyboard.py")),
+        unpack(render_inputs("stills", still_spec)),
     output:
         still=report("stills/{ep}/{shot}.png", caption="../report/still.rst", category="Stills", subcategory="{ep}"),
         takes="reports/{ep}/stills/{shot}.takes.json",
@@ -17,7 +17,7 @@ rule still:
         "benchmarks/still/{ep}/{shot}.tsv"
     resources:
         gpu=1,
-    localrule: comfyui_on_submit_host("stills")
+    localrule: on_submit_host("stills")
     # all stills before clips where the DAG allows: one model on the card at a time (the
     # greedy scheduler picks the highest priority first; bench/gpu_order.py measures it)
     priority: 20

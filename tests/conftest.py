@@ -73,7 +73,7 @@ PLUGINS = ROOT / "tests" / "plugins"  # test-only backends (tower_test_backends)
 
 def snakemake(workdir, *args, check=True, config="tests/data/config.yaml", plugins=False):
     """Run the real workflow in workdir (with the test config); raise with its output on failure.
-    plugins=True loads the test-only backends (TOWER_PLUGINS, README: Backend plugins)."""
+    plugins=True loads the test-only backends (TOWER_PLUGINS, README: Writing a backend)."""
     env = dict(os.environ)
     if plugins:
         env["TOWER_PLUGINS"] = "tower_test_backends"

@@ -6,15 +6,11 @@ from .schema import read_yaml, validate
 
 
 def _check_backends(config, file):
-    """Backend names are open (plugins add more), so they are checked against the registries."""
-    from . import clips, stills
+    """Backend names are open (plugins add more), so they are checked against the registry."""
+    from . import backends
 
-    problems = []
-    for stage, known in (("stills", stills.known_backends()), ("clips", clips.known_backends())):
-        name = config["backends"][stage]
-        if name not in known:
-            problems.append(ValidationProblem(file, f"backends.{stage}", f"unknown {stage} backend {name!r}; expected "
-                                              f"one of {known} (a backend plugin can add more: README, Backend plugins)"))
+    problems = [p for stage in backends.STAGES
+                for p in backends.unknown(stage, config["backends"][stage], file, f"backends.{stage}")]
     if problems:
         raise InvalidInput(problems)
 

@@ -1,11 +1,11 @@
-"""Backend plugins: modules that register more stills/clips backends when imported.
+"""Backend plugins: modules that register more backends (of any stage) when imported.
 
 Two ways in, both read once per process:
 - an installed package that declares an entry point in the group `tower_anime.plugins`
   (the standard way to ship a backend without touching Tower);
 - the environment variable TOWER_PLUGINS: comma-separated module names importable from
   PYTHONPATH (quick local experiments; the tests use it for a backend that fails on purpose).
-A plugin module calls tower_anime.stills.register(...) or tower_anime.clips.register(...).
+A plugin module calls tower_anime.backends.register(Backend(...)) (README: Writing a backend).
 """
 import importlib
 import os

@@ -37,3 +37,10 @@ def run_step(snakemake, fn):
 
 def spec(snakemake, name="spec"):
     return json.loads(getattr(snakemake.params, name))
+
+
+def backend_files(snakemake, *own) -> dict:
+    """The job's named inputs that its backend declared (e.g. ComfyUI's `workflow`), by name:
+    every named input except the rule's own and the backend's code (rules/common.smk,
+    render_inputs)."""
+    return {name: path for name, path in snakemake.input.items() if name not in own and name != "renderer"}

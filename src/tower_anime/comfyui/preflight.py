@@ -2,7 +2,7 @@
 node classes, the model files and the other dropdown values those graphs name.
 
 The workflow calls `run_preflight` from its `onstart` hook with the still/clip jobs Snakemake
-is about to run (see rules/comfyui.smk), so it costs nothing when no ComfyUI job is pending and
+is about to run (see rules/preflight.smk), so it costs nothing when no ComfyUI job is pending and
 never touches the network on a dry run. Where the submitting host cannot reach the servers
 (one ComfyUI per GPU node on localhost), `comfyui.preflight: per-job` moves the server check
 into each job (`check_job`), against the server that job leased.

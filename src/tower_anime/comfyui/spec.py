@@ -7,7 +7,7 @@ values changed. Servers, timeouts and retries are not: they never change a pictu
 """
 from pathlib import Path
 
-from ..errors import InvalidInput, ValidationProblem
+from ..errors import ValidationProblem
 from ..prompts import build_prompts
 
 STAGE_KEYS = {"still": "stills", "clip": "clips"}
@@ -46,11 +46,9 @@ def workflow_path(config, name):
     return Path(config["comfyui"]["workflows_dir"]) / name
 
 
-def check_workflows(story, config, config_file="config"):
-    """Every workflow template a comfyui stage could use exists: one problem per bad name."""
-    stages = [s for s, key in STAGE_KEYS.items() if config["backends"][key] == "comfyui"]
-    if not stages:
-        return
+def workflow_problems(story, config, key, config_file="config"):
+    """Every workflow template the comfyui backend of stage `key` (stills, clips) could use
+    exists: one problem per bad name."""
     folder = Path(config["comfyui"]["workflows_dir"])
     have = sorted(p.name for p in folder.glob("*")) if folder.is_dir() else []
     found = []
@@ -59,22 +57,19 @@ def check_workflows(story, config, config_file="config"):
         if not (folder / name).is_file():
             found.append(ValidationProblem(file, field, f"no workflow template {name!r} in {folder}; expected one of {have}"))
 
-    for stage in stages:
-        key = STAGE_KEYS[stage]
-        check(config_file, f"comfyui.{key}.workflow", config["comfyui"][key]["workflow"])
-        for cid, char in story.characters.items():
-            if (char.get("workflow") or {}).get(key):
-                check(config["story"]["characters"], f"characters.{cid}.workflow.{key}", char["workflow"][key])
-        for ep_id, doc in story.episodes.items():
-            file = story.files.get(ep_id, ep_id)
-            if (doc.get("workflow") or {}).get(key):
-                check(file, f"workflow.{key}", doc["workflow"][key])
-            for si, scene in enumerate(doc["scenes"]):
-                for hi, shot in enumerate(scene["shots"]):
-                    if (shot.get("workflow") or {}).get(key):
-                        check(file, f"scenes[{si}].shots[{hi}].workflow.{key}", shot["workflow"][key])
-    if found:
-        raise InvalidInput(found)
+    check(config_file, f"comfyui.{key}.workflow", config["comfyui"][key]["workflow"])
+    for cid, char in story.characters.items():
+        if (char.get("workflow") or {}).get(key):
+            check(config["story"]["characters"], f"characters.{cid}.workflow.{key}", char["workflow"][key])
+    for ep_id, doc in story.episodes.items():
+        file = story.files.get(ep_id, ep_id)
+        if (doc.get("workflow") or {}).get(key):
+            check(file, f"workflow.{key}", doc["workflow"][key])
+        for si, scene in enumerate(doc["scenes"]):
+            for hi, shot in enumerate(scene["shots"]):
+                if (shot.get("workflow") or {}).get(key):
+                    check(file, f"scenes[{si}].shots[{hi}].workflow.{key}", shot["workflow"][key])
+    return found
 
 
 def still_fields(still, shot, episode, characters, config):

@@ -1,4 +1,4 @@
-"""Retakes around any stills/clips backend: render -> check -> retry with the next seed.
+"""Retakes around any stills/clips backend: backend.render -> check -> retry with the next seed.
 
 A take that fails its checks is rendered again with seed+1, up to `qc.takes` takes; every
 take's report is kept (reports/<ep>/<stage>/<shot>.take<N>.json) and the best take (a
@@ -14,8 +14,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from functools import partial
+from typing import Callable, TextIO
 
+from .. import backends
+from ..backends import Backend
 from ..fsutil import sha256_file, write_json_atomic
 from .report import failures, score, write_report
 
@@ -34,19 +37,21 @@ def _clear_old_takes(takes_path):
             old.unlink()
 
 
-def render_with_takes(render, check, spec, out_path, takes_path, takes=1, seeded=True, render_all=False,
-                      seed_key="seed", log=None):
-    """Render `spec` into out_path, retrying failed takes with the next seed.
+def render_with_takes(backend: Backend, check: Callable[[Path, dict], dict], spec: dict, inputs: tuple,
+                      out_path: str | Path, takes_path: str | Path, takes: int = 1, render_all: bool = False,
+                      seed_key: str = "seed", log: TextIO | None = None, **runtime) -> dict:
+    """Render `spec` into out_path with backend.render(spec, *inputs, path, log=log, **runtime),
+    retrying failed takes with the next seed (when the backend is seeded).
 
-    render(spec, path) writes one take; check(path, spec) returns its QC report.
-    Returns the takes summary, also written to takes_path.
+    check(path, spec) returns a take's QC report. Returns the takes summary, also written to
+    takes_path.
     """
     out = Path(out_path)
     _clear_old_takes(takes_path)
     base = spec.get(seed_key, 0)
-    if takes <= 1 or not seeded:
+    if takes <= 1 or not backend.seeded:
         # nothing to choose between: the QC rule checks the one take
-        render(spec, out)
+        backend.render(spec, *inputs, out, log=log, **runtime)
         summary = {"takes": [{"take": 1, "seed": base, "checked": False}], "promoted": 1, "seed": base}
         write_json_atomic(takes_path, summary)
         return summary
@@ -57,7 +62,7 @@ def render_with_takes(render, check, spec, out_path, takes_path, takes=1, seeded
         for n in range(1, takes + 1):
             take_spec = {**spec, seed_key: base + n - 1}
             path = work / f"take{n}{out.suffix}"
-            render(take_spec, path)
+            backend.render(take_spec, *inputs, path, log=log, **runtime)
             report = check(path, take_spec)
             report.update(take=n, seed=take_spec[seed_key], file=f"take {n} of {out} (not kept unless promoted)")
             write_report(take_report_path(takes_path, n), report)
@@ -89,32 +94,27 @@ def waivers(qc):
 
 
 def still_with_takes(spec, out_path, takes_path, qc, log=None, root=".", **runtime):
-    """The stills stage with retakes: any registered stills backend, checked by qc.still.
-    runtime goes to the backend as it is (render_still)."""
-    from ..stills import render_still
+    """The stills stage with retakes: the spec's stills backend, checked by qc.still.
+    runtime goes to the backend as it is."""
     from .still import still_report
 
-    return render_with_takes(
-        lambda s, path: render_still(s, path, log=log, **runtime),
-        lambda path, s: still_report(path, s, qc["still"], waivers(qc), root),
-        spec, out_path, takes_path, qc["takes"], True, qc["render_all_takes"], log=log)
+    check = partial(still_report, cfg=qc["still"], waivers=waivers(qc), root=root)
+    return render_with_takes(backends.get("stills", spec["backend"]), check, spec, (), out_path, takes_path,
+                             qc["takes"], qc["render_all_takes"], log=log, **runtime)
 
 
 def clip_with_takes(spec: dict, still_path: str | Path, out_path: str | Path, takes_path: str | Path, qc: dict,
                     log: TextIO | None = None, **runtime) -> dict:
-    """The clips stage with retakes: any registered clips backend, checked by qc.clip.
+    """The clips stage with retakes: the spec's clips backend, checked by qc.clip.
     A clip backend reads its seed from spec['seed'] (the still's seed when not set)."""
-    from ..clips import SEEDLESS, known_backends, render_clip
     from .clip import clip_report
 
-    known_backends()  # a plugin backend registers whether it is seeded when it loads
     spec = {**spec, "seed": spec.get("seed", spec["still"].get("seed", 0))}
     # the bytes the clip is made from, read before rendering (see still_changed)
     still_sha256 = sha256_file(still_path)
-    summary = render_with_takes(
-        lambda s, path: render_clip(s, still_path, path, log=log, **runtime),
-        lambda path, s: clip_report(path, s, qc["clip"], still_path, waivers=waivers(qc)),
-        spec, out_path, takes_path, qc["takes"], spec["backend"] not in SEEDLESS, qc["render_all_takes"], log=log)
+    check = partial(clip_report, cfg=qc["clip"], still_path=still_path, waivers=waivers(qc))
+    summary = render_with_takes(backends.get("clips", spec["backend"]), check, spec, (still_path,), out_path,
+                                takes_path, qc["takes"], qc["render_all_takes"], log=log, **runtime)
     summary["still_sha256"] = still_sha256
     write_json_atomic(takes_path, summary)
     return summary

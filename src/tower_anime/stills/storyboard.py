@@ -22,9 +22,8 @@ FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD_FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 from ..clips.camera import safe_area
-from . import CAPTION_FRACTIONS
+from ..backends.storyboard import CAPTION_FRACTION  # the caption strip along the top
 
-CAPTION_FRACTION = CAPTION_FRACTIONS["storyboard"]  # the caption strip along the top
 # Background pixels closer than this (RGB distance) to any palette colour of the shot's
 # characters are pushed away, so palette-presence checks only count the figures.
 CLEAR_RADIUS = 40.0

@@ -9,13 +9,10 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
-from ..audio.music import profile_for
-from ..audio.request import service_request
-from ..clips import shortest_shot
-from ..comfyui.spec import check_workflows, clip_fields, still_fields
+from .. import backends
+from ..backends import PlanContext
 from ..episode.subtitles import reading_seconds, subtitle_limits
 from ..errors import InvalidInput, ValidationProblem
-from ..stills import caption_height
 from .dialogue import fit_shot, overflow_message
 from ..episode.transitions import check_transitions, seconds_to_frames
 
@@ -113,28 +110,16 @@ def _voice_view(char_id, characters, default_engine):
 
 
 def _line_spec(plan, scene, shot, line_id, line, characters, config, config_file):
-    """What shapes one line's voice: the embedded voice settings, or the service request."""
+    """What shapes one line's voice: the embedded voice settings, shaped by its voice backend
+    (a service's request takes their place)."""
     voice = _voice_view(line["speaker"], characters, config["backends"]["voice"])
     spec = {"episode": plan.id, "line": line_id, "speaker": line["speaker"], "text": line["text"], "voice": voice}
-    if voice["engine"] != "http":
-        return spec
-    character = characters[line["speaker"]]
-    sheet = character.get("voice") or {}
-    context = {
-        "text": line["text"], "line": line_id, "episode": plan.id, "scene": scene["id"], "shot": shot["id"],
-        "speaker": line["speaker"], "name": character["name"],
-        "voice_id": sheet.get("voice_id", line["speaker"]),
-        "emotion": line.get("emotion", sheet.get("emotion", "neutral")),
-        "speed": voice["speed"], "pitch": voice["pitch"], "sample_rate": config["output"]["sample_rate"],
-    }
-    # pitch and speed reach the output only through the request: they are not kept beside it
-    return {**{k: spec[k] for k in ("episode", "line", "speaker", "text")}, "voice": {"engine": "http"},
-            "request": service_request(config["voice"]["http"], context, f"line {line_id} of episode {plan.id}",
-                                       config_file, "voice.http")}
+    where = PlanContext(config, config_file, None, characters, scene, shot, line, line_id)
+    return backends.get("voice", voice["engine"]).spec_for(spec, where)
 
 
 def _music_spec(plan, scene, scene_frames, config, config_file):
-    """What shapes one scene's cue: the composer's inputs, or the service request and the fit."""
+    """What shapes one scene's cue: the composer's inputs, shaped by the music backend."""
     spec = {
         "episode": plan.id, "scene": scene["id"], "mood": scene["mood"], "cue": scene.get("music", ""),
         "seed": scene.get("music_seed", stable_seed(plan.id, scene["id"])),
@@ -143,15 +128,58 @@ def _music_spec(plan, scene, scene_frames, config, config_file):
     }
     if "music_tempo" in scene:
         spec["tempo"] = scene["music_tempo"]
-    if spec["backend"] != "http":
-        return spec
-    context = {**{k: spec[k] for k in ("episode", "scene", "mood", "cue", "seed", "duration", "sample_rate")},
-               "title": scene["title"], "tempo": profile_for(spec)["tempo"]}
-    music = config["music"]
-    return {**{k: spec[k] for k in ("episode", "scene", "duration", "sample_rate", "backend")},
-            "request": service_request(music["http"], context, f"scene {scene['id']} of episode {plan.id}",
-                                       config_file, "music.http"),
-            "fit": {"fade": music["fit_fade"], "crossfade": music["loop_crossfade"]}}
+    return backends.get("music", spec["backend"]).spec_for(spec, PlanContext(config, config_file, None, {}, scene))
+
+
+def _fit_dialogue(plan, shot, scripted, overlap, reserve, characters, config, reading):
+    """Fit the shot's lines into it (voice.fit_lines): its ShotFit, and the message when the
+    story must stop for it (else the message, if any, becomes a note for people)."""
+    voice_cfg, fps = config["voice"], plan.fps
+    voices = [_voice_view(l["speaker"], characters, config["backends"]["voice"]) for l in shot.get("dialogue", [])]
+    fit = fit_shot(shot, scripted, fps, overlap, reserve, [v["engine"] for v in voices], [v["speed"] for v in voices],
+                   voice_cfg, reading)
+    plan.fits[shot["id"]] = fit
+    if not fit.overflows:
+        return fit, None
+    message = overflow_message(shot["id"], fit, fps, voice_cfg["fit_lines"])
+    if voice_cfg["fit_lines"] == "stop" and fit.frames < math.ceil(fit.needed_seconds * fps - 1e-6):
+        return fit, message
+    plan.notes.append(message)
+    return fit, None
+
+
+def _shot_specs(plan, episode, scene, shot, frames, characters, config, context, config_file):
+    """The shot's still and clip specs, each shaped by its stage's backend."""
+    stills, clips = (backends.get(stage, config["backends"][stage]) for stage in ("stills", "clips"))
+    still = {
+        "episode": plan.id, "scene": scene["id"], "shot": shot["id"],
+        "location": scene["location"], "time_of_day": scene["time_of_day"],
+        "camera": camera_of(shot), "action": shot["action"], "seed": shot["seed"],
+        "width": plan.width, "height": plan.height, "backend": stills.name,
+        "characters": [_character_view(c, characters, context) for c in shot.get("characters", [])],
+    }
+    if context is not None:
+        still["style"] = context.style("stills")
+    where = PlanContext(config, config_file, episode, characters, scene, shot)
+    # shaped after the facts and the style: a backend's prompt templates read them from the spec
+    still = stills.spec_for(still, where)
+    clip = {
+        "still": still, "frames": frames, "fps": plan.fps, "backend": clips.name,
+        "hold_top": stills.caption_height(plan.height),
+    }
+    return still, clips.spec_for(clip, where)
+
+
+def _too_short(shot, scripted, clips, fps, where, field):
+    """The problem with a shot shorter than its clips backend can make, or None."""
+    shortest = clips.shortest_shot(fps)
+    if scripted >= shortest:
+        return None
+    return ValidationProblem(
+        where, f"{field}.{'frames' if 'frames' in shot else 'duration'}",
+        f"got {shot.get('frames', shot.get('duration'))} = {scripted} frame(s); the clips backend "
+        f"{clips.name!r} makes shots of at least {shortest} frames ({shortest / fps:.2f} s at "
+        f"{fps} fps): lengthen the shot or merge it with its neighbour")
 
 
 def _outgoing_reserve(scenes, scene_index, shot_index, fps):
@@ -221,8 +249,8 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
     where: the episode's file, named in problems (InvalidInput) the plan finds."""
     out = config["output"]
     fps, width, height = out["fps"], out["width"], out["height"]
-    backends = config["backends"]
     voice_cfg = config["voice"]
+    clips = backends.get("clips", config["backends"]["clips"])
     plan = EpisodePlan(id=episode["id"], title=episode["title"], fps=fps, width=width, height=height)
     problems = []
     scenes = episode["scenes"]
@@ -235,13 +263,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
             field = f"scenes[{si}].shots[{hi}]"
             scripted = frames_of(shot, fps)
             problems += [ValidationProblem(where, p.field, p.message) for p in _check_dialogue(shot, scripted, fps, field)]
-            shortest = shortest_shot(backends["clips"], fps)
-            if scripted < shortest:
-                problems.append(ValidationProblem(
-                    where, f"{field}.{'frames' if 'frames' in shot else 'duration'}",
-                    f"got {shot.get('frames', shot.get('duration'))} = {scripted} frame(s); the clips backend "
-                    f"{backends['clips']!r} makes shots of at least {shortest} frames ({shortest / fps:.2f} s at "
-                    f"{fps} fps): lengthen the shot or merge it with its neighbour"))
+            problems += filter(None, [_too_short(shot, scripted, clips, fps, where, field)])
             # a scene's first shot joins the shot before it; a crossfade overlaps the two by its
             # frames, a dip does not (it fades the ends of both): only a crossfade moves `start`.
             # Lengths that do not fit the shots are refused by check_transitions, not clamped
@@ -249,40 +271,16 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
                 if si > 0 and hi == 0 and scene.get("transition", "cut") != "cut" else ("cut", 0)
             overlap = tframes if kind == "crossfade" else 0
             start = cursor - overlap
-            voices = [_voice_view(l["speaker"], characters, backends["voice"]) for l in shot.get("dialogue", [])]
-            fit = fit_shot(shot, scripted, fps, overlap, _outgoing_reserve(scenes, si, hi, fps),
-                           [v["engine"] for v in voices], [v["speed"] for v in voices], voice_cfg, reading)
-            plan.fits[shot["id"]] = fit
-            if fit.overflows:
-                message = overflow_message(shot["id"], fit, fps, voice_cfg["fit_lines"])
-                if voice_cfg["fit_lines"] == "stop" and fit.frames < math.ceil(fit.needed_seconds * fps - 1e-6):
-                    problems.append(ValidationProblem(where, f"{field}.dialogue", message))
-                else:
-                    plan.notes.append(message)
+            fit, stop = _fit_dialogue(plan, shot, scripted, overlap, _outgoing_reserve(scenes, si, hi, fps),
+                                      characters, config, reading)
+            if stop:
+                problems.append(ValidationProblem(where, f"{field}.dialogue", stop))
             nframes = fit.frames
             if scene_start is None:
                 scene_start = start
             cursor = start + nframes
-            still = {
-                "episode": plan.id, "scene": scene["id"], "shot": shot["id"],
-                "location": scene["location"], "time_of_day": scene["time_of_day"],
-                "camera": camera_of(shot), "action": shot["action"], "seed": shot["seed"],
-                "width": width, "height": height, "backend": backends["stills"],
-                "characters": [_character_view(c, characters, context) for c in shot.get("characters", [])],
-            }
-            if context is not None:
-                still["style"] = context.style("stills")
-            if backends["stills"] == "comfyui":
-                # after the facts: the prompt templates read them from the spec
-                still.update(still_fields(still, shot, episode, characters, config))
-            plan.stills[shot["id"]] = still
-            clip = {
-                "still": still, "frames": nframes, "fps": fps, "backend": backends["clips"],
-                "hold_top": caption_height(backends["stills"], height),
-            }
-            if backends["clips"] == "comfyui":
-                clip.update(clip_fields(still, nframes, fps, shot, episode, characters, config))
-            plan.clips[shot["id"]] = clip
+            plan.stills[shot["id"]], plan.clips[shot["id"]] = _shot_specs(
+                plan, episode, scene, shot, nframes, characters, config, context, config_file)
             plan.shots.append({
                 "shot": shot["id"], "scene": scene["id"], "start_frame": start, "frames": nframes,
                 "transition_in": kind, "transition_frames": tframes,
@@ -306,11 +304,25 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
     return plan
 
 
+def _check_backends(story, config):
+    """Before any plan: each character's own voice engine is a known voice backend, and each
+    configured backend finds the story fit for it (ComfyUI: every workflow template it names)."""
+    problems = [p for cid, char in story.characters.items() if (char.get("voice") or {}).get("engine")
+                for p in backends.unknown("voice", char["voice"]["engine"], config["story"]["characters"],
+                                          f"characters.{cid}.voice.engine")]
+    for stage in backends.STAGES:
+        backend = backends.get(stage, config["backends"][stage])
+        if backend.check_story is not None:
+            problems += backend.check_story(story, config, stage)
+    if problems:
+        raise InvalidInput(problems)
+
+
 def plan_story(story, config, context=None, config_file="config"):
     """Every episode's plan; `config_file` names the config in messages about its templates.
 
     Raises InvalidInput with the problems of every episode (dialogue that cannot fit)."""
-    check_workflows(story, config)
+    _check_backends(story, config)
     plans, problems = {}, []
     for ep_id, doc in story.episodes.items():
         try:

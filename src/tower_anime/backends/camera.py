@@ -1,0 +1,25 @@
+"""The embedded clips backend: a camera move over the still (Pillow crops piped to libx264).
+The move is clips/camera.py; this module declares it."""
+from . import Backend, register
+
+
+def render(spec: dict, still_path, out_path, log=None, **runtime) -> None:
+    """Move the camera over still_path for spec['frames'] frames into out_path."""
+    from ..clips.camera import render_camera_clip
+
+    render_camera_clip(spec, still_path, out_path, log=log)
+
+
+def min_frames(fps: int) -> int:
+    """The shortest clip that passes its own gate (see clips.camera.MIN_FRAMES)."""
+    from ..clips.camera import min_frames as camera_min_frames
+
+    return camera_min_frames(fps)
+
+
+register(Backend(
+    stage="clips", name="camera", render=render,
+    code=("backends/camera.py", "clips/camera.py"),
+    seeded=False,   # the move depends on the still and the spec, never on a seed
+    min_frames=min_frames,
+))

@@ -1,0 +1,65 @@
+"""ComfyUI: stills (text-to-image with each character's LoRA) and clips (LTX-Video
+image-to-video from the still) rendered on a ComfyUI server (comfyui/; README: Real renders on
+ComfyUI). One declaration per stage; they share the config section `comfyui`.
+
+No package code is an input of its jobs: a fix to the client must not re-render a season.
+The workflow template a shot uses is, so editing it re-renders exactly its shots.
+"""
+from ..comfyui.spec import clip_fields, still_fields, workflow_path, workflow_problems
+from . import Backend, PendingJob, PlanContext, register
+
+# the comfyui package's own name for each stage (graph labels, file name prefixes)
+_KIND = {"stills": "still", "clips": "clip"}
+
+
+def render_still(spec: dict, out_path, log=None, workflow=None, config=None, **runtime) -> None:
+    """Submit the still's graph (made from `workflow`, a template path) and fetch the PNG."""
+    # imported here: the client (websocket, HTTP) is not needed to plan a run
+    from ..comfyui.render import render_still as render
+
+    render(spec, out_path, log, workflow, config)
+
+
+def render_clip(spec: dict, still_path, out_path, log=None, workflow=None, config=None, **runtime) -> None:
+    """Upload the still, submit the clip's graph and fetch the MP4 (trimmed to spec['frames'])."""
+    from ..comfyui.render import render_clip as render
+
+    render(spec, still_path, out_path, log, workflow, config)
+
+
+def shape_still(spec: dict, where: PlanContext) -> dict:
+    """The prompts, the LoRAs and the render settings (after the facts: the prompt templates
+    read them from the spec)."""
+    return {**spec, **still_fields(spec, where.shot, where.episode, where.characters, where.config)}
+
+
+def shape_clip(spec: dict, where: PlanContext) -> dict:
+    return {**spec, **clip_fields(spec["still"], spec["frames"], spec["fps"], where.shot, where.episode,
+                                  where.characters, where.config)}
+
+
+def template_file(spec: dict, config: dict) -> dict[str, str]:
+    """The one workflow template this shot uses."""
+    return {"workflow": str(workflow_path(config, spec["comfyui"]["workflow"]))}
+
+
+def on_submit_host(config: dict) -> bool:
+    """comfyui.job_host: submit-host: the jobs are local jobs under a cluster executor. With a
+    pool of servers they only talk to the servers over the network, so they need no cluster
+    GPU (the SLURM executor turns `gpu=1` into --gpus=1, which a pool client must not ask for),
+    and --resources gpu=<servers> holds them to one per server."""
+    return config["comfyui"]["job_host"] == "submit-host"
+
+
+def preflight(jobs: list[PendingJob], config: dict, log_path: str, schedule: dict) -> bool:
+    """Every pending graph rendered and checked against every server's /object_info."""
+    from ..comfyui.preflight import run_preflight
+
+    checks = [(_KIND[j.stage], j.spec, j.inputs["workflow"], j.label) for j in jobs]
+    return run_preflight(checks, config, log_path, schedule)
+
+
+COMMON = dict(code=(), files=template_file, seeded=True, gpu=True, check_story=workflow_problems,
+              preflight=preflight, submit_host=on_submit_host)
+register(Backend(stage="stills", name="comfyui", render=render_still, shape=shape_still, **COMMON))
+register(Backend(stage="clips", name="comfyui", render=render_clip, shape=shape_clip, **COMMON))
