@@ -194,7 +194,7 @@ def _add_db_commands(sub):
 
 
 def cmd_estimate(args):
-    from .estimate import estimate, planned_jobs, read_benchmarks, report
+    from .estimate import estimate, planned_jobs, describe_estimate, read_benchmarks
 
     records = read_benchmarks(args.benchmarks)
     if not records:
@@ -203,7 +203,7 @@ def cmd_estimate(args):
     extra = ["--configfile", args.configfile] if args.configfile else []
     jobs = planned_jobs(args.targets, extra, cores=args.cores)
     est = estimate(jobs, records, args.gpus, args.cores, args.job_overhead, args.startup)
-    print(report(est, args.targets, args.cores))
+    print(describe_estimate(est, args.targets, args.cores))
 
 
 def cmd_init(args: argparse.Namespace) -> int:

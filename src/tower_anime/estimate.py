@@ -158,7 +158,7 @@ def fmt_seconds(s):
     return f"{h}h {m:02d}m {sec:02d}s" if h else f"{m}m {sec:02d}s"
 
 
-def report(est, targets, cores):
+def describe_estimate(est, targets, cores):
     gpu_jobs = [j for j in est.jobs if j.gpu]
     lines = [f"target: {' '.join(targets)}: {len(est.jobs)} jobs ({len(gpu_jobs)} on a GPU)",
              f"{'rule':<14}{'jobs':>6}{'mean s':>9}{'total s':>10}  records"]
