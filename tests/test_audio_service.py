@@ -86,6 +86,15 @@ def test_500s_then_success_is_retried(svc, tmp_path):
     assert "HTTP 500: model worker crashed" in log and "attempt 3/3" in log
 
 
+@pytest.mark.parametrize("status,message", [("408", "request timeout"), ("429", "too many requests")])
+def test_408_and_429_are_retried(svc, tmp_path, status, message):
+    """A request timeout and a rate limit are the service's state, not the request's fault."""
+    svc.inject("voice", status)
+    info, log = fetch(svc, tmp_path)
+    assert info["seconds"] > 0.8 and len(svc.calls("voice")) == 2
+    assert f"HTTP {status}: {message}" in log and "attempt 2/3" in log
+
+
 def test_a_slow_reply_times_out_and_is_retried(svc, tmp_path):
     svc.inject("voice", "slow")
     info, log = fetch(svc, tmp_path)
@@ -162,6 +171,31 @@ def test_bad_replies_are_rejected(svc, tmp_path, fault, message):
     with pytest.raises(ServiceError, match=message):
         fetch(svc, tmp_path)
     assert len(svc.calls("voice")) == 1
+
+
+def test_a_reply_shorter_than_its_container_declares_is_rejected(svc, tmp_path):
+    """Half an MP3 whose Xing header counts every frame, sent whole (no transfer error): FFmpeg
+    decodes the half without a word; only the declared length tells it is short."""
+    svc.inject("voice", "short")
+    with pytest.raises(ServiceError, match=r"the reply is truncated: it decodes to \d\.\d\d s of the \d\.\d\d s "
+                                           r"its container declares"):
+        fetch(svc, tmp_path)
+    assert len(svc.calls("voice")) == 1
+
+
+def test_a_matroska_reply_cut_at_half_is_rejected(tmp_path):
+    """The same for Matroska (its Segment Duration declares 3 s; FFmpeg's only word is a warning)."""
+    from tower_anime.audio.verify import verify_audio
+    from tower_anime.media import ffmpeg
+
+    whole = tmp_path / "whole.mka"
+    ffmpeg(["-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=3", "-c:a", "pcm_s16le", whole],
+           "a test reply")
+    assert verify_audio(whole, "music cue t/a")["seconds"] == pytest.approx(3, abs=0.01)
+    half = tmp_path / "half.mka"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ServiceError, match=r"decodes to 1\.\d\d s of the 3\.00 s its container declares"):
+        verify_audio(half, "music cue t/a")
 
 
 def test_a_json_reply_without_the_field_is_explained(svc, tmp_path):
