@@ -7,9 +7,10 @@ It speaks the wire format that src/tower_anime/schemas/config.schema.yaml descri
        -> a chord loop at the tempo, `music_seconds` long whatever the duration asked
 Both check `Authorization: Bearer <token>` when the service has a token. How each endpoint
 answers is set per endpoint (`reply`: audio, base64, url or path), and faults are queued per
-endpoint, each consumed by one request: "slow", "500", "503", "400", "401", "not-audio",
-"garbage", "truncated", "empty", "echo" (text labelled audio/wav that quotes the
-Authorization header), "cut" (the connection drops mid-body).
+endpoint, each consumed by one request: "slow", "500", "503", "408", "429", "400", "401",
+"not-audio", "garbage", "truncated", "empty", "echo" (text labelled audio/wav that quotes the
+Authorization header), "cut" (the connection drops mid-body), "short" (the first half of the
+encoded file, sent whole: its header still declares the full length).
 """
 import base64
 import json
@@ -69,6 +70,17 @@ def transcode(wav, fmt):
     proc = subprocess.run(["ffmpeg", "-v", "error", "-f", "wav", "-i", "pipe:0", "-c:a", codec[0], "-f", codec[1],
                            "pipe:1"], input=wav, capture_output=True, check=True)
     return proc.stdout, codec[2]
+
+
+def half_mp3(wav):
+    """The first half of an MP3 written to a file: the encoder goes back to fill in its Xing
+    header (the frame count, so the full duration), which it cannot do on a pipe."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "in.wav").write_bytes(wav)
+        subprocess.run(["ffmpeg", "-v", "error", "-i", "in.wav", "-c:a", "libmp3lame", "out.mp3"], cwd=tmp,
+                       check=True)
+        data = (Path(tmp) / "out.mp3").read_bytes()
+    return data[: len(data) // 2]
 
 
 class AudioService:
@@ -180,6 +192,10 @@ class AudioService:
         if fault in ("500", "503"):
             extra = {"Retry-After": "0"} if fault == "503" else None
             return self._send_json(handler, int(fault), {"error": "model worker crashed"}, headers=extra)
+        if fault == "408":
+            return self._send_json(handler, 408, {"error": "request timeout"})
+        if fault == "429":
+            return self._send_json(handler, 429, {"error": "too many requests"}, headers={"Retry-After": "0"})
         if fault == "400":
             return self._send_json(handler, 400, {"detail": "voice_id 'nobody' is not installed"})
         if fault == "not-audio":
@@ -198,7 +214,11 @@ class AudioService:
             audio = bytes(range(256)) * 64
         if fault == "truncated":
             audio = audio[: len(audio) // 2]      # the header still announces the whole file
-        audio, ctype = transcode(audio, body.get("format")) if fault not in ("garbage", "truncated") else (audio, "audio/wav")
+        if fault == "short":
+            audio, ctype = half_mp3(audio), "audio/mpeg"
+        else:
+            audio, ctype = transcode(audio, body.get("format")) if fault not in ("garbage", "truncated") else \
+                (audio, "audio/wav")
         if fault == "cut":
             return self._send(handler, 200, audio[: len(audio) // 2], ctype, length=len(audio))
         mode = self.reply[endpoint]

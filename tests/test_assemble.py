@@ -251,6 +251,38 @@ def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtit
     assert by_metric(report)["container_duration_off_picture"]["value"] == pytest.approx(1000, abs=1)
 
 
+def test_a_sound_ten_milliseconds_off_the_picture_fails(master, tmp_path):
+    """Half an Opus block past the picture, or short of it, and well inside one frame (41.7 ms):
+    the check is in milliseconds, at 1 ms."""
+    timeline, _, d = master
+    clips = [str(d / f"{r['shot']}.mp4") for r in timeline["shots"]]
+    for over in (0.01, -0.01):
+        write_mix(tmp_path / "mix.wav", timeline["total_frames"], seconds_over=over)
+        out = tmp_path / f"off{over}.mkv"
+        assemble_episode(timeline, clips, str(tmp_path / "mix.wav"), str(d / "subs.srt"), str(out), CFG["output"])
+        check = by_metric(episode_report(out, timeline, CFG))["audio_end_off_picture"]
+        assert not check["pass"] and check["value"] == pytest.approx(10, abs=1), (over, check)
+
+
+def test_a_chapter_missing_or_extra_fails(master, tmp_path):
+    """One chapter a scene: a master remuxed with the last scene's chapter dropped, or with an
+    extra chapter after it, fails the count."""
+    timeline, out, _ = master
+    meta = ffmetadata(timeline)
+    last = meta.rindex("[CHAPTER]")
+    total = round(timeline["total_frames"] * 1000 / FPS)
+    edits = {"fewer": meta[:last], "more": meta.rstrip("\n").replace(f"END={total}", f"END={total - 100}") +
+             f"\n\n[CHAPTER]\nTIMEBASE=1/1000\nSTART={total - 100}\nEND={total}\ntitle=Credits\n"}
+    for name, text in edits.items():
+        (tmp_path / f"{name}.txt").write_text(text)
+        remuxed = tmp_path / f"{name}.mkv"
+        ffmpeg(["-i", str(out), "-i", str(tmp_path / f"{name}.txt"), "-map", "0", "-map_chapters", "1", "-c", "copy",
+                "-avoid_negative_ts", "disabled", str(remuxed)], "remux with other chapters")
+        check = by_metric(episode_report(remuxed, timeline, CFG))["chapters"]
+        want = len(timeline["scenes"]) + (1 if name == "more" else -1)
+        assert (check["value"], check["pass"]) == (want, False), (name, check)
+
+
 def test_a_remux_that_counts_the_opus_delay_in_the_duration_fails(master, tmp_path):
     """Copying the streams into a new file lets FFmpeg's muxer take the file's duration from the
     sound's blocks again, CodecDelay included (measured 11.7 ms over): the gate refuses it."""

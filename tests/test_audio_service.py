@@ -86,6 +86,15 @@ def test_500s_then_success_is_retried(svc, tmp_path):
     assert "HTTP 500: model worker crashed" in log and "attempt 3/3" in log
 
 
+@pytest.mark.parametrize("status,message", [("408", "request timeout"), ("429", "too many requests")])
+def test_408_and_429_are_retried(svc, tmp_path, status, message):
+    """A request timeout and a rate limit are the service's state, not the request's fault."""
+    svc.inject("voice", status)
+    info, log = fetch(svc, tmp_path)
+    assert info["seconds"] > 0.8 and len(svc.calls("voice")) == 2
+    assert f"HTTP {status}: {message}" in log and "attempt 2/3" in log
+
+
 def test_a_slow_reply_times_out_and_is_retried(svc, tmp_path):
     svc.inject("voice", "slow")
     info, log = fetch(svc, tmp_path)
@@ -164,6 +173,31 @@ def test_bad_replies_are_rejected(svc, tmp_path, fault, message):
     assert len(svc.calls("voice")) == 1
 
 
+def test_a_reply_shorter_than_its_container_declares_is_rejected(svc, tmp_path):
+    """Half an MP3 whose Xing header counts every frame, sent whole (no transfer error): FFmpeg
+    decodes the half without a word; only the declared length tells it is short."""
+    svc.inject("voice", "short")
+    with pytest.raises(ServiceError, match=r"the reply is truncated: it decodes to \d\.\d\d s of the \d\.\d\d s "
+                                           r"its container declares"):
+        fetch(svc, tmp_path)
+    assert len(svc.calls("voice")) == 1
+
+
+def test_a_matroska_reply_cut_at_half_is_rejected(tmp_path):
+    """The same for Matroska (its Segment Duration declares 3 s; FFmpeg's only word is a warning)."""
+    from tower_anime.audio.verify import verify_audio
+    from tower_anime.media import ffmpeg
+
+    whole = tmp_path / "whole.mka"
+    ffmpeg(["-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=3", "-c:a", "pcm_s16le", whole],
+           "a test reply")
+    assert verify_audio(whole, "music cue t/a")["seconds"] == pytest.approx(3, abs=0.01)
+    half = tmp_path / "half.mka"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(ServiceError, match=r"decodes to 1\.\d\d s of the 3\.00 s its container declares"):
+        verify_audio(half, "music cue t/a")
+
+
 def test_a_json_reply_without_the_field_is_explained(svc, tmp_path):
     svc.reply["voice"] = "base64"
     with pytest.raises(ServiceError, match=r"nothing at /audio: no field 'audio' \(fields there: result\)"):
@@ -204,3 +238,54 @@ def test_json_pointer():
     assert json_pointer(doc, "") is doc
     with pytest.raises(KeyError, match="no item '3' in a list of 1"):
         json_pointer(doc, "/a/3")
+
+
+# --- verify.py on crafted replies ------------------------------------------------------------
+
+def wav_file(path, seconds=0.5, data_size=None, extra_chunk=b"", cut=0):
+    """A 16-bit mono 48 kHz WAV written by hand: an odd-sized chunk before `data` if asked, the
+    data chunk's size field set to `data_size` (streaming writers put 0 or 0xFFFFFFFF), `cut`
+    bytes missing at the end."""
+    import struct
+
+    import numpy as np
+    pcm = (0.3 * 32767 * np.sin(2 * np.pi * 300 * np.arange(round(seconds * 48000)) / 48000)).astype("<i2").tobytes()
+    fmt = struct.pack("<4sIHHIIHH", b"fmt ", 16, 1, 1, 48000, 96000, 2, 16)
+    extra = struct.pack("<4sI", b"LIST", len(extra_chunk)) + extra_chunk + (b"\0" if len(extra_chunk) % 2 else b"") \
+        if extra_chunk else b""
+    data = struct.pack("<4sI", b"data", len(pcm) if data_size is None else data_size) + pcm
+    body = b"WAVE" + fmt + extra + data
+    path.write_bytes((b"RIFF" + struct.pack("<I", len(body)) + body)[: len(body) + 8 - cut])
+    return path
+
+
+def test_verify_accepts_whole_and_streamed_wavs_and_refuses_short_ones(tmp_path):
+    from tower_anime.audio.verify import verify_audio
+
+    ok = verify_audio(wav_file(tmp_path / "a.wav", extra_chunk=b"INFOodd"), "line")   # odd chunk, padded
+    assert ok["seconds"] == pytest.approx(0.5, abs=0.001) and ok["codec"] == "pcm_s16le"
+    for size in (0, 0xFFFFFFFF):   # a streaming writer's unknown length: decoded, accepted
+        assert verify_audio(wav_file(tmp_path / f"s{size}.wav", data_size=size), "line")["seconds"] > 0.4
+    with pytest.raises(ServiceError, match=r"truncated WAV: its header announces 48000 bytes of samples, 47998 arrived"):
+        verify_audio(wav_file(tmp_path / "cut.wav", cut=2), "line")
+    with pytest.raises(ServiceError, match=r"holds no audio \(0\.020 s decoded"):
+        verify_audio(wav_file(tmp_path / "tiny.wav", seconds=0.02), "line")
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(ServiceError, match="the reply is empty; expected audio"):
+        verify_audio(tmp_path / "empty.wav", "line")
+
+
+def test_verify_refuses_a_reply_ffmpeg_reports_damaged(tmp_path):
+    """An MP3 with 300 bytes overwritten mid-file: about as long as it declares (the decoder
+    skips the frame), but FFmpeg reports it damaged."""
+    from tower_anime.audio.verify import verify_audio
+    from tower_anime.media import ffmpeg
+
+    mp3 = tmp_path / "a.mp3"
+    ffmpeg(["-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000:duration=3", "-c:a", "libmp3lame", mp3], "mp3")
+    data = bytearray(mp3.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 300] = b"\xaa" * 300
+    mp3.write_bytes(bytes(data))
+    with pytest.raises(ServiceError, match=r"damaged or truncated: FFmpeg says '.*Header missing"):
+        verify_audio(mp3, "line")

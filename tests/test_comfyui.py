@@ -345,6 +345,20 @@ def test_5xx_is_retried_with_backoff_and_a_bad_size_fails_at_once(server, tmp_pa
     assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
 
 
+def test_a_graph_the_server_rejects_is_not_retried(server, tmp_path):
+    """A validation error (HTTP 400 from /prompt) is the template's fault: the same graph would
+    be rejected again, so it fails at once, with the node and input named, and is sent once."""
+    c = settings_for(tmp_path, server.url)
+    bad = tmp_path / "bad.json.j2"
+    bad.write_text(T2I.read_text().replace('"steps": {{ steps }},', '"steps": 0,'))
+    log = tmp_path / "log.txt"
+    with open(log, "w") as f, pytest.raises(E.PromptRejected, match=r"input 'steps': .*received 0") as e:
+        job("still", "s1", c, f, template=bad).run(tmp_path / "a.png")
+    assert not isinstance(e.value, E.Transient)
+    assert len([r for r in server.received if "prompt" in r["body"]]) == 1
+    assert "retry" not in log.read_text() and not (tmp_path / "a.png").exists()
+
+
 def test_a_job_timeout_interrupts_the_prompt(tmp_path):
     slow = FakeComfyUI(tmp_path / "slow", step_seconds=5).start()
     try:

@@ -112,6 +112,26 @@ def test_the_limiter_holds_the_ceiling_when_the_gain_would_not(material, tmp_pat
     assert abs(loudness(stems["dialogue"])["integrated_lufs"] - (-27)) <= 2.0
 
 
+def test_the_limiter_catches_peaks_between_the_samples(material, tmp_path):
+    """Clicks of 12 kHz (a quarter of the rate) at 45 degrees: every sample is 3 dB under the
+    wave's true peak. A limiter at 48 kHz holds the samples at the ceiling and lets the true
+    peak through (measured +0.6 dBTP); at 4x it holds the true peak (-2.4 dBTP)."""
+    _, _, lines = material
+    music = tmp_path / "clicks.wav"
+    ffmpeg(["-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.25:duration={SECONDS}:sample_rate=48000:seed=7",
+            "-f", "lavfi", "-i", f"aevalsrc='0.98*sin(2*PI*12000*t+PI/4)*lt(mod(t,1),0.01)':d={SECONDS}:s=48000",
+            "-filter_complex", "[0][1]amix=inputs=2:normalize=0", "-ac", "2", "-c:a", "pcm_s16le", str(music)],
+           "music with inter-sample peaks")
+    quiet = {k: tmp_path / f"quiet_{k}.wav" for k in lines}
+    for k, path in lines.items():   # dialogue 20 dB down: streaming lifts the mix into the limiter
+        ffmpeg(["-i", str(path), "-af", "volume=0.1", "-c:a", "pcm_s16le", str(quiet[k])], "quiet")
+    cfg = validate_config({"loudness": {"profile": "streaming"}})
+    out = tmp_path / "mix.wav"
+    record = mix_episode(TIMELINE, placed_for(quiet), {"a": music}, {k: str(v) for k, v in quiet.items()}, out, cfg)
+    assert record["passes"][-1]["limiter_dbtp"] == pytest.approx(-2.5)
+    assert loudness(out)["true_peak_dbtp"] <= -2.0
+
+
 def test_little_dialogue_falls_back_to_the_programme(material, tmp_path):
     d, music, lines = material
     short = d / "short.wav"

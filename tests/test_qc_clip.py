@@ -74,6 +74,23 @@ def test_black_frames_fail(made, tmp_path):
     assert next(c["value"] for c in report["checks"] if c["metric"] == "black_fraction") == pytest.approx(31 / 49, abs=0.03)
 
 
+def black_fraction(report):
+    return next(c["value"] for c in report["checks"] if c["metric"] == "black_fraction")
+
+
+def test_black_is_measured_in_the_streams_own_range(made, tmp_path):
+    """Frames 10-40 made one flat dark grey. In limited range (black 16) a luma of 26 is grey
+    12 of 255: black (under 8 % = 20); in full range (black 0) a luma of 30 is grey 30: not
+    black. Read in the other range, each verdict turns over."""
+    dark = "lutyuv=y={}:u=128:v=128:enable='between(n,10,40)'"
+    limited = altered(made, tmp_path, dark.format(26), "limited.mp4")
+    assert black_fraction(clip_report(limited, clip_spec(), QC, made / "still.png")) == pytest.approx(31 / 49, abs=0.01)
+    full = tmp_path / "full.mkv"
+    ffmpeg(["-i", made / "push_in.mp4", "-vf", "format=yuvj420p," + dark.format(30), "-c:v", "mjpeg", "-q:v", "2",
+            full], "a full-range test clip")
+    assert black_fraction(clip_report(full, clip_spec(), QC, made / "still.png")) == 0
+
+
 def test_flicker_fails(made, tmp_path):
     bad = altered(made, tmp_path, "eq=brightness=0.12:enable='mod(n,2)'")
     assert failed(clip_report(bad, clip_spec(), QC, made / "still.png")) == {"max_luma_jump"}

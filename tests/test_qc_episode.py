@@ -11,7 +11,9 @@ from tower_anime.config import load_config
 from tower_anime.episode.subtitles import build_srt_for, srt_time
 from tower_anime.episode.assemble import set_matroska_duration
 from tower_anime.media import ffmpeg
-from tower_anime.qc.episode import episode_report
+from tower_anime.audio.delivery import resolve_profile
+from tower_anime.config import validate_config
+from tower_anime.qc.episode import episode_report, loudness_checks
 from tower_anime.qc.subtitles import parse_srt, subtitle_checks
 from tower_anime.story import load_story, plan_story
 
@@ -107,6 +109,20 @@ def test_a_cue_off_its_voice_fails():
     assert failed(gate(cut)) == set()  # two events spell the line as well as one
     gone = [(1.0, 2.2, "Three minutes to the lab.")] + [(2.3, 3.2, "Nobody outruns me in this city."), evs[1]]
     assert failed(gate(gone)) == {"subtitle_end[a_l1]", "subtitle_chars_per_second"}
+
+
+@pytest.mark.parametrize("profile,share,on", [("ebu-r128", 0.0, "loudness_off_target"),
+                                              ("streaming", 0.4, "dialogue_loudness_off_target")])
+def test_too_quiet_fails_like_too_loud(profile, share, on):
+    """The distance to the target either way: 1 LU past the tolerance under the target fails as
+    it does over it, and the tolerance itself either way passes."""
+    prof = resolve_profile(validate_config({"loudness": {"profile": profile}}))
+    target = prof["integrated_lufs"]
+    tol = prof["tolerance_lu"]
+    for off, ok in ((-tol - 1, False), (tol + 1, False), (-tol, True), (tol, True)):
+        measured = {"integrated_lufs": target + off, "true_peak_dbtp": -9.0}
+        check = loudness_checks(prof, share, measured, measured)[0]
+        assert (check["metric"], check["value"], check["pass"]) == (on, abs(off), ok), (off, check)
 
 
 def build_srt_events(evs):

@@ -74,6 +74,46 @@ def test_a_blurred_still_fails_sharpness(tmp_path):
     assert "sharpness" in failed(still_report(save(img, tmp_path), s, QC))
 
 
+def test_a_softly_blurred_still_fails_sharpness_alone(tmp_path):
+    """A 1.5-pixel blur measures ~36: under min_sharpness (50), far above min_luma_std (6), so
+    the check fails only when it is compared with its own threshold."""
+    s = spec()
+    img = sb.draw_storyboard(s).filter(ImageFilter.GaussianBlur(1.5))
+    report = still_report(save(img, tmp_path), s, QC)
+    sharp = next(c for c in report["checks"] if c["metric"] == "sharpness")
+    assert QC["min_luma_std"] < sharp["value"] < QC["min_sharpness"], sharp
+    assert failed(report) == {"sharpness"} and sharp["threshold"] == QC["min_sharpness"]
+
+
+# metric -> (its config key, the step that moves the threshold just past the measured value)
+THRESHOLDS = {"luma_std": ("min_luma_std", 0.001), "sharpness": ("min_sharpness", 0.01),
+              "clipped_highlights": ("max_clipped_highlights", -0.00001),
+              "crushed_shadows": ("max_crushed_shadows", -0.00001),
+              "palette[akira]": ("min_palette_coverage", 0.00001), "palette_colours[akira]": ("min_palette_colours", 1),
+              "reference[akira]": ("min_reference_similarity", 0.0001)}
+
+
+def test_each_check_reads_its_own_threshold_and_passes_on_it(tmp_path):
+    """Each threshold set to exactly the measured value passes (>= and <= include it); moved
+    one step past it, that check alone fails: no check reads another's threshold."""
+    cutout("akira", tmp_path / "akira.png")
+    s = spec(("akira",), "wide", "day")
+    s["characters"][0]["reference_image"] = "akira.png"
+    pixels = np.asarray(sb.draw_storyboard(s)).copy()
+    pixels[:8], pixels[8:16] = 0, 255   # some crushed and some clipped pixels: a boundary to move
+    path = save(Image.fromarray(pixels), tmp_path)
+    values = {c["metric"]: c["value"] for c in still_report(path, s, QC, root=tmp_path)["checks"]}
+    for metric, (key, step) in THRESHOLDS.items():
+        for move, verdict in ((0, set()), (step, {metric})):
+            cfg = copy.deepcopy(QC)
+            at = values[metric] + move
+            if isinstance(cfg[key], dict):
+                cfg[key] = {framing: at for framing in cfg[key]}
+            else:
+                cfg[key] = at
+            assert failed(still_report(path, s, cfg, root=tmp_path)) == verdict, (metric, move)
+
+
 def test_exposure_clipped_highlights_and_crushed_shadows(tmp_path):
     s = spec(())
     base = np.asarray(sb.draw_storyboard(s)).copy()
