@@ -45,7 +45,7 @@ def init_series(folder: str | Path, title: str | None = None) -> list[Path]:
         text = (FILES / name).read_text(encoding="utf-8")
         return text.replace("{title}", title).replace("{snakefile}", (root / "Snakefile").as_posix())
 
-    write(dest / "Snakefile", fill("Snakefile.tmpl"))
+    write(dest / "Snakefile", fill("Snakefile.in"))
     write(config / "config.yaml", fill("config.yaml"))
     write(config / "episodes" / "ep01.yaml", fill("ep01.yaml"))
     write(dest / ".gitignore", fill("gitignore"))
