@@ -10,6 +10,7 @@ import wave
 from pathlib import Path
 
 from ..errors import MediaError
+from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import ffmpeg, run
 
@@ -81,7 +82,7 @@ def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None):
             synth_piper(spec["text"], raw, voice.get("speed", 1.0))
         else:
             synth_espeak(spec["text"], raw, voice.get("speed", 1.0), voice.get("espeak_voice", "en-us"), log)
-        with atomic_path(out_wav) as part:
+        with atomic_path(out_wav, check=verify_output.wav) as part:
             ffmpeg(["-i", raw, "-af", post_filter(voice, sample_rate), "-ac", "1",
                     "-c:a", "pcm_s16le", part], f"voice line {spec['line']}", log)
     if wav_seconds(out_wav) <= 0.05:

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import MediaError
+from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import probe
 from .frames import grey_chunks, luma_filter
@@ -163,11 +164,11 @@ def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
     still = spec["still"]
     item = f"{still['episode']}/{still['shot']}"
     try:
-        with atomic_path(thumb) if thumb else contextlib.nullcontext() as strip:
+        with atomic_path(thumb, check=verify_output.image) if thumb else contextlib.nullcontext() as strip:
             width, height, fps, m, n = measure(path, spec, cfg, strip)
     except MediaError as e:
         if thumb:  # the report must still be written: mark the sheet's place instead
-            with atomic_path(thumb) as tmp:
+            with atomic_path(thumb, check=verify_output.image) as tmp:
                 Image.new("RGB", (192, 128), (128, 128, 128)).save(tmp, format="JPEG")
         return make_report("clip", item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)},
                            waivers)
