@@ -44,7 +44,8 @@ def likely_cause(text: str) -> str:
     if re.search(r"No space left|Disk quota|File too large", text):
         return "the disk is full (or over quota): free space on it (df -h), then run again"
     if re.search(r"Read-only file system|Permission denied|Operation not permitted", text):
-        return "the folder is not writable: make it writable (or point the output elsewhere), then run again"
+        return ("the folder is not writable: make it writable (chmod, chattr -i, a read-write mount) or point the "
+                "output elsewhere, then run again")
     if re.search(r"I/O error|Input/output error", text):
         return "the disk or network share failed a write: check it (dmesg, mount), then run again"
     return ("the writer stopped early (a full disk, a killed or crashed tool): check free space (df -h) "
