@@ -8,6 +8,8 @@ rule clip:
         unpack(render_inputs("clips", clip_spec)),
         still="stills/{ep}/{shot}.png",
         still_report=clip_still_report,
+        # out of date while its own gate refuses it (see refusal): a refused clip is made again
+        verdict=refusal("clip", "clips", "shot"),
     output:
         clip="clips/{ep}/{shot}.mp4",
         takes="reports/{ep}/clips/{shot}.takes.json",

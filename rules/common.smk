@@ -21,6 +21,7 @@ from tower_anime import backends
 from tower_anime.backends import PendingJob
 from tower_anime.check import check_inputs
 from tower_anime.errors import InvalidInput, TowerError
+from tower_anime.qc.report import ensure_verdict, refused
 from tower_anime.qc.summary import episode_view
 from tower_anime.qc.takes import still_changed
 from tower_anime.story import dumps
@@ -249,6 +250,25 @@ def default_targets(wc):
 def waivers_for(kind, item):
     """The qc.waive entries of one item: a waiver re-runs only that item's check."""
     return [w for w in config["qc"]["waive"] if w["kind"] == kind and w["item"] == item]
+
+
+def refusal(kind, folder=None, key=None):
+    """The verdict file of an item's own gate, as an input of its render rule: plain while
+    the gate refuses the item and no waiver in the config accepts the failed checks (the
+    check rewrote it after the render, so the render is out of date and is made again on
+    the next run), ancient otherwise. The path is the same either way: a waiver added later
+    re-runs only the check. How the verdict file works: tower_anime/qc/report.py."""
+
+    def get(wc):
+        if key is None:  # the episode's gate, on the master
+            gate, item = f"reports/{wc.ep}/episode.json", wc.ep
+        else:
+            name = getattr(wc, key)
+            gate, item = f"reports/{wc.ep}/{folder}/{name}.json", f"{wc.ep}/{name}"
+        verdict = ensure_verdict(gate)
+        return verdict if refused(gate, waivers_for(kind, item)) else ancient(verdict)
+
+    return get
 
 
 def qc_params(kind, key, **extra):

@@ -6,6 +6,8 @@
 rule still:
     input:
         unpack(render_inputs("stills", still_spec)),
+        # out of date while its gate refuses it (see refusal): a refused still is made again
+        verdict=refusal("still", "stills", "shot"),
     output:
         still=report("stills/{ep}/{shot}.png", caption="../report/still.rst", category="Stills", subcategory="{ep}"),
         takes="reports/{ep}/stills/{shot}.takes.json",

@@ -1,7 +1,7 @@
 import json
 
 from tower_anime.qc.clip import clip_report
-from tower_anime.qc.report import write_report
+from tower_anime.qc.report import write_gate_report
 from tower_anime.scripting import run_step, spec
 
 
@@ -12,7 +12,7 @@ def main(log):
     report["takes"] = json.loads(open(snakemake.input.takes).read())
     still = json.loads(open(snakemake.input.still_report).read())
     report["still"] = {"report": snakemake.input.still_report, "pass": still["pass"], "seed": still.get("seed")}
-    write_report(snakemake.output.report, report)
+    write_gate_report(snakemake.output.report, report)
     print(json.dumps(report, indent=2), file=log)
 
 

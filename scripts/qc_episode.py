@@ -1,7 +1,7 @@
 import json
 
 from tower_anime.qc.episode import episode_report
-from tower_anime.qc.report import write_report
+from tower_anime.qc.report import write_gate_report
 from tower_anime.scripting import run_step
 
 
@@ -12,7 +12,7 @@ def main(log):
     report = episode_report(snakemake.input.master, json.loads(snakemake.params.timeline), settings,
                             placed, settings["waive"],
                             dialogue_stem=snakemake.input.dialogue, dialogue_share=mix["dialogue_share"])
-    write_report(snakemake.output[0], report)
+    write_gate_report(snakemake.output[0], report)
     print(json.dumps(report, indent=2), file=log)
 
 

@@ -1,14 +1,14 @@
 import json
 
 from tower_anime.qc.audio import voice_report
-from tower_anime.qc.report import write_report
+from tower_anime.qc.report import write_gate_report
 from tower_anime.scripting import run_step, spec
 
 
 def main(log):
     qc = json.loads(snakemake.params.qc)
     report = voice_report(snakemake.input.voice, spec(snakemake), qc["thresholds"], qc["sample_rate"], qc["waive"])
-    write_report(snakemake.output[0], report)
+    write_gate_report(snakemake.output[0], report)
     print(json.dumps(report, indent=2), file=log)
 
 

@@ -65,5 +65,6 @@ def test_a_plugin_backends_code_input_is_its_own_module(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     inputs = {}
     planned_jobs(proc.stdout + proc.stderr, inputs)
-    assert inputs["stills/test01/s1.png"] == {str(PLUGINS / "tower_card.py")}
+    # its code and its gate's verdict (a refused still is made again), nothing of storyboard's
+    assert inputs["stills/test01/s1.png"] == {str(PLUGINS / "tower_card.py"), "reports/test01/stills/s1.verdict"}
     assert str(ROOT / "src" / "tower_anime" / "stills" / "storyboard.py") not in inputs["stills/test01/s1.png"]

@@ -23,10 +23,22 @@ def run(cmd, what, log=None):
     if log is not None and proc.stderr:
         log.write(proc.stderr[-20000:])
         log.flush()
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
-        raise MediaError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+    _raise_on_failure(what, proc.returncode, proc.stderr)
     return proc
+
+
+def _raise_on_failure(what, code, stderr):
+    """A non-zero exit, or a write error in stderr: FFmpeg 5.1 printed "Error writing trailer
+    ...: No space left on device" on a full disk and still exited 0 (verify_output)."""
+    from .verify_output import likely_cause, write_errors
+
+    written = write_errors(stderr)
+    if code == 0 and not written:
+        return
+    tail = "\n".join(stderr.strip().splitlines()[-8:])
+    status = f"exit {code}" if code != 0 else "exit 0, but it reported a failed write"
+    hint = f"\n  likely cause and fix: {likely_cause(' '.join(written))}" if written else ""
+    raise MediaError(f"{what} failed ({status}):\n{tail}{hint}")
 
 
 def ffmpeg(args, what, log=None):
@@ -61,9 +73,7 @@ def ffmpeg_from_frames(frames, args, what, log=None):
     if log is not None and stderr:
         log.write(stderr[-20000:])
         log.flush()
-    if code != 0:
-        tail = "\n".join(stderr.strip().splitlines()[-8:])
-        raise MediaError(f"{what} failed (exit {code}):\n{tail}")
+    _raise_on_failure(what, code, stderr)
 
 
 def probe(path):

@@ -7,6 +7,7 @@ be exactly as long as the scene, to the sample.
 import math
 
 from ..errors import MediaError
+from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import ffmpeg
 
@@ -57,7 +58,8 @@ def fit_to_duration(src, out_wav, src_seconds, target_seconds, sample_rate, fade
            if repeats == 1 else f"looped {repeats} times with {c:.2f} s crossfades")
     if log is not None:
         print(f"{what}: {how} to {target_seconds:.2f} s", file=log, flush=True)
-    with atomic_path(out_wav) as part:
+    samples = round(target_seconds * sample_rate)  # as fit_graph cuts and pads it
+    with atomic_path(out_wav, check=lambda p: verify_output.wav(p, samples, 2)) as part:
         ffmpeg([*(["-i", src] * repeats),
                 "-filter_complex", fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade),
                 "-map", "[out]", "-ar", sample_rate, "-ac", 2, "-c:a", "pcm_s16le",

@@ -13,8 +13,9 @@ import math
 import tempfile
 from pathlib import Path
 
+from .. import verify_output
 from ..errors import MediaError
-from ..fsutil import atomic_path, write_json_atomic
+from ..fsutil import atomic_paths, write_json_atomic
 from ..media import PCM, ffmpeg, loudness
 from .delivery import reference, resolve_profile
 
@@ -81,8 +82,9 @@ def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, o
                   f"attack=5:release=50:level=false:latency=true,aresample={rate}")
     graph = [f"[0:a]{chain},{exact}[mix]"]
     graph += [f"[{i + 1}:a]volume={gain_db:.3f}dB,{exact}[s{i}]" for i in range(len(STEMS))]
-    with atomic_path(out_wav) as mix_part, atomic_path(stems_out["dialogue"]) as d_part, \
-            atomic_path(stems_out["music"]) as m_part:
+    # all three checked complete before any takes its real name
+    with atomic_paths([out_wav, stems_out["dialogue"], stems_out["music"]],
+                      check=lambda p: verify_output.wav(p, samples)) as (mix_part, d_part, m_part):
         args = ["-i", premix, "-i", stems_in["dialogue"], "-i", stems_in["music"],
                 "-filter_complex", ";".join(graph)]
         for label, part in (("[mix]", mix_part), ("[s0]", d_part), ("[s1]", m_part)):

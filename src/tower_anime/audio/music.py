@@ -16,6 +16,7 @@ import mido
 import numpy as np
 
 from ..errors import MediaError
+from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import ffmpeg, run
 
@@ -523,7 +524,7 @@ def render_cue(spec, out_wav, soundfont, log=None):
             f"afade=t=in:st=0:d={fade_in:.3f}",
             f"afade=t=out:st={duration - fade_out:.3f}:d={fade_out:.3f}",
         ])
-        with atomic_path(out_wav) as tmp:
+        with atomic_path(out_wav, check=lambda p: verify_output.wav(p, samples, 2)) as tmp:
             ffmpeg(["-f", "f32le", "-ar", rate, "-ac", 2, "-i", raw, "-af", filters,
                     "-ar", rate, "-ac", 2, "-c:a", "pcm_s16le",
                     "-fflags", "+bitexact", "-flags:a", "+bitexact", tmp],

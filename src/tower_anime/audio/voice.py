@@ -13,6 +13,7 @@ from pathlib import Path
 from .. import backends
 from ..backends import UnknownBackend
 from ..errors import MediaError
+from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import ffmpeg, run
 
@@ -70,7 +71,7 @@ def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None, 
         # a service may answer MP3 or Ogg: FFmpeg reads the speech by its content, not its name
         raw = Path(tmp) / "speech"
         backend.render(spec, raw, log=log, transport=transport, **runtime)
-        with atomic_path(out_wav) as part:
+        with atomic_path(out_wav, check=verify_output.wav) as part:
             ffmpeg(["-i", raw, "-af", post_filter(voice, sample_rate), "-ac", "1",
                     "-c:a", "pcm_s16le", part], f"voice line {spec['line']}", log)
     if wav_seconds(out_wav) <= 0.05:

@@ -11,6 +11,7 @@ from typing import Iterator
 from PIL import Image
 
 from ..errors import MediaError
+from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import ffmpeg_from_frames
 
@@ -100,7 +101,7 @@ def render_camera_clip(spec: dict, still_path, out_path, log=None, crf: int = 18
     if picture.size != (width, height):  # a still of another size fills the frame
         picture = picture.resize((width, height), Image.Resampling.LANCZOS)
     pixels = camera_frames(picture, still["camera"]["move"], frames, spec.get("hold_top", 0))
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out_path, check=lambda p: verify_output.video(p, frames=frames)) as tmp:
         ffmpeg_from_frames(pixels, [
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
             "-frames:v", str(frames), "-c:v", "libx264", "-preset", preset, "-crf", str(crf),

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 
+from .. import verify_output
 from ..fsutil import atomic_path
 from .client import ComfyUIClient, history_error, output_files
 from .errors import ComfyUIError, JobCancelled, JobTimeout, OutputGone, Transient, Unreachable
@@ -171,7 +172,9 @@ class ComfyJob:
     def _fetch(self, client, entry, node, out_path):
         item = pick(output_files(entry, node), self.stage, self.what)
         self.say(f"fetching {item.get('subfolder', '')}/{item['filename']}")
-        with atomic_path(out_path) as tmp:
+        complete = (verify_output.image if self.stage == "still"
+                    else lambda p: verify_output.video(p, frames=self.spec["frames"]))
+        with atomic_path(out_path, check=complete) as tmp:
             if self.stage == "still":
                 client.download(item, tmp)
                 check_still(tmp, self.width, self.height, self.what)

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import MediaError
+from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import encoder, ffmpeg, probe
 from .transitions import shot_edges
@@ -138,7 +139,8 @@ def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mk
         for p in clip_paths:
             inputs += ["-i", p]
         inputs += ["-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", mix_wav, "-i", subs, "-i", meta]
-        with atomic_path(out_mkv) as part:
+        complete = lambda p: verify_output.video(p, frames=timeline["total_frames"], audio=True)  # noqa: E731
+        with atomic_path(out_mkv, check=complete) as part:
             ffmpeg([
                 *inputs, "-filter_complex_script", graph,
                 "-map", "[vout]", "-map", f"{n}:a", "-map", f"{n + 1}:s", "-map_chapters", str(n + 2),

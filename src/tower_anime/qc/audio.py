@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import verify_output
 from ..media import ffmpeg
 from .report import check, make_report
 
@@ -47,6 +48,7 @@ def level_metrics(samples):
 
 def _decoded(kind, item, path, waivers):
     try:
+        verify_output.audio(path)  # all of it there: a WAV cut short still reads, without its end
         return read_audio(path), None
     except Exception as e:  # an unreadable file is a failed check, reported like any other
         return None, make_report(kind, item, [check("decodes", False, "==", True)],

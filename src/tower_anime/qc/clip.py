@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 from PIL import Image
 
+from .. import verify_output
 from ..errors import MediaError
 from ..fsutil import atomic_path
 from ..media import probe
@@ -163,11 +164,12 @@ def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
     still = spec["still"]
     item = f"{still['episode']}/{still['shot']}"
     try:
-        with atomic_path(thumb) if thumb else contextlib.nullcontext() as strip:
+        with atomic_path(thumb, check=verify_output.image) if thumb else contextlib.nullcontext() as strip:
+            verify_output.video(path)  # every packet there (a clip cut short fails here, not on its length)
             width, height, fps, m, n = measure(path, spec, cfg, strip)
-    except MediaError as e:
+    except (MediaError, verify_output.IncompleteOutput) as e:
         if thumb:  # the report must still be written: mark the sheet's place instead
-            with atomic_path(thumb) as tmp:
+            with atomic_path(thumb, check=verify_output.image) as tmp:
                 Image.new("RGB", (192, 128), (128, 128, 128)).save(tmp, format="JPEG")
         return make_report("clip", item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)},
                            waivers)

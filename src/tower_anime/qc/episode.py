@@ -6,6 +6,7 @@ import io
 import json
 from fractions import Fraction
 
+from .. import verify_output
 from ..audio.delivery import reference, resolve_profile
 from ..errors import MediaError
 from ..media import ffmpeg, loudness, probe, read_pcm, run
@@ -75,8 +76,9 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
     their windows (build/<ep>/placement.json, episode.placement); cfg: the config sections output, loudness, subtitles, qc;
     dialogue_stem (and its share of the running time): measured too when the profile asks."""
     try:
+        verify_output.video(path, audio=True)  # every packet there: a master cut short fails here
         info = probe(path)
-    except MediaError as e:  # the report is written all the same, and delivery refuses it
+    except (MediaError, verify_output.IncompleteOutput) as e:  # the report is written all the same, and delivery refuses it
         return make_report("episode", timeline["episode"], [check("decodes", False, "==", True)],
                            {"file": str(path), "error": str(e)}, waivers)
     by_type = {}

@@ -10,7 +10,8 @@ WAIVE = "if it is intended, waive the check with a reason (qc.waive)"
 
 HINTS: dict[str | tuple[str, str], str] = {
     # stills
-    ("still", "decodes"): "a truncated or corrupt image (an interrupted render or download): delete the still and build again",
+    ("still", "decodes"): "a truncated or corrupt image (an interrupted render or download, a full disk): it is made "
+                          "again on the next run",
     ("still", "width"): "the backend rendered another size than output.width/height: check its workflow's size",
     ("still", "height"): "the backend rendered another size than output.width/height: check its workflow's size",
     "luma_std": f"a blank or near-uniform render (black, grey, one fill): {RETAKE} or check the model and prompt",
@@ -26,7 +27,8 @@ HINTS: dict[str | tuple[str, str], str] = {
     "reference": f"the costume or colours differ from the character's reference image: {RETAKE} or check the "
                  f"LoRA; {WAIVE}",
     # clips
-    ("clip", "decodes"): "a truncated or corrupt clip: delete it and build again",
+    ("clip", "decodes"): "a truncated or corrupt clip (cut short after it was made, a full disk): it is made again on "
+                         "the next run",
     "frames": "the clip backend made another length than the shot asks: check its workflow's frame count",
     "duration": "the clip backend made another length than the shot asks: check its workflow's frame count",
     ("clip", "fps"): "the clip backend made another frame rate than output.fps: check its workflow",
@@ -41,8 +43,10 @@ HINTS: dict[str | tuple[str, str], str] = {
     "first_frame_ssim": f"the clip does not start on its still: {RETAKE}, check that the clip workflow is fed "
                         "the still; a move that starts cropped belongs in qc.clip.first_frame_exempt",
     # voice lines and music cues
-    ("voice", "decodes"): "the voice file is not audio (a service's error reply?): read the line's log",
-    ("music", "decodes"): "the music file is not audio (a service's error reply?): read the cue's log",
+    ("voice", "decodes"): "the voice file is not audio (a service's error reply?) or cut short (a full disk): read the "
+                          "line's log; it is made again on the next run",
+    ("music", "decodes"): "the music file is not audio (a service's error reply?) or cut short (a full disk): read the "
+                          "cue's log; it is made again on the next run",
     ("voice", "sample_rate"): "the line is not at output.sample_rate: check the voice engine or service",
     ("music", "sample_rate"): "the cue is not at output.sample_rate: check the music service",
     ("voice", "rms_dbfs"): "the line is silent or far too quiet: check its text and the voice engine or service",
@@ -53,7 +57,7 @@ HINTS: dict[str | tuple[str, str], str] = {
                         "needs a wider qc.voice.chars_per_second",
     "seconds": "the cue is shorter than its scene: check the music service's reply or music settings",
     # the episode
-    ("episode", "decodes"): "the master is truncated or corrupt: build it again (snakemake --forcerun master)",
+    ("episode", "decodes"): "the master is truncated or corrupt: it is made again on the next run",
     **{("episode", m): "the master's size or rate differs from output:: build it again (snakemake --forcerun master)"
        for m in ("width", "height", "fps")},
     "loudness_off_target": "the mix is off the delivery loudness: read logs/<ep>/mix.log and check loudness.profile",

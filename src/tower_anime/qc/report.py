@@ -8,10 +8,11 @@ the report records it and the gate lets the item through.
 import json
 import math
 import operator
+import time
 from pathlib import Path
 
 from ..errors import GateFailed, TowerError
-from ..fsutil import write_json_atomic
+from ..fsutil import write_json_atomic, write_text_atomic
 from .hints import hint
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt,
@@ -60,6 +61,55 @@ def write_report(path, report):
     write_json_atomic(path, report)
 
 
+# --- a refused render is made again ------------------------------------------------------
+# A gate's report is an output of its check, which reads the render: the render rule cannot
+# also take the report as an input (a cycle). So each gate keeps a verdict file beside its
+# report (<report>.verdict, no rule makes it: the render rule's input function creates it
+# empty when it is missing). The check rewrites it after every check, with a time stamp, so
+# its bytes change. The render rule takes it as an input: ancient() while the gate accepts
+# the item, plain while the gate refuses it and no current waiver accepts the failed checks.
+# Snakemake then sees an input newer than the render, with bytes other than it recorded, and
+# makes the render again on the next run (rules/common.smk: refusal). The set of input paths
+# stays the same either way, so accepting an item (a waiver) re-runs nothing but its check.
+
+def verdict_path(report_path: str | Path) -> Path:
+    """reports/<ep>/clips/<shot>.json -> reports/<ep>/clips/<shot>.verdict"""
+    return Path(report_path).with_suffix(".verdict")
+
+
+def write_gate_report(path: str | Path, report: dict) -> None:
+    """Write an item's gate report and its verdict file (see verdict_path)."""
+    write_report(path, report)
+    lines = [f"{'pass' if report['pass'] else 'refused'} {time.time_ns()}"]
+    lines += [describe_check(c) for c in failures(report)]
+    write_text_atomic(verdict_path(path), "\n".join(lines) + "\n")
+
+
+def ensure_verdict(report_path: str | Path) -> str:
+    """The verdict file of a gate, created empty when missing (before the item's first check)."""
+    verdict = verdict_path(report_path)
+    if not verdict.exists():
+        verdict.parent.mkdir(parents=True, exist_ok=True)
+        verdict.touch()
+    return str(verdict)
+
+
+def refused(report_path: str | Path, waivers: list[dict]) -> bool:
+    """Whether the gate refuses its item now: its last check failed and no waiver in the
+    current config accepts every failed check. A damaged report counts as refused (making
+    the item again writes a new one); an item never checked is not refused."""
+    try:
+        if not verdict_path(report_path).read_text().startswith("refused"):
+            return False
+    except OSError:
+        return False
+    try:
+        report = json.loads(Path(report_path).read_text())
+    except (OSError, ValueError):
+        return True
+    return not apply_waivers(report, waivers)["pass"]
+
+
 def read_report(path):
     try:
         return json.loads(Path(path).read_text())
@@ -100,7 +150,8 @@ def require_pass(report_paths: list[str | Path]) -> None:
         report = read_report(path)
         messages += [describe_failure(report, c, path) for c in failures(report)]
     if messages:
-        raise GateFailed("\n".join(messages))
+        raise GateFailed("\n".join(messages) + "\n  the refused item is made again on the next run, unless a waiver "
+                         "(qc.waive) accepts the check")
 
 
 def score(report):

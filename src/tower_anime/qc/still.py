@@ -176,6 +176,7 @@ def still_report(path, spec, cfg, waivers=(), root="."):
 def thumbnail(path, out, width=256):
     """A small JPEG of a still for the contact sheet (grey when the still does not decode:
     its failed report must still be written)."""
+    from .. import verify_output
     from ..fsutil import atomic_path
 
     try:
@@ -184,5 +185,5 @@ def thumbnail(path, out, width=256):
             im.thumbnail((width, width))
     except (OSError, UnidentifiedImageError, ValueError):
         im = Image.new("RGB", (width, width * 2 // 3), (128, 128, 128))
-    with atomic_path(out) as tmp:
+    with atomic_path(out, check=verify_output.image) as tmp:
         im.save(tmp, format="JPEG", quality=85)

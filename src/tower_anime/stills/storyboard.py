@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from tower_anime.errors import TowerError
+from tower_anime import verify_output
 from tower_anime.fsutil import atomic_path
 
 FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -97,7 +98,7 @@ class _Figure:
 def render_storyboard(spec: dict, out_path) -> None:
     """Render the storyboard panel for `spec` and write it atomically as PNG to `out_path`."""
     img = draw_storyboard(spec)
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out_path, check=verify_output.image) as tmp:
         img.save(tmp, format="PNG")
 
 
