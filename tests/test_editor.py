@@ -3,13 +3,12 @@ exports read back through OTIO's adapters; the conform that rebuilds the picture
 alone (bit-identical to the master) and finds every voice line on the dialogue stem to the
 sample; and the way back: edits made by code as an editor makes them, diffed, applied, refused."""
 import json
-import shutil
 
 import numpy as np
 import opentimelineio as otio
 import pytest
-
 from conftest import ROOT, fork_project
+
 from tower_anime.cli import main
 from tower_anime.config import load_config
 from tower_anime.editor.conform import conform_picture, decoded_frames, line_offsets, psnr
@@ -70,7 +69,7 @@ def test_fcp_xml_and_edl_read_back_through_the_adapters(built):
 
 def _edl_rows(tl):
     out, track, pending = [], tl.tracks[0], None
-    for i, item in enumerate(track):
+    for item in track:
         if isinstance(item, otio.schema.Transition):
             pending = item
             continue
@@ -103,6 +102,7 @@ def test_the_conform_of_dips_and_fades(tmp_path):
     """The synthetic episode of test_assemble (cuts, crossfades, dips to black and white, the
     episode's fades), assembled and conformed from its .otio: the same decoded frames."""
     from test_assemble import CFG, plan_of, write_clip, write_mix, write_srt
+
     from tower_anime.episode.assemble import assemble_episode
 
     plan = plan_of()

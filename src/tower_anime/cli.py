@@ -247,8 +247,7 @@ def cmd_timeline_diff(args: argparse.Namespace) -> int:
     """An edited timeline as changes to the story; with --apply, written into the story."""
     from .editor.roundtrip import EditRefused, apply_yaml, fill_old_at, read_edit
     from .errors import InvalidInput
-    from .story.load import check_episode
-    from .story.load import Story
+    from .story.load import Story, check_episode
     from .story.plan import plan_story
 
     config, story, plans = _plans(args)

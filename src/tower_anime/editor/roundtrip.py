@@ -59,7 +59,6 @@ def read_edit(edited, plan, placement: dict | None = None) -> Edit:
     if meta.get("plan") != digest(dumps(plan.timeline())):
         raise EditRefused(f"the story of {plan.id} changed since {edited} was written: build timelines/{plan.id}.otio "
                           "again and make the edit on it")
-    fps = plan.fps
     rows, problems = picture_rows(tl)
     edit.refused += problems
     edit.refused += [f"a second picture track {t.name!r}: the story has one picture" for t in tl.video_tracks()[1:]
