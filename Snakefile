@@ -19,10 +19,11 @@ include: "rules/clips.smk"
 include: "rules/audio.smk"
 include: "rules/episode.smk"
 include: "rules/reports.smk"
+include: "rules/editor.smk"
 
 
 rule all:
     default_target: True
     input:
-        # every episode, its QC report and summary, and its timeline (--report: see default_targets)
+        # every episode, its QC report and summary, its timeline and the editor's timeline (--report: see default_targets)
         default_targets,

@@ -130,6 +130,24 @@ def audio_timeline_json(wc):
     return dumps(plan(wc).audio_timeline())
 
 
+def editor_metadata(wc):
+    """What the editor's timeline says of each shot and cue beyond timing, and where the media lie."""
+    p = plan(wc)
+    shots = {}
+    for sid, still in p.stills.items():
+        clip = p.clips[sid]
+        prompts = {k: s["prompt"] for k, s in (("still", still), ("clip", clip)) if "prompt" in s}
+        shots[sid] = {"seed": still["seed"], "action": still["action"], "camera": still["camera"],
+                      "characters": [c["id"] for c in still["characters"]], "prompts": prompts or None,
+                      "backend": {"stills": still["backend"], "clips": clip["backend"]}}
+    music = {sc: {k: m[k] for k in ("mood", "cue", "seed", "backend") if k in m} for sc, m in p.music.items()}
+    ep = wc.ep
+    paths = {"clips": {s: f"clips/{ep}/{s}.mp4" for s in p.shot_ids()}, "voice": voice_files(wc),
+             "music": music_files(wc),
+             "stems": {"mix": f"audio/{ep}/mix.wav", **{s: f"audio/{ep}/stems/{s}.wav" for s in ("dialogue", "music")}}}
+    return dumps({"shots": shots, "music": music, "paths": paths, "sample_rate": config["output"]["sample_rate"]})
+
+
 def section(*keys):
     """Config sections as one JSON param (tracked as one value by Snakemake's params check)."""
     return dumps({k: config[k] for k in keys})
@@ -234,7 +252,8 @@ def default_targets(wc):
     """What `rule all` builds. `snakemake --report` shows what a build made, and without them
     Snakemake stops on a bare "File ... marked for report but does not exist": name what is
     missing and what to run instead."""
-    patterns = ["episodes/{ep}.mkv", "reports/{ep}/episode.json", "reports/{ep}/qc.html", "build/{ep}/timeline.json"]
+    patterns = ["episodes/{ep}.mkv", "reports/{ep}/episode.json", "reports/{ep}/qc.html", "build/{ep}/timeline.json",
+                "timelines/{ep}.otio"]
     targets = [p.format(ep=ep) for p in patterns for ep in DEFAULT_EPISODES]
     missing = [t for t in targets if not Path(t).exists()] if report_requested() else []
     if missing:

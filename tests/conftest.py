@@ -129,10 +129,11 @@ def database_url(new_database):
 
 def episode_jobs(ep="test01", summary=True):
     """What follows any change to the picture or the sound: assembly, its check, delivery and
-    (when the target is `all`, not just the episode file) the QC summary."""
+    (when the target is `all`, not just the episode file) the QC summary and the editor's timeline."""
     jobs = {("master", f"build/{ep}/master.mkv"), ("qc_episode", f"reports/{ep}/episode.json"),
             ("deliver", f"episodes/{ep}.mkv")}
-    return jobs | ({("qc_summary", f"reports/{ep}/qc.csv")} if summary else set())
+    return jobs | ({("qc_summary", f"reports/{ep}/qc.csv"), ("otio_timeline", f"timelines/{ep}.otio")}
+                   if summary else set())
 
 
 def shot_jobs(shot, still=True, ep="test01"):

@@ -119,8 +119,9 @@ def test_changing_thresholds_reruns_checks_not_renders(built, tmp_path):
     edit_config(work, tighten)
     jobs = planned(work)
     rules = {r for r, _ in jobs}
-    assert rules == {"qc_still", "qc_clip", "qc_voice", "qc_music", "deliver", "qc_summary"}
-    assert len(jobs) == 3 + 3 + 3 + 2 + 2  # every still, clip, line and cue checked again; nothing else
+    # the editor's timeline again too: it carries each clip's QC result
+    assert rules == {"qc_still", "qc_clip", "qc_voice", "qc_music", "deliver", "qc_summary", "otio_timeline"}
+    assert len(jobs) == 3 + 3 + 3 + 2 + 3  # every still, clip, line and cue checked again; nothing else
 
 
 def test_snakemake_report_has_the_stills_the_qc_tables_and_the_dag(built, tmp_path):
@@ -169,7 +170,7 @@ def test_a_still_replaced_by_hand_re_renders_its_clip_in_the_same_run(built, tmp
 
     # a threshold changed afterwards still re-runs the checks only
     edit_config(work, lambda cfg: cfg.update(qc={"still": {"min_sharpness": 60}}))
-    assert {r for r, _ in planned(work)} == {"qc_still", "qc_clip", "deliver", "qc_summary"}
+    assert {r for r, _ in planned(work)} == {"qc_still", "qc_clip", "deliver", "qc_summary", "otio_timeline"}
 
 
 def test_snakemake_report_before_a_build_says_what_to_build(tmp_path):

@@ -243,6 +243,41 @@ def cmd_qc(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+def cmd_timeline_diff(args: argparse.Namespace) -> int:
+    """An edited timeline as changes to the story; with --apply, written into the story."""
+    from .editor.roundtrip import EditRefused, apply_yaml, fill_old_at, read_edit
+    from .errors import InvalidInput
+    from .story.load import Story, check_episode
+    from .story.plan import plan_story
+
+    config, story, plans = _plans(args)
+    if args.episode not in plans:
+        raise TowerError(f"no episode {args.episode!r}; the story has {sorted(plans)}")
+    edit = read_edit(args.edited, plans[args.episode])
+    fill_old_at(edit, story.episodes[args.episode])
+    print(edit.text(args.episode))
+    if edit.refused:
+        raise EditRefused(f"{len(edit.refused)} change(s) above the story cannot hold; make them in the story "
+                          "(or undo them in the editor). Nothing was written.")
+    if not args.apply or edit.empty:
+        return 0
+    if config["story"]["source"] == "database":
+        raise TowerError("--apply writes YAML stories only: for a database story run `tower-anime db export DIR`, "
+                         "point story.episodes_dir at DIR/episodes, apply, and `tower-anime db import DIR` again")
+    path = story.files[args.episode]
+
+    def check(doc):
+        found, episodes = [], {}
+        check_episode(args.episode, doc, story.characters, path, found, episodes)
+        if found:
+            raise InvalidInput(found)
+        plan_story(Story(story.characters, episodes, {args.episode: path}), config)
+
+    apply_yaml(edit, args.episode, path, check)
+    print(f"wrote {path}; the next build follows the edit (`snakemake -n` lists what runs again)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tower-anime", description=__doc__)
     parser.add_argument("--config", default="config/config.yaml", help="config file (default: %(default)s)")
@@ -267,6 +302,14 @@ def main(argv: list[str] | None = None) -> int:
                                   "list failed checks (exit 1 if any)")
     p.add_argument("episode")
     p.set_defaults(fn=cmd_qc)
+    timeline = sub.add_parser("timeline", help="the editor's timeline: read an edited one back").add_subparsers(
+        dest="timeline_command", required=True)
+    p = timeline.add_parser("diff", help="show an edited .otio's changes to the story (exit 1 if it holds any the "
+                                         "story cannot express); --apply writes them into the episode's YAML")
+    p.add_argument("episode")
+    p.add_argument("edited", help="the edited timeline (.otio)")
+    p.add_argument("--apply", action="store_true", help="write the changes into the story (comments kept)")
+    p.set_defaults(fn=cmd_timeline_diff)
     p = sub.add_parser("init", help="create your own series in a new folder: config, characters, one episode and "
                                     "a Snakefile that uses Tower's workflow as a module")
     p.add_argument("folder")
