@@ -25,7 +25,7 @@ rule master:
         mix="audio/{ep}/mix.wav",
         subs="subs/{ep}.srt",
         assembler=code("episode/assemble.py"),
-        transitions=code("story/transitions.py"),
+        transitions=code("episode/transitions.py"),
     output:
         "build/{ep}/master.mkv",
     params:
