@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from tower_anime.check import check_config_file
 from tower_anime.errors import InvalidInput, TowerError
 from tower_anime.review.build import Progress, episode_targets, planned
-from tower_anime.review.edits import Conflict, Editor, EditError, next_seed, read_text, version_of
+from tower_anime.review.edits import Conflict, EditError, Editor, next_seed, read_text, version_of
 
 EP = "test01"
 
@@ -64,7 +64,8 @@ def test_next_seed_follows_the_take_on_screen(project):
     takes = Path("reports") / EP / "stills" / "s1.takes.json"
     takes.parent.mkdir(parents=True)
     takes.write_text('{"takes": [{"take": 1, "seed": 11}, {"take": 2, "seed": 12}], "promoted": 2, "seed": 12}')
-    proposal = editor().propose(check_config_file("config/config.yaml"), {"action": "new_take", "episode": EP, "shot": "s1"})
+    checked = check_config_file("config/config.yaml")
+    proposal = editor().propose(checked, {"action": "new_take", "episode": EP, "shot": "s1"})
     assert proposal.summary == "s1: new take, seed 11 -> 13"
 
 
@@ -229,7 +230,8 @@ def test_progress_reads_counts_running_jobs_and_failures_with_their_log(tmp_path
 
 
 def test_dry_run_jobs_come_from_the_estimate_parser():
-    text = RUN.split("[Sun Nov 29 22:24:18 2026]")[0] + "\nlocalrule all:\n    input: episodes/test01.mkv\n    jobid: 0\n"
+    head = RUN.split("[Sun Nov 29 22:24:18 2026]")[0]
+    text = head + "\nlocalrule all:\n    input: episodes/test01.mkv\n    jobid: 0\n"
     assert planned(text) == [{"jobid": 10, "rule": "still", "output": "stills/test01/s1.png"},
                              {"jobid": 7, "rule": "clip", "output": "clips/test01/s2.mp4"}]
     assert "build/test01/preview.webm" in episode_targets("test01")

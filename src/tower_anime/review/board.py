@@ -7,7 +7,6 @@ does (its size and mtime), so the page asks for a new file exactly when a build 
 import hashlib
 import json
 from pathlib import Path
-from typing import Optional
 
 from ..check import Checked
 from ..qc.report import failures
@@ -16,7 +15,7 @@ from ..qc.report import failures
 SERVED = ("stills", "clips", "audio", "build", "subs", "episodes", "reports", "logs")
 
 
-def file_version(path: str | Path) -> Optional[str]:
+def file_version(path: str | Path) -> str | None:
     """A short token of a file's size and mtime, or None when it does not exist."""
     try:
         st = Path(path).stat()
@@ -25,7 +24,7 @@ def file_version(path: str | Path) -> Optional[str]:
     return hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:10]
 
 
-def file_ref(path: str | Path) -> Optional[dict]:
+def file_ref(path: str | Path) -> dict | None:
     """{path, url} of an output that exists (url with its version for cache busting), else None."""
     version = file_version(path)
     if version is None:
@@ -33,14 +32,14 @@ def file_ref(path: str | Path) -> Optional[dict]:
     return {"path": str(path), "version": version, "url": f"/files/{path}?v={version}"}
 
 
-def read_json(path: str | Path) -> Optional[dict]:
+def read_json(path: str | Path) -> dict | None:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
 
 
-def verdict(report: Optional[dict]) -> str:
+def verdict(report: dict | None) -> str:
     """pass, fail, waived (a failed check a person accepted) or missing (not checked yet)."""
     if report is None:
         return "missing"
@@ -49,7 +48,7 @@ def verdict(report: Optional[dict]) -> str:
     return "waived" if any("waived" in c for c in report.get("checks", [])) else "pass"
 
 
-def checks(report: Optional[dict], kind: str, item: str) -> list:
+def checks(report: dict | None, kind: str, item: str) -> list:
     """The report's checks for the page: each with its state and what a waiver would name."""
     rows = []
     for c in (report or {}).get("checks", []):

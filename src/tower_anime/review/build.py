@@ -12,7 +12,6 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
-from typing import Optional
 
 from ..errors import TowerError
 from ..estimate import parse_dry_run
@@ -59,7 +58,7 @@ class Progress:
         self.failures: list[dict] = []
         self.errors: list[str] = []            # Snakemake's own errors (a locked folder, a bad story)
         self.lines: deque = deque(maxlen=300)
-        self._block: Optional[tuple[str, dict]] = None
+        self._block: tuple[str, dict] | None = None
 
     def feed(self, line: str) -> None:
         line = line.rstrip("\n")
@@ -118,15 +117,15 @@ class Builder:
         self.root = Path(root)
         self.args = list(snakemake_args)
         self.cores = cores
-        self.progress: Optional[Progress] = None
+        self.progress: Progress | None = None
         self.status = "idle"          # idle | running | done | failed | stopped
         self.targets: list[str] = []
         self.started = self.ended = None
-        self.returncode: Optional[int] = None
+        self.returncode: int | None = None
         self.version = 0              # bumped on every change; the page's stream waits on it
         self._changed = asyncio.Event()
-        self._proc: Optional[asyncio.subprocess.Process] = None
-        self._task: Optional[asyncio.Task] = None
+        self._proc: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task | None = None
 
     def command(self, targets: list[str], dry_run: bool = False) -> list[str]:
         cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", str(self.cores), *self.args]

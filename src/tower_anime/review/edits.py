@@ -27,13 +27,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..check import Checked, check_inputs
 from ..config import load_config
 from ..errors import InvalidInput, TowerError, ValidationProblem
 from ..fsutil import atomic_path
-from ..schema import load_schema, problems as schema_problems
+from ..schema import load_schema
+from ..schema import problems as schema_problems
 
 ACTIONS = {"new_take": "episode", "pin_take": "episode", "action": "episode", "line": "episode",
            "waive": "config", "review": "notes"}
@@ -48,7 +49,7 @@ class EditError(TowerError):
 class Conflict(TowerError):
     """The file changed since the page loaded it; nothing was saved. `diff` shows the change."""
 
-    def __init__(self, target: str, seen: Optional[str], current: str):
+    def __init__(self, target: str, seen: str | None, current: str):
         self.target = target
         self.diff = unified_diff(seen, current, f"{target} (as the page loaded it)", f"{target} (on disk now)") \
             if seen is not None else ""
@@ -135,7 +136,7 @@ def find_shot(doc: dict, shot_id: str, target: str) -> dict:
     raise EditError(f"{target} has no shot {shot_id!r}; reload the page (the story may have changed)")
 
 
-def promoted_seed(takes_path: str | Path) -> Optional[int]:
+def promoted_seed(takes_path: str | Path) -> int | None:
     """The seed of the take on screen, from the still's takes record (None before a build)."""
     try:
         return int(json.loads(Path(takes_path).read_text())["seed"])
@@ -143,7 +144,7 @@ def promoted_seed(takes_path: str | Path) -> Optional[int]:
         return None
 
 
-def next_seed(seed: int, shown: Optional[int]) -> int:
+def next_seed(seed: int, shown: int | None) -> int:
     """The seed of a new take: one after the take on screen. When a retake promoted seed+1,
     asking the story for seed+1 would render the same picture again, so the larger counts."""
     return max(int(seed), shown if shown is not None else int(seed)) + 1
@@ -156,7 +157,7 @@ def _required(req: dict, name: str) -> Any:
     return value
 
 
-def edit_episode(doc: dict, req: dict, target: str, takes_path: Optional[Path] = None) -> str:
+def edit_episode(doc: dict, req: dict, target: str, takes_path: Path | None = None) -> str:
     """Apply one story edit to an episode document in place; return its one-line summary."""
     action, shot_id = req["action"], _required(req, "shot")
     shot = find_shot(doc, shot_id, target)
@@ -206,7 +207,7 @@ def add_waiver(doc: dict, req: dict) -> str:
     return f"waive {entry['kind']} {entry['item']} {entry['check']}: {entry['reason']!r}"
 
 
-def set_mark(doc: dict, req: dict, now: Optional[str] = None) -> str:
+def set_mark(doc: dict, req: dict, now: str | None = None) -> str:
     """Mark a shot approved or needs-work, with a note, in a review-notes document."""
     shot, status = _required(req, "shot"), _required(req, "status")
     shots = doc.get("shots")
@@ -419,11 +420,11 @@ class Editor:
             _, episodes = read_documents(db)
         return _doc_text(episodes.get(ep, {}))
 
-    def _database(self, checked: Checked, req: dict, name: str, version: Optional[str]) -> Proposal:
+    def _database(self, checked: Checked, req: dict, name: str, version: str | None) -> Proposal:
         from ..store import connect, resolve_url
+        from ..store.story_rows import write_story
         from ..story.database import read_documents
         from ..story.load import Story, story_from_documents
-        from ..store.story_rows import write_story
         from ..story.source import load_prompt_context
 
         config = checked.config
@@ -440,7 +441,8 @@ class Editor:
             doc = copy.deepcopy(episodes[ep])
             summary = edit_episode(doc, req, name, Path("reports") / ep / "stills" / f"{req.get('shot')}.takes.json")
             after = text(doc)
-            docs = {e: (copy.deepcopy(d if e != ep else doc), f"{db.display} (episode {e})") for e, d in episodes.items()}
+            docs = {e: (copy.deepcopy(d if e != ep else doc), f"{db.display} (episode {e})")
+                    for e, d in episodes.items()}
             story = story_from_documents(copy.deepcopy(characters_doc), docs, f"{db.display} (characters)")
             check_inputs(copy.deepcopy(config), name, inputs=(story, load_prompt_context(config, story.characters)))
             if version is not None:

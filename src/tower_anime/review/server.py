@@ -13,7 +13,6 @@ import ipaddress
 import json
 import mimetypes
 from pathlib import Path
-from typing import Optional
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -21,8 +20,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ..check import check_config_file
 from ..errors import InvalidInput, TowerError
 from .board import SERVED, episode_board, file_versions
-from .build import Builder, BuildBusy, episode_targets
-from .edits import Conflict, Editor, EditError, read_text
+from .build import BuildBusy, Builder, episode_targets
+from .edits import Conflict, EditError, Editor, read_text
 
 COOKIE = "tower_review"
 mimetypes.add_type("text/vtt", ".vtt")
@@ -38,12 +37,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def require_token(host: str, token: Optional[str]) -> None:
+def require_token(host: str, token: str | None) -> None:
     """Refuse to serve a non-loopback address without a token."""
     if not is_loopback(host) and not token:
         raise TowerError(f"the review room serves {host}, which other machines can reach, so it needs a token: "
                          "set TOWER_REVIEW_TOKEN (or pass --token) to a long random string, e.g. "
-                         "`export TOWER_REVIEW_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')`, "
+                         "`export TOWER_REVIEW_TOKEN=$(python3 -c 'import secrets; "
+                         "print(secrets.token_urlsafe(24))')`, "
                          "and open the page with ?token=<it> once")
 
 
@@ -81,7 +81,7 @@ class Review:
 
 # --- middleware ---------------------------------------------------------------------------------
 
-def _auth(token: Optional[str], host: str):
+def _auth(token: str | None, host: str):
     loopback = is_loopback(host)
 
     @web.middleware
@@ -131,7 +131,7 @@ async def _json(request: web.Request) -> dict:
     return data
 
 
-def make_app(review: Review, token: Optional[str] = None, host: str = "127.0.0.1") -> web.Application:
+def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") -> web.Application:
     app = web.Application(middlewares=[_auth(token, host)], client_max_size=1 << 20)
     static = Path(__file__).parent / "static"
 
@@ -225,12 +225,15 @@ def make_app(review: Review, token: Optional[str] = None, host: str = "127.0.0.1
     async def state(request):
         return web.json_response(review.builder.as_json())
 
+    streams = set()
+
     async def events(request):
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
         seen = -1
+        streams.add(asyncio.current_task())
         try:
-            while True:
+            while request.transport is not None and not request.transport.is_closing():
                 await review.builder.changed(seen)
                 if review.builder.version == seen:
                     await response.write(b": keep-alive\n\n")
@@ -240,8 +243,18 @@ def make_app(review: Review, token: Optional[str] = None, host: str = "127.0.0.1
                 await response.write(f"event: build\ndata: {data}\n\n".encode())
         except (ConnectionResetError, asyncio.CancelledError):
             pass
+        finally:
+            streams.discard(asyncio.current_task())
         return response
 
+    async def on_shutdown(app):
+        # open progress streams would hold the shutdown; a build still running is stopped (Ctrl-C)
+        for task in list(streams):
+            task.cancel()
+        if review.builder.stop():
+            await review.builder.wait()
+
+    app.on_shutdown.append(on_shutdown)
     app.router.add_get("/", index)
     app.router.add_get("/ep/{ep}", page)
     app.router.add_get("/ep/{ep}/board", fragment)
@@ -258,7 +271,7 @@ def make_app(review: Review, token: Optional[str] = None, host: str = "127.0.0.1
 
 
 def serve(root: str | Path, config_path: str | Path, snakemake_args: list[str], host: str = "127.0.0.1",
-          port: int = 8700, token: Optional[str] = None, cores: int = 2) -> None:
+          port: int = 8700, token: str | None = None, cores: int = 2) -> None:
     """Run the review room until interrupted."""
     require_token(host, token)
     review = Review(root, config_path, snakemake_args, cores)
@@ -266,4 +279,4 @@ def serve(root: str | Path, config_path: str | Path, snakemake_args: list[str], 
     shown = f"[{host}]" if ":" in host else host
     print(f"tower-anime review: http://{shown}:{port}/" + ("?token=<your token>" if token else "")
           + "  (Ctrl-C to stop)", flush=True)
-    web.run_app(app, host=host, port=port, print=None, handle_signals=True)
+    web.run_app(app, host=host, port=port, print=None, handle_signals=True, shutdown_timeout=5)

@@ -199,7 +199,7 @@ async function render(s) {
   $("#build").dataset.status = s.status;
   $("#build-bar").max = Math.max(s.total, 1);
   $("#build-bar").value = s.done;
-  $("#build-count").textContent = `${s.done} of ${s.total} jobs done`;
+  $("#build-count").textContent = `${s.done} of ${s.total} jobs`;
   $("#build-status").textContent = s.status;
   $("#build-stop").hidden = s.status !== "running";
   $("#build-running").replaceChildren(...s.running.map(j => li(`running ${j.rule}: ${j.output}`)));
