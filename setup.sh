@@ -8,9 +8,10 @@ PYTHON="${PYTHON:-python3}"
 # ffmpeg: every cut, mix and encode; espeak-ng: fallback voice; fluidsynth + GM soundfonts:
 # music cues; graphviz: `--dag | dot`; sox: listening checks; fonts-dejavu-core: storyboard text;
 # postgresql: the server binaries (initdb, pg_ctl) the tests start a throwaway PostgreSQL with;
-# slurmctld slurmd slurm-client munge: the test suite's one-node SLURM cluster (tests/test_slurm.py).
+# slurmctld slurmd slurm-client munge: the test suite's one-node SLURM cluster (tests/test_slurm.py);
+# chromium: the headless browser the review room's test drives (tests/test_review_browser.py, through Playwright).
 PACKAGES=(ffmpeg espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont graphviz sox fonts-dejavu-core
-          postgresql slurmctld slurmd slurm-client munge)
+          postgresql slurmctld slurmd slurm-client munge chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -62,3 +62,26 @@ rule deliver:
     localrule: True
     script:
         "../scripts/deliver_episode.py"
+
+
+# The review room's copy of the master (`tower-anime review`): browsers play WebM (VP9/Opus)
+# with WebVTT subtitles and chapters, not Matroska with H.264 and SubRip. Not in `rule all`:
+# the review command asks for it when it rebuilds.
+rule preview:
+    input:
+        master="build/{ep}/master.mkv",
+        maker=code("episode/preview.py"),
+    output:
+        video="build/{ep}/preview.webm",
+        subtitles="build/{ep}/preview.vtt",
+        chapters="build/{ep}/chapters.vtt",
+    params:
+        settings=lambda wc: dumps(config["review"]["preview"]),
+    log:
+        "logs/{ep}/preview.log",
+    benchmark:
+        "benchmarks/preview/{ep}.tsv"
+    threads: 2
+    localrule: True
+    script:
+        "../scripts/make_preview.py"

@@ -81,14 +81,17 @@ def episode_list_problems(config: dict, story: Story, label) -> list:
             for i, ep in enumerate(config["story"]["episodes"]) if ep not in story.episodes]
 
 
-def check_inputs(config: dict, label: str, config_files: Iterable = ()) -> Checked:
+def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: Optional[tuple] = None) -> Checked:
     """Validate the config (filling defaults in place), load the story and facts, check the
-    references and plan every episode; raise InvalidInput listing every problem found."""
+    references and plan every episode; raise InvalidInput listing every problem found.
+
+    inputs: (story, prompt context) already loaded, instead of load_inputs(config): a
+    candidate story that the review room checks before it saves it."""
     found = config_file_problems(config_files)
     if found:
         raise InvalidInput(found)
     validate_config(config, label)
-    story, context = load_inputs(config)
+    story, context = inputs if inputs is not None else load_inputs(config)
     sheet = config["story"]["characters"] if config["story"]["source"] == "yaml" else "story database (characters)"
     found = reference_problems(story.characters, sheet) + episode_list_problems(config, story, label)
     if found:

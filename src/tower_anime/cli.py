@@ -275,6 +275,20 @@ def cmd_timeline_diff(args: argparse.Namespace) -> int:
 
     apply_yaml(edit, args.episode, path, check)
     print(f"wrote {path}; the next build follows the edit (`snakemake -n` lists what runs again)")
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """The review room: a local web page to look at an episode, edit the story and rebuild."""
+    try:
+        from .review.server import serve
+    except ImportError as e:  # the web stack is only needed here, never by the workflow
+        raise TowerError(f"the review room needs {e.name}: pip install -e . (it is a dependency of "
+                         "tower-anime)") from None
+    token = args.token or os.environ.get("TOWER_REVIEW_TOKEN") or None
+    default = Path("config/config.yaml")
+    # the workflow always reads config/config.yaml; another --config is passed as Snakemake's --configfile
+    extra = [] if Path(args.config).resolve() == default.resolve() else ["--configfile", args.config]
+    serve(Path.cwd(), args.config, extra + list(args.snakemake_args or []), args.host, args.port, token, args.cores)
     return 0
 
 
@@ -310,6 +324,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("edited", help="the edited timeline (.otio)")
     p.add_argument("--apply", action="store_true", help="write the changes into the story (comments kept)")
     p.set_defaults(fn=cmd_timeline_diff)
+    p = sub.add_parser("review", help="the review room: a web page to look at an episode by scene, edit the story "
+                                      "(shown as a diff first) and rebuild")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve (default: %(default)s; any other address "
+                   "needs a token)")
+    p.add_argument("--port", type=int, default=8700, help="port (default: %(default)s)")
+    p.add_argument("--token", help="access token (default: $TOWER_REVIEW_TOKEN); required off loopback")
+    p.add_argument("--cores", type=int, default=2, help="--cores of the builds it starts (default: %(default)s)")
+    p.add_argument("--snakemake-args", nargs="*", metavar="ARG",
+                   help="more Snakemake arguments for its dry runs and builds (e.g. --resources gpu=1)")
+    p.set_defaults(fn=cmd_review)
     p = sub.add_parser("init", help="create your own series in a new folder: config, characters, one episode and "
                                     "a Snakefile that uses Tower's workflow as a module")
     p.add_argument("folder")
