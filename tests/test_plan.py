@@ -108,3 +108,28 @@ def test_plan_into_a_closed_pipe_ends_quietly(root):
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait() == 141 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_palette_edit_touches_only_that_characters_shots(test_config):
+    def edit(s):
+        s.characters["viktor"]["palette"]["outfit"] = "#102030"
+    assert changed_specs(test_config, edit) == ["clip:s3", "still:s3"]
+
+
+def _style_specs(test_config, look, music_style):
+    from tower_anime.facts.context import PromptContext
+    from tower_anime.facts.files import make_fact
+
+    story = load_story(ROOT / "config" / "characters.yaml", ROOT / "tests" / "data" / "episodes")
+    facts = [make_fact("Style Bible", "look", look, "test"), make_fact("Style Bible", "music_style", music_style, "test")]
+    context = PromptContext(facts, story.characters, stage_style={"stills": ["look"], "music": ["music_style"]})
+    return _specs(plan_story(story, test_config, context)["test01"])
+
+
+def test_the_style_bible_touches_every_still_and_clip_or_every_cue(test_config):
+    base = _style_specs(test_config, "ink wash", "lo-fi")
+    look = _style_specs(test_config, "cel shaded", "lo-fi")
+    music = _style_specs(test_config, "ink wash", "orchestral")
+    assert sorted(k for k in base if base[k] != look[k]) == ["clip:s1", "clip:s2", "clip:s3",
+                                                              "still:s1", "still:s2", "still:s3"]
+    assert sorted(k for k in base if base[k] != music[k]) == ["music:office", "music:street"]
