@@ -41,9 +41,9 @@ def all_specs(plans):
 
 def test_migrations_apply_once_and_init_is_safe_twice(database_url):
     with connect(database_url) as db:
-        assert migrate(db) == ["0001_story", "0002_facts", "0003_facts_search"]
+        assert migrate(db) == ["0001_story", "0002_facts", "0003_facts_search", "0004_character_voice"]
         assert migrate(db) == []
-        assert db.value("SELECT count(*) AS n FROM schema_migrations") == 3
+        assert db.value("SELECT count(*) AS n FROM schema_migrations") == 4
     for _ in range(2):
         proc = subprocess.run([sys.executable, "-m", "tower_anime.cli", "db", "init", "--database", database_url],
                               capture_output=True, text=True)

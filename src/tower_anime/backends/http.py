@@ -4,13 +4,15 @@ editing the template re-plans exactly the lines or scenes whose request changed.
 declaration per stage; the config sections are voice.http and music.http.
 
 The client's own code is not an input of the jobs; what shapes the audio after the reply is:
-the voice stage's pitch and trim (audio/voice.py), the fit of a cue to its scene (audio/fit.py).
+the voice stage's character shaping and trim (audio/voice.py: pitch, tempo and timbre, for
+what voice.http.tower_applies names), the fit of a cue to its scene (audio/fit.py).
 """
 import tempfile
 from pathlib import Path
 
 from ..audio.music import profile_for
 from ..audio.request import service_request
+from ..audio.voice import timbre_of
 from . import Backend, PlanContext, register
 
 
@@ -31,17 +33,29 @@ def shape_line(spec: dict, where: PlanContext) -> dict:
     character = where.characters[speaker]
     sheet = character.get("voice") or {}
     voice = spec["voice"]
+    service = config["voice"]["http"]
     context = {
         "text": spec["text"], "line": spec["line"], "episode": spec["episode"], "scene": where.scene["id"],
         "shot": where.shot["id"], "speaker": speaker, "name": character["name"],
         "voice_id": sheet.get("voice_id", speaker),
+        # the character's place in the sheet: for services that number their speakers
+        "speaker_index": list(where.characters).index(speaker),
         "emotion": line.get("emotion", sheet.get("emotion", "neutral")),
         "speed": voice["speed"], "pitch": voice["pitch"], "sample_rate": config["output"]["sample_rate"],
+        # Piper's length_scale: > 1 speaks slower
+        "length_scale": round(1.0 / float(voice["speed"]), 4),
     }
-    # pitch and speed reach the output only through the request: they are not kept beside it
-    return {**{k: spec[k] for k in ("episode", "line", "speaker", "text")}, "voice": {"engine": "http"},
-            "request": service_request(config["voice"]["http"], context,
-                                       f"line {spec['line']} of episode {spec['episode']}",
+    # what Tower applies to the reply (the rest is the service's business, through the request)
+    applies = set(service["tower_applies"])
+    shaped = {"engine": "http"}
+    if "pitch" in applies and voice["pitch"]:
+        shaped["pitch"] = voice["pitch"]
+    if "speed" in applies and float(voice["speed"]) != 1.0:
+        shaped["tempo"] = voice["speed"]
+    if "timbre" in applies and timbre_of(character):
+        shaped["timbre"] = timbre_of(character)
+    return {**{k: spec[k] for k in ("episode", "line", "speaker", "text")}, "voice": shaped,
+            "request": service_request(service, context, f"line {spec['line']} of episode {spec['episode']}",
                                        where.config_file, "voice.http")}
 
 

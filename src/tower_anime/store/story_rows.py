@@ -8,7 +8,8 @@ from collections import defaultdict
 TABLES = {
     "characters": ("id", "position", "name", "description", "palette_hair", "palette_skin", "palette_outfit",
                    "palette_accent", "lora_file", "lora_strength_model", "lora_strength_clip", "reference_image",
-                   "voice_engine", "voice_pitch", "voice_speed", "voice_espeak_voice"),
+                   "voice_engine", "voice_pitch", "voice_speed", "voice_espeak_voice", "voice_id", "voice_emotion",
+                   "voice_timbre"),
     "episodes": ("id", "title"),
     "scenes": ("episode_id", "id", "position", "title", "location", "time_of_day", "mood", "music", "music_seed",
                "transition", "transition_seconds"),
@@ -59,6 +60,8 @@ def character_rows(characters):
             "reference_image": c.get("reference_image"),
             "voice_engine": voice.get("engine"), "voice_pitch": number_text(voice.get("pitch")),
             "voice_speed": number_text(voice.get("speed")), "voice_espeak_voice": voice.get("espeak_voice"),
+            "voice_id": voice.get("voice_id"), "voice_emotion": voice.get("emotion"),
+            "voice_timbre": json.dumps(voice["timbre"], sort_keys=True) if voice.get("timbre") is not None else None,
         })
     return rows
 
@@ -142,6 +145,9 @@ def character_document(rows):
         _put(voice, "pitch", text_number(r["voice_pitch"]))
         _put(voice, "speed", text_number(r["voice_speed"]))
         _put(voice, "espeak_voice", r["voice_espeak_voice"])
+        _put(voice, "voice_id", r["voice_id"])
+        _put(voice, "emotion", r["voice_emotion"])
+        _put(voice, "timbre", text_number(r["voice_timbre"]))
         if voice:
             c["voice"] = voice
         characters[r["id"]] = c
