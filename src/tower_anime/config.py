@@ -26,9 +26,22 @@ def validate_config(config, file="config/config.yaml"):
     return config
 
 
-def load_config(path="config/config.yaml", overrides=None):
-    """Read, merge overrides (like snakemake --config), validate. Returns a new dict."""
+def merge_config(base: dict, extra: dict) -> dict:
+    """`extra` merged into `base` key by key, as snakemake --configfile merges a later file."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge_config(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def load_config(path="config/config.yaml", overrides=None, extra_files=()):
+    """Read, merge extra config files (like snakemake --configfile) and overrides (like
+    snakemake --config), validate. Returns a new dict."""
     data = copy.deepcopy(read_yaml(path))
+    for extra in extra_files:
+        merge_config(data, read_yaml(extra) or {})
     for key, value in (overrides or {}).items():
         data[key] = value
     return validate_config(data, path)
