@@ -42,16 +42,30 @@ def cmd_plan(args):
 
 
 def _config_or_defaults(args):
-    """The config file when there is one; the schema defaults otherwise (db/facts work anywhere)."""
+    """The config file (and any --configfile merged over it) when there is one; the schema
+    defaults otherwise (db/facts work anywhere)."""
+    extra = getattr(args, "configfile", None) or []
     if Path(args.config).is_file():
-        return load_config(args.config)
-    return validate_config({}, "(defaults)")
+        return load_config(args.config, extra_files=extra)
+    from .config import merge_config
+    from .schema import read_yaml
+
+    data = {}
+    for path in extra:
+        merge_config(data, read_yaml(path) or {})
+    return validate_config(data, extra[-1] if extra else "(defaults)")
 
 
 def _database(args, section, create=False):
     from .store import connect, resolve_url
 
-    return connect(resolve_url(_config_or_defaults(args), section, args.database), create=create)
+    url = resolve_url(_config_or_defaults(args), section, args.database, getattr(args, "schema", None))
+    return connect(url, create=create)
+
+
+def _where(db):
+    """The database as messages name it: its masked URL, and Tower's schema on PostgreSQL."""
+    return db.display + (f" (schema {db.url.schema})" if db.dialect == "postgresql" else "")
 
 
 def cmd_db_init(args):
@@ -59,7 +73,7 @@ def cmd_db_init(args):
 
     with _database(args, "story", create=True) as db:
         applied = migrate(db)
-        print(f"{db.display}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
+        print(f"{_where(db)}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
 
 
 def cmd_db_import(args):
@@ -67,7 +81,7 @@ def cmd_db_import(args):
 
     with _database(args, "story", create=True) as db:
         n = import_folder(db, args.folder)
-        print(f"{db.display}: imported {n['characters']} characters, {n['episodes']} episode(s), "
+        print(f"{_where(db)}: imported {n['characters']} characters, {n['episodes']} episode(s), "
               f"{n['shots']} shots, {n['templates']} workflow template(s) from {args.folder}")
 
 
@@ -145,7 +159,7 @@ def cmd_facts_serve(args):
                                 max_message_bytes=args.max_message_bytes)
     from .story.source import load_configured_story
 
-    serve(resolve_url(cfg, "facts", args.database), cfg, limits, lambda: load_configured_story(cfg).characters)
+    serve(resolve_url(cfg, "facts", args.database, args.schema), cfg, limits, lambda: load_configured_story(cfg).characters)
 
 
 def _add_db_commands(sub):
@@ -153,6 +167,12 @@ def _add_db_commands(sub):
     common.add_argument("--database", metavar="URL",
                         help="postgresql://user@host:5432/dbname or sqlite:///path.db (default: story.database_url, "
                              "then $TOWER_DATABASE_URL, then sqlite:///build/tower.db)")
+    common.add_argument("--schema", metavar="NAME",
+                        help="PostgreSQL: the schema of Tower's tables (default: story.database_schema, tower); "
+                             "nothing outside it is touched")
+    common.add_argument("--configfile", metavar="FILE", action="append",
+                        help="a config file merged over --config, as snakemake --configfile (repeatable), "
+                             "e.g. config/services/user-database.yaml")
     db = sub.add_parser("db", help="the story database: init, import, export").add_subparsers(dest="db_command", required=True)
     db.add_parser("init", parents=[common], help="create or migrate the schema (safe to run again)").set_defaults(fn=cmd_db_init)
     p = db.add_parser("import", parents=[common], help="load DIR/characters.yaml, DIR/episodes/*.yaml and DIR/workflows/* "

@@ -223,6 +223,11 @@ class PostgresDatabase(Database):
         kwargs = {} if "connect_timeout" in url.raw else {"connect_timeout": CONNECT_TIMEOUT_S}
         try:
             self.conn = psycopg.connect(url.conninfo, autocommit=True, row_factory=dict_row, **kwargs)
+            # every unqualified table name is Tower's schema's: nothing outside it is read or
+            # written (pg_catalog is searched implicitly; Tower needs no extension in public)
+            from psycopg import sql
+
+            self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(url.schema)))
         except psycopg.Error as e:
             raise DatabaseError(
                 f"cannot connect to PostgreSQL at {url.where} (database {url.dbname or '(default)'}, "
@@ -281,6 +286,17 @@ class PostgresDatabase(Database):
 
     def table_exists(self, name):
         return self.value("SELECT to_regclass(?) IS NOT NULL AS x", (name,))
+
+    def ensure_schema(self) -> bool:
+        """Create Tower's schema when it is missing; True when it was created. Looked up first:
+        CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when the schema exists."""
+        if self.value("SELECT count(*) AS n FROM pg_namespace WHERE nspname = ?", (self.url.schema,)):
+            return False
+        from psycopg import sql
+
+        with self._errors("CREATE SCHEMA"):
+            self.conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.url.schema)))
+        return True
 
     def close(self):
         self.conn.close()

@@ -68,6 +68,7 @@ def migrate(db):
     with db.transaction():
         if db.dialect == "postgresql":
             db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK_KEY,))
+            db.ensure_schema()   # Tower's own schema: the search path points there alone
         _ensure_table(db)
         applied = applied_versions(db)
         for m in migrations(db.dialect):
@@ -89,8 +90,9 @@ def require_schema(db):
     applied = applied_versions(db)
     missing = [m for m in migrations(db.dialect) if m.version not in applied]
     if not applied:
+        where = f"; Tower's tables are in the schema {db.url.schema}" if db.dialect == "postgresql" else ""
         raise DatabaseError(f"database {db.display} has no Tower tables yet; run `tower-anime db init` "
-                            "(then `tower-anime db import config/` to load the story)")
+                            f"(then `tower-anime db import config/` to load the story){where}")
     if missing:
         raise DatabaseError(f"database {db.display} is at schema version {max(applied):04d}, this Tower "
                             f"needs {missing[-1].version:04d}; run `tower-anime db init` to migrate it")

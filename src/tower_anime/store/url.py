@@ -3,7 +3,13 @@
 `postgresql://user:password@host:5432/dbname` opens PostgreSQL (psycopg 3);
 `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` or a plain file path open SQLite,
 the embedded default. Every message about a database uses `DatabaseURL.masked`.
+
+On PostgreSQL Tower's tables live in a schema of their own (`DatabaseURL.schema`, config
+`story.database_schema`, default `tower`): a database that already has tables called
+characters or episodes in `public` is never touched. SQLite has no schemas (an attached file
+is the nearest thing); a SQLite file is Tower's own, so its tables need no prefix.
 """
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -13,6 +19,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 from ..errors import DatabaseError
 
 ENV_VAR = "TOWER_DATABASE_URL"
+DEFAULT_SCHEMA = "tower"
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
+_RESERVED_SCHEMAS = {"public", "pg_catalog", "information_schema"}
 # SQLite is the embedded default wherever a database is needed without a server
 DEFAULT_URL = "sqlite:///build/tower.db"
 _MASK = "***"
@@ -29,6 +38,7 @@ class DatabaseURL:
     dbname: str = ""
     user: str = ""
     password: str = ""
+    schema: str = DEFAULT_SCHEMA  # postgresql: where Tower's tables are (unused by SQLite)
 
     @property
     def masked(self):
@@ -140,17 +150,30 @@ def parse_url(url):
     return DatabaseURL(raw=f"sqlite:///{url}", dialect="sqlite", path=url)
 
 
-def resolve_url(config=None, section="story", explicit=None):
+def check_schema(schema: str) -> str:
+    """A schema name Tower may own: lower-case letters, digits and '_', not public or a system one."""
+    if not _SCHEMA.match(schema or "") or schema in _RESERVED_SCHEMAS:
+        raise DatabaseError(f"bad database schema {schema!r}: expected a name of lower-case letters, digits and '_' "
+                            f"(at most 63), not one of {sorted(_RESERVED_SCHEMAS)}, such as {DEFAULT_SCHEMA!r}")
+    return schema
+
+
+def resolve_url(config=None, section="story", explicit=None, schema=None):
     """The database to use: an explicit URL, else `<section>.database_url`, else (for facts)
-    `story.database_url`, else $TOWER_DATABASE_URL, else the SQLite file build/tower.db."""
-    if explicit:
-        return parse_url(explicit)
+    `story.database_url`, else $TOWER_DATABASE_URL, else the SQLite file build/tower.db.
+    Its schema: an explicit one, else `<section>.database_schema`, else `story.database_schema`,
+    else `tower`."""
     config = config or {}
-    for name in dict.fromkeys([section, "story"]):
+    names = list(dict.fromkeys([section, "story"]))
+    schema = schema or next((config[n]["database_schema"] for n in names
+                             if (config.get(n) or {}).get("database_schema")), DEFAULT_SCHEMA)
+    url = None if not explicit else parse_url(explicit)
+    for name in names:
         value = (config.get(name) or {}).get("database_url")
-        if value:
-            return parse_url(value)
-    return parse_url(os.environ.get(ENV_VAR) or DEFAULT_URL)
+        if url is None and value:
+            url = parse_url(value)
+    url = url or parse_url(os.environ.get(ENV_VAR) or DEFAULT_URL)
+    return dataclasses.replace(url, schema=check_schema(schema))
 
 
 def sqlite_file(url):
