@@ -150,7 +150,7 @@ def cmd_facts_list(args):
 
 
 def cmd_facts_serve(args):
-    from .facts.server import Limits, serve
+    from .facts.server import Limits, serve, serve_http
     from .store import resolve_url
 
     cfg = _config_or_defaults(args)
@@ -159,7 +159,105 @@ def cmd_facts_serve(args):
                                 max_message_bytes=args.max_message_bytes)
     from .story.source import load_configured_story
 
-    serve(resolve_url(cfg, "facts", args.database, args.schema), cfg, limits, lambda: load_configured_story(cfg).characters)
+    url = resolve_url(cfg, "facts", args.database, args.schema)
+    characters = lambda: load_configured_story(cfg).characters  # noqa: E731
+    if args.http:
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"warning: serving facts on {args.host}: the MCP endpoint has no authentication; anyone who "
+                  "reaches that address can read and add facts", file=sys.stderr)
+        serve_http(url, cfg, limits, characters, args.host, args.port)
+    else:
+        serve(url, cfg, limits, characters)
+
+
+def _knowledge_base(args):
+    from .facts.remote import KnowledgeBase
+
+    cfg = _config_or_defaults(args)
+    settings = dict(cfg["knowledge_base"])
+    if args.url:
+        settings["url"] = args.url
+    return cfg, KnowledgeBase(settings)
+
+
+def _print_changes(changes, verb, where, dry_run):
+    head = "would add" if dry_run else "added"
+    print(f"{where}: {changes.total} fact(s) {verb}, {changes.present} already there, {len(changes.added)} {head}"
+          + (" (dry run: nothing changed)" if dry_run else ""))
+    for f in changes.added:
+        print(f"  + {f.subject} | {f.predicate} | {f.object}")
+    for why in changes.skipped:
+        print(f"  skipped: {why}")
+
+
+def cmd_facts_push(args):
+    from .facts import read_fact_files
+    from .facts.remote import push
+
+    cfg, kb = _knowledge_base(args)
+    source = args.source or ("database" if cfg["facts"]["source"] == "database" else "files")
+    if source == "database":
+        from .facts.files import Fact
+        from .facts.store import list_facts
+        from .store import require_schema
+
+        with _database(args, "facts") as db:
+            require_schema(db)
+            facts = [Fact(r["subject"], r["predicate"], r["object"], r["source"]) for r in list_facts(db)]
+    else:
+        facts = read_fact_files(cfg["facts"]["files"])
+    _print_changes(push(kb, facts, args.dry_run), f"in Tower's {source}", kb.display, args.dry_run)
+
+
+def cmd_facts_pull(args):
+    from .facts.remote import pull, remote_facts
+    from .store import migrate
+
+    _, kb = _knowledge_base(args)
+    if args.to_file:
+        import yaml
+
+        from .fsutil import write_text_atomic
+
+        facts, skipped = remote_facts(kb, args.subject)
+        doc = {"source": f"knowledge base {kb.display}",
+               "facts": [{"subject": f.subject, "predicate": f.predicate, "object": f.object} for f in facts]}
+        if not args.dry_run:
+            write_text_atomic(Path(args.to_file), yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        print(f"{kb.display}: {len(facts)} fact(s)" + (f", {len(skipped)} skipped" if skipped else "")
+              + (f" would be written to {args.to_file} (dry run)" if args.dry_run else f" written to {args.to_file}"))
+        for why in skipped:
+            print(f"  skipped: {why}")
+        return
+    if args.dry_run:
+        from .errors import DatabaseError
+        from .store import require_schema
+
+        try:
+            with _database(args, "facts") as db:
+                require_schema(db)
+                where = _where(db)
+                changes = pull(kb, db, args.subject, dry_run=True)
+        except DatabaseError as e:   # no database yet: everything would be added
+            where = f"the facts database ({' '.join(str(e).split())[:120]})"
+            changes = pull(kb, None, args.subject, dry_run=True)
+        _print_changes(changes, f"in {kb.display}", where, True)
+        return
+    with _database(args, "facts", create=True) as db:
+        migrate(db)
+        changes = pull(kb, db, args.subject)
+        _print_changes(changes, f"in {kb.display}", _where(db), False)
+
+
+def cmd_services_check(args):
+    from .services import check_services
+
+    cfg = _config_or_defaults(args)
+    results = check_services(cfg, sample=not args.no_sample, everything=args.all, database=args.database,
+                             schema=args.schema)
+    for r in results:
+        print(r.line())
+    return 1 if any(r.status == "FAIL" for r in results) else 0
 
 
 def _add_db_commands(sub):
@@ -183,7 +281,7 @@ def _add_db_commands(sub):
     p.add_argument("folder", metavar="DIR")
     p.set_defaults(fn=cmd_db_export)
 
-    facts = sub.add_parser("facts", help="the facts knowledge base: add, import, search, list, serve").add_subparsers(
+    facts = sub.add_parser("facts", help="the facts knowledge base: add, import, search, list, serve, push, pull").add_subparsers(
         dest="facts_command", required=True)
     p = facts.add_parser("add", parents=[common], help="add one fact (nothing happens if it is known)")
     p.add_argument("subject")
@@ -209,8 +307,33 @@ def _add_db_commands(sub):
     p.add_argument("--max-query-words", type=int, metavar="N", help="most words in a search query (default: facts.server)")
     p.add_argument("--max-results", type=int, metavar="N", help="most facts one search returns (default: facts.server)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="time bound of one call (default: facts.server)")
-    p.add_argument("--max-message-bytes", type=int, metavar="N", help="longest JSON-RPC line (default: facts.server)")
+    p.add_argument("--max-message-bytes", type=int, metavar="N", help="longest JSON-RPC message (default: facts.server)")
+    p.add_argument("--http", action="store_true", help="serve MCP over streamable HTTP at http://HOST:PORT/mcp "
+                   "instead of stdio")
+    p.add_argument("--host", default="127.0.0.1", help="--http: the address to bind (default: %(default)s; there is "
+                   "no authentication, so keep it on loopback)")
+    p.add_argument("--port", type=int, default=8765, help="--http: the port (default: %(default)s)")
     p.set_defaults(fn=cmd_facts_serve)
+    kb = argparse.ArgumentParser(add_help=False, parents=[common])
+    kb.add_argument("--url", help="the knowledge base's API prefix (default: knowledge_base.url)")
+    kb.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
+    p = facts.add_parser("push", parents=[kb], help="add Tower's facts to your knowledge base (knowledge_base.url); "
+                         "facts it holds are left alone")
+    p.add_argument("--from", dest="source", choices=["files", "database"],
+                   help="Tower's facts from facts.files or the facts database (default: as facts.source)")
+    p.set_defaults(fn=cmd_facts_push)
+    p = facts.add_parser("pull", parents=[kb], help="add your knowledge base's facts to Tower's facts database")
+    p.add_argument("--subject", help="only the facts about this subject")
+    p.add_argument("--to-file", metavar="FILE.yaml", help="write them as a facts file instead (for facts.files)")
+    p.set_defaults(fn=cmd_facts_pull)
+
+    services = sub.add_parser("services", help="your own services: check them").add_subparsers(
+        dest="services_command", required=True)
+    p = services.add_parser("check", parents=[common], help="for each configured service (voice, music, knowledge "
+                            "base, database): reachable, auth, one sample request; tokens never shown")
+    p.add_argument("--no-sample", action="store_true", help="only reachability and auth, no sample request")
+    p.add_argument("--all", action="store_true", help="also the services the config does not use")
+    p.set_defaults(fn=cmd_services_check)
 
 
 def cmd_estimate(args):

@@ -1,5 +1,6 @@
 """`tower-anime facts serve`: the facts knowledge base as a Model Context Protocol server on
-stdio, so an assistant reads and writes the same facts as the CLI and the workflow.
+stdio (the default) or over streamable HTTP (`--http`, on 127.0.0.1 unless told otherwise), so
+an assistant reads and writes the same facts as the CLI and the workflow.
 
 Tools: search_facts, list_facts, add_fact, character_sheet. Each call opens the database
 afresh (cheap for SQLite, a few ms for PostgreSQL), so it always sees the latest facts and
@@ -7,7 +8,10 @@ holds no transaction between calls.
 
 Bounded (Limits, from config `facts.server` or `facts serve` flags): the query's characters
 and words, the results per search, the time per call (the database stops the statement) and
-the bytes per message. Malformed JSON-RPC is answered by the layer in stdio.py.
+the bytes per message. Malformed JSON-RPC is answered by the layer in stdio.py on stdio, and
+by the SDK's streamable HTTP transport over HTTP, where a body over max_message_bytes is
+refused (413) before it is read, and a Host or Origin header other than the server's own
+address is refused (403: DNS rebinding protection).
 """
 import contextlib
 import functools
@@ -261,3 +265,34 @@ def serve(url, config: dict, limits: Limits | None = None, characters: Callable[
     service = FactsService(url, config, limits or Limits.from_config(config), characters)
     service.prepare()
     anyio.run(_serve_stdio, build_server(service), service)
+
+
+def http_app(service: FactsService, host: str, port: int) -> Any:
+    """The streamable HTTP app at /mcp: bounded body size, and only the server's own Host/Origin."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
+    hosts = sorted(f"{name}:{port}" for name in names)
+    security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
+                                         allowed_origins=[f"http://{h}" for h in hosts])
+    return build_server(service).streamable_http_app(
+        streamable_http_path="/mcp", max_request_body_size=service.limits.max_message_bytes,
+        transport_security=security, host=host)
+
+
+def serve_http(url, config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None,
+               host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve MCP over streamable HTTP at http://host:port/mcp until interrupted. No
+    authentication: keep it on 127.0.0.1 (the default) or behind something that adds it."""
+    import sys
+
+    import uvicorn
+
+    service = FactsService(url, config, limits or Limits.from_config(config), characters)
+    service.prepare()
+    app = http_app(service, host, port)
+    print(f"tower-facts: MCP over streamable HTTP at http://{host}:{port}/mcp", file=sys.stderr, flush=True)
+    try:
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)).run()
+    finally:
+        service.interrupt_all()
