@@ -14,7 +14,7 @@ from postgres_server import free_port
 from tower_anime.cli import main
 from tower_anime.config import validate_config
 from tower_anime.facts.files import Fact
-from tower_anime.facts.remote import KnowledgeBase
+from tower_anime.knowledge_base import KnowledgeBase
 from user_services import AceStep, EchoBrain
 
 TOKEN = "kb-jwt-4e7a-secret"

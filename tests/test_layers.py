@@ -14,7 +14,7 @@ FLOORS = {
     2: {"facts"},
     3: {"stills", "clips", "audio", "episode", "qc", "comfyui", "prompts", "backends"},
     4: {"story", "config"},  # config checks backend names against the stages' registries
-    5: {"check", "estimate", "series", "editor", "review", "cli", "__init__", "__main__"},
+    5: {"check", "estimate", "series", "editor", "review", "cli", "__init__", "__main__", "knowledge_base", "services"},
 }
 FLOOR = {name: n for n, names in FLOORS.items() for name in names}
 

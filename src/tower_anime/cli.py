@@ -171,7 +171,7 @@ def cmd_facts_serve(args):
 
 
 def _knowledge_base(args):
-    from .facts.remote import KnowledgeBase
+    from .knowledge_base import KnowledgeBase
 
     cfg = _config_or_defaults(args)
     settings = dict(cfg["knowledge_base"])
@@ -192,7 +192,7 @@ def _print_changes(changes, verb, where, dry_run):
 
 def cmd_facts_push(args):
     from .facts import read_fact_files
-    from .facts.remote import push
+    from .knowledge_base import push
 
     cfg, kb = _knowledge_base(args)
     source = args.source or ("database" if cfg["facts"]["source"] == "database" else "files")
@@ -210,7 +210,7 @@ def cmd_facts_push(args):
 
 
 def cmd_facts_pull(args):
-    from .facts.remote import pull, remote_facts
+    from .knowledge_base import pull, remote_facts
     from .store import migrate
 
     _, kb = _knowledge_base(args)

@@ -95,7 +95,7 @@ def _check_audio(stage: str, config: dict, sample: bool) -> Result:
 
 
 def _check_knowledge_base(config: dict, sample: bool) -> Result:
-    from .facts.remote import KnowledgeBase
+    from .knowledge_base import KnowledgeBase
 
     settings = config["knowledge_base"]
     kb = KnowledgeBase(settings)

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from ..errors import InvalidInput, ServiceError
-from .context import fold
-from .files import Fact, make_fact
+from .errors import InvalidInput, ServiceError
+from .facts.context import fold
+from .facts.files import Fact, make_fact
 
 PUSH_SOURCE = "knowledge base"
 
@@ -40,7 +40,7 @@ class KnowledgeBase:
     """The REST client: paged reads and idempotent adds, with the HTTP client's retries and masking."""
 
     def __init__(self, settings: dict, log: TextIO | None = None, environ: dict | None = None):
-        from ..audio.service import ServiceClient
+        from .audio.service import ServiceClient
 
         self.settings = settings
         self.base = settings["url"].rstrip("/")
@@ -111,7 +111,7 @@ def remote_facts(kb: KnowledgeBase, subject: str | None = None) -> tuple[list[Fa
 def pull(kb: KnowledgeBase, db: Any, subject: str | None = None, dry_run: bool = False) -> Changes:
     """Add to Tower's facts database each knowledge-base fact it does not hold yet (db None:
     a database that does not exist yet, for a dry run)."""
-    from .store import add_facts, list_facts
+    from .facts.store import add_facts, list_facts
 
     facts, skipped = remote_facts(kb, subject)
     here = set() if db is None else {key(r["subject"], r["predicate"], r["object"]) for r in list_facts(db)}
