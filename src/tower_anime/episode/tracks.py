@@ -44,10 +44,12 @@ def subtitle_tracks(lines: Sequence[tuple[str, str, Mapping]], audience: str) ->
         for track, text in line_texts(line, code).items():
             tracks.setdefault(track, {})[line_id] = text
     audience = lang.matroska(audience)
+    if not tracks:  # an episode without dialogue still has its (empty) audience track
+        tracks[audience] = {}
     order = sorted(tracks, key=lambda t: t != audience)  # stable: first appearance otherwise
     out = []
     for track in order:
-        forced = track not in spoken
+        forced = track not in spoken and bool(tracks[track])
         out.append({"lang": track, "name": lang.name(track) + (" (forced)" if forced else ""),
                     "default": track == audience, "forced": forced, "lines": tracks[track]})
     return out
