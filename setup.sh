@@ -7,11 +7,14 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 # ffmpeg: every cut, mix and encode; espeak-ng: fallback voice; fluidsynth + GM soundfonts:
 # music cues; graphviz: `--dag | dot`; sox: listening checks; fonts-dejavu-core: storyboard text;
+# fonts-noto-cjk: Japanese (and Chinese, Korean) storyboard text, and players' fallback for
+# Japanese subtitles; mkvtoolnix: the episode gate reads the chapters' language (mkvextract) and
+# the tests read every track's flags with a reader independent of FFmpeg (mkvmerge -J);
 # postgresql: the server binaries (initdb, pg_ctl) the tests start a throwaway PostgreSQL with;
 # slurmctld slurmd slurm-client munge: the test suite's one-node SLURM cluster (tests/test_slurm.py);
 # chromium: the headless browser the review room's test drives (tests/test_review_browser.py, through Playwright).
 PACKAGES=(ffmpeg espeak-ng fluidsynth fluid-soundfont-gm timgm6mb-soundfont graphviz sox fonts-dejavu-core
-          postgresql slurmctld slurmd slurm-client munge chromium)
+          fonts-noto-cjk mkvtoolnix postgresql slurmctld slurmd slurm-client munge chromium)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

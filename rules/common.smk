@@ -20,6 +20,7 @@ import tower_anime
 from tower_anime import backends
 from tower_anime.backends import PendingJob
 from tower_anime.check import check_inputs
+from tower_anime.episode.subtitles import limits_for
 from tower_anime.errors import InvalidInput, TowerError
 from tower_anime.qc.report import ensure_verdict, refused
 from tower_anime.qc.summary import episode_view
@@ -34,6 +35,7 @@ wildcard_constraints:
     shot=ID,
     line=ID,
     scene=ID,
+    lang="[a-z]{3}",
 
 
 def _load():
@@ -170,7 +172,25 @@ def mix_settings(wc):
 
 def qc_episode_settings(wc):
     return dumps({"output": config["output"], "loudness": loudness_settings(), "subtitles": config["subtitles"],
-                  "qc": {"episode": config["qc"]["episode"]}, "waive": waivers_for("episode", wc.ep)})
+                  "qc": {"episode": config["qc"]["episode"]}, "waive": waivers_for("episode", wc.ep),
+                  "languages": plan(wc).language_tags(), "tracks": plan(wc).tracks})
+
+
+def subtitle_files(wc):
+    """The episode's subtitle tracks, in the order they are muxed (the audience's first)."""
+    return [f"subs/{wc.ep}.{t['lang']}.srt" for t in plan(wc).tracks]
+
+
+def subtitle_track(wc):
+    """One track's lines (id -> text in its language) and the limits of its language."""
+    track = next((t for t in plan(wc).tracks if t["lang"] == wc.lang), None)
+    if track is None:
+        raise ValueError(f"{wc.ep} has no subtitle track {wc.lang!r}; it has: {[t['lang'] for t in plan(wc).tracks]}")
+    return dumps({"lines": track["lines"], "subtitles": limits_for(config["subtitles"], wc.lang)})
+
+
+def language_tags(wc):
+    return dumps(plan(wc).language_tags())
 
 
 def voice_files(wc):

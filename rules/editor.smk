@@ -6,7 +6,8 @@
 rule otio_timeline:
     input:
         placement="build/{ep}/placement.json",
-        subs="subs/{ep}.srt",
+        # the audience's subtitle track (the first): its events become the timeline's markers
+        subs=lambda wc: subtitle_files(wc)[0],
         # the QC result of each shot goes into its clip's metadata
         clip_reports=clip_reports,
         # the media the timeline points at (relative paths, checked to exist)

@@ -6,13 +6,13 @@ rule subtitles:
     input:
         placement="build/{ep}/placement.json",
     output:
-        "subs/{ep}.srt",
+        "subs/{ep}.{lang}.srt",
     params:
-        settings=lambda wc: section("subtitles"),
+        track=subtitle_track,
     log:
-        "logs/{ep}/subtitles.log",
+        "logs/{ep}/subtitles.{lang}.log",
     benchmark:
-        "benchmarks/subtitles/{ep}.tsv"
+        "benchmarks/subtitles/{ep}.{lang}.tsv"
     localrule: True
     script:
         "../scripts/write_subtitles.py"
@@ -23,7 +23,7 @@ rule master:
         clips=clip_files,
         clip_reports=lambda wc: ancient(clip_reports(wc)),
         mix="audio/{ep}/mix.wav",
-        subs="subs/{ep}.srt",
+        subs=subtitle_files,
         assembler=code("episode/assemble.py"),
         transitions=code("episode/transitions.py"),
         # out of date while the episode's gate refuses it (see refusal)
@@ -33,6 +33,7 @@ rule master:
     params:
         timeline=timeline_json,
         settings=lambda wc: section("output"),
+        languages=language_tags,
     log:
         "logs/{ep}/master.log",
     benchmark:

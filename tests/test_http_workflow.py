@@ -99,7 +99,7 @@ def test_the_long_line_grew_its_shot_and_the_subtitles_follow_the_voice(built):
     assert s2["frames"] > 60                                  # the script said 2.5 s
     mkv = built / "episodes" / f"{EP}.mkv"
     assert abs(count_frames(mkv) - timeline["total_frames"]) <= 1
-    srt = (built / "subs" / f"{EP}.srt").read_text().strip().split("\n\n")
+    srt = (built / "subs" / f"{EP}.eng.srt").read_text().strip().split("\n\n")
     times = [re.findall(r"(\d\d):(\d\d):(\d\d),(\d{3})", b.split("\n")[1]) for b in srt]
     seconds = [[int(h) * 3600 + int(m) * 60 + int(s) + int(ms) / 1000 for h, m, s, ms in t] for t in times]
     s2_end = (s2["start_frame"] + s2["frames"]) / 24
@@ -162,7 +162,7 @@ def test_a_template_edit_replans_the_lines_it_renders_differently(built, tmp_pat
     assert planned(work) == {
         ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
         ("place_lines", f"build/{EP}/placement.json"),
-        ("subtitles", f"subs/{EP}.srt"), ("mix", f"audio/{EP}/mix.wav"),
+        ("subtitles", f"subs/{EP}.eng.srt"), ("mix", f"audio/{EP}/mix.wav"),
     } | episode_jobs(EP)
 
 

@@ -53,7 +53,7 @@ def test_episode_loudness_meets_the_target(built):
 
 
 def test_subtitles_follow_the_voice_lines(built):
-    srt = (built / "subs" / f"{EP}.srt").read_text()
+    srt = (built / "subs" / f"{EP}.eng.srt").read_text()
     assert [b.split("\n")[2] for b in srt.strip().split("\n\n")] == ["Go!", "Hurry.", "Welcome."]
 
 
@@ -107,7 +107,7 @@ def test_editing_a_line_replans_its_voice_subtitles_mix_and_episode(built, tmp_p
     assert planned(work) == {
         ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
         ("place_lines", f"build/{EP}/placement.json"),
-        ("subtitles", f"subs/{EP}.srt"), ("mix", f"audio/{EP}/mix.wav"),
+        ("subtitles", f"subs/{EP}.eng.srt"), ("mix", f"audio/{EP}/mix.wav"),
     } | EPISODE_JOBS
 
 

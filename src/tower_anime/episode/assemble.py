@@ -3,7 +3,9 @@ muxes subtitles, chapters and the title into the episode MKV (H.264 + Opus)."""
 import struct
 import tempfile
 from pathlib import Path
+from typing import Sequence
 
+from .. import lang
 from ..errors import MediaError
 from .. import verify_output
 from ..fsutil import atomic_path
@@ -121,37 +123,101 @@ def set_matroska_duration(path, seconds: float) -> None:
         f.write(struct.pack(">d", seconds * 1e9 / ticks))
 
 
+def set_chapter_language(path, code: str) -> int:
+    """Tag every chapter name with `code` (ISO 639-2, three letters); returns how many.
+
+    FFmpeg 5.1's Matroska muxer writes each ChapLanguage as "und" with no option to change it;
+    the element is rewritten in place (same size: a three-letter code for another), inside the
+    Chapters element only. Read back with mkvtoolnix (`mkvextract FILE chapters -`)."""
+    code_bytes = code.encode("ascii")
+    if len(code_bytes) != 3:
+        raise MediaError(f"chapter language {code!r}: expected a three-letter ISO 639-2 code")
+    with open(path, "r+b") as f:
+        data = f.read()
+        at = data.find(b"\x10\x43\xa7\x70")  # the Chapters element
+        if at < 0:
+            return 0
+        first = data[at + 4]
+        width = 8 - first.bit_length() + 1  # EBML variable-size integer: its length from the first byte
+        size = int.from_bytes(bytes([first & (0xFF >> width)]) + data[at + 5:at + 4 + width], "big")
+        start, end = at + 4 + width, at + 4 + width + size
+        found, i = 0, data.find(b"\x43\x7c\x83und", start, end)  # ChapLanguage, 3 bytes, "und"
+        while i >= 0:
+            f.seek(i + 3)
+            f.write(code_bytes)
+            found += 1
+            i = data.find(b"\x43\x7c\x83und", i + 6, end)
+    return found
+
+
+def _stream_tags(timeline: dict, output_cfg: dict, languages: dict | None, tracks: int) -> list[str]:
+    """Track flags, names and languages: video, audio and the audience's subtitles default
+    (episode/tracks.py says which track that is and which is forced), every track named for a
+    player's menu."""
+    if languages is None:  # one track in the configured language, as before tracks had languages
+        code = output_cfg["subtitle_language"]
+        languages = {"audio": code, "audio_languages": [code], "chapters": None,
+                     "subtitles": [{"lang": code, "name": lang.name(code), "default": True, "forced": False}]}
+    subs = languages["subtitles"]
+    if len(subs) != tracks:
+        raise MediaError(f"{tracks} subtitle file(s) for {len(subs)} subtitle track(s) {[t['lang'] for t in subs]}")
+    spoken = [lang.name(c) for c in languages.get("audio_languages") or [languages["audio"]]]
+    spoken = ["Music and effects"] if languages["audio"] == "zxx" else spoken
+    channels = {1: "mono", 2: "stereo"}.get(output_cfg["audio_channels"], f"{output_cfg['audio_channels']} channels")
+    args = ["-default_mode", "passthrough",  # the flags below, not FFmpeg's guess
+            "-disposition:v:0", "default", "-metadata:s:v:0", f"title=Picture ({timeline['width']}x{timeline['height']})",
+            "-disposition:a:0", "default", "-metadata:s:a:0", f"language={languages['audio']}",
+            "-metadata:s:a:0", f"title={', '.join(spoken)} ({channels})"]
+    for i, t in enumerate(subs):
+        flags = "+".join(f for f in ("default", "forced") if t[f]) or "0"
+        args += [f"-disposition:s:{i}", flags, f"-metadata:s:s:{i}", f"language={t['lang']}",
+                 f"-metadata:s:s:{i}", f"title={t['name']}"]
+    return args
+
+
 def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mkv, output_cfg: dict,
-                     log=None) -> None:
+                     log=None, languages: dict | None = None) -> None:
     """clip_paths in timeline order. Writes out_mkv atomically: exactly total_frames frames at
-    fps, the mix under them from the first to the last frame, subtitles cut at the picture's end."""
+    fps, the mix under them from the first to the last frame, subtitles cut at the picture's end.
+
+    srt_path: one SRT, or one per subtitle track in the order of languages["subtitles"];
+    languages: the plan's language_tags() (the audio's, the chapters' and each subtitle
+    track's language, name and flags); None: one track in output.subtitle_language."""
     n = len(clip_paths)
     fps = timeline["fps"]
+    srt_paths = [srt_path] if isinstance(srt_path, (str, Path)) else list(srt_path)
+    tags = _stream_tags(timeline, output_cfg, languages, len(srt_paths))
     with tempfile.TemporaryDirectory(prefix="tower-episode-") as tmp:
         graph = Path(tmp) / "video.txt"
         graph.write_text(video_graph(timeline))
         meta = Path(tmp) / "chapters.txt"
         meta.write_text(ffmetadata(timeline), encoding="utf-8")
-        subs = Path(tmp) / "subs.srt"
-        subs.write_text(clip_srt(Path(srt_path).read_text(encoding="utf-8"), timeline["total_frames"] / fps),
-                        encoding="utf-8")
+        subs = []
+        for i, src in enumerate(srt_paths):
+            subs.append(Path(tmp) / f"subs{i}.srt")
+            subs[-1].write_text(clip_srt(Path(src).read_text(encoding="utf-8"), timeline["total_frames"] / fps),
+                                encoding="utf-8")
         inputs = []
         for p in clip_paths:
             inputs += ["-i", p]
-        inputs += ["-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", mix_wav, "-i", subs, "-i", meta]
+        inputs += ["-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", mix_wav]
+        for s in subs:
+            inputs += ["-i", s]
+        inputs += ["-i", meta]
+        chapters = n + 1 + len(subs)
+        sub_maps = [a for i in range(len(subs)) for a in ("-map", f"{n + 1 + i}:s")]
         complete = lambda p: verify_output.video(p, frames=timeline["total_frames"], audio=True)  # noqa: E731
         with atomic_path(out_mkv, check=complete) as part:
             ffmpeg([
                 *inputs, "-filter_complex_script", graph,
-                "-map", "[vout]", "-map", f"{n}:a", "-map", f"{n + 1}:s", "-map_chapters", str(n + 2),
-                "-map_metadata", str(n + 2),
+                "-map", "[vout]", "-map", f"{n}:a", *sub_maps, "-map_chapters", str(chapters),
+                "-map_metadata", str(chapters),
                 # the delivery format from config `output`, which the episode gate checks too
                 "-c:v", encoder(output_cfg["video_codec"]), "-preset", output_cfg["video_preset"],
                 "-crf", str(output_cfg["video_crf"]), "-pix_fmt", output_cfg["pix_fmt"], "-r", str(fps),
                 "-c:a", encoder(output_cfg["audio_codec"]), "-b:a", output_cfg["audio_bitrate"],
                 "-ar", str(output_cfg["sample_rate"]), "-ac", str(output_cfg["audio_channels"]),
-                "-c:s", encoder(output_cfg["subtitle_codec"]), "-metadata:s:s:0", f"language={output_cfg['subtitle_language']}",
-                "-metadata:s:a:0", f"language={output_cfg['subtitle_language']}",
+                "-c:s", encoder(output_cfg["subtitle_codec"]), *tags,
                 "-metadata", f"title={timeline['title']}",
                 # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
                 "-avoid_negative_ts", "disabled",
@@ -160,7 +226,9 @@ def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mk
                 "-fflags", "+bitexact",
                 part,
             ], f"episode {timeline['episode']}", log)
+            if languages and languages.get("chapters"):
+                set_chapter_language(part, languages["chapters"])
             # the longest stream as heard: the picture, unless the mix or a subtitle runs on
-            events = parse_srt(subs.read_text(encoding="utf-8"))
+            events = [e for s in subs for e in parse_srt(s.read_text(encoding="utf-8"))]
             set_matroska_duration(part, max(timeline["total_frames"] / fps, _seconds_of(mix_wav),
                                             max((e[1] for e in events), default=0.0)))

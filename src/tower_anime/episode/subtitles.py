@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from ..errors import MediaError
+from ..lang import is_wide, join_rows, text_width
 
 Event = tuple[float, float, str]  # (start s, end s, text with rows joined by "\n")
 
@@ -28,6 +29,14 @@ class Limits:
     max_ms: int
     gap_ms: int
     lead_ms: int
+    half_width: float = 1.0  # what a half-width character counts (0.5 in Japanese subtitles)
+
+
+def limits_for(settings: Mapping, language: str | None) -> dict:
+    """The `subtitles` settings for a track in `language` (ISO 639-2: jpn): the defaults with
+    subtitles.languages[language] over them."""
+    base = {k: v for k, v in settings.items() if k != "languages"}
+    return {**base, **((settings.get("languages") or {}).get(language) or {})}
 
 
 def _ms_at_least(frames: float, fps: float) -> int:
@@ -35,15 +44,18 @@ def _ms_at_least(frames: float, fps: float) -> int:
     return math.ceil(round(frames * 1000 / fps, 6))
 
 
-def subtitle_limits(settings: Mapping, fps: float) -> Limits:
-    """Limits from config['subtitles'] at a frame rate (frame counts become milliseconds)."""
+def subtitle_limits(settings: Mapping, fps: float, language: str | None = None) -> Limits:
+    """Limits from config['subtitles'] at a frame rate (frame counts become milliseconds), for a
+    track in `language` (ISO 639-2) when given."""
+    settings = limits_for(settings, language)
     limits = Limits(
         max_chars_per_line=settings["max_chars_per_line"], max_lines=settings["max_lines"],
         max_chars_per_second=settings["max_chars_per_second"],
         min_ms=_ms_at_least(settings["min_duration_frames"], fps),
         max_ms=math.floor(round(settings["max_duration_seconds"] * 1000, 6)),
         gap_ms=_ms_at_least(settings["min_gap_frames"], fps),
-        lead_ms=math.floor(round(settings["lead_frames"] * 1000 / fps, 6)))
+        lead_ms=math.floor(round(settings["lead_frames"] * 1000 / fps, 6)),
+        half_width=settings.get("half_width", 1.0))
     if limits.min_ms > limits.max_ms:
         raise MediaError(f"subtitles.min_duration_frames ({settings['min_duration_frames']} frames at {fps} fps) "
                          f"is longer than subtitles.max_duration_seconds ({settings['max_duration_seconds']} s); "
@@ -59,7 +71,7 @@ def srt_time(seconds: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
 
 
-def _need_ms(chars: int, limits: Limits) -> int:
+def _need_ms(chars: float, limits: Limits) -> int:
     """Shortest time an event of `chars` characters may stay up (reading speed, minimum)."""
     return max(limits.min_ms, math.ceil(chars * 1000 / limits.max_chars_per_second))
 
@@ -68,7 +80,10 @@ def _need_ms(chars: int, limits: Limits) -> int:
 # Breaks follow the usual subtitling rules: after a sentence, then after , ; : and dashes,
 # then before a conjunction, preposition or relative pronoun; never after a word that leans
 # on the next one (an article, a determiner, a common adjective, a preposition...), which
-# would cut a noun phrase in two.
+# would cut a noun phrase in two. Full-width text (Japanese) has no spaces: it may break
+# between any two characters, best after 。！？ then after 、 then where hiragana (a particle
+# or an ending) meets the next word; never before closing punctuation, a small kana or the
+# long-vowel mark, nor after an opening bracket (kinsoku shori).
 _CONJ_PREP_REL = set("""and but or nor so yet for because although though while whereas if unless
 until since when whenever where wherever after before once than that which who whom whose what
 to of in on at by with from into onto about over under through between against without within
@@ -79,43 +94,74 @@ they it is are was were be been am has have had do does did will would shall sho
 might must not don't can't won't isn't aren't very too quite rather really just old new big small
 little good bad great long short last first next other same whole young dark bright red blue green
 black white high low full empty mr mrs ms dr""".split())
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
-_CLAUSE_END = re.compile(r"([,;:—–]|--)[\"'”’)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]」』）]*$")
+_CLAUSE_END = re.compile(r"([,;:—–、，；：]|--)[\"'”’)\]」』）]*$")
 _DASH = re.compile(r"^([—–-]|--)")
 _EDGE = re.compile(r"^[\"'“‘(\[]+|[^\w'’]+$")
 _COST = {"sentence": 0.0, "clause": 1.0, "phrase": 2.0, "word": 4.0, "glue": 1000.0}
 _BALANCE = 0.25  # cost of one character of difference between the two rows of an event
 _EVEN = 0.1  # cost of one character an event is longer or shorter than the line's average
+_NO_START = set("、。，．！？!?,.:;」』）)】〉》…‥ー・ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々〜～")
+_NO_END = set("「『（(【〈《")
+
+
+def _hiragana(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u309f"
 
 
 def _bare(word: str) -> str:
     return _EDGE.sub("", word).lower()
 
 
+def _units(text: str) -> list[str]:
+    """The pieces a line may break between: words with the space after them and, in full-width
+    text, characters (with what may not start or end a row kept beside them)."""
+    text = " ".join(text.split())
+    units, cur = [], ""
+    for i, ch in enumerate(text):
+        prev = text[i - 1] if i else ""
+        can_break = bool(cur) and ch != " " and (
+            prev == " " or ((is_wide(prev) or is_wide(ch)) and ch not in _NO_START and prev not in _NO_END))
+        if can_break:
+            units.append(cur)
+            cur = ""
+        cur += ch
+    return units + [cur] if cur else units
+
+
+def _row(units: Sequence[str], a: int, b: int) -> str:
+    return "".join(units[a:b]).strip()
+
+
 def _break_kind(before: str, after: str) -> str:
-    """What breaking between two words cuts: a sentence, a clause, a phrase, or less."""
-    if _SENTENCE_END.search(before):
+    """What breaking between two pieces cuts: a sentence, a clause, a phrase, or less."""
+    if _SENTENCE_END.search(before.rstrip()):
         return "sentence"
-    if _CLAUSE_END.search(before) or _DASH.match(after):
+    if _CLAUSE_END.search(before.rstrip()) or _DASH.match(after):
         return "clause"
+    if not before.endswith(" "):  # inside full-width text
+        last, first = before[-1], after[0]
+        if _hiragana(first) and not _hiragana(last):
+            return "glue" if not is_wide(last) else "word"  # a particle leans on the word before it
+        return "phrase" if _hiragana(last) and not _hiragana(first) else "word"
     if _bare(before) in _GLUE:
         return "glue"
     return "phrase" if _bare(after) in _CONJ_PREP_REL else "word"
 
 
-def _break_costs(words: Sequence[str]) -> list[float]:
-    """costs[j]: breaking before words[j] (j = 1..len-1)."""
-    return [0.0] + [_COST[_break_kind(words[j - 1], words[j])] for j in range(1, len(words))]
+def _break_costs(units: Sequence[str]) -> list[float]:
+    """costs[j]: breaking before units[j] (j = 1..len-1)."""
+    return [0.0] + [_COST[_break_kind(units[j - 1], units[j])] for j in range(1, len(units))]
 
 
-def _layout(words: Sequence[str], costs: Sequence[float], i: int, j: int, limits: Limits) -> tuple[float, list[int]]:
-    """Rows of the event words[i:j]: (cost, row starts). One row if it fits, else the fewest
+def _layout(units: Sequence[str], costs: Sequence[float], i: int, j: int, limits: Limits) -> tuple[float, list[int]]:
+    """Rows of the event units[i:j]: (cost, row starts). One row if it fits, else the fewest
     rows, broken at the best phrase boundaries with the rows' lengths as even as possible."""
-    width = lambda a, b: sum(len(w) for w in words[a:b]) + b - a - 1  # noqa: E731
+    width = lambda a, b: text_width(_row(units, a, b), limits.half_width)  # noqa: E731
     if width(i, j) <= limits.max_chars_per_line:
         return 0.0, [i]
     for rows in range(2, limits.max_lines + 1):
-        # best[(r, b)]: (cost, row starts) of words[i:b] in r rows
+        # best[(r, b)]: (cost, row starts) of units[i:b] in r rows
         best = {(0, i): (0.0, [])}
         for r in range(1, rows + 1):
             for b in range(i + 1, j + 1):
@@ -134,43 +180,43 @@ def _layout(words: Sequence[str], costs: Sequence[float], i: int, j: int, limits
     raise AssertionError("an event was laid out that does not fit its rows")  # _reach() prevents it
 
 
-def _reach(words: Sequence[str], limits: Limits) -> list[int]:
-    """reach[i]: one past the last word that can end an event starting at words[i] (rows
+def _reach(units: Sequence[str], limits: Limits) -> list[int]:
+    """reach[i]: one past the last unit that can end an event starting at units[i] (rows
     filled greedily, which uses the fewest rows; and within the longest event's reading time)."""
+    width = lambda a, b: text_width(_row(units, a, b), limits.half_width)  # noqa: E731
     reach = []
-    for i in range(len(words)):
-        rows, row, j = 1, len(words[i]), i + 1
-        while j < len(words):
-            if row + 1 + len(words[j]) <= limits.max_chars_per_line:
-                row += 1 + len(words[j])
-            elif rows < limits.max_lines:
-                rows, row = rows + 1, len(words[j])
-            else:
-                break
-            if _need_ms(len(" ".join(words[i:j + 1])), limits) > limits.max_ms:
+    for i in range(len(units)):
+        rows, start, j = 1, i, i + 1
+        while j < len(units):
+            if width(start, j + 1) > limits.max_chars_per_line:
+                if rows >= limits.max_lines:
+                    break
+                rows, start = rows + 1, j
+            if _need_ms(width(i, j + 1), limits) > limits.max_ms:
                 break
             j += 1
         reach.append(j)
     return reach
 
 
-def _split_events(words: Sequence[str], limits: Limits, at_least: int = 1) -> list[str]:
-    """The line's words in events (rows joined by a newline): the fewest events (and at least
+def _split_events(units: Sequence[str], limits: Limits, at_least: int = 1) -> list[str]:
+    """The line's units in events (rows joined by a newline): the fewest events (and at least
     `at_least`), broken at the best phrase boundaries, with the events' lengths as even as the
     boundaries allow."""
-    n = len(words)
-    costs = _break_costs(words)
-    reach = _reach(words, limits)
+    n = len(units)
+    costs = _break_costs(units)
+    reach = _reach(units, limits)
     fewest, i = 0, 0
     while i < n:  # filling each event as far as it reaches gives the fewest events
         fewest, i = fewest + 1, reach[i]
     count = min(n, max(fewest, at_least))
     offsets = [0]
-    for w in words:
-        offsets.append(offsets[-1] + len(w) + 1)
+    for u in units:  # a word counts its space; full-width characters have none
+        bare = u.strip()
+        offsets.append(offsets[-1] + text_width(bare, limits.half_width) + (0 if is_wide(bare[-1]) else 1))
     ideal = offsets[n] / count
-    layout = functools.lru_cache(maxsize=None)(lambda a, b: _layout(words, costs, a, b, limits))
-    # layer[j]: (cost, event starts) of words[:j] in k events
+    layout = functools.lru_cache(maxsize=None)(lambda a, b: _layout(units, costs, a, b, limits))
+    # layer[j]: (cost, event starts) of units[:j] in k events
     layer = {0: (0.0, [])}
     for _ in range(count):
         nxt = {}
@@ -185,18 +231,19 @@ def _split_events(words: Sequence[str], limits: Limits, at_least: int = 1) -> li
     out = []
     for a, b in zip(bounds, bounds[1:]):
         rows = layout(a, b)[1] + [b]
-        out.append("\n".join(" ".join(words[r:q]) for r, q in zip(rows, rows[1:])))
+        out.append("\n".join(_row(units, r, q) for r, q in zip(rows, rows[1:])))
     return out
 
 
-def _check_words(line_id: str, words: Sequence[str], limits: Limits) -> None:
-    for w in words:
-        if len(w) > limits.max_chars_per_line:
-            raise MediaError(f"line {line_id}: the word {w!r} has {len(w)} characters, more than a subtitle row "
+def _check_words(line_id: str, units: Sequence[str], limits: Limits) -> None:
+    for u in units:
+        w, chars = u.strip(), text_width(u.strip(), limits.half_width)
+        if chars > limits.max_chars_per_line:
+            raise MediaError(f"line {line_id}: the word {w!r} has {chars:g} characters, more than a subtitle row "
                              f"holds (subtitles.max_chars_per_line = {limits.max_chars_per_line}); shorten or "
                              "hyphenate it in the script")
-        if _need_ms(len(w), limits) > limits.max_ms:
-            raise MediaError(f"line {line_id}: the word {w!r} needs {_need_ms(len(w), limits) / 1000:.3f} s at "
+        if _need_ms(chars, limits) > limits.max_ms:
+            raise MediaError(f"line {line_id}: the word {w!r} needs {_need_ms(chars, limits) / 1000:.3f} s at "
                              f"subtitles.max_chars_per_second, longer than one event may stay up "
                              f"({limits.max_ms / 1000:g} s); raise subtitles.max_duration_seconds or "
                              "subtitles.max_chars_per_second")
@@ -204,20 +251,20 @@ def _check_words(line_id: str, words: Sequence[str], limits: Limits) -> None:
 
 def split_text(text: str, limits: Limits, at_least: int = 1) -> list[str]:
     """The text of each event of a line, rows joined by a newline."""
-    words = text.split()
-    if not words:
+    units = _units(text)
+    if not units:
         return []
-    _check_words("?", words, limits)
-    return _split_events(words, limits, at_least)
+    _check_words("?", units, limits)
+    return _split_events(units, limits, at_least)
 
 
-def _event_chars(part: str) -> int:
-    # counted as the gate counts them: the row break is a space, spaces and punctuation count
-    return len(part.replace("\n", " "))
+def _event_chars(part: str, limits: Limits) -> float:
+    # counted as the gate counts them: the rows joined back (a space between rows of words)
+    return text_width(join_rows(part.split("\n")), limits.half_width)
 
 
 def _needed_ms(parts: Sequence[str], limits: Limits) -> int:
-    return sum(_need_ms(_event_chars(p), limits) for p in parts) + limits.gap_ms * max(len(parts) - 1, 0)
+    return sum(_need_ms(_event_chars(p, limits), limits) for p in parts) + limits.gap_ms * max(len(parts) - 1, 0)
 
 
 def reading_seconds(text: str, limits: Limits) -> float:
@@ -235,13 +282,13 @@ def _share(extra: int, parts: Sequence[str], needs: Sequence[int], limits: Limit
     """Each event's time: its need plus a share of `extra` ms by its characters, none over
     the longest event."""
     durs = list(needs)
-    weights = [_event_chars(p) for p in parts]
+    weights = [_event_chars(p, limits) for p in parts]
     while extra > 0:
         open_ = [k for k in range(len(durs)) if durs[k] < limits.max_ms]
         total = sum(weights[k] for k in open_)
         given = 0
         for k in open_:
-            add = min(limits.max_ms - durs[k], extra * weights[k] // total)
+            add = min(limits.max_ms - durs[k], int(extra * weights[k] // total))
             durs[k] += add
             given += add
         extra -= given
@@ -256,21 +303,21 @@ def _share(extra: int, parts: Sequence[str], needs: Sequence[int], limits: Limit
 
 def _line_events(cue: Mapping, lo: int, hi: int, limits: Limits) -> list[tuple[int, int, str]]:
     """Events of one line in whole ms, inside [lo, hi]; MediaError if the limits cannot all hold."""
-    words = cue["text"].split()
+    words = _units(cue["text"])
     if not words:
         return []
     _check_words(cue["line"], words, limits)
     s, e = round(cue["start"] * 1000), round(cue["end"] * 1000)
     # a voice longer than one event may stay up is shown in as many events as it takes
     at_least = max(1, math.ceil((min(e, hi) - s + limits.gap_ms) / (limits.max_ms + limits.gap_ms)))
-    parts = split_text(" ".join(words), limits, at_least)
-    needs = [_need_ms(_event_chars(p), limits) for p in parts]
+    parts = split_text(cue["text"], limits, at_least)
+    needs = [_need_ms(_event_chars(p, limits), limits) for p in parts]
     need = sum(needs) + limits.gap_ms * (len(parts) - 1)
     earliest = max(lo, min(s, hi) - limits.lead_ms)
     if earliest + need > hi:
-        chars = len(" ".join(words))
+        chars = text_width(_row(words, 0, len(words)), limits.half_width)
         raise MediaError(
-            f"line {cue['line']}: its subtitles ({chars} characters) need {need / 1000:.3f} s at the limits but "
+            f"line {cue['line']}: its subtitles ({chars:g} characters) need {need / 1000:.3f} s at the limits but "
             f"its window gives {max(hi - earliest, 0) / 1000:.3f} s ({earliest / 1000:.3f}-{hi / 1000:.3f} s); "
             "lengthen the shot, shorten the line, or raise subtitles.max_chars_per_second")
     start = max(earliest, min(s, hi - need))  # on the voice; early (at most lead) only if needed
@@ -321,3 +368,11 @@ def build_srt(placed: Sequence[Mapping], limits: Limits) -> str:
 def build_srt_for(placed: Sequence[Mapping], settings: Mapping, fps: float) -> str:
     """build_srt with the `subtitles` config section (the delivery limits the QC checks)."""
     return build_srt(placed, subtitle_limits(settings, fps))
+
+
+def track_srt(placed: Sequence[Mapping], texts: Mapping[str, str], settings: Mapping, fps: float) -> str:
+    """One subtitle track: the placed lines that are on it (`texts`: line id -> its text in the
+    track's language), each shown with that text, within the track language's limits
+    (`settings`: the `subtitles` section resolved for the language, limits_for)."""
+    lines = [{**cue, "text": texts[cue["line"]]} for cue in placed if cue["line"] in texts]
+    return build_srt_for(lines, settings, fps)

@@ -4,6 +4,8 @@ the dialogue stem), the subtitle track against the voice lines, chapters and the
 import csv
 import io
 import json
+import re
+import shutil
 from fractions import Fraction
 
 from .. import verify_output
@@ -67,8 +69,59 @@ def audio_end(path: str, sample_rate: int) -> float:
     return end - padding / sample_rate
 
 
-def muxed_subtitles(path):
-    return ffmpeg(["-i", str(path), "-map", "0:s:0", "-f", "srt", "-"], f"subtitles of {path}").stdout
+def muxed_subtitles(path, index: int = 0):
+    return ffmpeg(["-i", str(path), "-map", f"0:s:{index}", "-f", "srt", "-"], f"subtitles of {path}").stdout
+
+
+def chapter_languages(path) -> list[str] | None:
+    """The language of every chapter name, read by mkvtoolnix (FFmpeg does not report it);
+    None when mkvextract is not installed."""
+    if not shutil.which("mkvextract"):
+        return None
+    xml = run(["mkvextract", str(path), "chapters", "-"], f"chapters of {path}").stdout
+    return re.findall(r"<ChapterLanguage>([^<]*)</ChapterLanguage>", xml)
+
+
+def _flags(stream) -> dict:
+    """A stream's language, name and default/forced flags as the container has them."""
+    tags, disp = stream.get("tags", {}), stream.get("disposition", {})
+    return {"lang": tags.get("language"), "name": tags.get("title"),
+            "default": bool(disp.get("default")), "forced": bool(disp.get("forced"))}
+
+
+def track_checks(path, info_streams: dict, cfg: dict, placed, fps: float, script: float) -> tuple[list, dict]:
+    """Each subtitle track of the plan (cfg["tracks"]) against the file: its language, name and
+    flags, then its events against its lines (their text in its language) within its
+    language's limits; the video and audio flags and the audio's language; the chapters'
+    language. The first track's checks keep their plain names, the others end in @<lang>."""
+    from ..episode.subtitles import limits_for
+
+    tags, tracks = cfg["languages"], cfg["tracks"]
+    subs = info_streams.get("subtitle") or []
+    video, audio = ((info_streams.get(k) or [{}])[0] for k in ("video", "audio"))
+    checks = [check("subtitle_tracks", len(subs), "==", len(tracks)),
+              check("video_default", _flags(video)["default"], "==", True),
+              check("audio_default", _flags(audio)["default"], "==", True),
+              check("audio_language", _flags(audio)["lang"], "==", tags["audio"])]
+    measured = {}
+    for i, (track, stream) in enumerate(zip(tracks, subs)):
+        suffix = "" if i == 0 else f"@{track['lang']}"
+        want = {k: track[k] for k in ("lang", "name", "default", "forced")}
+        checks.append(check(f"subtitle_track{suffix}", _flags(stream), "==", want))
+        if i == 0:
+            checks.append(check("subtitle_language", _flags(stream)["lang"], "==", track["lang"]))
+        events = parse_srt(muxed_subtitles(path, i))
+        measured[f"subtitle_events{suffix}"] = len(events)
+        lines = [{**cue, "text": track["lines"][cue["line"]]} for cue in placed if cue["line"] in track["lines"]]
+        found = subtitle_checks(events, lines, fps, limits_for(cfg["subtitles"], track["lang"]),
+                                cfg["qc"]["episode"]["subtitle_offset_frames"], script)
+        checks += [{**c, "metric": c["metric"] + suffix} for c in found]
+    langs = chapter_languages(path)
+    if langs is None:
+        checks.append(check("chapter_language", None, "==", tags["chapters"], exempt="mkvextract (mkvtoolnix) is not installed"))
+    else:
+        checks.append(check("chapter_language", sorted(set(langs)) or None, "==", [tags["chapters"]]))
+    return checks, measured
 
 
 def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=None, dialogue_share=0.0):
@@ -102,9 +155,10 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
         check("audio_sample_rate", audio and int(audio["sample_rate"]), "==", delivery["sample_rate"], "Hz"),
         check("audio_channels", get(audio, "channels"), "==", delivery["audio_channels"]),
         check("subtitle_codec", get(subs, "codec_name"), "==", delivery["subtitle_codec"]),
-        check("subtitle_language", subs and subs.get("tags", {}).get("language"), "==",
-              cfg["output"]["subtitle_language"]),
     ]
+    if "tracks" not in cfg:  # one track, in the configured language
+        checks.append(check("subtitle_language", subs and subs.get("tags", {}).get("language"), "==",
+                            cfg["output"]["subtitle_language"]))
     measured = {"script_seconds": round(script, 4)}
     if video:
         frames, _ = stream_end(path, "v:0")
@@ -147,7 +201,11 @@ def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=Non
         speech, found = speech_checks(read_pcm(dialogue_stem, rate), rate, list(placed), script)
         checks += speech
         measured.update(found)
-    if subs:
+    if "tracks" in cfg:
+        found, counts = track_checks(path, by_type, cfg, list(placed), fps, script)
+        checks += found
+        measured.update(counts)
+    elif subs:
         events = parse_srt(muxed_subtitles(path))
         measured["subtitle_events"] = len(events)
         checks += subtitle_checks(events, list(placed), fps, cfg["subtitles"], q["subtitle_offset_frames"], script)

@@ -9,6 +9,7 @@ decimals, which removes float noise (1e-12) but not a real 1 ms miss (0.024 fram
 import re
 from typing import Mapping, Sequence
 
+from ..lang import join_rows, text_width
 from .report import check
 
 Event = tuple[float, float, str]
@@ -34,15 +35,20 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+def _unbroken(text: str) -> str:
+    """An event's rows put back together: a space between rows of words, none in Japanese."""
+    return join_rows(text.split("\n"))
+
+
 def _joined(events: Sequence[Event]) -> str:
-    return _norm(" ".join(e[2] for e in events))
+    return _norm(join_rows(_unbroken(e[2]) for e in events))
 
 
 def _spelled_at(events: Sequence[Event], i: int, want: str) -> int | None:
     """End index of the run of events from i whose joined text is `want`, or None."""
     got, j = "", i
     while j < len(events) and len(got) < len(want):
-        got = _norm(f"{got} {events[j][2]}")
+        got = _norm(join_rows([got, _unbroken(events[j][2])]))
         j += 1
     return j if got == want and j > i else None
 
@@ -98,9 +104,9 @@ def _worst(name, events, measure, op, threshold, unit, **extra):
     return check(name, values[worst], op, threshold, unit, event=_show(events[worst]), **extra)
 
 
-def _speed(event: Event) -> float:
+def _speed(event: Event, half_width: float = 1.0) -> float:
     ms = round((event[1] - event[0]) * 1000)
-    chars = len(event[2].replace("\n", " "))
+    chars = text_width(_unbroken(event[2]), half_width)
     return round(chars * 1000 / ms, 4) if ms > 0 else float("inf")
 
 
@@ -138,15 +144,17 @@ def subtitle_checks(events: Sequence[Event], placed: Sequence[Mapping], fps: flo
             check(f"subtitle_scene_window[{line}]", outside(cue["scene_window"]), "<=", 0, "frames outside",
                   events=span, scene_window=list(cue["scene_window"])),
         ]
+    half = limits.get("half_width", 1.0)  # what a half-width character counts (Japanese: 0.5)
     ordered = sorted(events)
     gaps = [(b[0] - a[1], a, b) for a, b in zip(ordered, ordered[1:])]
     checks += [
         _worst("subtitle_past_picture_end", events, lambda e: _frames(max(e[1] - picture_end, 0.0), fps), "<=", 0,
                "frames", picture_end=round(picture_end, 4)),
-        _worst("subtitle_chars_per_line", events, lambda e: max(len(r) for r in e[2].split("\n")), "<=",
+        _worst("subtitle_chars_per_line", events, lambda e: max(text_width(r, half) for r in e[2].split("\n")), "<=",
                limits["max_chars_per_line"], "chars"),
         _worst("subtitle_lines", events, lambda e: len(e[2].split("\n")), "<=", limits["max_lines"], "rows"),
-        _worst("subtitle_chars_per_second", events, _speed, "<=", limits["max_chars_per_second"], "chars/s"),
+        _worst("subtitle_chars_per_second", events, lambda e: _speed(e, half), "<=", limits["max_chars_per_second"],
+               "chars/s"),
         _worst("subtitle_min_duration", events, lambda e: _frames(e[1] - e[0], fps), ">=",
                limits["min_duration_frames"], "frames"),
         _worst("subtitle_max_duration", events, lambda e: round(e[1] - e[0], 3), "<=",

@@ -19,8 +19,10 @@ from tower_anime.errors import TowerError
 from tower_anime import verify_output
 from tower_anime.fsutil import atomic_path
 
-FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-BOLD_FONT_PATH = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+from .fonts import REGULAR, face_for
+from ..lang import is_wide
+
+FONT_PATH, BOLD_FONT_PATH = REGULAR[0].path, "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 from ..clips.camera import safe_area
 from ..backends.storyboard import CAPTION_FRACTION  # the caption strip along the top
@@ -185,19 +187,23 @@ def _lit(color, tod):
 
 
 @lru_cache(maxsize=64)
-def _load_font(path, size):
+def _load_font(path, size, index=0):
     """TrueType font at `path`, or Pillow's built-in font when the file is missing or unreadable."""
     if Path(path).is_file():
         try:
-            return ImageFont.truetype(path, size)
+            return ImageFont.truetype(path, size, index=index)
         except OSError:
             pass
     return ImageFont.load_default(size=size)
 
 
-def _font(size, bold=False):
-    """Regular or bold UI font at `size` pixels."""
-    return _load_font(BOLD_FONT_PATH if bold else FONT_PATH, max(8, int(size)))
+def _font(size, bold=False, text=""):
+    """Regular or bold UI font at `size` pixels that has a glyph for every character of `text`
+    (DejaVu Sans, else Noto Sans CJK: stills/fonts.py; validation refused any text neither has)."""
+    face = face_for(text, bold) if text else None
+    if face is None or face.path in (FONT_PATH, BOLD_FONT_PATH):
+        return _load_font(BOLD_FONT_PATH if bold else FONT_PATH, max(8, int(size)))
+    return _load_font(face.path, max(8, int(size)), face.index)
 
 
 def _fit(text, font, max_w, ellipsis="…"):
@@ -209,18 +215,27 @@ def _fit(text, font, max_w, ellipsis="…"):
     return text.rstrip() + ellipsis
 
 
+def _join(a, b):
+    """Two pieces of a text side by side: a space between words, none in full-width text."""
+    return a + b if a and b and (is_wide(a[-1]) or is_wide(b[0])) else f"{a} {b}".strip()
+
+
 def _wrap(text, font, max_w, max_lines):
-    """Greedy word wrap into at most `max_lines` lines; the last line is ellipsised if cut."""
-    words, lines, line = text.split(), [], ""
+    """Greedy word wrap into at most `max_lines` lines (Japanese wraps between any two
+    characters); the last line is ellipsised if cut."""
+    words, lines, line = [w for w in re.split(r"\s+|(?=[^\x00-\u2fff])|(?<=[^\x00-\u2fff])", text) if w], [], ""
     for i, word in enumerate(words):
-        trial = f"{line} {word}".strip()
+        trial = _join(line, word)
         if not line or font.getlength(trial) <= max_w:
             line = trial
             continue
         lines.append(line)
         line = word
         if len(lines) == max_lines:  # out of room: the last line shows the cut
-            lines[-1] = _fit(lines[-1] + " " + " ".join(words[i:]), font, max_w)
+            rest = lines[-1]
+            for w in words[i:]:
+                rest = _join(rest, w)
+            lines[-1] = _fit(rest, font, max_w)
             return lines
     if line:
         lines.append(line)
@@ -679,7 +694,7 @@ def _draw_head(draw, cx, y, u, pal, style, ow):
 def _draw_name_label(draw, fig, name, framing, w, h):
     """Name tag under the feet (wide) or along the bottom edge (medium/close), no wider
     than the part of the frame around the figure that camera moves keep in view."""
-    font = _font(h * 0.028, bold=True)
+    font = _font(h * 0.028, bold=True, text=name)
     pad = max(3, h // 120)
     left, _, right, _ = safe_area(w, h)
     room = 2 * (min(fig.cx - left, right - fig.cx) - pad)
@@ -770,9 +785,10 @@ def _draw_move_tag(d, spec, framing, tod, move, right, top, pad, h):
     d.rounded_rectangle(box, radius=pad, fill=(20, 20, 28, 255), outline=(255, 255, 255, 220), width=1)
     _move_glyph(d, move, box[0] + pad + r, (box[1] + box[3]) / 2, r, (255, 255, 255, 255))
     d.text((box[0] + 2 * pad + 2 * r, (box[1] + box[3]) / 2), label, font=font, fill=(255, 255, 255, 255), anchor="lm")
-    small = _font(h * 0.024)
     parts = [spec.get("episode", ""), spec.get("scene", ""), framing, tod]
-    header = _fit("  ·  ".join(str(p).upper() for p in parts if p), small, max(bw, h * 0.55))
+    header = "  ·  ".join(str(p).upper() for p in parts if p)
+    small = _font(h * 0.024, text=header)
+    header = _fit(header, small, max(bw, h * 0.55))
     d.text((right, box[3] + pad * 0.5), header, font=small, fill=(200, 200, 210, 255), anchor="ra")
     return min(box[0], right - small.getlength(header))
 
@@ -789,18 +805,19 @@ def _draw_caption(img, spec, framing, tod, move):
     d = ImageDraw.Draw(layer)
     d.rectangle((0, top, w, top + cap_h), fill=(12, 12, 18, 190))
     pad = max(4, round(h * 0.018))
-    bold, small, body = _font(h * 0.04, bold=True), _font(h * 0.024), _font(h * 0.032)
-    shot = str(spec.get("shot", ""))
+    shot, location, action = (str(spec.get(k, "")) for k in ("shot", "location", "action"))
+    bold, small, body = _font(h * 0.04, bold=True, text=shot), _font(h * 0.024, text=location), \
+        _font(h * 0.032, text=action)
     col_w = min(max(bold.getlength(shot), w * 0.2), w * 0.3)
     white, grey = (255, 255, 255, 255), (200, 200, 210, 255)
     d.text((pad, top + pad), _fit(shot, bold, col_w), font=bold, fill=white)
-    d.text((pad, top + pad + h * 0.05), _fit(str(spec.get("location", "")), small, col_w), font=small, fill=grey)
+    d.text((pad, top + pad + h * 0.05), _fit(location, small, col_w), font=small, fill=grey)
     x = pad * 2 + col_w
     d.line((x, top + pad, x, top + cap_h - pad), fill=(255, 255, 255, 90), width=1)
     tag_left = _draw_move_tag(d, spec, framing, tod, move, w - pad, top + pad, round(h * 0.014), h)
     line_h = h * 0.032 * 1.25
     max_lines = max(1, int((cap_h - 2 * pad) // line_h))
-    lines = _wrap(str(spec.get("action", "")), body, tag_left - x - 3 * pad, max_lines) or [""]
+    lines = _wrap(action, body, tag_left - x - 3 * pad, max_lines) or [""]
     for i, line in enumerate(lines):
         d.text((x + pad, top + pad + i * line_h), line, font=body, fill=white)
     return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")

@@ -24,16 +24,17 @@ from ..episode.subtitles import reading_seconds
 FIT_MODES = ("grow", "speed_up_then_grow", "stop")
 
 
-def speaking_rate(engine: str, voice_cfg: dict) -> dict:
-    """{chars_per_second, line_overhead} of a voice engine (a plugin engine without its own
-    entry is estimated like the http service)."""
+def speaking_rate(engine: str, voice_cfg: dict, lang: str | None = None) -> dict:
+    """{chars_per_second, line_overhead} of a voice engine in a language (its `languages`
+    entry, else its own rate; a plugin engine without an entry is estimated like the http service)."""
     rates = voice_cfg["speaking_rate"]
-    return rates.get(engine) or rates["http"]
+    rate = rates.get(engine) or rates["http"]
+    return (rate.get("languages") or {}).get(lang) or rate
 
 
-def estimate_speech(text: str, speed: float, engine: str, voice_cfg: dict) -> float:
+def estimate_speech(text: str, speed: float, engine: str, voice_cfg: dict, lang: str | None = None) -> float:
     """A line's speaking time in seconds, guessed from its text before any voice exists."""
-    rate = speaking_rate(engine, voice_cfg)
+    rate = speaking_rate(engine, voice_cfg, lang)
     chars = len(" ".join(text.split()))
     return rate["line_overhead"] + chars / (rate["chars_per_second"] * speed)
 
@@ -69,12 +70,15 @@ def _layout(lines, speeches, readings, earliest, own_start, tempo, gap):
 
 
 def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_reserve: int,
-             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits) -> ShotFit:
+             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits,
+             langs: list | None = None, readings: list | None = None) -> ShotFit:
     """The frames a shot gets once its lines are fitted by voice.fit_lines.
 
     in_overlap: frames of a crossfade into the shot; out_reserve: frames a crossfade out of it
     may take (both belong to two shots, so no line is placed there); subtitle_limits: the
-    writer's Limits (episode.subtitles.subtitle_limits), whose reading time a line also needs."""
+    writer's Limits (episode.subtitles.subtitle_limits), whose reading time a line also needs;
+    langs: each line's language (for its engine's rate there); readings: each line's reading
+    time over all its subtitle tracks, when the plan has worked it out (else from the limits)."""
     lines = shot.get("dialogue", [])
     own_start = in_overlap / fps
     earliest = []
@@ -87,8 +91,10 @@ def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_re
             earliest.append(None)
     if not lines:
         return ShotFit(scripted_frames, scripted_frames, 0.0, 0.0, earliest, fps)
-    speeches = [estimate_speech(l["text"], s, e, voice_cfg) for l, s, e in zip(lines, speeds, engines)]
-    readings = [reading_seconds(l["text"], subtitle_limits) for l in lines]
+    langs = langs or [None] * len(lines)
+    speeches = [estimate_speech(l["text"], s, e, voice_cfg, g) for l, s, e, g in zip(lines, speeds, engines, langs)]
+    if readings is None:
+        readings = [reading_seconds(l["text"], subtitle_limits) for l in lines]
     tail = voice_cfg["shot_tail"] + out_reserve / fps
     slow = _layout(lines, speeches, readings, earliest, own_start, 1.0, voice_cfg["gap"]) + tail
     fast = _layout(lines, speeches, readings, earliest, own_start, voice_cfg["max_tempo"], voice_cfg["gap"]) + tail

@@ -9,11 +9,13 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
-from .. import backends
+from .. import backends, lang
 from ..backends import PlanContext
-from ..episode.subtitles import reading_seconds, subtitle_limits
+from ..episode.subtitles import subtitle_limits
+from ..episode.tracks import audio_language, line_reading, subtitle_tracks
 from ..errors import InvalidInput, ValidationProblem
 from .dialogue import fit_shot, overflow_message
+from .language import espeak_voice_for, language_problems, line_language, title_language, voice_engine
 from ..episode.transitions import check_transitions, seconds_to_frames
 
 
@@ -59,6 +61,9 @@ class EpisodePlan:
     total_frames: int = 0
     fade_in_frames: int = 0                        # from black at the episode's start
     fade_out_frames: int = 0                       # to black at its end
+    languages: dict = field(default_factory=dict)  # line id -> the language it is spoken in (ja, en)
+    tracks: list = field(default_factory=list)     # subtitle tracks (episode/tracks.py), audience's first
+    title_lang: str = "en"                         # the language of the title and chapter names
 
     @property
     def duration(self):
@@ -75,6 +80,14 @@ class EpisodePlan:
             "fade_in_frames": self.fade_in_frames, "fade_out_frames": self.fade_out_frames,
             "shots": self.shots, "scenes": self.scenes,
         }
+
+    def language_tags(self):
+        """What the mux tags and names: the audio's and the chapters' languages, and each subtitle
+        track's language, name and flags (ISO 639-2 codes, as Matroska writes them)."""
+        spoken = list(dict.fromkeys(lang.matroska(c) for c in self.languages.values()))
+        return {"audio": audio_language(self.languages.values()), "audio_languages": spoken,
+                "chapters": lang.matroska(self.title_lang),
+                "subtitles": [{k: t[k] for k in ("lang", "name", "default", "forced")} for t in self.tracks]}
 
     def audio_timeline(self):
         """Timing of lines and scenes only: editing an action must not re-plan the mix."""
@@ -98,21 +111,23 @@ def _character_view(char_id, characters, context=None):
     return view
 
 
-def _voice_view(char_id, characters, default_engine):
+def _voice_view(char_id, characters, config, code):
+    """The speaker's voice for a line in language `code`: the backend that speaks it there
+    (story/language.py; refused before planning when none does) and the character's settings."""
     c = characters[char_id]
     v = dict(c.get("voice") or {})
     return {
-        "engine": v.get("engine", default_engine),
+        "engine": voice_engine(code, v, config) or v.get("engine", config["backends"]["voice"]),
         "pitch": v.get("pitch", 0),
         "speed": v.get("speed", 1.0),
-        "espeak_voice": v.get("espeak_voice", "en-us"),
+        "espeak_voice": espeak_voice_for(code, v.get("espeak_voice", "en-us")),
     }
 
 
 def _line_spec(plan, scene, shot, line_id, line, characters, config, config_file):
     """What shapes one line's voice: the embedded voice settings, shaped by its voice backend
     (a service's request takes their place)."""
-    voice = _voice_view(line["speaker"], characters, config["backends"]["voice"])
+    voice = _voice_view(line["speaker"], characters, config, plan.languages[line_id])
     spec = {"episode": plan.id, "line": line_id, "speaker": line["speaker"], "text": line["text"], "voice": voice}
     where = PlanContext(config, config_file, None, characters, scene, shot, line, line_id)
     return backends.get("voice", voice["engine"]).spec_for(spec, where)
@@ -135,9 +150,12 @@ def _fit_dialogue(plan, shot, scripted, overlap, reserve, characters, config, re
     """Fit the shot's lines into it (voice.fit_lines): its ShotFit, and the message when the
     story must stop for it (else the message, if any, becomes a note for people)."""
     voice_cfg, fps = config["voice"], plan.fps
-    voices = [_voice_view(l["speaker"], characters, config["backends"]["voice"]) for l in shot.get("dialogue", [])]
+    lines = shot.get("dialogue", [])
+    codes = [plan.languages[f"{shot['id']}_l{i + 1}"] for i in range(len(lines))]
+    voices = [_voice_view(l["speaker"], characters, config, c) for l, c in zip(lines, codes)]
+    readings = [line_reading(l, c, config["subtitles"], fps) for l, c in zip(lines, codes)]
     fit = fit_shot(shot, scripted, fps, overlap, reserve, [v["engine"] for v in voices], [v["speed"] for v in voices],
-                   voice_cfg, reading)
+                   voice_cfg, reading, codes, readings)
     plan.fits[shot["id"]] = fit
     if not fit.overflows:
         return fit, None
@@ -213,7 +231,7 @@ def _overlap(row):
     return row["transition_frames"] if row["transition_in"] == "crossfade" else 0
 
 
-def _cues(plan, episode, voice_cfg, reading):
+def _cues(plan, episode, voice_cfg, config):
     """Each line's placement request: its earliest start and the span of its own shot (no
     crossfade, never past the picture), where the mix must keep it (episode/placement.py)."""
     fps = plan.fps
@@ -236,7 +254,8 @@ def _cues(plan, episode, voice_cfg, reading):
                 "scene_window": [round(v, 4) for v in scene_span[row["scene"]]],
                 "gap": voice_cfg["gap"], "max_tempo": voice_cfg["max_tempo"],
                 # the subtitles' least time: the next line waits for it too
-                "reading": round(reading_seconds(line["text"], reading), 3),
+                "reading": round(line_reading(line, plan.languages[f"{shot['id']}_l{li + 1}"],
+                                              config["subtitles"], fps), 3),
             })
     return cues
 
@@ -255,6 +274,15 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
     problems = []
     scenes = episode["scenes"]
     reading = subtitle_limits(config["subtitles"], fps)
+    plan.title_lang = title_language(episode, config)
+    spoken = []
+    for scene in scenes:
+        for shot in scene["shots"]:
+            for li, line in enumerate(shot.get("dialogue", [])):
+                line_id = f"{shot['id']}_l{li + 1}"
+                plan.languages[line_id] = line_language(line, characters, episode, config)
+                spoken.append((line_id, plan.languages[line_id], line))
+    plan.tracks = subtitle_tracks(spoken, out["subtitle_language"])
 
     cursor = 0  # frame where the next shot would start with a cut
     for si, scene in enumerate(scenes):
@@ -300,16 +328,17 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
     plan.fade_out_frames = seconds_to_frames(episode.get("fade_out_seconds", 0), fps)
     if problems:
         raise InvalidInput(problems)
-    plan.cues = _cues(plan, episode, voice_cfg, reading)
+    plan.cues = _cues(plan, episode, voice_cfg, config)
     return plan
 
 
-def _check_backends(story, config):
+def _check_backends(story, config, config_file="config"):
     """Before any plan: each character's own voice engine is a known voice backend, and each
     configured backend finds the story fit for it (ComfyUI: every workflow template it names)."""
     problems = [p for cid, char in story.characters.items() if (char.get("voice") or {}).get("engine")
                 for p in backends.unknown("voice", char["voice"]["engine"], config["story"]["characters"],
                                           f"characters.{cid}.voice.engine")]
+    problems += language_problems(story, config, config_file)
     for stage in backends.STAGES:
         backend = backends.get(stage, config["backends"][stage])
         if backend.check_story is not None:
@@ -322,7 +351,7 @@ def plan_story(story, config, context=None, config_file="config"):
     """Every episode's plan; `config_file` names the config in messages about its templates.
 
     Raises InvalidInput with the problems of every episode (dialogue that cannot fit)."""
-    _check_backends(story, config)
+    _check_backends(story, config, config_file)
     plans, problems = {}, []
     for ep_id, doc in story.episodes.items():
         try:
