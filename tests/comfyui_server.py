@@ -7,12 +7,29 @@ definitions (unknown class, missing input, value not in list, out of range, type
 missing input image), caches nodes by their inputs like ComfyUI (an identical graph runs
 nothing and history points at the old file), and its SaveImage / SaveVideo /
 VHS_VideoCombine nodes write real PNG and H.264 MP4 files of the size, length and rate the
-graph asks for (LTX rounds length to 8k+1 and sizes to 32, as the model does).
+graph asks for (LTX rounds length to 8k+1 and sizes to 32, as the model does). The pictures
+are photographs that scikit-image ships (skimage.data), cropped and scaled: a still is a crop
+of the one photograph of a person there (the astronaut, a stand-in for a character render;
+`photos` picks others), and a clip is a slow push-in and pan over its input image. Nothing
+is shaped for Tower's quality gates.
+
+Shapes the real server has and a naive double would not (ComfyUI 0.3.64): the top-level
+`details` of a validation error is empty; a dropdown of more than 20 options comes back in a
+node error as "(list of length N)" with `input_config` null; nodes of the newer schema
+(CreateVideo, SaveVideo) send their dropdowns as ["COMBO", {"options": [...]}], which the
+server does not check at submit time (a bad value fails when it runs); a `progress_state`
+and, with `previews`, a binary preview frame on every sampler step; an interrupt takes effect
+at the next sampler step or node boundary (`slow_nodes` makes a node run long without steps,
+as the T5 encoder does); a restart takes seconds (`RestartRule.down_for`).
+
+Versions (`version`): before 0.3.44 a client-chosen prompt_id is ignored (the server makes
+its own and answers it); before 0.3.56 /interrupt stops whatever runs, whoever sent it.
+`missing_nodes` removes node classes (a server without the core video nodes).
 
 Faults for tests: `fail_when` (an execution error, e.g. out of memory, at a node),
 `restart_when` (drop every socket, forget queue, history and cache, refuse connections for
 a moment, come back on the same port), `stop()` (down). Everything it receives is recorded
-in `received`, `interrupts`, `uploads` and `max_outstanding`, and every prompt it runs in
+in `received`, `interrupts`, `frees`, `uploads` and `max_outstanding`, and every prompt it runs in
 `executions` (prompt id, start, end, status: the card's busy intervals, wall clock).
 
 Run it by hand: python tests/comfyui_server.py --port 8188 --root /tmp/comfy
@@ -34,6 +51,8 @@ from aiohttp import WSMsgType, web
 from PIL import Image, PngImagePlugin
 
 VERSION = "0.3.64"
+PROMPT_ID_SINCE = (0, 3, 44)      # a client-chosen prompt_id is kept from this version on
+TARGETED_INTERRUPT_SINCE = (0, 3, 56)   # /interrupt {"prompt_id"} stops only that prompt
 SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpmpp_2m", "dpmpp_sde", "lcm", "res_multistep"]
 SCHEDULERS = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal"]
 DEFAULT_MODELS = {
@@ -61,6 +80,12 @@ def STRING(default="", multiline=False):
 
 def COMBO(source):
     return ("combo", source)   # resolved against the server's files when asked
+
+
+def COMBO_V3(options):
+    """A dropdown of the newer node schema: sent as ["COMBO", {"options": [...]}], not
+    checked at submit time."""
+    return ("combo_v3", options)
 
 
 # class -> (required inputs, optional inputs, output types, output node?, category)
@@ -97,8 +122,8 @@ NODES = {
                        "sigmas": ["SIGMAS"], "latent_image": ["LATENT"]}, {}, ["LATENT", "LATENT"], False,
                       "sampling/custom_sampling"),
     "CreateVideo": ({"images": ["IMAGE"], "fps": FLOAT(30.0, 1.0, 120.0)}, {"audio": ["AUDIO"]}, ["VIDEO"], False, "image/video"),
-    "SaveVideo": ({"video": ["VIDEO"], "filename_prefix": STRING("video/ComfyUI"), "format": COMBO(["auto", "mp4"]),
-                   "codec": COMBO(["auto", "h264"])}, {}, [], True, "image/video"),
+    "SaveVideo": ({"video": ["VIDEO"], "filename_prefix": STRING("video/ComfyUI"), "format": COMBO_V3(["auto", "mp4"]),
+                   "codec": COMBO_V3(["auto", "h264"])}, {}, [], True, "image/video"),
     # the popular custom node: lists its file under `gifs`
     "VHS_VideoCombine": ({"images": ["IMAGE"], "frame_rate": FLOAT(8.0, 1.0, 120.0), "loop_count": INT(0, 0, 100),
                           "filename_prefix": STRING("AnimateDiff"), "format": COMBO(["image/gif", "video/h264-mp4"]),
@@ -155,17 +180,28 @@ def _error(kind, message, details="", extra=None):
     return {"type": kind, "message": message, "details": details, "extra_info": extra or {}}
 
 
+def _version(text):
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+
 class FakeComfyUI:
-    def __init__(self, root, models=None, step_seconds=0.01, host="127.0.0.1"):
+    def __init__(self, root, models=None, step_seconds=0.01, host="127.0.0.1", version=VERSION,
+                 missing_nodes=(), previews=True, photos=("astronaut",)):
         self.root = Path(root)
         for sub in ("input", "output", "temp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         self.models = {k: list(v) for k, v in (models or DEFAULT_MODELS).items()}
         self.step_seconds = step_seconds
         self.host, self.port = host, 0
+        self.version = version
+        self.nodes = {k: v for k, v in NODES.items() if k not in set(missing_nodes)}
+        self.previews = previews
+        self.photos = list(photos)   # skimage.data photographs the stills are cropped from
+        self.slow_nodes = {}    # class -> seconds it runs without a sampler step (interrupt waits)
         self.fail_when, self.restart_when = [], []
         self.http_faults = {}   # path -> [status, ...]: the next requests to it get these answers
         self.received, self.interrupts, self.uploads, self.events = [], [], [], []
+        self.frees = []         # bodies of POST /free
         self.max_outstanding = 0
         self.executions = []    # one Execution per prompt the worker took off the queue
         self.restarts = 0
@@ -218,6 +254,7 @@ class FakeComfyUI:
             web.get("/queue", self.get_queue), web.post("/queue", self.post_queue),
             web.get("/history", self.get_history), web.get("/history/{prompt_id}", self.get_history_one),
             web.post("/history", self.post_history), web.post("/interrupt", self.post_interrupt),
+            web.post("/free", self.post_free),
             web.get("/object_info", self.get_object_info), web.get("/object_info/{node_class}", self.get_object_info_one),
             web.get("/system_stats", self.get_system_stats), web.post("/upload/image", self.upload_image),
             web.get("/view", self.view),
@@ -292,7 +329,7 @@ class FakeComfyUI:
 
     async def get_system_stats(self, request):
         return web.json_response({
-            "system": {"os": "posix", "ram_total": 64 << 30, "ram_free": 48 << 30, "comfyui_version": VERSION,
+            "system": {"os": "posix", "ram_total": 64 << 30, "ram_free": 48 << 30, "comfyui_version": self.version,
                        "required_frontend_version": "1.27.10", "python_version": "3.12.3", "pytorch_version": "2.8.0+cu128",
                        "embedded_python": False, "argv": ["main.py", "--listen", self.host, "--port", str(self.port)]},
             "devices": [{"name": "cuda:0 NVIDIA GeForce RTX 3060 : cudaMallocAsync", "type": "cuda", "index": 0,
@@ -309,10 +346,12 @@ class FakeComfyUI:
     def _spec(self, spec):
         if isinstance(spec, tuple) and spec[0] == "combo":
             return [self._choices(spec[1]), {}]
+        if isinstance(spec, tuple) and spec[0] == "combo_v3":
+            return ["COMBO", {"options": list(spec[1]), "multiselect": False}]
         return spec
 
     def _object_info(self, cls):
-        req, opt, outputs, output_node, category = NODES[cls]
+        req, opt, outputs, output_node, category = self.nodes[cls]
         return {
             "input": {"required": {k: self._spec(v) for k, v in req.items()},
                       "optional": {k: self._spec(v) for k, v in opt.items()}},
@@ -323,11 +362,11 @@ class FakeComfyUI:
         }
 
     async def get_object_info(self, request):
-        return web.json_response({cls: self._object_info(cls) for cls in NODES})
+        return web.json_response({cls: self._object_info(cls) for cls in self.nodes})
 
     async def get_object_info_one(self, request):
         cls = request.match_info["node_class"]
-        return web.json_response({cls: self._object_info(cls)} if cls in NODES else {})
+        return web.json_response({cls: self._object_info(cls)} if cls in self.nodes else {})
 
     async def get_prompt(self, request):
         return web.json_response({"exec_info": self._status()["exec_info"]})
@@ -366,8 +405,19 @@ class FakeComfyUI:
             except ValueError:
                 pid = None
         self.interrupts.append(pid)
+        if _version(self.version) < TARGETED_INTERRUPT_SINCE:
+            pid = None   # an old server reads no body: it stops whatever runs
         if self.running and (pid is None or self.running[1] == pid):
             self._interrupt = self.running[1]
+        return web.Response(status=200)
+
+    async def post_free(self, request):
+        """Unload models / free memory: the real server does it when its worker is next idle."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = {}
+        self.frees.append(body)
         return web.Response(status=200)
 
     def _folder(self, kind):
@@ -438,10 +488,11 @@ class FakeComfyUI:
         error, node_errors = self._validate(graph)
         if error:
             return web.json_response({"error": error, "node_errors": node_errors}, status=400)
-        pid = body.get("prompt_id") or uuid.uuid4().hex
+        pid = body.get("prompt_id") if _version(self.version) >= PROMPT_ID_SINCE else None
+        pid = pid or uuid.uuid4().hex
         number = self.number
         self.number += 1
-        outputs = [nid for nid, n in graph.items() if NODES[n["class_type"]][3]]
+        outputs = [nid for nid, n in graph.items() if self.nodes[n["class_type"]][3]]
         self.queue.append([number, pid, graph, {"client_id": body.get("client_id")}, outputs])
         self.max_outstanding = max(self.max_outstanding, len(self.queue) + (1 if self.running else 0))
         await self.send("status", {"status": self._status()})
@@ -455,10 +506,10 @@ class FakeComfyUI:
             if not isinstance(node, dict) or "class_type" not in node:
                 return _error("invalid_prompt", "Cannot execute because a node is missing the class_type property.",
                               f"Node ID '#{nid}'"), {}
-            if node["class_type"] not in NODES:
+            if node["class_type"] not in self.nodes:
                 return _error("invalid_prompt", f"Cannot execute because node {node['class_type']} does not exist.",
                               f"Node ID '#{nid}'"), {}
-        outputs = [nid for nid, n in graph.items() if NODES[n["class_type"]][3]]
+        outputs = [nid for nid, n in graph.items() if self.nodes[n["class_type"]][3]]
         if not outputs:
             return _error("prompt_no_outputs", "Prompt has no outputs"), {}
         node_errors = {}
@@ -469,9 +520,8 @@ class FakeComfyUI:
                 node_errors[nid].setdefault("dependent_outputs", [])
                 if out not in node_errors[nid]["dependent_outputs"]:
                     node_errors[nid]["dependent_outputs"].append(out)
-        if node_errors:
-            details = "\n".join(f"{e['type']}: {e['message']}: {e['details']}" for ne in node_errors.values() for e in ne["errors"])
-            return _error("prompt_outputs_failed_validation", "Prompt outputs failed validation", details), node_errors
+        if node_errors:   # the real server leaves the top-level details empty
+            return _error("prompt_outputs_failed_validation", "Prompt outputs failed validation"), node_errors
         return None, {}
 
     def _validate_node(self, graph, nid, bad, node_errors, seen):
@@ -480,7 +530,7 @@ class FakeComfyUI:
         seen.add(nid)
         node = graph[nid]
         cls = node["class_type"]
-        req, opt, *_ = NODES[cls]
+        req, opt, *_ = self.nodes[cls]
         declared = {**opt, **req}
         inputs = node.get("inputs") or {}
         errors = []
@@ -497,11 +547,11 @@ class FakeComfyUI:
                     errors.append(_error("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", name, extra))
                     continue
                 src, slot = val
-                if src not in graph or not isinstance(slot, int) or slot >= len(NODES[graph[src]["class_type"]][2]):
+                if src not in graph or not isinstance(slot, int) or slot >= len(self.nodes[graph[src]["class_type"]][2]):
                     errors.append(_error("exception_during_inner_validation", "Exception when validating inner node",
                                          f"'{src}'", extra))
                     continue
-                got = NODES[graph[src]["class_type"]][2][slot]
+                got = self.nodes[graph[src]["class_type"]][2][slot]
                 if isinstance(spec[0], str) and spec[0] != got and spec[0] != "*":
                     errors.append(_error("return_type_mismatch", "Return type mismatch between linked nodes",
                                          f"{name}, received_type({got}) mismatch input_type({spec[0]})",
@@ -512,6 +562,8 @@ class FakeComfyUI:
                     bad.add(src)
                 continue
             kind = spec[0]
+            if kind == "COMBO":
+                continue   # newer-style dropdowns are checked only when the node runs
             if cls == "LoadImage" and name == "image":
                 if not (self.root / "input" / str(val)).is_file():
                     errors.append(_error("custom_validation_failed", "Custom validation failed for node",
@@ -519,7 +571,10 @@ class FakeComfyUI:
                 continue
             if isinstance(kind, list):
                 if val not in kind:
-                    shown = kind if len(kind) < 20 else kind[:20]
+                    # the real server does not send back long lists (scanned model folders)
+                    shown = f"(list of length {len(kind)})" if len(kind) > 20 else str(kind)
+                    if len(kind) > 20:
+                        extra = {**extra, "input_config": None}
                     errors.append(_error("value_not_in_list", "Value not in list", f"{name}: '{val}' not in {shown}", extra))
             elif kind in ("INT", "FLOAT"):
                 try:
@@ -625,11 +680,16 @@ class FakeComfyUI:
                 if nid in values:
                     continue
                 node = graph[nid]
+                if self._interrupt == pid:   # an interrupt takes effect at a node boundary
+                    raise _InterruptedRun()
                 await event("executing", {"node": nid, "display_node": nid, "prompt_id": pid}, record=False)
                 await event("progress_state", {"prompt_id": pid, "nodes": {nid: {"value": 0, "max": 1, "state": "running",
                                                                                     "node_id": nid, "prompt_id": pid}}}, record=False)
                 args = {k: (values[v[0]][v[1]] if isinstance(v, list) else v) for k, v in node["inputs"].items()}
                 self._maybe_fail(graph, node)
+                self._check_combo_v3(node)
+                if node["class_type"] in self.slow_nodes:   # runs on, deaf to interrupts
+                    await asyncio.sleep(self.slow_nodes[node["class_type"]])
                 result, ui = await self._run_node(node["class_type"], args, graph, pid, nid, sid)
                 values[nid] = result
                 new_cache[sigs[nid]] = (result, ui)
@@ -639,11 +699,20 @@ class FakeComfyUI:
                     await event("executed", {"node": nid, "display_node": nid, "output": ui, "prompt_id": pid}, record=False)
         except _ExecError as e:
             self.cache = new_cache
-            await event("execution_error", {"prompt_id": pid, "node_id": nid, "node_type": graph[nid]["class_type"],
+            node = graph[nid]
+            # the real server's shapes: the traceback as formatted frames, each input as a
+            # list of value reprs, the outputs as a list of node ids
+            await event("execution_error", {"prompt_id": pid, "node_id": nid, "node_type": node["class_type"],
                                             "executed": executed, "exception_message": e.message,
                                             "exception_type": e.exception_type,
-                                            "traceback": ["  File \"execution.py\", line 496, in execute\n"],
-                                            "current_inputs": {}, "current_outputs": {}, "timestamp": _ms()})
+                                            "traceback": ['  File "/ComfyUI/execution.py", line 496, in execute\n'
+                                                          '    output_data, output_ui, has_subgraph, has_pending_tasks = '
+                                                          'await get_output_data(...)\n',
+                                                          '  File "/ComfyUI/execution.py", line 315, in get_output_data\n'
+                                                          '    return_values = await _async_map_node_over_list(...)\n'],
+                                            "current_inputs": {k: [repr(v)[:80]] for k, v in node["inputs"].items()
+                                                               if not isinstance(v, list)},
+                                            "current_outputs": list(executed), "timestamp": _ms()})
             await self._finish(item, {}, "error", messages)
             return
         except _InterruptedRun:
@@ -667,6 +736,13 @@ class FakeComfyUI:
         await self.send("status", {"status": self._status()})
         await self.send("executing", {"node": None, "display_node": None, "prompt_id": pid}, extra.get("client_id"))
 
+    def _check_combo_v3(self, node):
+        req, opt, *_ = self.nodes[node["class_type"]]
+        for name, spec in {**opt, **req}.items():
+            value = node["inputs"].get(name)
+            if isinstance(spec, tuple) and spec[0] == "combo_v3" and name in node["inputs"] and value not in spec[1]:
+                raise _ExecError("ValueError", f"Value not in list: {name}: '{value}' not in {list(spec[1])}")
+
     def _maybe_fail(self, graph, node):
         for rule in self.fail_when:
             if rule.times > 0 and node["class_type"] == rule.node_class and rule.match(graph):
@@ -684,7 +760,10 @@ class FakeComfyUI:
                     raise _Restarted()
             await asyncio.sleep(self.step_seconds)
             await self.send("progress", {"value": step, "max": n, "prompt_id": pid, "node": nid}, sid)
-            if step == 1:   # a preview frame: clients must skip binary messages
+            await self.send("progress_state", {"prompt_id": pid, "nodes": {nid: {
+                "value": step, "max": n, "state": "running", "node_id": nid, "prompt_id": pid,
+                "display_node_id": nid, "parent_node_id": None, "real_node_id": nid}}}, sid)
+            if self.previews:   # a JPEG preview per step (--preview-method): clients skip binary frames
                 await self.send("preview", b"\x00\x00\x00\x01\x00\x00\x00\x01" + b"\xff\xd8\xff\xd9", sid)
 
     async def _run_node(self, cls, a, graph, pid, nid, sid):
@@ -756,7 +835,7 @@ class FakeComfyUI:
         items = []
         for i in range(images.get("batch", 1)):
             folder, sub, filename = self._target(prefix, "png")
-            img = _picture(images["w"], images["h"], images.get("seed", 0) + i, images.get("source"))
+            img = _picture(images["w"], images["h"], images.get("seed", 0) + i, images.get("source"), self.photos)
             meta = PngImagePlugin.PngInfo()
             meta.add_text("prompt", json.dumps(graph))   # SaveImage embeds the API graph
             img.save(folder / filename, pnginfo=meta, compress_level=1)
@@ -765,18 +844,16 @@ class FakeComfyUI:
 
     async def _save_video(self, video, fps, prefix, graph):
         folder, sub, filename = self._target(prefix, "mp4")
-        w, h, n = video["w"], video["h"], video["frames"]
-        src = video.get("source")
-        first = folder / f".{filename}.png"
-        _picture(w, h, video.get("seed", 0), src).save(first)
-        # a slow zoom on the first frame: real, decodable H.264 with exactly n frames
-        cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loop", "1", "-framerate", str(fps), "-i", str(first),
-               "-vf", f"zoompan=z='1+0.002*on':d={n}:s={w}x{h}:fps={fps},format=yuv420p", "-frames:v", str(n),
-               "-r", str(fps), "-c:v", "libx264", "-preset", "ultrafast", "-metadata", f"comment={json.dumps(graph)[:2000]}",
-               str(folder / filename)]
-        proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        _, err = await proc.communicate()
-        first.unlink()
+        first = _picture(video["w"], video["h"], video.get("seed", 0), video.get("source"), self.photos)
+        # H.264 High profile with the graph in a `prompt` tag, as SaveVideo writes through PyAV
+        cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+               "-s", f"{video['w']}x{video['h']}", "-r", str(fps), "-i", "-", "-frames:v", str(video["frames"]),
+               "-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+               "-metadata", f"prompt={json.dumps(graph)[:2000]}", str(folder / filename)]
+        frames = b"".join(np.asarray(f).tobytes() for f in _push_in(first, video["frames"]))
+        proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate(frames)
         if proc.returncode != 0:
             last = err.decode(errors="replace").strip().splitlines()[-3:]
             raise _ExecError("av.error.ExternalError", "avcodec_open2(libx264): " + " | ".join(last))
@@ -787,18 +864,46 @@ def _ms():
     return int(time.time() * 1000)
 
 
-def _picture(w, h, seed, source=None):
-    """A frame that is clearly not black: the source image, or a seeded colour field."""
+def _photo(name):
+    """An RGB photograph that scikit-image ships with its package (no download)."""
+    from skimage import data
+
+    return Image.fromarray(np.asarray(getattr(data, name)())[..., :3])
+
+
+def _crop(img, w, h, zoom=1.0, fx=0.5, fy=0.5):
+    """The w:h window of img at `zoom` (1: as large as fits), its left/top at fx/fy of the
+    slack, scaled to w x h."""
+    W, H = img.size
+    cw, ch = (H * w / h, H) if W / H > w / h else (W, W * h / w)
+    cw, ch = cw / zoom, ch / zoom
+    x, y = (W - cw) * fx, (H - ch) * fy
+    return img.resize((w, h), Image.Resampling.LANCZOS, box=(x, y, x + cw, y + ch))
+
+
+def _picture(w, h, seed, source=None, photos=("astronaut",)):
+    """The input image scaled to w x h, or a seeded crop of a photograph: another seed is
+    another window (zoom 1-1.2, placed within the middle half of the slack)."""
     if source:
         with Image.open(source) as img:
-            return img.convert("RGB").resize((w, h))
+            return img.convert("RGB").resize((w, h), Image.Resampling.LANCZOS)
     rng = np.random.default_rng(seed)
-    base = rng.integers(60, 200, size=3)
-    y, x = np.mgrid[0:h, 0:w]
-    arr = np.stack([(base[c] + 50 * np.sin((x + 7 * c) / (w / 6.0) + (y / (h / 4.0)))) for c in range(3)], axis=-1)
-    # fine seeded detail on top, as a real render has: the still gate measures sharpness
-    arr += rng.normal(0, 18, size=(h, w, 1))
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+    photo = _photo(photos[int(rng.integers(len(photos)))])
+    return _crop(photo, w, h, zoom=1.0 + 0.2 * rng.random(), fx=0.25 + 0.5 * rng.random(), fy=0.25 + 0.5 * rng.random())
+
+
+def _push_in(first, n):
+    """n frames of a slow push-in (to 1.1x) and pan to the right (4 % of the width) over
+    `first`; frame 0 is `first` itself, as an image-to-video model starts on its image."""
+    w, h = first.size
+    big = first.resize((w * 2, h * 2), Image.Resampling.BICUBIC)   # sub-pixel steps without jitter
+    for i in range(n):
+        t = i / (n - 1) if n > 1 else 0.0
+        zoom = 1.0 + 0.1 * t
+        cw, ch = 2 * w / zoom, 2 * h / zoom
+        cx = min(w + 0.08 * w * t, 2 * w - cw / 2)
+        box = (cx - cw / 2, h - ch / 2, cx + cw / 2, h + ch / 2)
+        yield first if i == 0 else big.resize((w, h), Image.Resampling.BILINEAR, box=box)
 
 
 def free_port():

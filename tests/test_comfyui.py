@@ -12,7 +12,7 @@ import pytest
 import requests
 from PIL import Image
 
-from comfyui_server import FakeComfyUI, free_port
+from comfyui_server import FakeComfyUI, RestartRule, free_port
 from conftest import ROOT
 from tower_anime.comfyui import errors as E
 from tower_anime.comfyui.graph import render_template, save_node, validate_graph
@@ -27,7 +27,7 @@ from tower_anime.prompts import build_prompts
 from tower_anime.story import dumps, load_story, plan_story
 
 WORKFLOWS = ROOT / "config" / "workflows"
-T2I, I2V = WORKFLOWS / "sd_lora_t2i.json.j2", WORKFLOWS / "ltxv_i2v.json.j2"
+T2I, I2V, VHS = (WORKFLOWS / name for name in ("sd_lora_t2i.json.j2", "ltxv_i2v.json.j2", "ltxv_i2v_vhs.json.j2"))
 COMFY = {"backends": {"stills": "comfyui", "clips": "comfyui"}, "output": {"width": 256, "height": 160},
          "comfyui": {"stills": {"steps": 3}, "clips": {"steps": 3}}}
 
@@ -113,8 +113,9 @@ def test_the_shipped_video_template_is_wired_as_the_protocol_says():
 
 
 def test_model_length_is_the_next_8k_plus_1():
-    assert [model_length(f, 8) for f in (1, 9, 49, 60, 61, 121, 122)] == [1, 9, 49, 65, 65, 121, 129]
-    assert model_length(60, 1) == 60
+    # LTX renders 8k+1 frames and at least 9: a shorter shot is padded to 9 and trimmed back
+    assert [model_length(f, 8) for f in (1, 8, 9, 49, 60, 61, 121, 122)] == [9, 9, 9, 49, 65, 65, 121, 129]
+    assert model_length(60, 1) == 60 and model_length(1, 1) == 1
 
 
 # --- errors a user can act on ------------------------------------------------------------------
@@ -312,20 +313,14 @@ def test_upload_and_view_semantics(server, tmp_path):
     assert view(filename="still.png", subfolder="../..", type="input").status_code == 403
 
 
-def test_video_listed_under_gifs_is_fetched(server, tmp_path):
+def test_the_vhs_template_saves_under_gifs_and_is_fetched(server, tmp_path):
     c = settings_for(tmp_path, server.url)
-    vhs = tmp_path / "vhs.json.j2"
-    vhs.write_text(I2V.read_text().replace(
-        '"12": {"class_type": "CreateVideo", "inputs": {"images": ["11", 0], "fps": {{ fps }}}},\n', "").replace(
-        '"13": {"class_type": "SaveVideo", "inputs": {"video": ["12", 0], "filename_prefix": {{ filename_prefix }}, "format": "mp4", "codec": "h264"}}',
-        '"13": {"class_type": "VHS_VideoCombine", "inputs": {"images": ["11", 0], "frame_rate": {{ fps }}, "loop_count": 0, '
-        '"filename_prefix": {{ filename_prefix }}, "format": "video/h264-mp4", "pingpong": false, "save_output": true}}'))
     still = tmp_path / "s1.png"
     job("still", "s1", c, sys.stderr).run(still)
-    job("clip", "s1", c, sys.stderr, template=vhs).run(tmp_path / "s1.mp4", still_path=still)
+    job("clip", "s1", c, sys.stderr, template=VHS).run(tmp_path / "s1.mp4", still_path=still)
     assert count_frames(tmp_path / "s1.mp4") == 49
     entry = server.history[server.received[-1]["body"]["prompt_id"]]
-    assert "gifs" in entry["outputs"]["13"] and "images" not in entry["outputs"]["13"]
+    assert "gifs" in entry["outputs"]["12"] and "images" not in entry["outputs"]["12"]
 
 
 def test_5xx_is_retried_with_backoff_and_a_bad_size_fails_at_once(server, tmp_path):
@@ -359,24 +354,136 @@ def test_a_graph_the_server_rejects_is_not_retried(server, tmp_path):
     assert "retry" not in log.read_text() and not (tmp_path / "a.png").exists()
 
 
-def test_a_job_timeout_interrupts_the_prompt(tmp_path):
-    slow = FakeComfyUI(tmp_path / "slow", step_seconds=5).start()
+def test_a_job_timeout_interrupts_the_prompt_and_says_when_it_has_stopped(tmp_path):
+    slow = FakeComfyUI(tmp_path / "slow", step_seconds=1.5).start()
     try:
-        c = settings_for(tmp_path, slow.url, timeouts={"connect": 2, "request": 10, "job": 1.0, "lease": 5})
-        with pytest.raises(E.JobTimeout, match="did not finish in time"):
-            job("still", "s1", c, sys.stderr).run(tmp_path / "a.png")
-        assert slow.interrupts == [slow.received[0]["body"]["prompt_id"]]
+        c = settings_for(tmp_path, slow.url, timeouts={"connect": 2, "request": 10, "job": 1.0, "lease": 5, "interrupt": 10})
+        log = tmp_path / "log.txt"
+        with open(log, "w") as f, pytest.raises(E.JobTimeout, match="did not finish in time"):
+            job("still", "s1", c, f).run(tmp_path / "a.png")
+        pid = slow.received[0]["body"]["prompt_id"]
+        assert slow.interrupts == [pid]
+        text = log.read_text()
+        # the interrupt takes effect at the next sampler step: first asked, then seen to end
+        requested = text.index(f"interrupt requested for prompt {pid} on {slow.url}")
+        assert text.index(f"interrupted prompt {pid} on {slow.url}: it has stopped, so the card is free") > requested
     finally:
         slow.stop()
 
 
-def test_unreachable_names_the_url_and_how_to_start_comfyui(tmp_path):
-    url = f"http://127.0.0.1:{free_port()}"
-    c = settings_for(tmp_path, url, retries=1)
+def test_an_interrupt_that_has_not_taken_effect_is_not_called_done(tmp_path):
+    """The real server ran on for 15 s in the T5 text encoder after an interrupt (no sampler
+    step to stop at); the log must not claim the card is free."""
+    srv = FakeComfyUI(tmp_path / "srv").start()
+    srv.slow_nodes["CLIPTextEncode"] = 2.0
+    try:
+        c = settings_for(tmp_path, srv.url, timeouts={"connect": 2, "request": 10, "job": 0.5, "lease": 5, "interrupt": 0.5})
+        log = tmp_path / "log.txt"
+        with open(log, "w") as f, pytest.raises(E.JobTimeout):
+            job("still", "s1", c, f).run(tmp_path / "a.png")
+        text = log.read_text()
+        assert "interrupt requested for prompt" in text and "still ran 0.5 s later" in text
+        assert "the card is free" not in text
+    finally:
+        srv.stop()
+
+
+def test_an_old_server_gets_its_own_prompt_id_followed_and_no_interrupt(tmp_path):
+    """Before 0.3.44 ComfyUI ignores a client's prompt_id; before 0.3.56 /interrupt stops
+    whatever runs, another client's prompt included."""
+    old = FakeComfyUI(tmp_path / "old", version="0.3.40").start()
+    try:
+        c = settings_for(tmp_path, old.url)
+        log = tmp_path / "log.txt"
+        with open(log, "w") as f:
+            job("still", "s1", c, f).run(tmp_path / "a.png")
+        sent, kept = old.received[0]["body"]["prompt_id"], next(iter(old.history))
+        assert sent != kept and f"queued as prompt {kept} (#0); the server chose the id" in log.read_text()
+        old.step_seconds = 1.5
+        c = settings_for(tmp_path, old.url, timeouts={"connect": 2, "request": 10, "job": 0.5, "lease": 5, "interrupt": 5})
+        with open(log, "w") as f, pytest.raises(E.JobTimeout):
+            job("still", "s2", c, f).run(tmp_path / "b.png")
+        assert old.interrupts == []
+        assert "not interrupted: ComfyUI 0.3.40 stops whatever runs on /interrupt" in log.read_text()
+    finally:
+        old.stop()
+
+
+def test_the_queue_position_is_logged_while_another_clients_prompt_runs(tmp_path):
+    srv = FakeComfyUI(tmp_path / "srv", step_seconds=0.2).start()
+    try:
+        c = settings_for(tmp_path, srv.url)
+        theirs = render_template(T2I, still_vars(steps=15, checkpoint="v1-5-pruned-emaonly.safetensors"))
+        assert requests.post(srv.url + "/prompt", json={"prompt": theirs, "client_id": "the-ui"}).status_code == 200
+        log = tmp_path / "log.txt"
+        with open(log, "w") as f:
+            job("still", "s1", c, f).run(tmp_path / "a.png")
+        text = log.read_text()
+        assert f"waiting: 1 prompt(s) ahead on {srv.url}" in text
+        assert text.index("waiting: 1 prompt(s) ahead") < text.index("started on")
+    finally:
+        srv.stop()
+
+
+def test_a_restart_longer_than_the_retries_is_waited_for_within_the_budget(tmp_path):
+    """A real restart took 8-10 s; the retries alone (0 here) would have given up at once."""
+    srv = FakeComfyUI(tmp_path / "srv").start()
+    srv.restart_when.append(RestartRule(match=lambda g: True, at_step=2, down_for=2.0))
+    try:
+        c = settings_for(tmp_path, srv.url, retries=0, restart_budget_s=30)
+        log = tmp_path / "log.txt"
+        with open(log, "w") as f:
+            job("still", "s1", c, f).run(tmp_path / "a.png")
+        text = log.read_text()
+        assert srv.restarts == 1 and "waiting for the server to come back" in text
+        assert "of comfyui.restart_budget_s = 30 s used" in text and "done: " in text
+    finally:
+        srv.stop()
+
+
+def test_unreachable_gives_up_after_the_budget_naming_the_url_and_its_port(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    c = settings_for(tmp_path, url, restart_budget_s=0.5)
     with pytest.raises(E.ComfyUIError) as e:
         job("still", "s1", c, sys.stderr).run(tmp_path / "a.png")
-    assert f"gave up after 2 attempt(s): cannot reach ComfyUI at {url} (Connection refused)" in str(e.value)
-    assert "python main.py --listen 127.0.0.1 --port 8188" in str(e.value)
+    text = str(e.value)
+    assert "\n" not in text
+    assert "gave up after 1 s (comfyui.restart_budget_s) waiting for ComfyUI at " in text or \
+        "gave up after 0 s (comfyui.restart_budget_s)" in text
+    assert f"cannot reach ComfyUI at {url} (Connection refused)" in text
+    assert f"python main.py --listen 127.0.0.1 --port {port}" in text and "8188" not in text
+    assert E.start_hint("http://gpu-box:8190").endswith(
+        "`python main.py --listen 0.0.0.0 --port 8190` on gpu-box) or set comfyui.servers in your config to where it runs")
+
+
+def test_the_card_is_freed_when_the_model_changes(server, tmp_path):
+    c = settings_for(tmp_path, server.url, free_between_models=True)
+    log = tmp_path / "log.txt"
+    with open(log, "w") as f:
+        job("still", "s1", c, f).run(tmp_path / "s1.png")
+        job("still", "s2", c, f).run(tmp_path / "s2.png")
+        assert server.frees == []                     # the same image model: nothing to free
+        job("clip", "s1", c, f).run(tmp_path / "s1.mp4", still_path=tmp_path / "s1.png")
+        assert server.frees == [{"unload_models": True, "free_memory": True}]
+        job("still", "s3", c, f).run(tmp_path / "s3.png")
+    assert len(server.frees) == 2
+    assert ("freed the card on " + server.url + " (POST /free): the model changes from v1-5-pruned-emaonly.safetensors "
+            "to ltx-2/ltxv-2b-0.9.8-distilled.safetensors + t5xxl_fp16.safetensors") in log.read_text()
+    off = settings_for(tmp_path, server.url)          # comfyui.free_between_models: false
+    job("clip", "s2", off, sys.stderr).run(tmp_path / "s2.mp4", still_path=tmp_path / "s2.png")
+    assert len(server.frees) == 2
+
+
+def test_a_one_frame_shot_asks_ltx_for_9_frames_and_keeps_1(server, tmp_path):
+    c = settings_for(tmp_path, server.url)
+    still = tmp_path / "s1.png"
+    job("still", "s1", c, sys.stderr).run(still)
+    j = job("clip", "s1", c, sys.stderr)
+    j.spec = {**j.spec, "frames": 1, "comfyui": {**j.spec["comfyui"], "length": model_length(1, 8)}}
+    j.run(tmp_path / "s1.mp4", still_path=still)
+    assert server.received[-1]["body"]["prompt"]["6"]["inputs"]["length"] == 9
+    assert count_frames(tmp_path / "s1.mp4") == 1
 
 
 def test_a_leased_server_is_not_given_to_another_holder(tmp_path):
@@ -430,3 +537,65 @@ def test_schedule_advice_for_servers_gpu_and_subsample():
     notes = schedule_advice({"gpu": None, "subsample": 50, "pending": 120}, two[:1])
     assert notes[0] == "no gpu limit: run with --resources gpu=1 so that at most one job uses each server"
     assert "use --workflow-profile profiles/comfyui" in notes[1]
+
+
+def test_preflight_checks_numeric_ranges_and_the_ltx_frame_rule(server, tmp_path):
+    """Measured on the real server: a denoise of 2.0 passed Tower's preflight and was refused
+    at submit; LTX takes 8k+1 frames, at least 9 (its length input: min 9, step 8)."""
+    c = settings_for(tmp_path, server.url)
+    t2i, i2v = tmp_path / "t2i.json.j2", tmp_path / "i2v.json.j2"
+    t2i.write_text(T2I.read_text().replace('"denoise": 1.0', '"denoise": 2.0'))
+    i2v.write_text(I2V.read_text().replace('"length": {{ frames }}', '"length": 60'))
+    plan = _plan(c)
+    jobs = [("still", plan.stills["s1"], t2i, "still test01/s1"), ("clip", plan.clips["s1"], i2v, "clip test01/s1")]
+    with pytest.raises(E.MissingOnServer) as e:
+        preflight(jobs, c["comfyui"], sys.stderr)
+    text = str(e.value)
+    assert "node 5: KSampler.denoise = 2.0: above the server's maximum 1.0 (allowed 0.0..1.0) (needed by still test01/s1)" in text
+    assert ("node 6: LTXVImgToVideo.length = 60: the server takes 9 plus a multiple of 8 (57 or 65); the model would "
+            "round it to 57: set comfyui.clips.length_step to 8") in text
+    assert server.received == []
+    # the shipped templates, with the planned 8k+1 length, pass
+    ok = [("still", plan.stills["s1"], T2I, "a"), ("clip", plan.clips["s1"], I2V, "b")]
+    assert list(preflight(ok, c["comfyui"], sys.stderr)) == [server.url]
+
+
+def test_preflight_names_the_clip_template_that_fits_the_servers_nodes(tmp_path):
+    """A server without the core CreateVideo/SaveVideo (older, or saving with VideoHelperSuite):
+    the preflight says the VHS_VideoCombine template fits it."""
+    srv = FakeComfyUI(tmp_path / "vhs", missing_nodes=("CreateVideo", "SaveVideo")).start()
+    try:
+        c = settings_for(tmp_path, srv.url)
+        plan = _plan(c)
+        jobs = [("clip", plan.clips["s1"], I2V, "clip test01/s1"), ("still", plan.stills["s1"], T2I, "still test01/s1")]
+        with pytest.raises(E.MissingOnServer) as e:
+            preflight(jobs, c["comfyui"], sys.stderr)
+        text = str(e.value)
+        assert "node class 'SaveVideo': not on the server" in text
+        assert (f"hint: {srv.url}: ltxv_i2v.json.j2 needs node classes this server lacks; the clips template(s) "
+                "ltxv_i2v_vhs.json.j2 fit its nodes: set comfyui.clips.workflow") in text
+        vhs = [("clip", plan.clips["s1"], VHS, "clip test01/s1")]
+        assert list(preflight(vhs, c["comfyui"], sys.stderr)) == [srv.url]
+    finally:
+        srv.stop()
+
+
+def test_the_double_speaks_the_real_servers_shapes(server, tmp_path):
+    # COMBO-style dropdowns (newer nodes) are listed as such and not checked at submit time
+    save_video = requests.get(server.url + "/object_info/SaveVideo").json()["SaveVideo"]["input"]["required"]
+    assert save_video["format"][0] == "COMBO" and save_video["format"][1]["options"] == ["auto", "mp4"]
+    # ... so the preflight catches a value the server would only refuse while running
+    c = settings_for(tmp_path, server.url)
+    webm = tmp_path / "webm.json.j2"
+    webm.write_text(I2V.read_text().replace('"format": "mp4"', '"format": "webm"'))
+    with pytest.raises(E.MissingOnServer, match=r"SaveVideo.format = 'webm': not offered by the server; allowed: \['auto', 'mp4'\]"):
+        preflight([("clip", _plan(c).clips["s1"], webm, "clip test01/s1")], c["comfyui"], sys.stderr)
+    # validation errors: empty top-level details; a list of more than 20 options is not sent back
+    server.models["checkpoints"] = [f"m{i}.safetensors" for i in range(25)]
+    bad = requests.post(server.url + "/prompt", json={"prompt": render_template(T2I, still_vars()), "client_id": "x"}).json()
+    assert bad["error"]["details"] == ""
+    err = bad["node_errors"]["1"]["errors"][0]
+    assert err["details"] == "ckpt_name: 'c.safetensors' not in (list of length 25)" and err["extra_info"]["input_config"] is None
+    text = str(E.prompt_rejected(bad, server.url))
+    assert "node 1 (CheckpointLoaderSimple) input 'ckpt_name': Value not in list [ckpt_name: 'c.safetensors' not in " \
+           "(list of length 25)]; received 'c.safetensors' (the model file is missing on the server" in text

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import json
+
 import pytest
 from PIL import Image
 
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.workflow
 EP = "test01"
 SHOTS = ("s1", "s2", "s3")
 FRAMES = {"s1": 49, "s2": 60, "s3": 61}
-CONFIGS = ["tests/data/config.yaml", "tests/data/comfyui/config.yaml", "servers.yaml"]
+CONFIGS = ["tests/data/config.yaml", "config/comfyui.yaml", "tests/data/comfyui/config.yaml", "servers.yaml"]
 
 
 def set_servers(work, *urls):
@@ -57,6 +59,10 @@ def graphs(server, start=0):
         prefix = next(n["inputs"]["filename_prefix"] for n in g.values() if "filename_prefix" in n["inputs"])
         out.append((kind(g), prefix.rsplit("/", 1)[1].split("_")[0]))
     return out
+
+
+def load_json(path):
+    return json.loads(path.read_text())
 
 
 def leftovers(work):
@@ -116,11 +122,24 @@ def test_progress_is_in_the_job_logs(comfy_built):
 
 
 def test_all_stills_reach_the_server_before_any_clip(comfy_built):
-    """One model on the card at a time: every text-to-image graph before any image-to-video."""
+    """One model on the card at a time: every text-to-image graph before any image-to-video,
+    and (comfyui.free_between_models in config/comfyui.yaml) one POST /free between them."""
     _, srv, _ = comfy_built
     kinds = [k for k, _ in graphs(srv)]
     assert sorted(kinds) == ["i2v"] * 3 + ["t2i"] * 3
     assert kinds == ["t2i"] * 3 + ["i2v"] * 3, graphs(srv)
+    assert srv.frees == [{"unload_models": True, "free_memory": True}]
+
+
+def test_the_doubles_photographs_pass_the_shipped_comfyui_gates(comfy_built):
+    """config/comfyui.yaml's gates, palette checks on (radius 50), on every still and clip."""
+    work, _, _ = comfy_built
+    for kind, suffix in (("stills", "json"), ("clips", "json")):
+        for shot in SHOTS:
+            report = load_json(work / "reports" / EP / kind / f"{shot}.{suffix}")
+            assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+            if kind == "stills":
+                assert [c["metric"] for c in report["checks"] if c["metric"].startswith("palette[")]
 
 
 def test_graphs_carry_the_prompt_and_the_characters_lora(comfy_built):
@@ -219,7 +238,7 @@ def test_a_missing_template_name_stops_before_any_job(comfy_built, tmp_path):
     proc = snakemake(work, "-n", check=False)
     assert proc.returncode != 0
     assert (f"tests/data/episodes/{EP}.yaml: scenes[0].shots[1].workflow.clips: no workflow template 'nope.json.j2' "
-            "in config/workflows; expected one of ['ltxv_i2v.json.j2', 'sd_lora_t2i.json.j2']") in proc.stderr
+            "in config/workflows; expected one of ['ltxv_i2v.json.j2', 'ltxv_i2v_vhs.json.j2', 'sd_lora_t2i.json.j2']") in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -235,7 +254,7 @@ def test_server_down_at_start_fails_before_any_job(comfy_built, tmp_path):
     proc = snakemake(work, f"stills/{EP}/s1.png", "--cores", "1", check=False)
     assert proc.returncode != 0
     assert f"cannot reach ComfyUI at {dead} (Connection refused)" in proc.stderr
-    assert "python main.py --listen 127.0.0.1 --port 8188" in proc.stderr
+    assert f"python main.py --listen 127.0.0.1 --port {dead.rsplit(':', 1)[1]}" in proc.stderr   # the URL's port
     assert "Nothing was run" in proc.stderr and "Traceback" not in proc.stderr
     assert not log.exists() and not (work / "stills" / EP / "s1.png").exists()
 
@@ -264,6 +283,13 @@ def test_a_validation_error_fails_that_shot_only_and_leaves_no_file(comfy_built,
     doc["scenes"][0]["shots"][1]["workflow"] = {"stills": "zero_steps.json.j2"}
     doc["scenes"][0]["shots"][0]["action"] = "Akira races through the rain."
     dump_yaml(doc, ep_path)
+    # the preflight refuses steps 0 before any job (the server's minimum is 1) ...
+    proc = snakemake(work, f"stills/{EP}/s1.png", f"stills/{EP}/s2.png", "--cores", "1", check=False)
+    assert "node 5: KSampler.steps = 0: below the server's minimum 1" in proc.stderr and server.received == []
+    # ... and without it, the server's own validation error fails that shot only
+    cfg = load_yaml(work / "servers.yaml")
+    cfg["comfyui"]["preflight"] = "off"
+    dump_yaml(cfg, work / "servers.yaml")
     proc = snakemake(work, f"stills/{EP}/s1.png", f"stills/{EP}/s2.png", "--cores", "1", "--keep-going", check=False)
     assert proc.returncode != 0
     err = proc.stderr
@@ -304,7 +330,7 @@ def test_a_server_restart_mid_job_is_retried(comfy_built, tmp_path, server):
     assert graphs(server) == [("i2v", "s1"), ("i2v", "s1")]   # lost with the restart, submitted again
     log = (work / "logs" / EP / "clips" / "s1.log").read_text()
     # the render goes to a take file first; the gate promotes it (qc.takes)
-    assert "retry 1/3" in log and "done: " in log and "to clips/test01/s1.mp4" in log
+    assert "waiting for the server to come back" in log and "done: " in log and "to clips/test01/s1.mp4" in log
     assert count_frames(work / "clips" / EP / "s1.mp4") == 49
 
 
@@ -362,7 +388,8 @@ def test_ctrl_c_interrupts_the_prompt_on_the_server(comfy_built, tmp_path):
         messages = [m[0] for m in slow.history[prompt_id]["status"]["messages"]]
         assert "execution_interrupted" in messages and slow.running is None   # the card is free
         log = (work / "logs" / EP / "clips" / "s1.log").read_text()
-        assert f"stopped by SIGINT; interrupted prompt {prompt_id}" in log
+        assert f"interrupt requested for prompt {prompt_id}" in log
+        assert f"stopped by SIGINT; interrupted prompt {prompt_id} on {slow.url}: it has stopped, so the card is free" in log
         assert not (work / "clips" / EP / "s1.mp4").exists() and leftovers(work) == []
     finally:
         slow.stop()

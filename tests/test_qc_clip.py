@@ -130,3 +130,54 @@ def test_full_range_and_rgb_clips_measure_the_same(made, tmp_path, codec):
     for c in report["checks"]:
         if c["metric"] in ("max_luma_jump", "first_frame_ssim"):
             assert c["value"] == pytest.approx(values[c["metric"]], abs=0.05), c
+
+
+# --- generated clips: what the ComfyUI test double answers, under the ComfyUI config ---------
+
+def generated(tmp_path, frames_of, name, n=65, width=256, height=160):
+    """A clip encoded like the test double's SaveVideo (H.264 High, yuv420p) from PIL frames."""
+    import numpy as np
+
+    from comfyui_server import _picture
+
+    still = _picture(width, height, seed=3)
+    still.save(tmp_path / "still.png")
+    raw = b"".join(np.asarray(f.convert("RGB")).tobytes() for f in frames_of(still, n))
+    (tmp_path / "raw.rgb").write_bytes(raw)
+    out = tmp_path / name
+    ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", "24", "-i", tmp_path / "raw.rgb",
+            "-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-pix_fmt", "yuv420p", out], "encode")
+    spec = clip_spec(backend="comfyui", frames=n)
+    spec["still"].update(width=width, height=height, backend="comfyui")
+    spec["hold_top"] = 0
+    return out, spec
+
+
+def comfyui_clip_qc():
+    """qc.clip with config/comfyui.yaml on top of config/config.yaml (it sets no clip threshold:
+    the defaults are the ones measured here)."""
+    import yaml
+
+    over = yaml.safe_load((ROOT / "config" / "comfyui.yaml").read_text()).get("qc", {}).get("clip", {})
+    return {**QC, **over}
+
+
+@pytest.mark.parametrize("size", [(256, 160), (768, 512)])
+def test_the_doubles_push_in_over_a_photograph_passes(tmp_path, size):
+    from comfyui_server import _push_in
+
+    n = 65 if size[0] == 256 else 121
+    path, spec = generated(tmp_path, _push_in, "pan.mp4", n, *size)
+    report = clip_report(path, spec, comfyui_clip_qc(), still_path=tmp_path / "still.png")
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+
+
+@pytest.mark.parametrize("frames_of,fails", [
+    (lambda still, n: [still] * n, {"frozen_seconds"}),                                        # never moves
+    (lambda still, n: [still.point(lambda v: v // 12)] * 2 + [still.point(lambda v: 0)] * (n - 2),
+     {"black_fraction", "first_frame_ssim", "frozen_seconds"}),                                # goes black
+])
+def test_frozen_and_black_generated_clips_fail(tmp_path, frames_of, fails):
+    path, spec = generated(tmp_path, frames_of, "bad.mp4")
+    report = clip_report(path, spec, comfyui_clip_qc(), still_path=tmp_path / "still.png")
+    assert fails <= failed(report), failed(report)

@@ -184,3 +184,63 @@ def test_waiver_is_recorded_and_lets_the_gate_pass(tmp_path):
     assert next(c for c in report["checks"] if c["metric"] == "palette[luna]")["waived"] == "Luna is off-screen here"
     write_report(tmp_path / "r.json", report)
     require_pass([tmp_path / "r.json"])
+
+
+# --- generated pictures: the ComfyUI config's gates (config/comfyui.yaml) --------------------
+
+def _merged(base, over):
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
+
+
+def comfyui_qc():
+    """qc.still of config/config.yaml with config/comfyui.yaml on top (as Snakemake merges them)."""
+    from tower_anime.config import validate_config
+
+    config = _merged(load_yaml(ROOT / "config" / "config.yaml"), load_yaml(ROOT / "config" / "comfyui.yaml"))
+    return validate_config(config)["qc"]["still"]
+
+
+COMFY_CHARS = load_yaml(ROOT / "tests" / "data" / "comfyui" / "characters.yaml")["characters"]
+
+
+def photo(name, width=768, height=512, zoom=1.0):
+    """A photograph scikit-image ships, cropped to the frame's shape and scaled: what the
+    ComfyUI test double answers, standing in for a render."""
+    from comfyui_server import _crop, _photo
+
+    return _crop(_photo(name), width, height, zoom)
+
+
+def generated_spec(cid, framing, width=768, height=512):
+    c = COMFY_CHARS[cid]
+    return spec(framing=framing, width=width, height=height, backend="comfyui",
+                characters=[{"id": cid, "name": c["name"], "palette": dict(c["palette"])}])
+
+
+@pytest.mark.parametrize("size", [(768, 512), (256, 160)])
+@pytest.mark.parametrize("zoom", [1.0, 1.2])
+@pytest.mark.parametrize("cid,framing", [("akira", "medium"), ("luna", "close"), ("viktor", "close"), ("luna", "wide")])
+def test_a_photograph_of_a_person_passes_the_comfyui_defaults(tmp_path, size, zoom, cid, framing):
+    report = still_report(save(photo("astronaut", *size, zoom=zoom), tmp_path), generated_spec(cid, framing, *size),
+                          comfyui_qc())
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+
+
+@pytest.mark.parametrize("picture,fails", [
+    (lambda: Image.new("RGB", (768, 512), (128, 128, 128)), {"luma_std", "sharpness", "palette[luna]"}),
+    (lambda: Image.new("RGB", (768, 512), (0, 0, 0)), {"luma_std", "sharpness", "crushed_shadows", "palette[luna]"}),
+    # a real photograph without Luna's colours (white coat, silver hair, violet): the cat
+    (lambda: photo("chelsea"), {"palette[luna]", "palette_colours[luna]"}),
+    # the person, drawn in the wrong colours (a green wash: what a LoRA that did not take gives)
+    (lambda: Image.merge("RGB", [c.point(lambda v: 40 + v // 4) if i != 1 else c.point(lambda v: 90 + v * 2 // 3)
+                                 for i, c in enumerate(photo("astronaut").convert("L").split() * 3)]),
+     {"palette[luna]", "palette_colours[luna]"}),
+    (lambda: photo("astronaut").filter(ImageFilter.GaussianBlur(2)), {"sharpness"}),
+])
+def test_the_comfyui_defaults_refuse_blank_black_soft_and_off_palette_renders(tmp_path, picture, fails):
+    report = still_report(save(picture(), tmp_path), generated_spec("luna", "medium"), comfyui_qc())
+    assert fails <= failed(report), failed(report)
+    assert report["pass"] is False

@@ -111,7 +111,8 @@ def test_comfyui_one_server_per_node_delivers_the_episode(cluster, tmp_path):
         work = copy_workflow(tmp_path / "wf")
         node_locks = tmp_path / "node-locks"   # the node's own /tmp in config/cluster-comfyui-local.yaml
         dump_yaml({"comfyui": {"servers": [server.url], "lock_dir": str(node_locks)}}, work / "servers.yaml")
-        configs = ("tests/data/config.yaml", "tests/data/comfyui/config.yaml", "config/cluster-comfyui-local.yaml",
+        configs = ("tests/data/config.yaml", "config/comfyui.yaml", "tests/data/comfyui/config.yaml",
+                   "config/cluster-comfyui-local.yaml",
                    "servers.yaml")
         proc = run_on_cluster(work, f"episodes/{EP}.mkv", configs=configs)
         assert proc.returncode == 0, proc.stderr[-4000:] + cluster.logs()

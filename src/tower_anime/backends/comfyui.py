@@ -59,7 +59,15 @@ def preflight(jobs: list[PendingJob], config: dict, log_path: str, schedule: dic
     return run_preflight(checks, config, log_path, schedule)
 
 
+def min_frames(fps: int) -> int:
+    """Any shot length: the model is asked for the next length_step*k+1 frames, at least
+    length_step+1 (LTX: 8k+1, at least 9, so a 1-frame shot renders 9), and the clip is
+    trimmed back to the shot's frames after the server's file is checked."""
+    return 1
+
+
 COMMON = dict(code=(), files=template_file, seeded=True, gpu=True, check_story=workflow_problems,
               preflight=preflight, submit_host=on_submit_host)
 register(Backend(stage="stills", name="comfyui", render=render_still, shape=shape_still, **COMMON))
-register(Backend(stage="clips", name="comfyui", render=render_clip, shape=shape_clip, **COMMON))
+register(Backend(stage="clips", name="comfyui", render=render_clip, shape=shape_clip, min_frames=min_frames,
+                 **COMMON))

@@ -6,6 +6,7 @@ websocket dropped: worth a retry), PromptRejected (400 from /prompt), ExecutionF
 OutOfMemory / Interrupted (from the websocket), JobTimeout.
 """
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -20,13 +21,37 @@ from .errors import (ComfyUIError, ExecutionFailed, Interrupted, JobTimeout, Out
 # How often a quiet websocket is backed up by a look at /history (a missed message, or a
 # socket that is not the one the server routes our client_id to, must not hang a job).
 POLL_SECONDS = 5.0
+# While our prompt waits behind other clients' prompts, the queue position is logged when it
+# changes and at least this often (a wait of 70 s behind another client's prompt was seen).
+WAIT_LOG_SECONDS = 30.0
+
+# Server versions that changed what a client can rely on (from the server's code):
+# from 0.3.44 a prompt_id sent with POST /prompt is kept (before, the server makes its own,
+# so the id in its answer is the one to follow); from 0.3.56 POST /interrupt with a
+# prompt_id stops only that prompt (before, it stops whatever runs, another client's too).
+PROMPT_ID_SINCE = (0, 3, 44)
+TARGETED_INTERRUPT_SINCE = (0, 3, 56)
+
+
+def server_version(stats: dict) -> tuple[int, ...] | None:
+    """(major, minor, patch) from /system_stats' comfyui_version; None when not reported
+    (servers older than the field count as old)."""
+    text = str(((stats or {}).get("system") or {}).get("comfyui_version") or "")
+    parts = re.findall(r"\d+", text)[:3]
+    return tuple(int(x) for x in parts) if parts else None
+
+
+def targets_interrupt(version: tuple[int, ...] | None) -> bool:
+    """Whether POST /interrupt can name the one prompt to stop on a server of this version."""
+    return version is not None and version >= TARGETED_INTERRUPT_SINCE
 
 
 class ComfyUIClient:
-    def __init__(self, url, connect_timeout=5.0, read_timeout=120.0, client_id=None):
+    def __init__(self, url, connect_timeout=5.0, read_timeout=120.0, client_id=None, version=None):
         self.url = url.rstrip("/")
         self.client_id = client_id or uuid.uuid4().hex
         self.timeout = (connect_timeout, read_timeout)
+        self.version = version   # (major, minor, patch) from /system_stats, None: unknown (old)
         self.session = requests.Session()
         self.session.trust_env = False   # a proxy from the environment must not see local traffic
 
@@ -42,7 +67,7 @@ class ComfyUIClient:
             reason = _reason(e)
             if "refused" in reason.lower() or "name or service" in reason.lower():
                 raise Unreachable(self.url, reason) from e
-            raise Transient(f"connection to {self.url} failed during {method} {path}: {reason}") from e
+            raise Transient(f"connection to {self.url} failed during {method} {path}: {reason}", down=True) from e
         except requests.Timeout as e:
             raise Transient(f"{method} {self.url}{path}: no answer within {self.timeout[1]} s") from e
         if resp.status_code >= 500:
@@ -67,10 +92,21 @@ class ComfyUIClient:
         return self._json("GET", "/object_info")
 
     def queue(self):
-        """{"running": [prompt ids], "pending": [prompt ids]}."""
+        """{"running": [prompt ids], "pending": [prompt ids], "ahead": {prompt id: prompts
+        ahead of it}}. Pending prompts run in the order of their number (the answer's list is
+        not sorted)."""
         q = self._json("GET", "/queue")
-        return {"running": [item[1] for item in q.get("queue_running", [])],
-                "pending": [item[1] for item in q.get("queue_pending", [])]}
+        running = [item[1] for item in q.get("queue_running", [])]
+        pending = sorted(q.get("queue_pending", []), key=lambda item: item[0])
+        ahead = {item[1]: len(running) + i for i, item in enumerate(pending)}
+        return {"running": running, "pending": [item[1] for item in pending], "ahead": ahead}
+
+    def free(self) -> None:
+        """POST /free: unload the models and free the card's memory (the server does it when
+        its worker is next idle, so before a prompt queued after this call)."""
+        resp = self._request("POST", "/free", json={"unload_models": True, "free_memory": True})
+        if resp.status_code != 200:
+            raise ComfyUIError(f"POST {self.url}/free answered {resp.status_code}")
 
     def history(self, prompt_id):
         """The finished history entry of a prompt, or None (unknown or not finished: `{}`)."""
@@ -107,12 +143,29 @@ class ComfyUIClient:
         answer = resp.json()
         return answer.get("prompt_id", prompt_id), answer.get("number")
 
-    def interrupt(self, prompt_id):
-        """Stop our prompt if it runs and drop it if it waits, so the card is freed.
-        Given a prompt_id, the server interrupts only that prompt, never someone else's."""
+    def interrupt(self, prompt_id) -> bool:
+        """Drop our prompt if it waits, and stop it if it runs where the server can stop one
+        prompt (0.3.56 and later: POST /interrupt with its id stops only it). An older server
+        would stop whatever runs, another client's prompt included, so it gets no /interrupt.
+        True when an interrupt was sent. It takes effect at the next sampler step or node
+        boundary, not at once (wait_stopped)."""
         quick = (2.0, 5.0)
-        self._request("POST", "/interrupt", json={"prompt_id": prompt_id}, timeout=quick)
         self._request("POST", "/queue", json={"delete": [prompt_id]}, timeout=quick)
+        if not targets_interrupt(self.version):
+            return False
+        self._request("POST", "/interrupt", json={"prompt_id": prompt_id}, timeout=quick)
+        return True
+
+    def wait_stopped(self, prompt_id, seconds) -> bool:
+        """True once the prompt neither runs nor waits on the server (within `seconds`)."""
+        end = time.monotonic() + seconds
+        while True:
+            q = self.queue()
+            if prompt_id not in q["running"] + q["pending"]:
+                return True
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.2)
 
     def download(self, item, dest):
         """Stream one output file (`{"filename", "subfolder", "type"}` from history) to dest."""
@@ -120,7 +173,7 @@ class ComfyUIClient:
         try:
             resp = self.session.get(self.url + "/view", params=params, timeout=self.timeout, stream=True)
         except requests.RequestException as e:
-            raise Transient(f"download of {item['filename']} from {self.url} failed: {_reason(e)}") from e
+            raise Transient(f"download of {item['filename']} from {self.url} failed: {_reason(e)}", down=True) from e
         with resp:
             if resp.status_code == 404:
                 raise OutputGone(f"{self.url} no longer has {params['subfolder']}/{params['filename']} (deleted on the server)")
@@ -133,7 +186,7 @@ class ComfyUIClient:
                     for chunk in resp.iter_content(1 << 20):
                         f.write(chunk)
             except requests.RequestException as e:
-                raise Transient(f"download of {item['filename']} from {self.url} broke off: {_reason(e)}") from e
+                raise Transient(f"download of {item['filename']} from {self.url} broke off: {_reason(e)}", down=True) from e
 
     # --- websocket --------------------------------------------------------------------
 
@@ -147,7 +200,7 @@ class ComfyUIClient:
         except ConnectionRefusedError as e:
             raise Unreachable(self.url, _reason(e)) from e
         except (OSError, websocket.WebSocketException) as e:
-            raise Transient(f"websocket to {self.url} failed: {_reason(e)}") from e
+            raise Transient(f"websocket to {self.url} failed: {_reason(e)}", down=True) from e
 
     def follow(self, ws, prompt_id, graph, deadline, log, what):
         """Log the prompt's progress until it ends; return its history entry.
@@ -168,10 +221,11 @@ class ComfyUIClient:
             except websocket.WebSocketTimeoutException:
                 opcode, data = None, None
             except (websocket.WebSocketConnectionClosedException, OSError, websocket.WebSocketException) as e:
-                raise Transient(f"lost the websocket to {self.url} while {what} ran (server restart?): {_reason(e)}") from e
+                raise Transient(f"lost the websocket to {self.url} while {what} ran (server restart?): {_reason(e)}",
+                                down=True) from e
             if opcode is None or time.monotonic() - last_check >= POLL_SECONDS:
                 last_check = time.monotonic()
-                entry = self.check_prompt(prompt_id)
+                entry = self.check_prompt(prompt_id, log, what)
                 if entry is not None:
                     return entry
             if opcode != websocket.ABNF.OPCODE_TEXT:
@@ -182,6 +236,7 @@ class ComfyUIClient:
                 continue
             done = False
             if kind == "execution_start":
+                self._wait_state()["started"] = True
                 print(f"comfyui: {what}: started on {self.url}", file=log, flush=True)
             elif kind == "execution_cached":
                 nodes = body.get("nodes") or []
@@ -211,16 +266,37 @@ class ComfyUIClient:
                 if entry is not None:
                     return entry
 
-    def check_prompt(self, prompt_id):
+    def check_prompt(self, prompt_id, log=None, what="job"):
         """The finished entry, None while the prompt waits or runs; Transient when the server
-        has forgotten it (a restart empties the queue and the history)."""
+        has forgotten it (a restart empties the queue and the history). With a log, a prompt
+        that waits behind others logs how many are ahead (when it changes, and every
+        WAIT_LOG_SECONDS)."""
         queued = self.queue()   # first the queue, then history: a prompt leaves the queue
         entry = self.history(prompt_id)   # only after its history entry is stored
         if entry and _finished(entry):
             return entry
         if prompt_id not in queued["running"] + queued["pending"]:
-            raise Transient(f"{self.url} no longer knows prompt {prompt_id} (server restarted?)")
+            raise Transient(f"{self.url} no longer knows prompt {prompt_id} (server restarted?)", down=True)
+        if log is not None:
+            self.log_position(queued, prompt_id, log, what)
         return None
+
+    def _wait_state(self):
+        if getattr(self, "waiting", None) is None:
+            self.waiting = {"started": False, "ahead": None, "said": 0.0}
+        return self.waiting
+
+    def log_position(self, queued, prompt_id, log, what):
+        """`waiting: N prompt(s) ahead` while our prompt is pending (see check_prompt)."""
+        state = self._wait_state()
+        ahead = queued["ahead"].get(prompt_id)
+        if ahead is None or state["started"]:
+            return
+        now = time.monotonic()
+        if ahead != state["ahead"] or now - state["said"] >= WAIT_LOG_SECONDS:
+            print(f"comfyui: {what}: waiting: {ahead} prompt(s) ahead on {self.url} (other clients' work)",
+                  file=log, flush=True)
+            state["ahead"], state["said"] = ahead, now
 
     def _await_history(self, prompt_id, seconds=10.0):
         end = time.monotonic() + seconds

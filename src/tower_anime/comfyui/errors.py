@@ -3,10 +3,26 @@
 The shapes translated here are the real server's (as observed on ComfyUI 0.3.64): the
 400 body of POST /prompt (`error` + `node_errors`) and the websocket `execution_error`.
 """
+from urllib.parse import urlsplit
+
 from ..errors import TowerError
 
-START_HINT = ("start ComfyUI (in its folder: `python main.py --listen 127.0.0.1 --port 8188`) "
-              "or set comfyui.servers in your config to where it runs")
+
+def start_hint(url: str) -> str:
+    """How to start ComfyUI where `url` (or several, comma-separated) expects it: the URL's
+    own host and port, not ComfyUI's default 8188."""
+    commands = []
+    for one in url.split(", "):
+        parts = urlsplit(one)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        local = parts.hostname in (None, "127.0.0.1", "localhost", "::1")
+        listen = "127.0.0.1" if local else "0.0.0.0"
+        where = "" if local else f" on {parts.hostname}"
+        command = f"`python main.py --listen {listen} --port {port}`{where}"
+        if command not in commands:
+            commands.append(command)
+    return (f"start ComfyUI (in its folder: {' and '.join(commands)}) "
+            "or set comfyui.servers in your config to where it runs")
 
 # Which models/ folder a dropdown input of a loader reads, for "put the file there" hints.
 MODEL_FOLDERS = {
@@ -35,11 +51,17 @@ class Unreachable(ComfyUIError):
 
     def __init__(self, url, reason):
         self.url, self.reason = url, reason
-        super().__init__(f"cannot reach ComfyUI at {url} ({reason}); {START_HINT}")
+        super().__init__(f"cannot reach ComfyUI at {url} ({reason}); {start_hint(url)}")
 
 
 class Transient(ComfyUIError):
-    """A fault worth retrying: connection reset, 5xx, a server restart that lost the prompt."""
+    """A fault worth retrying: connection reset, 5xx, a server restart that lost the prompt.
+    `down`: the connection itself failed (a server restarting): retried within
+    comfyui.restart_budget_s rather than comfyui.retries."""
+
+    def __init__(self, message, down=False):
+        super().__init__(message)
+        self.down = down
 
 
 class TemplateError(ComfyUIError):

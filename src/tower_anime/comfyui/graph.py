@@ -18,7 +18,7 @@ CORE_OUTPUTS = {
     "CheckpointLoaderSimple": 3, "LoraLoader": 2, "CLIPTextEncode": 1, "EmptyLatentImage": 1,
     "KSampler": 1, "VAEDecode": 1, "SaveImage": 0, "CLIPLoader": 1, "LoadImage": 2,
     "LTXVImgToVideo": 3, "LTXVConditioning": 2, "LTXVScheduler": 1, "KSamplerSelect": 1,
-    "SamplerCustom": 2, "CreateVideo": 1, "SaveVideo": 0,
+    "SamplerCustom": 2, "CreateVideo": 1, "SaveVideo": 0, "VHS_VideoCombine": 1,
 }
 
 

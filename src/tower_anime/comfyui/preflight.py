@@ -38,8 +38,41 @@ def _choices(spec):
     return None
 
 
+def _number_problem(cls, name, value, spec):
+    """The text of a literal outside what an INT/FLOAT input of /object_info allows, or None.
+
+    The server enforces min and max when it validates (a denoise of 2.0 is refused then);
+    it does not enforce an INT's step, but the model rounds a value off its step (LTX renders
+    (length - 1) // 8 * 8 + 1 frames, in sizes of 32), so the result has the wrong length or
+    size. Float steps are the UI's increments and are not checked.
+    """
+    if not isinstance(spec, (list, tuple)) or len(spec) < 2 or spec[0] not in ("INT", "FLOAT") or not isinstance(spec[1], dict):
+        return None
+    kind, opts = spec[0], spec[1]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "INT" and value != int(value)):
+        return f"{cls}.{name} = {value!r}: the server takes a {kind}"
+    lo, hi, step = opts.get("min"), opts.get("max"), opts.get("step")
+    if lo is not None and value < lo:
+        return f"{cls}.{name} = {value}: below the server's minimum {lo} (allowed {lo}..{hi})"
+    if hi is not None and value > hi:
+        return f"{cls}.{name} = {value}: above the server's maximum {hi} (allowed {lo}..{hi})"
+    if kind == "INT" and isinstance(step, int) and step > 1:
+        base = lo if lo is not None else 0
+        if (int(value) - base) % step:
+            below = base + (int(value) - base) // step * step
+            text = (f"{cls}.{name} = {value}: the server takes {base} plus a multiple of {step} "
+                    f"({below} or {below + step}); the model would round it to {below}")
+            if name in ("width", "height"):
+                text += f": set output.width and output.height to multiples of {step}"
+            elif name == "length":
+                text += f": set comfyui.clips.length_step to {step}"
+            return text
+    return None
+
+
 def check_graph(graph, object_info):
-    """What the server lacks for one graph: [(kind, key, text)] (kind: node, model, value, wiring)."""
+    """What the server lacks for one graph: [(kind, key, text)] (kind: node, model, value,
+    range, wiring)."""
     missing = []
     for node_id, node in graph.items():
         cls = node["class_type"]
@@ -62,6 +95,10 @@ def check_graph(graph, object_info):
                                     f"({src_cls}) has only {len(src_out)} output(s)"))
                 continue
             if value == UPLOAD_PLACEHOLDER:
+                continue
+            bad_number = _number_problem(cls, name, value, specs.get(name))
+            if bad_number:
+                missing.append(("range", (cls, name, value), f"node {node_id}: {bad_number}"))
                 continue
             choices = _choices(specs.get(name))
             if choices is not None and value not in choices:
@@ -97,7 +134,7 @@ def preflight(jobs, settings, log):
     graphs = job_graphs(jobs)
     t = settings["timeouts"]
     up, down = {}, {}
-    problems = []
+    problems, hints = [], []
     for url in settings["servers"]:
         client = ComfyUIClient(url, t["connect"], t["request"])
         try:
@@ -109,13 +146,51 @@ def preflight(jobs, settings, log):
             continue
         up[url] = stats
         problems += server_problems(url, graphs, info)
+        hints += fitting_templates(url, jobs, graphs, info)
     if not up:
         if len(down) == 1:
             raise next(iter(down.values()))
         raise Unreachable(", ".join(down), "every listed server is down")
     if problems:
-        raise missing_on_server(problems)
+        raise missing_on_server(problems, hints)
     return up
+
+
+def _fits(stage, spec, template, object_info):
+    """Whether `template` renders for this job, is a graph of the job's stage, and uses only
+    node classes the server has."""
+    try:
+        graph = job_graph(stage, spec, template)
+    except TemplateError:
+        return False
+    # an image-to-video graph loads the uploaded still; a text-to-image graph does not
+    loads_still = any(v == UPLOAD_PLACEHOLDER for node in graph.values() for v in node["inputs"].values())
+    if loads_still != (stage == "clip"):
+        return False
+    return not [p for p in check_graph(graph, object_info) if p[0] == "node"]
+
+
+def fitting_templates(url, jobs, graphs, object_info):
+    """For each stage whose template uses node classes `url` lacks: the other templates in
+    the same folder that fit the server (e.g. a VideoHelperSuite VHS_VideoCombine clip
+    template on a server without the core SaveVideo), one line per stage and template."""
+    lines, done = [], set()
+    for (stage, spec, template, _), (_, graph) in zip(jobs, graphs):
+        template = Path(template)
+        if (stage, template) in done or not [p for p in check_graph(graph, object_info) if p[0] == "node"]:
+            continue
+        done.add((stage, template))
+        fits = [t.name for t in sorted(template.parent.glob("*.j2"))
+                if t != template and _fits(stage, spec, t, object_info)]
+        key = "stills" if stage == "still" else "clips"
+        if fits:
+            lines.append(f"{url}: {template.name} needs node classes this server lacks; the {key} template(s) "
+                         f"{', '.join(fits)} fit its nodes: set comfyui.{key}.workflow (or a shot's or an "
+                         f"episode's workflow.{key}) to one of them")
+        else:
+            lines.append(f"{url}: no {key} template in {template.parent} fits this server's nodes; install the "
+                         "missing custom nodes or update ComfyUI")
+    return lines
 
 
 def server_problems(url, graphs, object_info):
@@ -132,18 +207,20 @@ def server_problems(url, graphs, object_info):
     return problems
 
 
-def missing_on_server(problems):
+def missing_on_server(problems, hints=()):
     return MissingOnServer(f"ComfyUI preflight: {len(problems)} thing(s) missing; nothing was run:\n  - "
-                           + "\n  - ".join(problems))
+                           + "\n  - ".join(problems) + "".join(f"\n  hint: {h}" for h in hints))
 
 
 def check_job(stage, spec, template, label, client):
     """comfyui.preflight: per-job. The job checks the server it leased, before uploading or
     submitting anything: on a cluster with one ComfyUI per GPU node on localhost, only the
     job's own node can reach its server, so the submitting host cannot check it."""
-    problems = server_problems(client.url, [(label, job_graph(stage, spec, template))], client.object_info())
+    info = client.object_info()
+    graphs = [(label, job_graph(stage, spec, template))]
+    problems = server_problems(client.url, graphs, info)
     if problems:
-        raise missing_on_server(problems)
+        raise missing_on_server(problems, fitting_templates(client.url, [(stage, spec, template, label)], graphs, info))
 
 
 def describe(stats):

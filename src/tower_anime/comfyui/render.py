@@ -14,13 +14,17 @@ import uuid
 
 from .. import verify_output
 from ..fsutil import atomic_path
-from .client import ComfyUIClient, history_error, output_files
-from .errors import ComfyUIError, JobCancelled, JobTimeout, OutputGone, Transient, Unreachable
+from .client import ComfyUIClient, history_error, output_files, server_version
+from .errors import ComfyUIError, JobCancelled, JobTimeout, OutputGone, Transient, Unreachable, start_hint
 from .graph import render_template, save_node
 from .outputs import check_still, check_video, pick, trim_video
 from .preflight import check_job, describe
-from .servers import lease
+from .servers import last_model, lease, note_model
 from .spec import filename_prefix, template_variables
+
+# The longest wait between two tries while a server is down: a ComfyUI restart took 8-10 s
+# on CPU (longer with custom nodes to import), so a job notices it is back within 10 s.
+MAX_DOWN_WAIT = 10.0
 
 
 class _Cancelled(BaseException):
@@ -57,6 +61,11 @@ class ComfyJob:
         self.submitted = {}   # server url -> prompt id: after a dropped connection, resume it
         self.checked = set()  # servers this job has checked (comfyui.preflight: per-job)
         self.active = None    # (client, prompt id) while a prompt of ours may be on a card
+        self.version = None   # the leased server's ComfyUI version, from /system_stats
+        self.url = None       # the server this job last tried
+        c = spec["comfyui"]
+        # what the card must hold for this job: a change is when comfyui.free_between_models frees it
+        self.model = " + ".join(filter(None, (c.get("checkpoint"), c.get("text_encoder"))))
 
     def say(self, text):
         print(f"comfyui: {self.what}: {text}", file=self.log, flush=True)
@@ -66,25 +75,49 @@ class ComfyJob:
 
     def run(self, out_path, still_path=None):
         s = self.settings
-        attempts = s["retries"] + 1
+        failures = 0          # faults other than a server being down: at most comfyui.retries
+        down_since, down_tries = None, 0
         try:
             with _signals_cancel():
-                for attempt in range(1, attempts + 1):
+                while True:
                     try:
                         with lease(s["servers"], s["lock_dir"], self._health, self.log, self.what,
                                    s["timeouts"]["lease"]) as (url, stats):
+                            self.url, self.version = url, server_version(stats)
                             self.say(f"using {url} ({describe(stats)})")
                             self._check(url)
                             return self._on_server(url, out_path, still_path)
                     except (Transient, Unreachable) as e:
-                        if attempt == attempts:
-                            raise ComfyUIError(f"{self.what}: gave up after {attempts} attempt(s): {e}") from None
-                        delay = s["backoff"] * 2 ** (attempt - 1)
-                        print(f"WARNING: comfyui: {self.what}: {e}; retry {attempt}/{s['retries']} in {delay:.1f} s",
-                              file=self.log, flush=True)
+                        if isinstance(e, Unreachable) or e.down:
+                            # a server restarting: wait for it, up to comfyui.restart_budget_s
+                            now = time.monotonic()
+                            down_since = down_since or now
+                            waited, budget = now - down_since, s["restart_budget_s"]
+                            if waited >= budget:
+                                raise self._gave_up(e, waited) from None
+                            delay = min(s["backoff"] * 2 ** down_tries, MAX_DOWN_WAIT, budget - waited)
+                            down_tries += 1
+                            print(f"WARNING: comfyui: {self.what}: {e}; waiting for the server to come back: "
+                                  f"retry in {delay:.1f} s ({waited:.0f} s of comfyui.restart_budget_s = {budget:g} s "
+                                  "used)", file=self.log, flush=True)
+                        else:
+                            failures += 1
+                            if failures > s["retries"]:
+                                raise ComfyUIError(f"{self.what}: gave up after {failures} attempt(s): {e}") from None
+                            delay = s["backoff"] * 2 ** (failures - 1)
+                            print(f"WARNING: comfyui: {self.what}: {e}; retry {failures}/{s['retries']} in {delay:.1f} s",
+                                  file=self.log, flush=True)
                         time.sleep(delay)
         except _Cancelled as c:
             raise JobCancelled(f"{self.what}: stopped by {c}; {self._interrupt()}") from None
+
+    def _gave_up(self, e, waited):
+        """One line: the server (its URL, port included) that did not come back, and how to start it."""
+        url = e.url if isinstance(e, Unreachable) else self.url
+        text = f"{self.what}: gave up after {waited:.0f} s (comfyui.restart_budget_s) waiting for ComfyUI at {url}: {e}"
+        if not isinstance(e, Unreachable):
+            text += f"; {start_hint(url)}"
+        return ComfyUIError(text)
 
     def _check(self, url):
         """comfyui.preflight: per-job: what the onstart check does, against this job's server,
@@ -96,21 +129,53 @@ class ComfyJob:
         self.say(f"preflight OK on {url}")
 
     def _interrupt(self):
+        """Stop our prompt on the server; say what was asked at once and what came of it."""
         if not self.active:
             return "no prompt was on the server"
         client, prompt_id = self.active
         try:
-            client.interrupt(prompt_id)
+            sent = client.interrupt(prompt_id)
         except ComfyUIError as e:
             return f"could not interrupt prompt {prompt_id} on {client.url} ({e}); cancel it in the ComfyUI queue"
-        return f"interrupted prompt {prompt_id} on {client.url}, so the card is free"
+        if not sent:
+            version = ".".join(map(str, self.version)) if self.version else "of unknown version"
+            return (f"removed prompt {prompt_id} from the queue of {client.url}; not interrupted: ComfyUI {version} "
+                    "stops whatever runs on /interrupt, another client's prompt included (0.3.56 and later stop "
+                    "one prompt), so a prompt of ours that already runs goes on to its end; cancel it in ComfyUI")
+        wait = self.settings["timeouts"]["interrupt"]
+        self.say(f"interrupt requested for prompt {prompt_id} on {client.url}; it takes effect at the next "
+                 f"sampler step or node boundary (waiting up to {wait:g} s)")
+        try:
+            stopped = client.wait_stopped(prompt_id, wait)
+        except ComfyUIError as e:
+            return f"interrupt of prompt {prompt_id} requested on {client.url}; could not see it stop ({e})"
+        if stopped:
+            return f"interrupted prompt {prompt_id} on {client.url}: it has stopped, so the card is free"
+        return (f"interrupt of prompt {prompt_id} requested on {client.url}, but it still ran {wait:g} s later "
+                "(a node between sampler steps, such as a text encoder, finishes first); it stops at the next "
+                "step or node boundary")
+
+    def _free_if_model_changes(self, client, url):
+        """comfyui.free_between_models: POST /free when this server's last Tower job loaded
+        another model (one model on a 12 GB card at a time: LTX with T5-XXL nearly fills it)."""
+        if not self.settings["free_between_models"]:
+            return
+        before = last_model(self.settings["lock_dir"], url)
+        if before is not None and before != self.model:
+            try:
+                client.free()
+                self.say(f"freed the card on {url} (POST /free): the model changes from {before} to {self.model}")
+            except ComfyUIError as e:
+                print(f"WARNING: comfyui: {self.what}: could not free the card on {url} ({e}); going on",
+                      file=self.log, flush=True)
+        note_model(self.settings["lock_dir"], url, self.model)
 
     def _graph(self, image, prefix):
         graph = render_template(self.template, template_variables(self.stage, self.spec, prefix, image))
         return graph, save_node(graph, prefix, self.template)
 
     def _on_server(self, url, out_path, still_path):
-        client = ComfyUIClient(url, *self.timeouts, client_id=self.client_id)
+        client = ComfyUIClient(url, *self.timeouts, client_id=self.client_id, version=self.version)
         ws = client.connect()   # before submitting: no event of our prompt may be missed
         try:
             image = None
@@ -124,11 +189,19 @@ class ComfyJob:
             prompt_id, entry = self._resume(client, url)
             for second_try in (False, True):
                 if prompt_id is None:
-                    prompt_id = uuid.uuid4().hex
+                    self._free_if_model_changes(client, url)
+                    chosen = uuid.uuid4().hex
+                    self.submitted[url] = chosen   # to look it up again if the answer is lost
+                    self.active = (client, chosen)
+                    # the id in the server's answer is the one it runs under (before 0.3.44 the
+                    # server ignores the one we send)
+                    prompt_id, number = client.submit(graph, chosen, self.template)
                     self.submitted[url] = prompt_id
                     self.active = (client, prompt_id)
-                    _, number = client.submit(graph, prompt_id, self.template)
-                    self.say(f"queued as prompt {prompt_id} (#{number})")
+                    self.say(f"queued as prompt {prompt_id} (#{number})"
+                             + ("" if prompt_id == chosen else "; the server chose the id (ComfyUI before 0.3.44)"))
+                    client.waiting = None   # a new prompt: its queue position is logged afresh
+                    client.log_position(client.queue(), prompt_id, self.log, self.what)
                 if entry is None:
                     self.active = (client, prompt_id)
                     entry = self._follow(client, ws, prompt_id, graph, deadline)

@@ -83,3 +83,24 @@ def lease(servers, lock_dir, health, log, what="job", wait_seconds=86400.0, poll
             print(f"comfyui: {what}: waiting for a free server (all busy with other jobs)", file=log, flush=True)
             waiting_said = True
         time.sleep(poll)
+
+
+def _model_file(lock_dir, url):
+    return lock_file(lock_dir, url).with_suffix(".model")
+
+
+def last_model(lock_dir, url) -> str | None:
+    """The model the last Tower job on this server asked for (written by note_model), or None.
+    Read and written by the job that holds the server's lock, so no two jobs race on it."""
+    try:
+        return _model_file(lock_dir, url).read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def note_model(lock_dir, url, model: str) -> None:
+    """Record the model a job on this server asked for (see last_model)."""
+    path = _model_file(lock_dir, url)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(model + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -13,11 +13,12 @@ from ..prompts import build_prompts
 STAGE_KEYS = {"still": "stills", "clip": "clips"}
 
 
-def model_length(frames, step):
-    """The smallest step*k+1 frame count >= frames (LTX-Video renders 8k+1 frames)."""
+def model_length(frames: int, step: int) -> int:
+    """The smallest step*k+1 frame count >= frames, k >= 1 (LTX-Video renders 8k+1 frames,
+    at least 9). A shorter shot is padded: the model renders 9 and the clip is trimmed back."""
     if step <= 1:
         return frames
-    k = max(0, -(-(frames - 1) // step))
+    k = max(1, -(-(frames - 1) // step))
     return step * k + 1
 
 
