@@ -1,4 +1,5 @@
 """The one place that runs FFmpeg/ffprobe as subprocesses and reads their answers."""
+import itertools
 import json
 import re
 import shutil
@@ -71,9 +72,20 @@ def fx(name: str, *args: Any, **options: Any) -> Filter:
     return Filter(name, args, options)
 
 
+_inputs = itertools.count(1)
+
+
 def source(path, **options: Any) -> Stream:
-    """An input file; options are written before its -i (e.g. f="f32le", ar=48000)."""
-    return _lib.input(str(path), **options)
+    """An input file; options are written before its -i (e.g. f="f32le", ar=48000).
+
+    Each call is its own -i, as a hand-written argument list has it: ffmpeg-python would
+    otherwise make one node of two calls with the same file and options (it identifies nodes
+    by a hash of their contents), and a cue looped from several opens of one file needs them.
+    """
+    stream = _lib.input(str(path), **options)
+    node = stream.node
+    node._KwargReprNode__hash = _lib._utils.get_hash_int([hash(node), next(_inputs)])
+    return stream
 
 
 def chain(stream: Stream, filters: Iterable[Filter]) -> Stream:
