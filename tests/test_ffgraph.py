@@ -44,3 +44,27 @@ def test_fit_graph(tmp_path, src_s, target_s):
     new_args = fit_args(src, new, src_s, target_s, RATE, 1.5, 1.0)
     ffgraph.assert_equivalent(old_args, [new if a == str(new) else a for a in new_args][:-1] + [old])
     same_bytes(old_args, new_args, old, new)
+
+
+def renamed(args, new, old):
+    """args with the output file `new` called `old`, to compare two argument lists."""
+    return [str(old) if a == str(new) else a for a in args]
+
+
+VOICES = [{}, {"pitch": 4}, {"pitch": -3, "tempo": 1.2}, {"tempo": 0.9},
+          {"pitch": 2, "timbre": {"formant": 1.5, "brightness": 3}},
+          {"pitch": 0, "tempo": 1.1, "timbre": {"formant": -2, "warmth": 4, "brightness": -2}}]
+
+
+@pytest.mark.parametrize("voice", VOICES)
+def test_voice_post_filter(tmp_path, voice):
+    from tower_anime.audio.voice import post_args
+
+    raw = tmp_path / "speech"
+    ffmpeg(["-f", "lavfi", "-i", "sine=f=220:d=0.8:r=22050", "-af", "adelay=200,apad=pad_dur=0.3",
+            "-c:a", "pcm_s16le", "-f", "wav", str(raw)], "test speech")
+    old, new = tmp_path / "old.wav", tmp_path / "new.wav"
+    old_args = legacy.post_args(raw, old, voice, RATE)
+    new_args = post_args(raw, new, voice, RATE)
+    ffgraph.assert_equivalent(old_args, renamed(new_args, new, old))
+    same_bytes(old_args, new_args, old, new)
