@@ -78,3 +78,17 @@ def post_filter(voice, sample_rate):
 
 def post_args(raw, part, voice, sample_rate):
     return ["-i", raw, "-af", post_filter(voice, sample_rate), "-ac", "1", "-c:a", "pcm_s16le", part]
+
+
+def finish_args(raw, tmp, rate, gain, duration, fade_in, fade_out):
+    samples = round(duration * rate)
+    filters = ",".join([
+        f"volume={gain:.2f}dB",
+        f"atrim=end_sample={samples}",
+        f"apad=whole_len={samples}",
+        f"afade=t=in:st=0:d={fade_in:.3f}",
+        f"afade=t=out:st={duration - fade_out:.3f}:d={fade_out:.3f}",
+    ])
+    return ["-f", "f32le", "-ar", rate, "-ac", 2, "-i", raw, "-af", filters,
+            "-ar", rate, "-ac", 2, "-c:a", "pcm_s16le",
+            "-fflags", "+bitexact", "-flags:a", "+bitexact", tmp]

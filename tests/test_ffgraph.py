@@ -68,3 +68,17 @@ def test_voice_post_filter(tmp_path, voice):
     new_args = post_args(raw, new, voice, RATE)
     ffgraph.assert_equivalent(old_args, renamed(new_args, new, old))
     same_bytes(old_args, new_args, old, new)
+
+
+@pytest.mark.parametrize("rate,duration,gain", [(48000, 3.0, 4.37), (44100, 2.21, -1.5)])
+def test_music_finish(tmp_path, rate, duration, gain):
+    from tower_anime.audio.music import finish_args
+
+    raw = tmp_path / "cue.f32"
+    ffmpeg(["-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.2:duration={duration + 1.3}:sample_rate={rate}:seed=3",
+            "-ac", 2, "-f", "f32le", str(raw)], "test render")
+    old, new = tmp_path / "old.wav", tmp_path / "new.wav"
+    old_args = legacy.finish_args(raw, old, rate, gain, duration, 0.5, 1.2)
+    new_args = finish_args(raw, new, rate, gain, duration, 0.5, 1.2)
+    ffgraph.assert_equivalent(old_args, renamed(new_args, new, old))
+    same_bytes(old_args, new_args, old, new)
