@@ -92,3 +92,84 @@ def finish_args(raw, tmp, rate, gain, duration, fade_in, fade_out):
     return ["-f", "f32le", "-ar", rate, "-ac", 2, "-i", raw, "-af", filters,
             "-ar", rate, "-ac", 2, "-c:a", "pcm_s16le",
             "-fflags", "+bitexact", "-flags:a", "+bitexact", tmp]
+
+
+OVERSAMPLE = 4
+STEMS = ("dialogue", "music")
+
+
+def _stereo(rate):
+    return f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
+
+
+def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
+    """filter_complex text with three outputs: [out] the premix, [dstem] dialogue, [mstem] music.
+
+    Inputs: music cues first (one per scene), then voice lines.
+    """
+    fps = timeline["fps"]
+    rate = cfg["output"]["sample_rate"]
+    samples = round(timeline["total_frames"] * rate / fps)
+    music_cfg, duck = cfg["music"], cfg["mix"]
+    fade = music_cfg["scene_fade"]
+    parts, labels = [], []
+    for i, scene in enumerate(timeline["scenes"]):
+        start = scene["start_frame"] / fps
+        dur = scene["frames"] / fps
+        f = min(fade, dur / 4)
+        parts.append(
+            f"[{music_inputs[scene['scene']]}:a]{_stereo(rate)},"
+            f"atrim=0:{dur:.4f},volume={music_cfg['bed_level_db']}dB,"
+            f"afade=t=in:d={f:.3f},afade=t=out:st={dur - f:.4f}:d={f:.3f},"
+            f"adelay={round(start * 1000)}:all=1[m{i}]"
+        )
+        labels.append(f"[m{i}]")
+    parts.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0,apad,atrim=end_sample={samples}[music]")
+    if placed:
+        vl = []
+        for j, cue in enumerate(placed):
+            # a line fitted to its slot (voice.grow_shots) is sped up; atempo keeps the pitch
+            tempo = f"atempo={cue['tempo']:.4f}," if cue.get("tempo", 1.0) > 1.0 else ""
+            parts.append(f"[{voice_inputs[cue['line']]}:a]{tempo}{_stereo(rate)},"
+                         f"adelay={round(cue['start'] * 1000)}:all=1[d{j}]")
+            vl.append(f"[d{j}]")
+        parts.append(f"{''.join(vl)}amix=inputs={len(vl)}:normalize=0,apad,atrim=end_sample={samples},"
+                     "asplit=3[dkey][dmix][dstem]")
+        parts.append(
+            f"[music][dkey]sidechaincompress=threshold={duck['duck_threshold']}:ratio={duck['duck_ratio']}:"
+            f"attack={duck['duck_attack_ms']}:release={duck['duck_release_ms']},asplit=2[ducked][mstem]"
+        )
+        parts.append("[ducked][dmix]amix=inputs=2:normalize=0[out]")
+    else:
+        parts.append(f"anullsrc=r={rate}:cl=stereo,atrim=end_sample={samples}[dstem]")
+        parts.append("[music]asplit=2[out][mstem]")
+    return ";\n".join(parts)
+
+def premix_args(timeline, placed, music_paths, voice_paths, cfg, premix, dialogue, music):
+    inputs, music_inputs, voice_inputs = [], {}, {}
+    for scene in timeline["scenes"]:
+        music_inputs[scene["scene"]] = len(inputs) // 2
+        inputs += ["-i", music_paths[scene["scene"]]]
+    for cue in placed:
+        voice_inputs[cue["line"]] = len(inputs) // 2
+        inputs += ["-i", voice_paths[cue["line"]]]
+    return [*inputs, "-filter_complex", mix_graph(timeline, placed, music_inputs, voice_inputs, cfg),
+            "-map", "[out]", "-c:a", "pcm_f32le", premix,
+            "-map", "[dstem]", "-c:a", "pcm_f32le", dialogue,
+            "-map", "[mstem]", "-c:a", "pcm_f32le", music]
+
+
+def pass2_args(premix, stems_in, parts, gain_db, limit_dbtp, samples, output):
+    exact = f"apad,atrim=end_sample={samples}"
+    chain = f"volume={gain_db:.3f}dB"
+    if limit_dbtp is not None:
+        rate = output["sample_rate"]
+        chain += (f",aresample={rate * OVERSAMPLE},alimiter=limit={10 ** (limit_dbtp / 20):.5f}:"
+                  f"attack=5:release=50:level=false:latency=true,aresample={rate}")
+    graph = [f"[0:a]{chain},{exact}[mix]"]
+    graph += [f"[{i + 1}:a]volume={gain_db:.3f}dB,{exact}[s{i}]" for i in range(len(STEMS))]
+    args = ["-i", premix, "-i", stems_in["dialogue"], "-i", stems_in["music"],
+            "-filter_complex", ";".join(graph)]
+    for label, part in zip(("[mix]", "[s0]", "[s1]"), parts):
+        args += ["-map", label, "-ar", output["sample_rate"], "-c:a", PCM[output["audio_bit_depth"]], part]
+    return args

@@ -82,3 +82,60 @@ def test_music_finish(tmp_path, rate, duration, gain):
     new_args = finish_args(raw, new, rate, gain, duration, 0.5, 1.2)
     ffgraph.assert_equivalent(old_args, renamed(new_args, new, old))
     same_bytes(old_args, new_args, old, new)
+
+
+def tone(path, freq, seconds, rate=48000):
+    ffmpeg(["-f", "lavfi", "-i", f"sine=frequency={freq}:duration={seconds}:sample_rate={rate}",
+            "-ac", "1", "-c:a", "pcm_s16le", str(path)], "test tone")
+    return path
+
+
+MIX_CASES = {
+    "two scenes, three lines, one sped up": (
+        [{"scene": "a", "start_frame": 0, "frames": 96}, {"scene": "b", "start_frame": 96, "frames": 120}],
+        [{"line": "l1", "start": 0.5, "end": 1.5}, {"line": "l2", "start": 2.0, "end": 3.2, "tempo": 1.2},
+         {"line": "l3", "start": 5.1, "end": 6.0}]),
+    "no dialogue": ([{"scene": "a", "start_frame": 0, "frames": 216}], []),
+}
+
+
+@pytest.mark.parametrize("case", MIX_CASES)
+def test_mix_premix_and_pass2(tmp_path, case):
+    from tower_anime.audio.mix import pass2_args, premix_args
+    from tower_anime.config import validate_config
+
+    scenes, placed = MIX_CASES[case]
+    cfg = validate_config({})
+    timeline = {"episode": "t", "fps": 24, "total_frames": 216, "scenes": scenes}
+    music = {s["scene"]: tone(tmp_path / f"m{s['scene']}.wav", 800 + 100 * i, 6.0, 44100)
+             for i, s in enumerate(scenes)}
+    voices = {c["line"]: tone(tmp_path / f"{c['line']}.wav", 200 + 50 * i, 1.0) for i, c in enumerate(placed)}
+    names = ("premix", "dialogue", "music")
+    old = [tmp_path / f"old_{n}.wav" for n in names]
+    new = [tmp_path / f"new_{n}.wav" for n in names]
+    old_args = legacy.premix_args(timeline, placed, music, voices, cfg, *old)
+    new_args = premix_args(timeline, placed, music, voices, cfg, *new)
+    for n, o in zip(new, old):
+        new_args = renamed(new_args, n, o)
+    ffgraph.assert_equivalent(old_args, new_args)
+    new_args = premix_args(timeline, placed, music, voices, cfg, *new)
+    ffmpeg([str(a) for a in old_args], "old premix")
+    ffmpeg(new_args, "new premix")
+    for o, n in zip(old, new):
+        assert o.read_bytes() == n.read_bytes()
+
+    samples = 216 * 2000
+    stems = {"dialogue": old[1], "music": old[2]}
+    for limit in (None, -2.5):
+        old2 = [tmp_path / f"old2_{n}.wav" for n in names]
+        new2 = [tmp_path / f"new2_{n}.wav" for n in names]
+        old_args = legacy.pass2_args(old[0], stems, old2, 6.25, limit, samples, cfg["output"])
+        new_args = pass2_args(old[0], stems, new2, 6.25, limit, samples, cfg["output"])
+        renamed_args = new_args
+        for n, o in zip(new2, old2):
+            renamed_args = renamed(renamed_args, n, o)
+        ffgraph.assert_equivalent(old_args, renamed_args)
+        ffmpeg([str(a) for a in old_args], "old pass 2")
+        ffmpeg(new_args, "new pass 2")
+        for o, n in zip(old2, new2):
+            assert o.read_bytes() == n.read_bytes()
