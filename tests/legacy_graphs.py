@@ -173,3 +173,18 @@ def pass2_args(premix, stems_in, parts, gain_db, limit_dbtp, samples, output):
     for label, part in zip(("[mix]", "[s0]", "[s1]"), parts):
         args += ["-map", label, "-ar", output["sample_rate"], "-c:a", PCM[output["audio_bit_depth"]], part]
     return args
+
+
+def grey_args(path, width, height, first_filter="format=gray", thumb=None, thumb_frames=(), thumb_width=192):
+    scaled = f"{first_filter},scale={width}:{height}:flags=area"
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-threads", "2", "-i", str(path)]
+    if thumb:
+        pick = "+".join(f"eq(n\\,{n})" for n in thumb_frames)
+        cmd += ["-filter_complex",
+                f"[0:v]split=2[a][b];[a]{scaled}[grey];"
+                f"[b]select='{pick}',scale={thumb_width}:-2,tile={len(thumb_frames)}x1:padding=4[strip]",
+                "-map", "[grey]", "-f", "rawvideo", "pipe:1",
+                "-map", "[strip]", "-frames:v", "1", "-q:v", "4", "-update", "1", "-y", str(thumb)]
+    else:
+        cmd += ["-vf", scaled, "-f", "rawvideo", "pipe:1"]
+    return cmd

@@ -139,3 +139,27 @@ def test_mix_premix_and_pass2(tmp_path, case):
         ffmpeg(new_args, "new pass 2")
         for o, n in zip(old2, new2):
             assert o.read_bytes() == n.read_bytes()
+
+
+@pytest.mark.parametrize("first", ["extractplanes=y", "format=gray"])
+@pytest.mark.parametrize("with_thumb", [False, True])
+def test_qc_grey_decode(tmp_path, first, with_thumb):
+    import subprocess
+
+    from tower_anime.qc.frames import GREY, LUMA_PLANE, grey_args
+
+    clip = tmp_path / "clip.mp4"
+    ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=24:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264",
+            "-preset", "ultrafast", str(clip)], "test clip")
+    new_first = LUMA_PLANE if first == "extractplanes=y" else GREY
+    frames = (0, 12, 47)
+    old_thumb, new_thumb = (tmp_path / "old.jpg", tmp_path / "new.jpg") if with_thumb else (None, None)
+    old_args = legacy.grey_args(clip, 160, 120, first, old_thumb, frames)
+    new_args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
+                *grey_args(clip, 160, 120, new_first, new_thumb, frames)]
+    ffgraph.assert_equivalent(old_args, renamed(new_args, new_thumb, old_thumb) if with_thumb else new_args)
+    old_raw = subprocess.run(old_args, capture_output=True, check=True).stdout
+    new_raw = subprocess.run(new_args, capture_output=True, check=True).stdout
+    assert len(old_raw) == 48 * 160 * 120 and old_raw == new_raw
+    if with_thumb:
+        assert old_thumb.read_bytes() == new_thumb.read_bytes()
