@@ -188,3 +188,12 @@ def grey_args(path, width, height, first_filter="format=gray", thumb=None, thumb
     else:
         cmd += ["-vf", scaled, "-f", "rawvideo", "pipe:1"]
     return cmd
+
+
+def samples_args(path, rate, af="anull"):
+    return ["ffmpeg", "-v", "error", "-i", str(path), "-af", af, "-ac", "1", "-ar", str(rate), "-f", "f32le", "-"]
+
+
+def loudness_args(path, stream="a:0"):
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-i", str(path), "-map", f"0:{stream}",
+            "-af", "ebur128=peak=true", "-f", "null", "-"]

@@ -163,3 +163,37 @@ def test_qc_grey_decode(tmp_path, first, with_thumb):
     assert len(old_raw) == 48 * 160 * 120 and old_raw == new_raw
     if with_thumb:
         assert old_thumb.read_bytes() == new_thumb.read_bytes()
+
+
+@pytest.mark.parametrize("tempo", [1.0, 1.1875])
+def test_conform_voice_decode(tmp_path, tempo):
+    import subprocess
+
+    from tower_anime.editor.conform import samples_args
+
+    voice = tone(tmp_path / "v.wav", 300, 1.3, 22050)
+    old_args = legacy.samples_args(voice, RATE, f"atempo={tempo:.4f}" if tempo != 1.0 else "anull")
+    new_args = ["ffmpeg", "-v", "error",
+                *samples_args(voice, RATE, fx("atempo", f"{tempo:.4f}") if tempo != 1.0 else fx("anull"))]
+    ffgraph.assert_equivalent(old_args, new_args)
+    old = subprocess.run(old_args, capture_output=True, check=True).stdout
+    assert old == subprocess.run(new_args, capture_output=True, check=True).stdout and len(old) > 0
+
+
+def test_loudness_meter(tmp_path, monkeypatch):
+    from tower_anime import media
+
+    wav = noise(tmp_path / "n.wav", 3.0, 48000)
+    seen = []
+    real = media.run
+
+    def recording(cmd, what, log=None):
+        seen.append((cmd, real(cmd, what, log)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(media, "run", recording)
+    media.loudness(wav)
+    cmd, proc = seen[0]
+    ffgraph.assert_equivalent(legacy.loudness_args(wav), cmd)
+    old = real(legacy.loudness_args(wav), "old meter").stderr
+    assert old[old.rfind("Summary:"):] == proc.stderr[proc.stderr.rfind("Summary:"):]
