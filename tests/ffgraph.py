@@ -79,7 +79,7 @@ def parse_graph(text, default_input=None):
         opts = ""
         if i < len(text) and text[i] == "=":
             opts, i = get_token(text, i + 1, "[],;")
-        refs = [("stream", l) if re.match(r"^\d+(:|$)", l) else ("link", l) for l in ins]
+        refs = [("stream", x) if re.match(r"^\d+(:|$)", x) else ("link", x) for x in ins]
         if prev is not None:
             refs.append(prev)
         elif not refs and default_input is not None:

@@ -1,8 +1,6 @@
 """The filter graphs as the package wrote them by hand before ffmpeg-python built them, kept
 verbatim as references: tests/test_ffgraph.py proves each new graph equivalent to its old text
 (tests/ffgraph.py) and, run on the same input, byte-identical in output."""
-import math
-
 from tower_anime.audio.fit import CUT_SLACK, fit_plan
 from tower_anime.media import PCM
 

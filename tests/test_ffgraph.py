@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import ffgraph  # noqa: E402
 import legacy_graphs as legacy  # noqa: E402
+
 from tower_anime.media import chain_text, ffmpeg, fx  # noqa: E402
 
 RATE = 48000
@@ -75,8 +76,8 @@ def test_music_finish(tmp_path, rate, duration, gain):
     from tower_anime.audio.music import finish_args
 
     raw = tmp_path / "cue.f32"
-    ffmpeg(["-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.2:duration={duration + 1.3}:sample_rate={rate}:seed=3",
-            "-ac", 2, "-f", "f32le", str(raw)], "test render")
+    render = f"anoisesrc=color=pink:amplitude=0.2:duration={duration + 1.3}:sample_rate={rate}:seed=3"
+    ffmpeg(["-f", "lavfi", "-i", render, "-ac", 2, "-f", "f32le", str(raw)], "test render")
     old, new = tmp_path / "old.wav", tmp_path / "new.wav"
     old_args = legacy.finish_args(raw, old, rate, gain, duration, 0.5, 1.2)
     new_args = finish_args(raw, new, rate, gain, duration, 0.5, 1.2)

@@ -4,7 +4,8 @@ import json
 import re
 import shutil
 import subprocess
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 import ffmpeg as _lib  # ffmpeg-python: unmaintained (0.2.0, 2019), so no other module imports it
 

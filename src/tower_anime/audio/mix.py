@@ -16,8 +16,23 @@ from pathlib import Path
 from .. import verify_output
 from ..errors import MediaError
 from ..fsutil import atomic_paths, write_json_atomic
-from ..media import (PCM, Filter, Stream, chain, ffmpeg, fx, generate, graph, join, loudness, output,
-                     outputs, source, split, with_script)
+from ..media import (
+    PCM,
+    Filter,
+    Stream,
+    chain,
+    ffmpeg,
+    fx,
+    generate,
+    graph,
+    join,
+    loudness,
+    output,
+    outputs,
+    source,
+    split,
+    with_script,
+)
 from .delivery import reference, resolve_profile
 
 OVERSAMPLE = 4            # the limiter runs at 192 kHz so that it sees inter-sample peaks
@@ -56,7 +71,8 @@ def mix_graph(timeline: dict, placed: list, music: dict, voices: dict, cfg: dict
     for cue in placed:
         # a line fitted to its slot (voice.grow_shots) is sped up; atempo keeps the pitch
         tempo = [fx("atempo", f"{cue['tempo']:.4f}")] if cue.get("tempo", 1.0) > 1.0 else []
-        lines.append(chain(voices[cue["line"]], [*tempo, *_stereo(rate), fx("adelay", round(cue["start"] * 1000), all=1)]))
+        delay = fx("adelay", round(cue["start"] * 1000), all=1)
+        lines.append(chain(voices[cue["line"]], [*tempo, *_stereo(rate), delay]))
     dkey, dmix, dstem = split(chain(join(lines, "amix", inputs=len(lines), normalize=0), exact), 3)
     ducked = join([bed, dkey], "sidechaincompress", threshold=duck["duck_threshold"], ratio=duck["duck_ratio"],
                   attack=duck["duck_attack_ms"], release=duck["duck_release_ms"])

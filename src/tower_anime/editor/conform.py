@@ -76,7 +76,7 @@ def line_offsets(otio_path, dialogue_stem) -> list[tuple[str, int, int]]:
     out = []
     margin = rate // 10
     for clip in dialogue_clips(tl):
-        tempo = fx("atempo", f"{clip['tempo']:.4f}") if clip["tempo"] != 1.0 else fx("anull")
+        tempo = fx("atempo", f"{clip['tempo']:.4f}") if clip["tempo"] != 1.0 else NO_TEMPO
         voice = _samples(otio_path.parent / clip["media"], rate, tempo)[clip["source_start"]:]
         lo = max(0, clip["start"] - margin)
         window = stem[lo:clip["start"] + len(voice) + margin]
@@ -87,12 +87,15 @@ def line_offsets(otio_path, dialogue_stem) -> list[tuple[str, int, int]]:
     return out
 
 
-def samples_args(path, rate: int, tempo: Filter = fx("anull")) -> list[str]:
+NO_TEMPO = fx("anull")
+
+
+def samples_args(path, rate: int, tempo: Filter = NO_TEMPO) -> list[str]:
     """FFmpeg arguments decoding a file's audio through `tempo` to mono float32 at `rate` on stdout."""
     return graph(output(chain(source(path).audio, [tempo]), "-", ac=1, ar=rate, f="f32le"))
 
 
-def _samples(path, rate: int, tempo: Filter = fx("anull")) -> np.ndarray:
+def _samples(path, rate: int, tempo: Filter = NO_TEMPO) -> np.ndarray:
     import subprocess
 
     raw = subprocess.run(["ffmpeg", "-v", "error", *samples_args(path, rate, tempo)],
