@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tower_anime.audio.voice import post_filter, shape_filters, synthesize_line, timbre_of
+from tower_anime.media import chain_text
 
 RATE = 48000
 
@@ -22,8 +23,7 @@ def tone(path, f0=150.0, seconds=1.5):
 
 
 def shaped(src, out, voice):
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-af", ",".join(shape_filters(voice, RATE)
-                    or ["anull"]), "-ac", "1", "-c:a", "pcm_s16le", "-fflags", "+bitexact", str(out)], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-af", chain_text(shape_filters(voice, RATE)), "-ac", "1", "-c:a", "pcm_s16le", "-fflags", "+bitexact", str(out)], check=True)
     with wave.open(str(out)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64), w.getnframes() / RATE
 
@@ -78,7 +78,7 @@ def test_pitch_tempo_and_shelves(tmp_path):
 
 def test_the_filter_text_for_a_sheet_without_timbre_is_unchanged():
     # a character sheet from before timbre plans and renders exactly as it did
-    assert post_filter({"pitch": 4}, RATE).startswith("rubberband=pitch=1.259921,silenceremove")
+    assert chain_text(post_filter({"pitch": 4}, RATE)).startswith("rubberband=pitch=1.259921,silenceremove")
     assert shape_filters({"pitch": 0, "timbre": {}}, RATE) == []
     assert timbre_of({"voice": {"timbre": {"formant": 0, "brightness": 2, "warmth": 0}}}) == {"brightness": 2}
 

@@ -1,8 +1,13 @@
 """The one place that runs FFmpeg/ffprobe as subprocesses and reads their answers."""
+import itertools
 import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+import ffmpeg as _lib  # ffmpeg-python: unmaintained (0.2.0, 2019), so no other module imports it
 
 from .errors import MediaError
 
@@ -42,7 +47,122 @@ def _raise_on_failure(what, code, stderr):
 
 
 def ffmpeg(args, what, log=None):
+    """Run FFmpeg on a plain argument list (no filter graph: those are built with graph())."""
     return run(["ffmpeg", "-hide_banner", "-nostdin", "-y", *args], what, log)
+
+
+# Filter graphs are built with ffmpeg-python behind the functions below: it names the links,
+# writes each filter's options and escapes them at both levels FFmpeg parses (the option
+# value, then the graph), so a path or a text with ':', ',', '\'' or '[' needs no hand escaping.
+# Two things it orders its own way, neither of which changes what FFmpeg does: a filter's
+# named options are written sorted by name (FFmpeg sets them all by name before the filter
+# starts), and so are an input's or an output's options.
+
+Stream = Any  # an ffmpeg-python stream (a node's output pad)
+
+
+class Filter(NamedTuple):
+    """One filter of a chain: its name, positional options (FFmpeg's shorthand order), named options."""
+    name: str
+    args: tuple = ()
+    options: dict = {}
+
+
+def fx(name: str, *args: Any, **options: Any) -> Filter:
+    """A filter for chain(): fx("afade", t="out", st="1.5000", d="0.500")."""
+    return Filter(name, args, options)
+
+
+_inputs = itertools.count(1)
+
+
+def source(path, **options: Any) -> Stream:
+    """An input file; options are written before its -i (e.g. f="f32le", ar=48000).
+
+    Each call is its own -i, as a hand-written argument list has it: ffmpeg-python would
+    otherwise make one node of two calls with the same file and options (it identifies nodes
+    by a hash of their contents), and a cue looped from several opens of one file needs them.
+    """
+    stream = _lib.input(str(path), **options)
+    node = stream.node
+    node._KwargReprNode__hash = _lib._utils.get_hash_int([hash(node), next(_inputs)])
+    return stream
+
+
+def chain(stream: Stream, filters: Iterable[Filter]) -> Stream:
+    """The stream through each filter in turn."""
+    for f in filters:
+        stream = stream.filter(f.name, *f.args, **f.options)
+    return stream
+
+
+def join(streams: Iterable[Stream], name: str, *args: Any, **options: Any) -> Stream:
+    """A filter with several inputs (amix, acrossfade, sidechaincompress, ...) and one output."""
+    return _lib.filter(list(streams), name, *args, **options)
+
+
+def split(stream: Stream, n: int, name: str = "asplit") -> list[Stream]:
+    """n copies of a stream (asplit or split; the library writes the count)."""
+    node = stream.filter_multi_output(name)
+    return [node.stream(i) for i in range(n)]
+
+
+class _SourceFilter(_lib.nodes.FilterNode):
+    """A filter without inputs (anullsrc): ffmpeg-python's FilterNode wants at least one."""
+
+    def __init__(self, name, args, kwargs):
+        _lib.nodes.Node.__init__(self, None, name, {_lib.nodes.FilterableStream}, _lib.nodes.FilterableStream,
+                                 0, 0, args=list(args), kwargs=dict(kwargs))
+
+
+def generate(name: str, *args: Any, **options: Any) -> Stream:
+    """The output of a source filter, e.g. generate("anullsrc", r=48000, cl="stereo")."""
+    return _SourceFilter(name, args, options).stream()
+
+
+def output(streams: Stream | Iterable[Stream], path, **options: Any) -> Stream:
+    """One output file of the streams (each gets its -map); options such as **{"c:a": "pcm_s16le"}."""
+    streams = [streams] if not isinstance(streams, (list, tuple)) else list(streams)
+    return _lib.output(*streams, str(path), **options)
+
+
+def outputs(*specs: Stream) -> Stream:
+    """Several outputs written by one FFmpeg run."""
+    return _lib.merge_outputs(*specs)
+
+
+def graph(spec: Stream) -> list[str]:
+    """The FFmpeg arguments ffmpeg-python compiles: inputs, -filter_complex, each output's maps and options."""
+    return [str(a) for a in _lib.get_args(spec)]
+
+
+def chain_text(filters: Iterable[Filter]) -> str:
+    """A chain as filter graph text (an -af / -vf value), escaped by ffmpeg-python: for logs and tests."""
+    filters = list(filters)
+    return ",".join(_SourceFilter(f.name, f.args, f.options)._get_filter([]) for f in filters) or "anull"
+
+
+def with_script(args: list[str], script) -> list[str]:
+    """args with the -filter_complex text moved into the file `script` (-filter_complex_script):
+    the command line stays short however long the graph is (an episode's mix has a branch per
+    line). FFmpeg reads the file as it reads the argument, so the escaping is the same."""
+    args = list(args)
+    i = args.index("-filter_complex")
+    from pathlib import Path
+
+    Path(script).write_text(args[i + 1])
+    args[i:i + 2] = ["-filter_complex_script", str(script)]
+    return args
+
+
+def run_graph(spec: Stream, what: str, log=None, script=None, options: Iterable[str] = ()):
+    """Run FFmpeg on a graph built with the functions above (through run(): the same logging,
+    write-error check and MediaError). script: a file for the graph text (see with_script);
+    options: global options before the inputs (e.g. "-v", "error")."""
+    args = graph(spec)
+    if script is not None:
+        args = with_script(args, script)
+    return run(["ffmpeg", "-hide_banner", "-nostdin", *options, "-y", *args], what, log)
 
 
 def ffmpeg_from_frames(frames, args, what, log=None):
@@ -103,8 +223,8 @@ _SUMMARY_LRA = re.compile(r"Loudness range:\s+LRA:\s+(-?[\d.]+) LU")
 
 def loudness(path, stream="a:0"):
     """Integrated loudness (LUFS), true peak (dBTP) and loudness range (LU) by FFmpeg's ebur128 meter."""
-    proc = ffmpeg(["-i", str(path), "-map", f"0:{stream}", "-af", "ebur128=peak=true", "-f", "null", "-"],
-                  f"loudness of {path}")
+    metered = source(path)[stream].filter("ebur128", peak="true")
+    proc = run_graph(output(metered, "-", f="null"), f"loudness of {path}")
     summary = proc.stderr[proc.stderr.rfind("Summary:"):]
     i = _SUMMARY_I.search(summary)
     tp = _SUMMARY_TP.search(summary)

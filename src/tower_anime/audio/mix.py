@@ -16,7 +16,23 @@ from pathlib import Path
 from .. import verify_output
 from ..errors import MediaError
 from ..fsutil import atomic_paths, write_json_atomic
-from ..media import PCM, ffmpeg, loudness
+from ..media import (
+    PCM,
+    Filter,
+    Stream,
+    chain,
+    ffmpeg,
+    fx,
+    generate,
+    graph,
+    join,
+    loudness,
+    output,
+    outputs,
+    source,
+    split,
+    with_script,
+)
 from .delivery import reference, resolve_profile
 
 OVERSAMPLE = 4            # the limiter runs at 192 kHz so that it sees inter-sample peaks
@@ -24,73 +40,83 @@ CORRECTION_LU = 0.2       # EBU R128 s1 QC tolerance: a pass 2 further off than 
 STEMS = ("dialogue", "music")
 
 
-def _stereo(rate):
-    return f"aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo"
+def _stereo(rate: int) -> list[Filter]:
+    return [fx("aresample", rate), fx("aformat", sample_fmts="fltp", channel_layouts="stereo")]
 
 
-def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
-    """filter_complex text with three outputs: [out] the premix, [dstem] dialogue, [mstem] music.
-
-    Inputs: music cues first (one per scene), then voice lines.
-    """
+def mix_graph(timeline: dict, placed: list, music: dict, voices: dict, cfg: dict) -> tuple[Stream, Stream, Stream]:
+    """(premix, dialogue stem, music stem) streams from the music cues (by scene) and the
+    voice lines (by line), as ffmpeg-python streams of their inputs."""
     fps = timeline["fps"]
     rate = cfg["output"]["sample_rate"]
     samples = round(timeline["total_frames"] * rate / fps)
     music_cfg, duck = cfg["music"], cfg["mix"]
     fade = music_cfg["scene_fade"]
-    parts, labels = [], []
-    for i, scene in enumerate(timeline["scenes"]):
+    exact = [fx("apad"), fx("atrim", end_sample=samples)]
+    beds = []
+    for scene in timeline["scenes"]:
         start = scene["start_frame"] / fps
         dur = scene["frames"] / fps
         f = min(fade, dur / 4)
-        parts.append(
-            f"[{music_inputs[scene['scene']]}:a]{_stereo(rate)},"
-            f"atrim=0:{dur:.4f},volume={music_cfg['bed_level_db']}dB,"
-            f"afade=t=in:d={f:.3f},afade=t=out:st={dur - f:.4f}:d={f:.3f},"
-            f"adelay={round(start * 1000)}:all=1[m{i}]"
-        )
-        labels.append(f"[m{i}]")
-    parts.append(f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0,apad,atrim=end_sample={samples}[music]")
-    if placed:
-        vl = []
-        for j, cue in enumerate(placed):
-            # a line fitted to its slot (voice.grow_shots) is sped up; atempo keeps the pitch
-            tempo = f"atempo={cue['tempo']:.4f}," if cue.get("tempo", 1.0) > 1.0 else ""
-            parts.append(f"[{voice_inputs[cue['line']]}:a]{tempo}{_stereo(rate)},"
-                         f"adelay={round(cue['start'] * 1000)}:all=1[d{j}]")
-            vl.append(f"[d{j}]")
-        parts.append(f"{''.join(vl)}amix=inputs={len(vl)}:normalize=0,apad,atrim=end_sample={samples},"
-                     "asplit=3[dkey][dmix][dstem]")
-        parts.append(
-            f"[music][dkey]sidechaincompress=threshold={duck['duck_threshold']}:ratio={duck['duck_ratio']}:"
-            f"attack={duck['duck_attack_ms']}:release={duck['duck_release_ms']},asplit=2[ducked][mstem]"
-        )
-        parts.append("[ducked][dmix]amix=inputs=2:normalize=0[out]")
-    else:
-        parts.append(f"anullsrc=r={rate}:cl=stereo,atrim=end_sample={samples}[dstem]")
-        parts.append("[music]asplit=2[out][mstem]")
-    return ";\n".join(parts)
+        beds.append(chain(music[scene["scene"]], [
+            *_stereo(rate), fx("atrim", 0, f"{dur:.4f}"), fx("volume", f"{music_cfg['bed_level_db']}dB"),
+            fx("afade", t="in", d=f"{f:.3f}"), fx("afade", t="out", st=f"{dur - f:.4f}", d=f"{f:.3f}"),
+            fx("adelay", round(start * 1000), all=1)]))
+    bed = chain(join(beds, "amix", inputs=len(beds), normalize=0), exact)
+    if not placed:
+        silence = chain(generate("anullsrc", r=rate, cl="stereo"), [fx("atrim", end_sample=samples)])
+        out, mstem = split(bed, 2)
+        return out, silence, mstem
+    lines = []
+    for cue in placed:
+        # a line fitted to its slot (voice.grow_shots) is sped up; atempo keeps the pitch
+        tempo = [fx("atempo", f"{cue['tempo']:.4f}")] if cue.get("tempo", 1.0) > 1.0 else []
+        delay = fx("adelay", round(cue["start"] * 1000), all=1)
+        lines.append(chain(voices[cue["line"]], [*tempo, *_stereo(rate), delay]))
+    dkey, dmix, dstem = split(chain(join(lines, "amix", inputs=len(lines), normalize=0), exact), 3)
+    ducked = join([bed, dkey], "sidechaincompress", threshold=duck["duck_threshold"], ratio=duck["duck_ratio"],
+                  attack=duck["duck_attack_ms"], release=duck["duck_release_ms"])
+    ducked, mstem = split(ducked, 2)
+    return join([ducked, dmix], "amix", inputs=2, normalize=0), dstem, mstem
+
+
+def premix_args(timeline: dict, placed: list, music_paths: dict, voice_paths: dict, cfg: dict,
+                premix, dialogue, music) -> list[str]:
+    """FFmpeg arguments writing the premix and the two raw stems (32-bit float WAVs)."""
+    sources = {s["scene"]: source(music_paths[s["scene"]]).audio for s in timeline["scenes"]}
+    voices = {cue["line"]: source(voice_paths[cue["line"]]).audio for cue in placed}
+    streams = mix_graph(timeline, placed, sources, voices, cfg)
+    return graph(outputs(*(output(stream, path, **{"c:a": "pcm_f32le"})
+                           for stream, path in zip(streams, (premix, dialogue, music)))))
+
+
+def pass2_args(premix, stems_in: dict, parts: list, gain_db: float, limit_dbtp: float | None,
+               samples: int, output_cfg: dict) -> list[str]:
+    """FFmpeg arguments for pass 2: the gain on the mix and the stems, the limiter on the mix
+    only, each cut to `samples`; parts: the mix's, the dialogue's and the music's files."""
+    exact = [fx("apad"), fx("atrim", end_sample=samples)]
+    gain = fx("volume", f"{gain_db:.3f}dB")
+    mix = [gain]
+    if limit_dbtp is not None:
+        rate = output_cfg["sample_rate"]
+        mix += [fx("aresample", rate * OVERSAMPLE),
+                fx("alimiter", limit=f"{10 ** (limit_dbtp / 20):.5f}", attack=5, release=50, level="false",
+                   latency="true"),
+                fx("aresample", rate)]
+    streams = [chain(source(premix).audio, [*mix, *exact])]
+    streams += [chain(source(stems_in[name]).audio, [gain, *exact]) for name in STEMS]
+    # the delivery format for a mix and its stems (config output: rate, bit depth)
+    fmt = {"ar": output_cfg["sample_rate"], "c:a": PCM[output_cfg["audio_bit_depth"]]}
+    return graph(outputs(*(output(stream, part, **fmt) for stream, part in zip(streams, parts))))
 
 
 def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, output, log):
     """Gain on the mix and the stems, the limiter on the mix only; every output written atomically."""
-    exact = f"apad,atrim=end_sample={samples}"
-    chain = f"volume={gain_db:.3f}dB"
-    if limit_dbtp is not None:
-        rate = output["sample_rate"]
-        chain += (f",aresample={rate * OVERSAMPLE},alimiter=limit={10 ** (limit_dbtp / 20):.5f}:"
-                  f"attack=5:release=50:level=false:latency=true,aresample={rate}")
-    graph = [f"[0:a]{chain},{exact}[mix]"]
-    graph += [f"[{i + 1}:a]volume={gain_db:.3f}dB,{exact}[s{i}]" for i in range(len(STEMS))]
     # all three checked complete before any takes its real name
     with atomic_paths([out_wav, stems_out["dialogue"], stems_out["music"]],
-                      check=lambda p: verify_output.wav(p, samples)) as (mix_part, d_part, m_part):
-        args = ["-i", premix, "-i", stems_in["dialogue"], "-i", stems_in["music"],
-                "-filter_complex", ";".join(graph)]
-        for label, part in (("[mix]", mix_part), ("[s0]", d_part), ("[s1]", m_part)):
-            # the delivery format for a mix and its stems (config output: rate, bit depth)
-            args += ["-map", label, "-ar", output["sample_rate"], "-c:a", PCM[output["audio_bit_depth"]], part]
-        ffmpeg(args, "loudness normalisation (pass 2)", log)
+                      check=lambda p: verify_output.wav(p, samples)) as parts:
+        ffmpeg(pass2_args(premix, stems_in, list(parts), gain_db, limit_dbtp, samples, output),
+               "loudness normalisation (pass 2)", log)
 
 
 def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=None, stems=None, record=None):
@@ -99,13 +125,6 @@ def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=No
     stems: {"dialogue": path, "music": path} to keep (48 kHz 24-bit WAVs); record: a JSON path
     for what was measured and done. Returns the record.
     """
-    inputs, music_inputs, voice_inputs = [], {}, {}
-    for scene in timeline["scenes"]:
-        music_inputs[scene["scene"]] = len(inputs) // 2
-        inputs += ["-i", music_paths[scene["scene"]]]
-    for cue in placed:
-        voice_inputs[cue["line"]] = len(inputs) // 2
-        inputs += ["-i", voice_paths[cue["line"]]]
     total = timeline["total_frames"] / timeline["fps"]
     samples = round(total * cfg["output"]["sample_rate"])
     profile = resolve_profile(cfg)
@@ -115,15 +134,11 @@ def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=No
     with tempfile.TemporaryDirectory(prefix="tower-mix-") as tmp:
         tmp = Path(tmp)
         stems = stems or {name: tmp / f"{name}.wav" for name in STEMS}
-        graph = tmp / "graph.txt"
-        graph.write_text(mix_graph(timeline, placed, music_inputs, voice_inputs, cfg))
         premix = tmp / "premix.wav"
         raw = {name: tmp / f"{name}.raw.wav" for name in STEMS}
+        args = premix_args(timeline, placed, music_paths, voice_paths, cfg, premix, raw["dialogue"], raw["music"])
         # long graphs go through a file: the command line stays short whatever the episode size
-        ffmpeg([*inputs, "-filter_complex_script", graph,
-                "-map", "[out]", "-c:a", "pcm_f32le", premix,
-                "-map", "[dstem]", "-c:a", "pcm_f32le", raw["dialogue"],
-                "-map", "[mstem]", "-c:a", "pcm_f32le", raw["music"]], "premix", log)
+        ffmpeg(with_script(args, tmp / "graph.txt"), "premix", log)
         before = {"programme": loudness(premix), "dialogue": loudness(raw["dialogue"])}
         measured = before[what]["integrated_lufs"]
         if not math.isfinite(measured) or measured <= -69.9:

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import MediaError
 from .. import verify_output
 from ..fsutil import atomic_path
-from ..media import ffmpeg, run
+from ..media import chain, ffmpeg, fx, graph, output, run, source
 
 # Searched after the caller's preferred paths: Debian's fluid-soundfont-gm, then timgm6mb-soundfont.
 SOUNDFONT_PATHS = [
@@ -495,6 +495,22 @@ def _gain_db(raw, duration, rate, level_db):
     return min(wanted, allowed, MAX_GAIN_DB)
 
 
+def finish_args(raw, out, rate: int, gain_db: float, duration: float, fade_in: float, fade_out: float) -> list[str]:
+    """FFmpeg arguments from FluidSynth's raw float32 stereo to `out`: levelled, exactly
+    `duration` long, faded, 16-bit. The render runs past `duration` (the form ends up to a
+    beat later, plus the reverb tail); atrim/apad make the length exact to the sample."""
+    samples = round(duration * rate)
+    finished = chain(source(raw, f="f32le", ar=rate, ac=2).audio, [
+        fx("volume", f"{gain_db:.2f}dB"),
+        fx("atrim", end_sample=samples),
+        fx("apad", whole_len=samples),
+        fx("afade", t="in", st=0, d=f"{fade_in:.3f}"),
+        fx("afade", t="out", st=f"{duration - fade_out:.3f}", d=f"{fade_out:.3f}"),
+    ])
+    return graph(output(finished, out, ar=rate, ac=2,
+                        **{"c:a": "pcm_s16le", "fflags": "+bitexact", "flags:a": "+bitexact"}))
+
+
 def render_cue(spec, out_wav, soundfont, log=None):
     """Render the spec's cue to `out_wav`: exactly spec["duration"] s of faded 16-bit stereo PCM.
 
@@ -515,17 +531,6 @@ def render_cue(spec, out_wav, soundfont, log=None):
         run(["fluidsynth", "-ni", "-g", "0.6", "-r", rate, "-T", "raw", "-O", "float",
              "-E", "little", "-F", raw, soundfont, mid], f"FluidSynth render of {what}", log)
         gain = _gain_db(raw, duration, rate, profile_for(spec)["level_db"])
-        # The render runs past `duration` (the form ends up to a beat later, plus the reverb
-        # tail); atrim/apad make the length exact to the sample.
-        filters = ",".join([
-            f"volume={gain:.2f}dB",
-            f"atrim=end_sample={samples}",
-            f"apad=whole_len={samples}",
-            f"afade=t=in:st=0:d={fade_in:.3f}",
-            f"afade=t=out:st={duration - fade_out:.3f}:d={fade_out:.3f}",
-        ])
         with atomic_path(out_wav, check=lambda p: verify_output.wav(p, samples, 2)) as tmp:
-            ffmpeg(["-f", "f32le", "-ar", rate, "-ac", 2, "-i", raw, "-af", filters,
-                    "-ar", rate, "-ac", 2, "-c:a", "pcm_s16le",
-                    "-fflags", "+bitexact", "-flags:a", "+bitexact", tmp],
+            ffmpeg(finish_args(raw, tmp, rate, gain, duration, fade_in, fade_out),
                    f"FFmpeg finish of {what}", log)

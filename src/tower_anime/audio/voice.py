@@ -26,7 +26,7 @@ from ..backends import UnknownBackend
 from ..errors import MediaError
 from .. import verify_output
 from ..fsutil import atomic_path
-from ..media import ffmpeg, run
+from ..media import Filter, chain, ffmpeg, fx, graph, output, run, source
 
 
 def synth_piper(text: str, raw_wav: str | Path, speed: float) -> None:
@@ -58,7 +58,7 @@ BRIGHTNESS_HZ = 3000   # high shelf: the presence and sibilance band of speech
 WARMTH_HZ = 250        # low shelf: the chest and body of the voice
 
 
-def shape_filters(voice: dict, sample_rate: int) -> list[str]:
+def shape_filters(voice: dict, sample_rate: int) -> list[Filter]:
     """FFmpeg filters giving a line its character: pitch and timbre (formant shift, shelves)
     and, where the backend did not speak at the character's speed, the tempo. [] for none."""
     pitch = 2 ** (float(voice.get("pitch", 0)) / 12)
@@ -71,22 +71,22 @@ def shape_filters(voice: dict, sample_rate: int) -> list[str]:
         # then takes pitch and tempo back with the formants preserved: only the formants moved
         rate = round(sample_rate * 2 ** (formant / 12))
         ratio = rate / sample_rate
-        chain += [f"aresample={sample_rate}", f"asetrate={rate}",
-                  f"rubberband=tempo={tempo / ratio:.6f}:pitch={pitch / ratio:.6f}:formant=preserved",
-                  f"aresample={sample_rate}"]
+        chain += [fx("aresample", sample_rate), fx("asetrate", rate),
+                  fx("rubberband", tempo=f"{tempo / ratio:.6f}", pitch=f"{pitch / ratio:.6f}", formant="preserved"),
+                  fx("aresample", sample_rate)]
     else:
         if pitch != 1:
-            chain.append(f"rubberband=pitch={pitch:.6f}")
+            chain.append(fx("rubberband", pitch=f"{pitch:.6f}"))
         if tempo != 1:
-            chain.append(f"atempo={tempo:.6f}")
+            chain.append(fx("atempo", f"{tempo:.6f}"))
     warmth, brightness = float(timbre.get("warmth", 0)), float(timbre.get("brightness", 0))
     if warmth:
-        chain.append(f"lowshelf=g={warmth:g}:f={WARMTH_HZ}")
+        chain.append(fx("lowshelf", g=f"{warmth:g}", f=WARMTH_HZ))
     if brightness:
-        chain.append(f"highshelf=g={brightness:g}:f={BRIGHTNESS_HZ}")
+        chain.append(fx("highshelf", g=f"{brightness:g}", f=BRIGHTNESS_HZ))
     boost = max(warmth, brightness, 0.0)
     if boost:
-        chain.append(f"volume={-boost:g}dB")  # a boosted shelf must not clip; the mix sets the level
+        chain.append(fx("volume", f"{-boost:g}dB"))  # a boosted shelf must not clip; the mix sets the level
     return chain
 
 
@@ -106,14 +106,20 @@ def with_timbre(spec: dict, character: dict) -> dict:
     return {**spec, "voice": {**spec["voice"], "timbre": timbre}} if timbre else spec
 
 
-def post_filter(voice, sample_rate):
+def post_filter(voice: dict, sample_rate: int) -> list[Filter]:
     """The character's shaping (shape_filters), trim silent edges, resample."""
     chain = shape_filters(voice, sample_rate)
     # trim leading/trailing silence so the line starts when the timeline says it does
-    chain.append("silenceremove=start_periods=1:start_threshold=-50dB")
-    chain.append("areverse,silenceremove=start_periods=1:start_threshold=-50dB,areverse")
-    chain.append(f"aresample={sample_rate}")
-    return ",".join(chain)
+    trim = fx("silenceremove", start_periods=1, start_threshold="-50dB")
+    chain += [trim, fx("areverse"), trim, fx("areverse")]
+    chain.append(fx("aresample", sample_rate))
+    return chain
+
+
+def post_args(raw, part, voice: dict, sample_rate: int) -> list[str]:
+    """FFmpeg arguments writing `part`, a mono 16-bit WAV: the speech in `raw` after post_filter."""
+    shaped = chain(source(raw).audio, post_filter(voice, sample_rate))
+    return graph(output(shaped, part, ac=1, **{"c:a": "pcm_s16le"}))
 
 
 def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None, **runtime):
@@ -132,8 +138,7 @@ def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None, 
         raw = Path(tmp) / "speech"
         backend.render(spec, raw, log=log, transport=transport, **runtime)
         with atomic_path(out_wav, check=verify_output.wav) as part:
-            ffmpeg(["-i", raw, "-af", post_filter(voice, sample_rate), "-ac", "1",
-                    "-c:a", "pcm_s16le", part], f"voice line {spec['line']}", log)
+            ffmpeg(post_args(raw, part, voice, sample_rate), f"voice line {spec['line']}", log)
     if wav_seconds(out_wav) <= 0.05:
         Path(out_wav).unlink()
         raise MediaError(f"voice line {spec['line']} came out silent; check its text: {spec['text']!r}")

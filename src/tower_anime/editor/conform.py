@@ -12,13 +12,18 @@ from pathlib import Path
 import numpy as np
 
 from ..episode.assemble import video_graph
-from ..media import encoder, ffmpeg
+from ..media import Filter, chain, encoder, ffmpeg, fx, graph, output, source
 from .otio_timeline import dialogue_clips, read, timeline_of
 
 
 def conform_graph(timeline: dict, rows: list[dict]) -> str:
     """filter_complex text for inputs 0..n-1 (each clip's whole media): a clip that starts
-    inside its media is trimmed there first, then the master's joins apply."""
+    inside its media is trimmed there first, then the master's joins apply.
+
+    Kept as text, not built with ffmpeg-python like the package's other graphs: the joins are
+    the master's own graph text (episode/assemble.video_graph), so that the conform proves the
+    same graph; the trims are spliced into it by input label, which only text allows. It
+    becomes a graph of streams when video_graph does."""
     graph = video_graph(timeline)
     pre = []
     for i, row in enumerate(rows):
@@ -71,8 +76,8 @@ def line_offsets(otio_path, dialogue_stem) -> list[tuple[str, int, int]]:
     out = []
     margin = rate // 10
     for clip in dialogue_clips(tl):
-        af = f"atempo={clip['tempo']:.4f}" if clip["tempo"] != 1.0 else "anull"
-        voice = _samples(otio_path.parent / clip["media"], rate, af)[clip["source_start"]:]
+        tempo = fx("atempo", f"{clip['tempo']:.4f}") if clip["tempo"] != 1.0 else NO_TEMPO
+        voice = _samples(otio_path.parent / clip["media"], rate, tempo)[clip["source_start"]:]
         lo = max(0, clip["start"] - margin)
         window = stem[lo:clip["start"] + len(voice) + margin]
         n = len(window) + len(voice)
@@ -82,11 +87,19 @@ def line_offsets(otio_path, dialogue_stem) -> list[tuple[str, int, int]]:
     return out
 
 
-def _samples(path, rate: int, af: str = "anull") -> np.ndarray:
+NO_TEMPO = fx("anull")
+
+
+def samples_args(path, rate: int, tempo: Filter = NO_TEMPO) -> list[str]:
+    """FFmpeg arguments decoding a file's audio through `tempo` to mono float32 at `rate` on stdout."""
+    return graph(output(chain(source(path).audio, [tempo]), "-", ac=1, ar=rate, f="f32le"))
+
+
+def _samples(path, rate: int, tempo: Filter = NO_TEMPO) -> np.ndarray:
     import subprocess
 
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-af", af, "-ac", "1", "-ar", str(rate),
-                          "-f", "f32le", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(["ffmpeg", "-v", "error", *samples_args(path, rate, tempo)],
+                         capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.float32).astype(np.float64)
 
 

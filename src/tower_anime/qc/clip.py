@@ -16,7 +16,7 @@ from .. import verify_output
 from ..errors import MediaError
 from ..fsutil import atomic_path
 from ..media import probe
-from .frames import grey_chunks, luma_filter
+from .frames import LUMA_PLANE, grey_chunks, luma_filter
 from .report import check, make_report
 from .still import laplacian_variance
 
@@ -146,12 +146,12 @@ def measure(path, spec, cfg, thumb=None):
     with ThreadPoolExecutor(1) as pool:
         probed = pool.submit(_video_stream, path)
         try:
-            stats, error = decode("extractplanes=y"), None
+            stats, error = decode(LUMA_PLANE), None
         except MediaError as e:
             stats, error = None, e
         video = probed.result()  # a file with no video stream raises here
     first_filter, levels = luma_filter(video)
-    if first_filter != "extractplanes=y":
+    if first_filter != LUMA_PLANE:
         stats = decode(first_filter)
     elif error:
         raise error

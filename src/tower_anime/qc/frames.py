@@ -11,12 +11,14 @@ import tempfile
 import numpy as np
 
 from ..errors import MediaError
-from ..media import require_tool
+from ..media import Filter, chain, fx, graph, output, outputs, require_tool, source, split
 
 CHUNK = 16  # frames per read: big enough to vectorise, small enough to overlap the decode
+LUMA_PLANE = fx("extractplanes", "y")
+GREY = fx("format", "gray")
 
 
-def luma_filter(video_stream):
+def luma_filter(video_stream: dict) -> tuple[Filter, tuple[int, int]]:
     """(filter, (black, white) levels) giving the luma plane of a stream as grey bytes.
 
     For YUV streams FFmpeg's plane extraction is the cheapest path (measured ~30 % faster
@@ -26,26 +28,32 @@ def luma_filter(video_stream):
     fmt = video_stream.get("pix_fmt", "")
     if fmt.startswith(("yuv", "nv12", "nv21")):
         full = fmt.startswith("yuvj") or video_stream.get("color_range") == "pc"
-        return "extractplanes=y", (0, 255) if full else (16, 235)
-    return "format=gray", (0, 255)
+        return LUMA_PLANE, (0, 255) if full else (16, 235)
+    return GREY, (0, 255)
 
 
-def grey_chunks(path, width, height, first_filter="format=gray", thumb=None, thumb_frames=(), thumb_width=192):
+def grey_args(path, width: int, height: int, first_filter: Filter = GREY, thumb=None, thumb_frames=(),
+              thumb_width: int = 192) -> list[str]:
+    """FFmpeg arguments for grey_chunks: the grey frames as rawvideo on stdout and, with
+    `thumb`, the strip of the frames numbered in `thumb_frames` written to that JPEG."""
+    video = source(path, threads=2).video
+    scaled = [first_filter, fx("scale", width, height, flags="area")]
+    if not thumb:
+        return graph(output(chain(video, scaled), "pipe:1", f="rawvideo"))
+    grey, strip = split(video, 2, "split")
+    strip = chain(strip, [fx("select", "+".join(f"eq(n,{n})" for n in thumb_frames)),
+                          fx("scale", thumb_width, -2), fx("tile", f"{len(thumb_frames)}x1", padding=4)])
+    return graph(outputs(output(chain(grey, scaled), "pipe:1", f="rawvideo"),
+                         output(strip, thumb, **{"frames:v": 1, "q:v": 4, "update": 1})))
+
+
+def grey_chunks(path, width, height, first_filter=GREY, thumb=None, thumb_frames=(), thumb_width=192):
     """Yield (N, height, width) uint8 arrays of successive frames of `path`, scaled to
     width x height after `first_filter`. With `thumb`, the same decode also writes the
     frames numbered in `thumb_frames` side by side into that JPEG (a contact-sheet strip)."""
     require_tool("ffmpeg")
-    scaled = f"{first_filter},scale={width}:{height}:flags=area"
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-threads", "2", "-i", str(path)]
-    if thumb:
-        pick = "+".join(f"eq(n\\,{n})" for n in thumb_frames)
-        cmd += ["-filter_complex",
-                f"[0:v]split=2[a][b];[a]{scaled}[grey];"
-                f"[b]select='{pick}',scale={thumb_width}:-2,tile={len(thumb_frames)}x1:padding=4[strip]",
-                "-map", "[grey]", "-f", "rawvideo", "pipe:1",
-                "-map", "[strip]", "-frames:v", "1", "-q:v", "4", "-update", "1", "-y", str(thumb)]
-    else:
-        cmd += ["-vf", scaled, "-f", "rawvideo", "pipe:1"]
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
+           *grey_args(path, width, height, first_filter, thumb, thumb_frames, thumb_width)]
     frame = width * height
     errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty decoder cannot block on it
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
