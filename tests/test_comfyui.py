@@ -599,3 +599,12 @@ def test_the_double_speaks_the_real_servers_shapes(server, tmp_path):
     text = str(E.prompt_rejected(bad, server.url))
     assert "node 1 (CheckpointLoaderSimple) input 'ckpt_name': Value not in list [ckpt_name: 'c.safetensors' not in " \
            "(list of length 25)]; received 'c.safetensors' (the model file is missing on the server" in text
+
+
+def test_credentials_in_a_server_url_are_masked_in_errors(tmp_path):
+    # a closed port: the error names the URL, its credentials masked (everything to the last @)
+    c = settings_for(tmp_path, "http://tower:s3cr@t@127.0.0.1:9")
+    with pytest.raises(E.ComfyUIError) as e:
+        job("still", "s1", c, None).run(tmp_path / "a.png")
+    assert "s3cr" not in str(e.value) and "t@127" not in str(e.value)
+    assert "127.0.0.1:9" in str(e.value)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import requests
 import websocket
 
+from ..store.url import mask_url
 from .errors import (ComfyUIError, ExecutionFailed, Interrupted, JobTimeout, OutputGone, Transient, Unreachable,
                      execution_failed, prompt_rejected)
 
@@ -237,7 +238,7 @@ class ComfyUIClient:
             done = False
             if kind == "execution_start":
                 self._wait_state()["started"] = True
-                print(f"comfyui: {what}: started on {self.url}", file=log, flush=True)
+                print(f"comfyui: {what}: started on {mask_url(self.url)}", file=log, flush=True)
             elif kind == "execution_cached":
                 nodes = body.get("nodes") or []
                 if nodes and len(nodes) >= len(graph):
@@ -294,7 +295,7 @@ class ComfyUIClient:
             return
         now = time.monotonic()
         if ahead != state["ahead"] or now - state["said"] >= WAIT_LOG_SECONDS:
-            print(f"comfyui: {what}: waiting: {ahead} prompt(s) ahead on {self.url} (other clients' work)",
+            print(f"comfyui: {what}: waiting: {ahead} prompt(s) ahead on {mask_url(self.url)} (other clients' work)",
                   file=log, flush=True)
             state["ahead"], state["said"] = ahead, now
 

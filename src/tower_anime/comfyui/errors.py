@@ -6,6 +6,7 @@ The shapes translated here are the real server's (as observed on ComfyUI 0.3.64)
 from urllib.parse import urlsplit
 
 from ..errors import TowerError
+from ..store.url import mask_urls_in
 
 
 def start_hint(url: str) -> str:
@@ -43,7 +44,11 @@ OOM_HINT = ("the card ran out of memory. Free it (close other programs using the
 
 
 class ComfyUIError(TowerError):
-    """Base class of every ComfyUI failure."""
+    """Base class of every ComfyUI failure. A server URL may carry credentials (user:pass@):
+    every message has them masked, whichever part of the client wrote it."""
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(mask_urls_in(message), *args)
 
 
 class Unreachable(ComfyUIError):
