@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import ValidationProblem
 from ..prompts import build_prompts
 
-if TYPE_CHECKING:
-    from ..story.load import Story
+
+class _Story(Protocol):
+    """What workflow_problems reads of a story.load.Story (the story floor is above this one)."""
+
+    @property
+    def characters(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def episodes(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def files(self) -> dict[str, str]: ...
+
 
 STAGE_KEYS = {"still": "stills", "clip": "clips"}
 
@@ -55,7 +66,7 @@ def workflow_path(config: dict[str, Any], name: str) -> Path:
     return Path(config["comfyui"]["workflows_dir"]) / name
 
 
-def workflow_problems(story: Story, config: dict[str, Any], key: str,
+def workflow_problems(story: _Story, config: dict[str, Any], key: str,
                       config_file: Path | str = "config") -> list[ValidationProblem]:
     """Every workflow template the comfyui backend of stage `key` (stills, clips) could use
     exists: one problem per bad name."""

@@ -260,7 +260,8 @@ async def _serve_stdio(server: Any, service: FactsService) -> None:
         service.interrupt_all()  # input closed mid-call: stop the statement, exit now
 
 
-def serve(url: "str | DatabaseURL", config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None) -> None:
+def serve(url: "str | DatabaseURL", config: dict, limits: Limits | None = None,
+          characters: Callable[[], dict] | None = None) -> None:
     """Run until the client closes stdin. Nothing else may write to stdout: it is the protocol.
     characters(): the story's characters for the character_sheet tool."""
     import anyio
@@ -283,8 +284,8 @@ def http_app(service: FactsService, host: str, port: int) -> Any:
         transport_security=security, host=host)
 
 
-def serve_http(url: "str | DatabaseURL", config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None,
-               host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve_http(url: "str | DatabaseURL", config: dict, limits: Limits | None = None,
+               characters: Callable[[], dict] | None = None, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve MCP over streamable HTTP at http://host:port/mcp until interrupted. No
     authentication: keep it on 127.0.0.1 (the default) or behind something that adds it."""
     import sys

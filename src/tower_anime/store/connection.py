@@ -97,7 +97,7 @@ class Database:
             self._run_script(sql)
 
     @contextlib.contextmanager
-    def deadline(self, seconds: float | None) -> Iterator["Database"]:
+    def deadline(self, seconds: float | None) -> Iterator[Database]:
         """Statements inside stop with QueryTimeout once `seconds` have passed (None: no bound).
 
         The database stops the statement itself (SQLite: a progress handler; PostgreSQL:
