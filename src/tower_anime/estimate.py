@@ -141,7 +141,7 @@ class Estimate:
     missing: list
 
 
-def estimate(jobs: Sequence[Job], records: dict[str, list[float]], gpus_options: Iterable[int], cores: int,
+def estimate(jobs: list[Job], records: dict[str, list[float]], gpus_options: Iterable[int], cores: int,
              job_overhead: float = 0.1, startup: float = 3.0) -> Estimate:
     means = {rule: mean(v) for rule, v in records.items() if v}
     per_rule = {}

@@ -12,18 +12,24 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .client import ComfyUIClient
 from .errors import MODEL_FOLDERS, ComfyUIError, MissingOnServer, TemplateError, Unreachable
 from .graph import is_link, render_template, save_node
 from .spec import filename_prefix, template_variables
 
-if TYPE_CHECKING:
-    from _typeshed import SupportsWrite
-
 # a job to check: (stage, spec, template path, label)
 _Job = tuple[str, dict[str, Any], Path | str, str]
+
+
+class _Log(Protocol):
+    """Where preflight writes: a text file, sys.stderr, or _Tee (both)."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
 
 # LoadImage lists the server's input folder; the still is uploaded only when its job runs.
 UPLOAD_PLACEHOLDER = "tower-preflight-upload.png"
@@ -134,7 +140,7 @@ def job_graphs(jobs: Iterable[_Job]) -> list[tuple[str, dict[str, Any]]]:
     return graphs
 
 
-def preflight(jobs: Sequence[_Job], settings: dict[str, Any], log: SupportsWrite[str]) -> dict[str, dict[str, Any]]:
+def preflight(jobs: Sequence[_Job], settings: dict[str, Any], log: _Log) -> dict[str, dict[str, Any]]:
     """Check `jobs` = [(stage, spec, template path, label)] against every listed server.
 
     Returns {url: system_stats} of the servers that are up. Servers that are down are

@@ -18,10 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from _typeshed import SupportsWrite
+from typing import Any, TextIO
 
 from .errors import JobTimeout, Unreachable
 
@@ -49,7 +46,7 @@ def _note_holder(fd, what):
 
 
 @contextlib.contextmanager
-def lease(servers: Sequence[str], lock_dir: Path | str, health: Callable[[str], Any], log: SupportsWrite[str],
+def lease(servers: Sequence[str], lock_dir: Path | str, health: Callable[[str], Any], log: TextIO,
           what: str = "job", wait_seconds: float = 86400.0, poll: float = 0.5) -> Iterator[tuple[str, Any]]:
     """Yield (url, health info) of a free, healthy server, locked for this process.
 

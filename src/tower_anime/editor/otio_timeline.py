@@ -247,7 +247,7 @@ def _frames(t: otio.opentime.RationalTime, fps: int) -> int:
     return round(t.rescaled_to(fps).value)
 
 
-def picture_rows(tl: otio.schema.Timeline) -> list[dict]:
+def picture_rows(tl: otio.schema.Timeline) -> tuple[list[dict], list[str]]:
     """The picture track as plan rows: per clip its shot (metadata), start_frame and frames (its
     handles under a crossfade included), source_start (the frame of its media it starts on),
     transition_in and transition_frames, fade_in / fade_out (Effects), and what else lies on the

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,7 +126,7 @@ def check_episode(ep_id: str, doc: dict[str, Any], characters: dict[str, Any] | 
         episodes[ep_id] = doc
 
 
-def story_from_documents(characters_doc: Any, episode_docs: dict[str, tuple[dict[str, Any], Path | str]],
+def story_from_documents(characters_doc: Any, episode_docs: Mapping[str, tuple[dict[str, Any], Path | str]],
                          characters_where: Path | str) -> Story:
     """The checks of load_story on documents read from elsewhere (the database).
 
