@@ -3,6 +3,8 @@
 The workflow (rules/common.smk) and `tower-anime validate` both call check_inputs, so a
 story the CLI accepts is a story the workflow plans, and every refusal is an InvalidInput
 with one line per problem (file, field, value, what is allowed)."""
+from __future__ import annotations
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -49,7 +51,7 @@ def _decodes(path: Path) -> Optional[str]:
     return None
 
 
-def reference_problems(characters: dict, where, root=None) -> list:
+def reference_problems(characters: dict, where: Path | str, root: Path | str | None = None) -> list:
     """Every character's reference_image must be a decodable picture inside the project folder
     (the folder the workflow runs in, where relative paths are read): a still check opens it."""
     root = Path(root or Path.cwd()).resolve()
@@ -74,7 +76,7 @@ def reference_problems(characters: dict, where, root=None) -> list:
     return found
 
 
-def episode_list_problems(config: dict, story: Story, label) -> list:
+def episode_list_problems(config: dict, story: Story, label: Path | str) -> list:
     """story.episodes names episodes to build: each must be one the story has."""
     return [ValidationProblem(label, f"story.episodes[{i}]", f"got {ep!r}; no such episode in the story; expected one "
                               f"of {sorted(story.episodes)}")
@@ -100,7 +102,7 @@ def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: 
     return Checked(config, story, context, plans)
 
 
-def check_config_file(path, overrides: Optional[dict] = None) -> Checked:
+def check_config_file(path: Path | str, overrides: Optional[dict] = None) -> Checked:
     """check_inputs on a config file (what `tower-anime validate --config FILE` runs)."""
     config = load_config(path, overrides)
     return check_inputs(config, str(path))

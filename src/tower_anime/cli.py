@@ -19,7 +19,7 @@ def _plans(args):
     return checked.config, checked.story, checked.plans
 
 
-def cmd_validate(args):
+def cmd_validate(args: argparse.Namespace) -> None:
     _, story, plans = _plans(args)
     for ep, plan in plans.items():
         print(f"{ep}: {len(plan.scenes)} scenes, {len(plan.shots)} shots, {len(plan.lines)} lines, "
@@ -27,7 +27,7 @@ def cmd_validate(args):
     print(f"OK: {len(story.characters)} characters, {len(plans)} episode(s)")
 
 
-def cmd_plan(args):
+def cmd_plan(args: argparse.Namespace) -> None:
     _, _, plans = _plans(args)
     if args.episode not in plans:
         raise TowerError(f"no episode {args.episode!r}; the story has {sorted(plans)}")
@@ -68,7 +68,7 @@ def _where(db):
     return db.display + (f" (schema {db.url.schema})" if db.dialect == "postgresql" else "")
 
 
-def cmd_db_init(args):
+def cmd_db_init(args: argparse.Namespace) -> None:
     from .store import migrate
 
     with _database(args, "story", create=True) as db:
@@ -76,7 +76,7 @@ def cmd_db_init(args):
         print(f"{_where(db)}: " + (f"applied {', '.join(applied)}" if applied else "schema up to date"))
 
 
-def cmd_db_import(args):
+def cmd_db_import(args: argparse.Namespace) -> None:
     from .story.database import import_folder
 
     with _database(args, "story", create=True) as db:
@@ -85,7 +85,7 @@ def cmd_db_import(args):
               f"{n['shots']} shots, {n['templates']} workflow template(s) from {args.folder}")
 
 
-def cmd_db_export(args):
+def cmd_db_export(args: argparse.Namespace) -> None:
     from .story.database import export_folder
 
     with _database(args, "story") as db:
@@ -94,7 +94,7 @@ def cmd_db_export(args):
               f"{n['templates']} workflow template(s) to {args.folder}")
 
 
-def cmd_facts_add(args):
+def cmd_facts_add(args: argparse.Namespace) -> None:
     from .facts import add_facts, make_fact
     from .store import migrate
 
@@ -105,7 +105,7 @@ def cmd_facts_add(args):
         print(f"{db.display}: " + ("added 1 fact" if added else "already known, nothing added"))
 
 
-def cmd_facts_import(args):
+def cmd_facts_import(args: argparse.Namespace) -> None:
     from .facts import add_facts, read_facts_file
     from .store import migrate
 
@@ -131,7 +131,7 @@ def _print_facts(rows, as_json, score=False):
         print("  ".join(v[:w].ljust(w) for v, w in zip(row[:-1], widths)) + "  " + row[-1])
 
 
-def cmd_facts_search(args):
+def cmd_facts_search(args: argparse.Namespace) -> None:
     from .facts import search_facts
     from .store import require_schema
 
@@ -140,7 +140,7 @@ def cmd_facts_search(args):
         _print_facts(search_facts(db, args.query, args.limit), args.json, score=True)
 
 
-def cmd_facts_list(args):
+def cmd_facts_list(args: argparse.Namespace) -> None:
     from .facts import list_facts
     from .store import require_schema
 
@@ -149,7 +149,7 @@ def cmd_facts_list(args):
         _print_facts(list_facts(db, args.subject), args.json)
 
 
-def cmd_facts_serve(args):
+def cmd_facts_serve(args: argparse.Namespace) -> None:
     from .facts.server import Limits, serve, serve_http
     from .store import resolve_url
 
@@ -190,7 +190,7 @@ def _print_changes(changes, verb, where, dry_run):
         print(f"  skipped: {why}")
 
 
-def cmd_facts_push(args):
+def cmd_facts_push(args: argparse.Namespace) -> None:
     from .facts import read_fact_files
     from .knowledge_base import push
 
@@ -209,7 +209,7 @@ def cmd_facts_push(args):
     _print_changes(push(kb, facts, args.dry_run), f"in Tower's {source}", kb.display, args.dry_run)
 
 
-def cmd_facts_pull(args):
+def cmd_facts_pull(args: argparse.Namespace) -> None:
     from .knowledge_base import pull, remote_facts
     from .store import migrate
 
@@ -249,7 +249,7 @@ def cmd_facts_pull(args):
         _print_changes(changes, f"in {kb.display}", _where(db), False)
 
 
-def cmd_services_check(args):
+def cmd_services_check(args: argparse.Namespace) -> int:
     from .services import check_services
 
     cfg = _config_or_defaults(args)
@@ -336,7 +336,7 @@ def _add_db_commands(sub):
     p.set_defaults(fn=cmd_services_check)
 
 
-def cmd_estimate(args):
+def cmd_estimate(args: argparse.Namespace) -> None:
     from .estimate import estimate, planned_jobs, describe_estimate, read_benchmarks
 
     records = read_benchmarks(args.benchmarks)

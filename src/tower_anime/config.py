@@ -1,5 +1,10 @@
 """Workflow configuration: validated against src/tower_anime/schemas/config.schema.yaml, defaults filled."""
+from __future__ import annotations
+
 import copy
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 from .errors import InvalidInput, ValidationProblem
 from .schema import read_yaml, validate
@@ -15,7 +20,7 @@ def _check_backends(config, file):
         raise InvalidInput(problems)
 
 
-def validate_config(config, file="config/config.yaml"):
+def validate_config(config: dict[str, Any], file: Path | str = "config/config.yaml") -> dict[str, Any]:
     """Validate (and fill defaults into) a config dict in place; raise InvalidInput on problems."""
     validate(config, "config", file)
     loud = config["loudness"]
@@ -36,7 +41,8 @@ def merge_config(base: dict, extra: dict) -> dict:
     return base
 
 
-def load_config(path="config/config.yaml", overrides=None, extra_files=()):
+def load_config(path: Path | str = "config/config.yaml", overrides: dict[str, Any] | None = None,
+                extra_files: Iterable[Path | str] = ()) -> dict[str, Any]:
     """Read, merge extra config files (like snakemake --configfile) and overrides (like
     snakemake --config), validate. Returns a new dict."""
     data = copy.deepcopy(read_yaml(path))

@@ -5,11 +5,14 @@ follows the real workflow; the durations are each rule's mean over its benchmark
 (benchmarks/<rule>/...tsv); a list scheduler then replays the graph on `cores` CPU slots and
 `gpus` cards, the way Snakemake's greedy scheduler hands out ready jobs by priority.
 """
+from __future__ import annotations
+
 import csv
 import heapq
 import re
 import subprocess
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import mean
@@ -31,7 +34,7 @@ class Job:
     deps: set = field(default_factory=set)
 
 
-def read_benchmarks(root="benchmarks"):
+def read_benchmarks(root: Path | str = "benchmarks") -> dict[str, list[float]]:
     """{rule: [seconds, ...]} from Snakemake benchmark files laid out as benchmarks/<rule>/..."""
     records = {}
     root = Path(root)
@@ -54,7 +57,7 @@ def _field(body, name):
     return m.group(1).strip() if m else ""
 
 
-def parse_dry_run(text):
+def parse_dry_run(text: str) -> list[Job]:
     """Jobs (with dependencies) from the text of `snakemake --forceall -n`."""
     jobs = []
     for rule, body in _BLOCK.findall(text):
@@ -76,7 +79,8 @@ def parse_dry_run(text):
     return jobs
 
 
-def planned_jobs(targets, snakemake_args=(), workdir=".", cores=2):
+def planned_jobs(targets: Sequence[str], snakemake_args: Sequence[str] = (), workdir: Path | str = ".",
+                 cores: int = 2) -> list[Job]:
     # --cores matters even in a dry run: Snakemake caps each job's threads at it
     cmd = [sys.executable, "-m", "snakemake", *targets, "--forceall", "-n", "--cores", str(cores), *snakemake_args]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -88,7 +92,8 @@ def planned_jobs(targets, snakemake_args=(), workdir=".", cores=2):
     return jobs
 
 
-def simulate(jobs, seconds, cores, gpus, job_overhead=0.0):
+def simulate(jobs: Sequence[Job], seconds: Callable[[Job], float], cores: int, gpus: int,
+             job_overhead: float = 0.0) -> float:
     """Makespan of a greedy list schedule: highest priority first among ready jobs."""
     by_id = {j.jobid: j for j in jobs}
     waiting = {j.jobid: set(j.deps) for j in jobs}
@@ -136,7 +141,8 @@ class Estimate:
     missing: list
 
 
-def estimate(jobs, records, gpus_options, cores, job_overhead=0.1, startup=3.0):
+def estimate(jobs: list[Job], records: dict[str, list[float]], gpus_options: Iterable[int], cores: int,
+             job_overhead: float = 0.1, startup: float = 3.0) -> Estimate:
     means = {rule: mean(v) for rule, v in records.items() if v}
     per_rule = {}
     for j in jobs:
@@ -151,14 +157,14 @@ def estimate(jobs, records, gpus_options, cores, job_overhead=0.1, startup=3.0):
     return Estimate(jobs=jobs, per_rule=per_rule, predictions=predictions, missing=missing)
 
 
-def fmt_seconds(s):
+def fmt_seconds(s: float) -> str:
     s = round(s)
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     return f"{h}h {m:02d}m {sec:02d}s" if h else f"{m}m {sec:02d}s"
 
 
-def describe_estimate(est, targets, cores):
+def describe_estimate(est: Estimate, targets: Sequence[str], cores: int) -> str:
     gpu_jobs = [j for j in est.jobs if j.gpu]
     lines = [f"target: {' '.join(targets)}: {len(est.jobs)} jobs ({len(gpu_jobs)} on a GPU)",
              f"{'rule':<14}{'jobs':>6}{'mean s':>9}{'total s':>10}  records"]

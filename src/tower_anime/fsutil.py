@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import TowerError
 
@@ -197,7 +198,7 @@ def write_text_atomic(target: str | Path, text: str) -> None:
     write_bytes_atomic(target, text.encode("utf-8"))
 
 
-def write_json_atomic(target: str | Path, data) -> None:
+def write_json_atomic(target: str | Path, data: Any) -> None:
     import json
 
     write_text_atomic(target, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 # ISO 639-1 -> (ISO 639-2/B, the language's name in itself). Covers the languages espeak-ng
 # speaks that have an ISO 639-1 code; a three-letter code not listed here is used as it is.
@@ -78,7 +80,7 @@ def name(code: str) -> str:
     return _TABLE[p][1] if p in _TABLE else code
 
 
-def problem(code) -> str | None:
+def problem(code: Any) -> str | None:
     """Why `code` is not a language tag Tower can use, or None."""
     if not isinstance(code, str) or not TAG.match(code):
         return f"got {code!r}; expected an ISO 639 language code such as ja, en, es (or jpn, eng, spa; es-MX)"
@@ -107,7 +109,7 @@ def text_width(text: str, half_width: float = 1.0) -> float:
     return sum(1 if is_wide(c) else half_width for c in text)
 
 
-def join_rows(rows) -> str:
+def join_rows(rows: Iterable[str]) -> str:
     """Rows (or events) of one subtitle put back into the line's text: a space between two
     rows of words, nothing where a row ends or starts in full-width text (Japanese has no spaces)."""
     out = ""

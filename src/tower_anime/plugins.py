@@ -18,7 +18,7 @@ ENV = "TOWER_PLUGINS"
 _loaded = set()
 
 
-def load_plugins():
+def load_plugins() -> None:
     """Import every plugin not imported yet (idempotent, cheap after the first call)."""
     for ep in entry_points(group=GROUP):
         if ep.value in _loaded:

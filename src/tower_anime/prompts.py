@@ -5,9 +5,12 @@ from a knowledge base) there and every template can use them. The rendered promp
 the per-shot spec, so editing a template, the style or a shot re-plans exactly the shots
 whose prompt text changed.
 """
+from __future__ import annotations
+
 import functools
 import traceback
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -16,7 +19,7 @@ from .errors import InvalidInput, ValidationProblem
 STAGES = ("still", "clip")
 
 
-def prompt_context(stage, spec, style):
+def prompt_context(stage: str, spec: dict[str, Any], style: dict[str, Any]) -> dict[str, Any]:
     """The template context: a plain dict of plain values (JSON types only).
 
     `spec` is a still spec (story/plan.py); for the clip stage it may also carry `frames`
@@ -62,7 +65,7 @@ def _template_line(exc, filename):
     return getattr(exc, "lineno", None)
 
 
-def render_prompt(templates_dir, name, context):
+def render_prompt(templates_dir: Path | str, name: str, context: dict[str, Any]) -> str:
     """Render one template; collapse whitespace so templates can be laid out freely."""
     path = Path(templates_dir) / name
     try:
@@ -79,7 +82,8 @@ def render_prompt(templates_dir, name, context):
     return " ".join(text.split())
 
 
-def build_prompts(stage, spec, style, templates_dir="config/prompts"):
+def build_prompts(stage: str, spec: dict[str, Any], style: dict[str, Any],
+                  templates_dir: Path | str = "config/prompts") -> dict[str, str]:
     """{"positive", "negative"} prompts of one shot for `stage` ("still" or "clip")."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")

@@ -1,9 +1,13 @@
 """JSON-schema validation with messages that name the file, the field and what is expected."""
+from __future__ import annotations
+
 import copy
 import functools
 import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import jsonschema
 import yaml
@@ -17,8 +21,10 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # package it imports, never against files found by walking out of an installed package
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
+_T = TypeVar("_T")
 
-def schema_dir():
+
+def schema_dir() -> Path:
     """The folder of the config, character and episode schemas (package data)."""
     return SCHEMA_DIR
 
@@ -29,12 +35,12 @@ def _cached_schema(name):
         return yaml.load(f, Loader=_LOADER)
 
 
-def load_schema(name):
+def load_schema(name: str) -> dict[str, Any]:
     """A fresh copy each call: validation fills defaults into the instance, never the schema."""
     return copy.deepcopy(_cached_schema(name))
 
 
-def field_path(path):
+def field_path(path: Iterable[str | int]) -> str:
     """['scenes', 0, 'shots', 2, 'duration'] -> 'scenes[0].shots[2].duration'."""
     out = ""
     for part in path:
@@ -75,7 +81,8 @@ def _defaults_class(cls):
     return _with_defaults(cls)
 
 
-def problems(instance, schema, file, fill_defaults=True):
+def problems(instance: Any, schema: dict[str, Any], file: Path | str,
+             fill_defaults: bool = True) -> list[ValidationProblem]:
     """Every schema problem of `instance` as ValidationProblem, in document order."""
     cls = jsonschema.validators.validator_for(schema)
     if fill_defaults:
@@ -109,13 +116,13 @@ def problems(instance, schema, file, fill_defaults=True):
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
-def control_character(text: str):
+def control_character(text: str) -> str | None:
     """The first character no text field may hold (a NUL, an escape, ...), or None."""
     m = _CONTROL.search(text)
     return m.group() if m else None
 
 
-def value_problems(instance, file, path=()) -> list:
+def value_problems(instance: Any, file: Path | str, path: tuple[str | int, ...] = ()) -> list[ValidationProblem]:
     """What no schema keyword catches, anywhere in a document: NaN and infinite numbers
     (every comparison with NaN is false, so `minimum` lets it through) and control
     characters in text or keys (YAML writes them as escapes such as "\\0")."""
@@ -145,7 +152,7 @@ class _UniqueKeyLoader(_LOADER):
     """The fast loader, refusing a key given twice in one mapping (YAML keeps the last value
     silently: a shot's second `duration` would win). Merge keys (`<<`) may be overridden."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
             seen = {}
             for key_node, _ in node.value:
@@ -168,7 +175,7 @@ def _one_line(text):
     return " ".join(str(text).split())
 
 
-def parse_yaml(text, path):
+def parse_yaml(text: str, path: Path | str) -> Any:
     """Parse YAML text read from `path`; InvalidInput names the file and the line on a syntax
     error, a duplicate key or a character YAML refuses (a control character)."""
     try:
@@ -188,7 +195,7 @@ def parse_yaml(text, path):
     return {} if data is None else data
 
 
-def read_yaml(path):
+def read_yaml(path: Path | str) -> Any:
     """Read a UTF-8 YAML file, turning a missing file, bytes that are not UTF-8, a syntax error
     or a duplicate key into an InvalidInput naming the file and the place."""
     path = Path(path)
@@ -204,7 +211,7 @@ def read_yaml(path):
     return parse_yaml(text, path)
 
 
-def validate(instance, name, file):
+def validate(instance: _T, name: str, file: Path | str) -> _T:
     """Validate against schemas/<name>.schema.yaml (filling defaults); raise on problems."""
     found = problems(instance, load_schema(name), file)
     if found:

@@ -1,15 +1,19 @@
 """Glue for the workflow's `script:` files: log to the job's log, print user errors once."""
+from __future__ import annotations
+
 import json
 import os
 import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from .errors import TowerError
 
 
-def run_step(snakemake, fn):
+def run_step(snakemake: Any, fn: Callable[[TextIO], object]) -> None:
     """Run fn(log) with stderr in snakemake.log[0]; a TowerError ends the job with its message only."""
     log = open(snakemake.log[0], "w", buffering=1) if snakemake.log else sys.stderr
     real_stderr = sys.stderr
@@ -35,11 +39,11 @@ def run_step(snakemake, fn):
             log.close()
 
 
-def spec(snakemake, name="spec"):
+def spec(snakemake: Any, name: str = "spec") -> Any:
     return json.loads(getattr(snakemake.params, name))
 
 
-def backend_files(snakemake, *own) -> dict:
+def backend_files(snakemake: Any, *own: str) -> dict:
     """The job's named inputs that its backend declared (e.g. ComfyUI's `workflow`), by name:
     every named input except the rule's own and the backend's code (rules/common.smk,
     render_inputs)."""

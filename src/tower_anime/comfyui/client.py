@@ -5,11 +5,14 @@ Failures are typed: Unreachable (no connection), Transient (connection reset, 5x
 websocket dropped: worth a retry), PromptRejected (400 from /prompt), ExecutionFailed /
 OutOfMemory / Interrupted (from the websocket), JobTimeout.
 """
+from __future__ import annotations
+
 import json
 import re
 import time
 import uuid
 from pathlib import Path
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import requests
@@ -85,14 +88,14 @@ class ComfyUIClient:
         except ValueError:
             raise Transient(f"{method} {self.url}{path} answered something that is not JSON: {resp.text[:200]!r}") from None
 
-    def system_stats(self):
+    def system_stats(self) -> dict[str, Any]:
         """The health check: versions and devices (GET /system_stats)."""
         return self._json("GET", "/system_stats")
 
-    def object_info(self):
+    def object_info(self) -> dict[str, Any]:
         return self._json("GET", "/object_info")
 
-    def queue(self):
+    def queue(self) -> dict[str, Any]:
         """{"running": [prompt ids], "pending": [prompt ids], "ahead": {prompt id: prompts
         ahead of it}}. Pending prompts run in the order of their number (the answer's list is
         not sorted)."""
@@ -109,11 +112,11 @@ class ComfyUIClient:
         if resp.status_code != 200:
             raise ComfyUIError(f"POST {self.url}/free answered {resp.status_code}")
 
-    def history(self, prompt_id):
+    def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The finished history entry of a prompt, or None (unknown or not finished: `{}`)."""
         return self._json("GET", f"/history/{prompt_id}").get(prompt_id)
 
-    def upload_image(self, path, name=None):
+    def upload_image(self, path: Path | str, name: str | None = None) -> str:
         """Upload an input image; returns the value for LoadImage's `image` input.
 
         Same content under the same name keeps the name; other content gets `name (1).png`,
@@ -129,7 +132,7 @@ class ComfyUIClient:
         body = resp.json()
         return f"{body['subfolder']}/{body['name']}" if body.get("subfolder") else body["name"]
 
-    def submit(self, graph, prompt_id, template=None):
+    def submit(self, graph: dict[str, Any], prompt_id: str, template: str | None = None) -> tuple[str, int | None]:
         """POST /prompt with our client_id (the websocket routes events by it)."""
         body = {"prompt": graph, "client_id": self.client_id, "prompt_id": prompt_id}
         resp = self._request("POST", "/prompt", json=body)
@@ -144,7 +147,7 @@ class ComfyUIClient:
         answer = resp.json()
         return answer.get("prompt_id", prompt_id), answer.get("number")
 
-    def interrupt(self, prompt_id) -> bool:
+    def interrupt(self, prompt_id: str) -> bool:
         """Drop our prompt if it waits, and stop it if it runs where the server can stop one
         prompt (0.3.56 and later: POST /interrupt with its id stops only it). An older server
         would stop whatever runs, another client's prompt included, so it gets no /interrupt.
@@ -157,7 +160,7 @@ class ComfyUIClient:
         self._request("POST", "/interrupt", json={"prompt_id": prompt_id}, timeout=quick)
         return True
 
-    def wait_stopped(self, prompt_id, seconds) -> bool:
+    def wait_stopped(self, prompt_id: str, seconds: float) -> bool:
         """True once the prompt neither runs nor waits on the server (within `seconds`)."""
         end = time.monotonic() + seconds
         while True:
@@ -168,7 +171,7 @@ class ComfyUIClient:
                 return False
             time.sleep(0.2)
 
-    def download(self, item, dest):
+    def download(self, item: dict[str, Any], dest: Path | str) -> None:
         """Stream one output file (`{"filename", "subfolder", "type"}` from history) to dest."""
         params = {"filename": item["filename"], "subfolder": item.get("subfolder", ""), "type": item.get("type", "output")}
         try:
@@ -191,7 +194,7 @@ class ComfyUIClient:
 
     # --- websocket --------------------------------------------------------------------
 
-    def connect(self):
+    def connect(self) -> websocket.WebSocket:
         """The websocket for our client_id; open it before submitting so no event is missed."""
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -203,7 +206,8 @@ class ComfyUIClient:
         except (OSError, websocket.WebSocketException) as e:
             raise Transient(f"websocket to {self.url} failed: {_reason(e)}", down=True) from e
 
-    def follow(self, ws, prompt_id, graph, deadline, log, what):
+    def follow(self, ws: websocket.WebSocket, prompt_id: str, graph: dict[str, Any], deadline: float, log: TextIO,
+               what: str) -> dict[str, Any]:
         """Log the prompt's progress until it ends; return its history entry.
 
         Ends on `executing` with node null (history is stored by then), or when /history has
@@ -267,7 +271,7 @@ class ComfyUIClient:
                 if entry is not None:
                     return entry
 
-    def check_prompt(self, prompt_id, log=None, what="job"):
+    def check_prompt(self, prompt_id: str, log: TextIO | None = None, what: str = "job") -> dict[str, Any] | None:
         """The finished entry, None while the prompt waits or runs; Transient when the server
         has forgotten it (a restart empties the queue and the history). With a log, a prompt
         that waits behind others logs how many are ahead (when it changes, and every
@@ -287,7 +291,7 @@ class ComfyUIClient:
             self.waiting = {"started": False, "ahead": None, "said": 0.0}
         return self.waiting
 
-    def log_position(self, queued, prompt_id, log, what):
+    def log_position(self, queued: dict[str, Any], prompt_id: str, log: TextIO, what: str) -> None:
         """`waiting: N prompt(s) ahead` while our prompt is pending (see check_prompt)."""
         state = self._wait_state()
         ahead = queued["ahead"].get(prompt_id)
@@ -315,7 +319,7 @@ def _finished(entry):
     return status.get("completed") or status.get("status_str") in ("success", "error")
 
 
-def history_error(entry, url, what):
+def history_error(entry: dict[str, Any], url: str, what: str) -> ComfyUIError | None:
     """The failure recorded in a finished history entry (when its websocket message was missed)."""
     status = entry.get("status") or {}
     if status.get("status_str") == "success":
@@ -328,7 +332,7 @@ def history_error(entry, url, what):
     return ExecutionFailed(f"{what}: ComfyUI at {url} reports status {status.get('status_str')!r} without an error message")
 
 
-def output_files(entry, node_id):
+def output_files(entry: dict[str, Any], node_id: str) -> list[dict[str, Any]]:
     """Files the save node wrote: `images` (SaveImage, core SaveVideo) or `gifs` (VHS)."""
     out = (entry.get("outputs") or {}).get(node_id) or {}
     return [item for key in ("images", "gifs", "videos") for item in out.get(key, [])

@@ -3,6 +3,9 @@
 The shapes translated here are the real server's (as observed on ComfyUI 0.3.64): the
 400 body of POST /prompt (`error` + `node_errors`) and the websocket `execution_error`.
 """
+from __future__ import annotations
+
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import TowerError
@@ -130,7 +133,7 @@ def _allowed(input_config):
     return f"a {kind}"
 
 
-def describe_node_error(node_id, entry, graph=None):
+def describe_node_error(node_id: str, entry: dict[str, Any], graph: dict[str, Any] | None = None) -> list[str]:
     """One line per problem of one node in `node_errors`."""
     cls = entry.get("class_type") or (graph or {}).get(node_id, {}).get("class_type", "?")
     lines = []
@@ -154,7 +157,8 @@ def describe_node_error(node_id, entry, graph=None):
     return lines
 
 
-def prompt_rejected(body, url, template=None, graph=None):
+def prompt_rejected(body: dict[str, Any] | None, url: str, template: str | None = None,
+                    graph: dict[str, Any] | None = None) -> PromptRejected:
     """PromptRejected from the JSON body of a 400 answer to POST /prompt."""
     err = (body or {}).get("error") or {}
     if isinstance(err, str):
@@ -173,12 +177,12 @@ def prompt_rejected(body, url, template=None, graph=None):
     return PromptRejected(head + "".join(f"\n  - {line}" for line in lines))
 
 
-def is_oom(data):
+def is_oom(data: dict[str, Any]) -> bool:
     text = f"{data.get('exception_type', '')} {data.get('exception_message', '')}".lower()
     return "outofmemory" in text.replace(" ", "") or "out of memory" in text or "allocation on device" in text
 
 
-def execution_failed(data, url, what):
+def execution_failed(data: dict[str, Any], url: str, what: str) -> ExecutionFailed:
     """ExecutionFailed (or OutOfMemory) from the data of an `execution_error` message."""
     node = f"node {data.get('node_id', '?')} ({data.get('node_type', '?')})"
     message = (data.get("exception_message") or "").strip().splitlines()

@@ -4,9 +4,13 @@ A template is the API format (`{"<id>": {"class_type", "inputs"}}`) with Jinja2 
 Every `{{ ... }}` writes a JSON value (strings quoted and escaped), so a prompt with quotes or
 newlines can never break the graph, and every variable must be defined (StrictUndefined).
 """
+from __future__ import annotations
+
 import functools
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -39,7 +43,7 @@ def _environment(folder):
     )
 
 
-def render_template(path, variables):
+def render_template(path: Path | str, variables: dict[str, Any]) -> dict[str, Any]:
     """Render a workflow template to a graph dict; TemplateError names the file and the fix."""
     path = Path(path)
     if not path.is_file():
@@ -62,11 +66,11 @@ def render_template(path, variables):
     return graph
 
 
-def is_link(value):
+def is_link(value: object) -> bool:
     return isinstance(value, list)
 
 
-def validate_graph(graph, source="graph"):
+def validate_graph(graph: Any, source: Path | str = "graph") -> dict[str, Any]:
     """Structure checks of an API-format graph: what the server would reject, said plainly."""
     problems = []
     if not isinstance(graph, dict) or not graph:
@@ -133,7 +137,7 @@ def _find_cycle(graph):
     return None
 
 
-def save_node(graph, filename_prefix, source="graph"):
+def save_node(graph: dict[str, Any], filename_prefix: str, source: Path | str = "graph") -> str:
     """The id of the node that writes our file: the one given our filename_prefix."""
     ids = [i for i, n in graph.items() if n["inputs"].get("filename_prefix") == filename_prefix]
     if len(ids) != 1:
@@ -143,7 +147,7 @@ def save_node(graph, filename_prefix, source="graph"):
     return ids[0]
 
 
-def literal_inputs(graph):
+def literal_inputs(graph: dict[str, Any]) -> Iterator[tuple[str, str, str, Any]]:
     """(node id, class, input name, value) of every literal (non-link) input."""
     for node_id, node in graph.items():
         for name, value in node["inputs"].items():

@@ -1,6 +1,10 @@
 """Checks of what a server sends back, before it is moved into stills/ or clips/."""
+from __future__ import annotations
+
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, TextIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -14,7 +18,7 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm")
 TRIM_CRF, TRIM_PRESET = 18, "veryfast"
 
 
-def pick(files, stage, what):
+def pick(files: Sequence[dict[str, Any]], stage: str, what: str) -> dict[str, Any]:
     """The file of the asked kind among a save node's outputs."""
     suffixes = (".png",) if stage == "still" else VIDEO_SUFFIXES
     for item in files:
@@ -25,7 +29,7 @@ def pick(files, stage, what):
                     "Check the save node of the workflow template (SaveImage for stills; SaveVideo mp4/h264 for clips)")
 
 
-def check_still(path, width, height, what):
+def check_still(path: Path | str, width: int, height: int, what: str) -> None:
     """A PNG that decodes completely at the asked size."""
     try:
         with Image.open(path) as img:
@@ -41,7 +45,7 @@ def check_still(path, width, height, what):
                         "Does the workflow template pass {{ width }} and {{ height }} to its latent?")
 
 
-def check_video(path, frames, width, height, fps, what):
+def check_video(path: Path | str, frames: int, width: int, height: int, fps: float, what: str) -> None:
     """An H.264-decodable video with exactly `frames` frames, the asked size and frame rate."""
     try:
         info = probe(path)
@@ -65,7 +69,7 @@ def check_video(path, frames, width, height, fps, what):
                         ". Does the workflow template pass {{ width }}, {{ height }}, {{ frames }} and {{ fps }} through?")
 
 
-def trim_video(src, dest, frames, fps, log=None):
+def trim_video(src: Path | str, dest: Path | str, frames: int, fps: float, log: TextIO | None = None) -> None:
     """The first `frames` frames (the model renders step*k+1; the shot may want fewer)."""
     ffmpeg(["-i", src, "-frames:v", str(frames), "-r", str(fps), "-c:v", "libx264", "-preset", TRIM_PRESET,
             "-crf", str(TRIM_CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an", dest],

@@ -7,19 +7,35 @@ never touches the network on a dry run. Where the submitting host cannot reach t
 (one ComfyUI per GPU node on localhost), `comfyui.preflight: per-job` moves the server check
 into each job (`check_job`), against the server that job leased.
 """
+from __future__ import annotations
+
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 from .client import ComfyUIClient
 from .errors import MODEL_FOLDERS, ComfyUIError, MissingOnServer, TemplateError, Unreachable
 from .graph import is_link, render_template, save_node
 from .spec import filename_prefix, template_variables
 
+# a job to check: (stage, spec, template path, label)
+_Job = tuple[str, dict[str, Any], Path | str, str]
+
+
+class _Log(Protocol):
+    """Where preflight writes: a text file, sys.stderr, or _Tee (both)."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
 # LoadImage lists the server's input folder; the still is uploaded only when its job runs.
 UPLOAD_PLACEHOLDER = "tower-preflight-upload.png"
 
 
-def job_graph(stage, spec, template):
+def job_graph(stage: str, spec: dict[str, Any], template: Path | str) -> dict[str, Any]:
     """The graph a job will submit (the still to upload stands in by a placeholder name)."""
     prefix = filename_prefix(stage, spec)
     graph = render_template(template, template_variables(stage, spec, prefix, image=UPLOAD_PLACEHOLDER))
@@ -70,7 +86,7 @@ def _number_problem(cls, name, value, spec):
     return None
 
 
-def check_graph(graph, object_info):
+def check_graph(graph: dict[str, Any], object_info: dict[str, Any]) -> list[tuple[str, Any, str]]:
     """What the server lacks for one graph: [(kind, key, text)] (kind: node, model, value,
     range, wiring)."""
     missing = []
@@ -110,7 +126,7 @@ def check_graph(graph, object_info):
     return missing
 
 
-def job_graphs(jobs):
+def job_graphs(jobs: Iterable[_Job]) -> list[tuple[str, dict[str, Any]]]:
     """[(label, graph)] of jobs = [(stage, spec, template path, label)]; every broken template
     is listed at once in one TemplateError. Needs no server."""
     graphs, broken = [], []
@@ -124,7 +140,7 @@ def job_graphs(jobs):
     return graphs
 
 
-def preflight(jobs, settings, log):
+def preflight(jobs: Sequence[_Job], settings: dict[str, Any], log: _Log) -> dict[str, dict[str, Any]]:
     """Check `jobs` = [(stage, spec, template path, label)] against every listed server.
 
     Returns {url: system_stats} of the servers that are up. Servers that are down are
@@ -170,7 +186,8 @@ def _fits(stage, spec, template, object_info):
     return not [p for p in check_graph(graph, object_info) if p[0] == "node"]
 
 
-def fitting_templates(url, jobs, graphs, object_info):
+def fitting_templates(url: str, jobs: Iterable[_Job], graphs: Iterable[tuple[str, dict[str, Any]]],
+                      object_info: dict[str, Any]) -> list[str]:
     """For each stage whose template uses node classes `url` lacks: the other templates in
     the same folder that fit the server (e.g. a VideoHelperSuite VHS_VideoCombine clip
     template on a server without the core SaveVideo), one line per stage and template."""
@@ -193,7 +210,7 @@ def fitting_templates(url, jobs, graphs, object_info):
     return lines
 
 
-def server_problems(url, graphs, object_info):
+def server_problems(url: str, graphs: Iterable[tuple[str, dict[str, Any]]], object_info: dict[str, Any]) -> list[str]:
     """One line per thing `url` lacks for graphs = [(label, graph)], naming the jobs that need it."""
     found = {}   # (kind, key) -> [text, labels...]
     for label, graph in graphs:
@@ -207,12 +224,12 @@ def server_problems(url, graphs, object_info):
     return problems
 
 
-def missing_on_server(problems, hints=()):
+def missing_on_server(problems: Sequence[str], hints: Iterable[str] = ()) -> MissingOnServer:
     return MissingOnServer(f"ComfyUI preflight: {len(problems)} thing(s) missing; nothing was run:\n  - "
                            + "\n  - ".join(problems) + "".join(f"\n  hint: {h}" for h in hints))
 
 
-def check_job(stage, spec, template, label, client):
+def check_job(stage: str, spec: dict[str, Any], template: Path | str, label: str, client: ComfyUIClient) -> None:
     """comfyui.preflight: per-job. The job checks the server it leased, before uploading or
     submitting anything: on a cluster with one ComfyUI per GPU node on localhost, only the
     job's own node can reach its server, so the submitting host cannot check it."""
@@ -223,7 +240,7 @@ def check_job(stage, spec, template, label, client):
         raise missing_on_server(problems, fitting_templates(client.url, [(stage, spec, template, label)], graphs, info))
 
 
-def describe(stats):
+def describe(stats: dict[str, Any]) -> str:
     """One line about a server from /system_stats: version and card."""
     system = stats.get("system") or {}
     devices = stats.get("devices") or []
@@ -238,16 +255,16 @@ class _Tee:
     def __init__(self, *streams):
         self.streams = streams
 
-    def write(self, text):
+    def write(self, text: str) -> None:
         for s in self.streams:
             s.write(text)
 
-    def flush(self):
+    def flush(self) -> None:
         for s in self.streams:
             s.flush()
 
 
-def schedule_advice(schedule, servers):
+def schedule_advice(schedule: dict[str, Any], servers: Sequence[str]) -> list[str]:
     """Warnings about how Snakemake was started for these servers (see README, ComfyUI)."""
     notes = []
     gpu, n = schedule.get("gpu"), len(servers)
@@ -266,7 +283,7 @@ def schedule_advice(schedule, servers):
     return notes
 
 
-def per_job_notes(settings):
+def per_job_notes(settings: dict[str, Any]) -> list[str]:
     """What the submitting host says when each job checks its own server (comfyui.preflight: per-job)."""
     notes = []
     if not Path(settings["lock_dir"]).is_absolute():
@@ -279,7 +296,8 @@ def per_job_notes(settings):
     return notes
 
 
-def run_preflight(jobs, config, log_path, schedule=None):
+def run_preflight(jobs: Sequence[_Job], config: dict[str, Any], log_path: Path | str,
+                  schedule: dict[str, Any] | None = None) -> bool:
     """The workflow's onstart check: print to the terminal and log_path; True when jobs may run.
 
     comfyui.preflight: submit-host checks here; per-job leaves the check to each job (see

@@ -5,12 +5,16 @@ Caching truth: ComfyUI runs nothing for a graph it has just run, and its history
 at the file it wrote before. Results are therefore always read from the history entry of
 *our* prompt_id (a fresh uuid per submission), never picked from a folder by name or time.
 """
+from __future__ import annotations
+
 import contextlib
 import os
 import signal
 import threading
 import time
 import uuid
+from pathlib import Path
+from typing import Any, TextIO
 
 from .. import verify_output
 from ..fsutil import atomic_path
@@ -67,13 +71,13 @@ class ComfyJob:
         # what the card must hold for this job: a change is when comfyui.free_between_models frees it
         self.model = " + ".join(filter(None, (c.get("checkpoint"), c.get("text_encoder"))))
 
-    def say(self, text):
+    def say(self, text: str) -> None:
         print(f"comfyui: {self.what}: {text}", file=self.log, flush=True)
 
     def _health(self, url):
         return ComfyUIClient(url, *self.timeouts, client_id=self.client_id).system_stats()
 
-    def run(self, out_path, still_path=None):
+    def run(self, out_path: Path | str, still_path: Path | str | None = None) -> None:
         s = self.settings
         failures = 0          # faults other than a server being down: at most comfyui.retries
         down_since, down_tries = None, 0
@@ -272,10 +276,12 @@ class ComfyJob:
                 os.unlink(raw)
 
 
-def render_still(spec, out_path, log, template, config):
+def render_still(spec: dict[str, Any], out_path: Path | str, log: TextIO, template: Path | str,
+                 config: dict[str, Any]) -> None:
     ComfyJob("still", spec, template, config["comfyui"], log).run(out_path)
 
 
-def render_clip(spec, still_path, out_path, log, template, config):
+def render_clip(spec: dict[str, Any], still_path: Path | str, out_path: Path | str, log: TextIO,
+                template: Path | str, config: dict[str, Any]) -> None:
     ComfyJob("clip", spec, template, config["comfyui"], log).run(out_path, still_path=still_path)
 

@@ -8,18 +8,22 @@ gpu=N` (N = number of servers) keeps Snakemake from starting more GPU jobs than 
 servers; the locks decide which job gets which server, and also hold when two Snakemake
 runs share the lock folder. flock is reliable on local disks; keep lock_dir off NFS.
 """
+from __future__ import annotations
+
 import contextlib
 import fcntl
 import hashlib
 import os
 import re
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TextIO
 
 from .errors import JobTimeout, Unreachable
 
 
-def lock_file(lock_dir, url):
+def lock_file(lock_dir: Path | str, url: str) -> Path:
     """A readable, collision-free lock file name per server URL."""
     host = re.sub(r"[^A-Za-z0-9]+", "_", url.split("://", 1)[-1]).strip("_")[:60]
     return Path(lock_dir) / f"{host}-{hashlib.sha1(url.encode()).hexdigest()[:10]}.lock"
@@ -42,7 +46,8 @@ def _note_holder(fd, what):
 
 
 @contextlib.contextmanager
-def lease(servers, lock_dir, health, log, what="job", wait_seconds=86400.0, poll=0.5):
+def lease(servers: Sequence[str], lock_dir: Path | str, health: Callable[[str], Any], log: TextIO,
+          what: str = "job", wait_seconds: float = 86400.0, poll: float = 0.5) -> Iterator[tuple[str, Any]]:
     """Yield (url, health info) of a free, healthy server, locked for this process.
 
     Servers are tried in the listed order; one that is down is skipped with a warning.
@@ -89,7 +94,7 @@ def _model_file(lock_dir, url):
     return lock_file(lock_dir, url).with_suffix(".model")
 
 
-def last_model(lock_dir, url) -> str | None:
+def last_model(lock_dir: Path | str, url: str) -> str | None:
     """The model the last Tower job on this server asked for (written by note_model), or None.
     Read and written by the job that holds the server's lock, so no two jobs race on it."""
     try:
@@ -98,7 +103,7 @@ def last_model(lock_dir, url) -> str | None:
         return None
 
 
-def note_model(lock_dir, url, model: str) -> None:
+def note_model(lock_dir: Path | str, url: str, model: str) -> None:
     """Record the model a job on this server asked for (see last_model)."""
     path = _model_file(lock_dir, url)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

@@ -5,10 +5,28 @@ Everything that shapes the picture (prompt text, LoRAs, checkpoint, sampler sett
 workflow template's name) is in the spec, so Snakemake re-plans exactly the shots whose
 values changed. Servers, timeouts and retries are not: they never change a picture.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Protocol
 
 from ..errors import ValidationProblem
 from ..prompts import build_prompts
+
+
+class _Story(Protocol):
+    """What workflow_problems reads of a story.load.Story (the story floor is above this one)."""
+
+    @property
+    def characters(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def episodes(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def files(self) -> dict[str, str]: ...
+
 
 STAGE_KEYS = {"still": "stills", "clip": "clips"}
 
@@ -22,14 +40,15 @@ def model_length(frames: int, step: int) -> int:
     return step * k + 1
 
 
-def loras_of(characters):
+def loras_of(characters: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One LoRA per character of the shot that has one, in the shot's order."""
     return [{"name": c["lora"]["file"], "strength_model": c["lora"].get("strength_model", 0.8),
              "strength_clip": c["lora"].get("strength_clip", 0.8)}
             for c in characters if c.get("lora")]
 
 
-def resolve_workflow(stage, shot, episode, characters, config):
+def resolve_workflow(stage: str, shot: dict[str, Any], episode: dict[str, Any],
+                     characters: dict[str, dict[str, Any]], config: dict[str, Any]) -> str:
     """The template's file name: shot > first character of the shot naming one > episode > config."""
     key = STAGE_KEYS[stage]
     if (shot.get("workflow") or {}).get(key):
@@ -43,11 +62,12 @@ def resolve_workflow(stage, shot, episode, characters, config):
     return config["comfyui"][key]["workflow"]
 
 
-def workflow_path(config, name):
+def workflow_path(config: dict[str, Any], name: str) -> Path:
     return Path(config["comfyui"]["workflows_dir"]) / name
 
 
-def workflow_problems(story, config, key, config_file="config"):
+def workflow_problems(story: _Story, config: dict[str, Any], key: str,
+                      config_file: Path | str = "config") -> list[ValidationProblem]:
     """Every workflow template the comfyui backend of stage `key` (stills, clips) could use
     exists: one problem per bad name."""
     folder = Path(config["comfyui"]["workflows_dir"])
@@ -73,7 +93,8 @@ def workflow_problems(story, config, key, config_file="config"):
     return found
 
 
-def still_fields(still, shot, episode, characters, config):
+def still_fields(still: dict[str, Any], shot: dict[str, Any], episode: dict[str, Any],
+                 characters: dict[str, dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
     """The comfyui part of a still spec: its prompts and its render settings."""
     c = config["comfyui"]["stills"]
     return {
@@ -87,7 +108,8 @@ def still_fields(still, shot, episode, characters, config):
     }
 
 
-def clip_fields(still, frames, fps, shot, episode, characters, config):
+def clip_fields(still: dict[str, Any], frames: int, fps: float, shot: dict[str, Any], episode: dict[str, Any],
+                characters: dict[str, dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
     """The comfyui part of a clip spec. `length` is what the model renders; the clip is
     trimmed to the shot's `frames` afterwards."""
     c = config["comfyui"]["clips"]
@@ -103,12 +125,12 @@ def clip_fields(still, frames, fps, shot, episode, characters, config):
     }
 
 
-def filename_prefix(stage, spec):
+def filename_prefix(stage: str, spec: dict[str, Any]) -> str:
     still = spec if stage == "still" else spec["still"]
     return f"tower/{still['episode']}/{still['shot']}_{stage}"
 
 
-def template_variables(stage, spec, prefix, image=None):
+def template_variables(stage: str, spec: dict[str, Any], prefix: str, image: str | None = None) -> dict[str, Any]:
     """The variables a workflow template is rendered with (see config/workflows/*.j2)."""
     c = spec["comfyui"]
     still = spec if stage == "still" else spec["still"]

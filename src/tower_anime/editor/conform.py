@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -33,7 +34,8 @@ def conform_graph(timeline: dict, rows: list[dict]) -> str:
     return ";\n".join(pre + [graph])
 
 
-def conform_picture(otio_path, out_video, output_cfg: dict, log=None) -> dict:
+def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: dict,
+                    log: TextIO | None = None) -> dict:
     """Encode the picture of an .otio file as the master is encoded (config `output`): the same
     frames give the same decoded pictures. Returns the timeline dict it was built from."""
     otio_path = Path(otio_path)
@@ -51,7 +53,7 @@ def conform_picture(otio_path, out_video, output_cfg: dict, log=None) -> dict:
     return timeline
 
 
-def decoded_frames(path, width: int, height: int) -> np.ndarray:
+def decoded_frames(path: Path | str, width: int, height: int) -> np.ndarray:
     """Every frame of a file's picture as 8-bit YUV 4:2:0 planes, one row per frame."""
     import subprocess
 
@@ -65,7 +67,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
-def line_offsets(otio_path, dialogue_stem) -> list[tuple[str, int, int]]:
+def line_offsets(otio_path: Path | str, dialogue_stem: Path | str) -> list[tuple[str, int, int]]:
     """(line, its start in samples on the timeline, where its voice is found on the stem) per
     line of the Dialogue track: the voice (sped up as its time warp says) is cross-correlated
     with the stem around its place; the two starts are equal when it is placed to the sample."""

@@ -73,7 +73,7 @@ def _join(track: otio.schema.Track, rows: list[dict], rate: float, make_clip) ->
 
 
 def build_timeline(timeline: dict, shots: dict, music: dict, placement: dict, subtitles: list,
-                   reports: dict, paths: dict, folder, sample_rate: int,
+                   reports: dict, paths: dict, folder: Path | str, sample_rate: int,
                    timeline_json: str) -> otio.schema.Timeline:
     """The episode's OTIO timeline.
 
@@ -191,7 +191,7 @@ def _to_frames(tl: otio.schema.Timeline, fps: int) -> otio.schema.Timeline:
     return copy
 
 
-def export_fcp_xml(tl: otio.schema.Timeline, path) -> None:
+def export_fcp_xml(tl: otio.schema.Timeline, path: Path | str) -> None:
     """FCP 7 XML (Resolve and Premiere import it) through the otio-fcp-adapter plugin."""
     fps = tl.metadata["tower"]["fps"]
     frames = _to_frames(tl, fps)
@@ -201,7 +201,7 @@ def export_fcp_xml(tl: otio.schema.Timeline, path) -> None:
     otio.adapters.write_to_file(frames, str(path), adapter_name="fcp_xml")
 
 
-def export_edl(tl: otio.schema.Timeline, path) -> None:
+def export_edl(tl: otio.schema.Timeline, path: Path | str) -> None:
     """CMX 3600 EDL of the picture (one video track, cuts and dissolves) through otio-cmx3600-adapter."""
     fps = tl.metadata["tower"]["fps"]
     frames = _to_frames(tl, fps)
@@ -213,7 +213,8 @@ def export_edl(tl: otio.schema.Timeline, path) -> None:
     otio.adapters.write_to_file(frames, str(path), adapter_name="cmx_3600")
 
 
-def write_timeline_files(tl: otio.schema.Timeline, otio_path, fcp_path=None, edl_path=None) -> None:
+def write_timeline_files(tl: otio.schema.Timeline, otio_path: Path | str, fcp_path: Path | str | None = None,
+                         edl_path: Path | str | None = None) -> None:
     """The .otio (and the exports), each written under a temporary name and renamed."""
     from ..fsutil import atomic_path
 
@@ -231,7 +232,7 @@ class TimelineError(TowerError):
     """A timeline Tower cannot read back."""
 
 
-def read(path) -> otio.schema.Timeline:
+def read(path: Path | str) -> otio.schema.Timeline:
     try:
         tl = otio.adapters.read_from_file(str(path))
     except Exception as e:  # OTIO raises its own types, and ValueError / KeyError from JSON
@@ -246,7 +247,7 @@ def _frames(t: otio.opentime.RationalTime, fps: int) -> int:
     return round(t.rescaled_to(fps).value)
 
 
-def picture_rows(tl: otio.schema.Timeline) -> list[dict]:
+def picture_rows(tl: otio.schema.Timeline) -> tuple[list[dict], list[str]]:
     """The picture track as plan rows: per clip its shot (metadata), start_frame and frames (its
     handles under a crossfade included), source_start (the frame of its media it starts on),
     transition_in and transition_frames, fade_in / fade_out (Effects), and what else lies on the

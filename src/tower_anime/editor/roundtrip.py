@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import copy
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, TowerError
 from ..fsutil import write_text_atomic
 from ..story import dumps
 from .otio_timeline import dialogue_clips, digest, picture_rows, read
+
+if TYPE_CHECKING:
+    from ..story.plan import EpisodePlan
 
 
 class EditRefused(TowerError):
@@ -49,7 +54,7 @@ class Edit:
         return "\n".join(out) or f"{ep}: the timeline holds no change to the story"
 
 
-def read_edit(edited, plan, placement: dict | None = None) -> Edit:
+def read_edit(edited: Path | str, plan: EpisodePlan, placement: dict | None = None) -> Edit:
     """The changes an edited timeline makes to the story of `plan` (an EpisodePlan)."""
     tl = read(edited)
     meta = tl.metadata["tower"]
@@ -192,7 +197,7 @@ def _apply_to(doc, edit: Edit) -> None:
                     shot["dialogue"][position]["at"] = new
 
 
-def fill_old_at(edit: Edit, doc) -> None:
+def fill_old_at(edit: Edit, doc: dict[str, Any]) -> None:
     for scene in doc["scenes"]:
         for shot in scene["shots"]:
             for lid, (sid, position, _, new) in list(edit.at.items()):
@@ -200,7 +205,7 @@ def fill_old_at(edit: Edit, doc) -> None:
                     edit.at[lid] = (sid, position, shot["dialogue"][position].get("at"), new)
 
 
-def apply_yaml(edit: Edit, ep: str, path, check) -> None:
+def apply_yaml(edit: Edit, ep: str, path: Path | str, check: Callable[[Any], object]) -> None:
     """Write the edit into the episode's YAML file, comments and layout kept. `check(doc)` plans
     the edited (plain) document first and raises InvalidInput when it would not load: then
     nothing is written."""
@@ -222,7 +227,7 @@ def apply_yaml(edit: Edit, ep: str, path, check) -> None:
     write_text_atomic(path, buf.getvalue())
 
 
-def apply_plain(edit: Edit, doc) -> dict:
+def apply_plain(edit: Edit, doc: dict[str, Any]) -> dict:
     """The edited copy of a plain episode document."""
     doc = copy.deepcopy(doc)
     _apply_to(doc, edit)

@@ -1,5 +1,8 @@
 """Facts as data: the Fact triple, and facts files (config/facts/*.yaml) read and checked."""
+from __future__ import annotations
+
 import glob
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +18,7 @@ class Fact:
     source: str = ""
 
     @property
-    def triple(self):
+    def triple(self) -> tuple[str, str, str]:
         return (self.subject, self.predicate, self.object)
 
 
@@ -24,7 +27,8 @@ def _clean(text):
     return " ".join(str(text).split())
 
 
-def make_fact(subject, predicate, obj, source, where="command line"):
+def make_fact(subject: object, predicate: object, obj: object, source: str,
+              where: Path | str = "command line") -> Fact:
     """One fact from loose values, checked against the same schema as a facts file."""
     item = {"subject": subject, "predicate": predicate, "object": obj}
     # the schema of one item of a facts file, so problems name just the argument
@@ -34,7 +38,7 @@ def make_fact(subject, predicate, obj, source, where="command line"):
     return Fact(_clean(subject), _clean(predicate), _clean(obj), source)
 
 
-def read_facts_file(path):
+def read_facts_file(path: Path | str) -> list[Fact]:
     """The facts of one file; every problem is named with the file and the field."""
     doc = read_yaml(path)
     validate(doc, "facts", path)
@@ -43,7 +47,7 @@ def read_facts_file(path):
             for f in doc["facts"]]
 
 
-def read_fact_files(patterns):
+def read_fact_files(patterns: Iterable[Path | str]) -> list[Fact]:
     """Every fact in the files matching the glob patterns (relative to the working folder),
     first occurrence of a triple kept, problems of all files reported together."""
     found, facts, seen = [], [], set()

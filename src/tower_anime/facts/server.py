@@ -18,7 +18,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
@@ -27,6 +27,9 @@ from .context import fold, style_bible
 from .files import make_fact
 from .stdio import DEFAULT_MAX_MESSAGE_BYTES, INVALID_PARAMS
 from .store import _WORD, add_facts, facts_about, list_facts, search_facts
+
+if TYPE_CHECKING:
+    from ..store.url import DatabaseURL
 
 # extra time the server waits for a call beyond the database's own bound before it gives up
 # on the call (the thread is left to finish; the database has stopped the statement by then)
@@ -124,11 +127,11 @@ class FactsService:
         with self._db() as db:
             return search_facts(db, query, min(limit, self.limits.max_results), self.limits.timeout_s)
 
-    def list(self, subject=None):
+    def list(self, subject: str | None = None) -> list[dict[str, Any]]:
         with self._db() as db, db.deadline(self.limits.timeout_s):
             return list_facts(db, subject)
 
-    def add(self, subject, predicate, obj, source="mcp"):
+    def add(self, subject: str, predicate: str, obj: str, source: str = "mcp") -> dict[str, Any]:
         fact = make_fact(subject, predicate, obj, source or "mcp", where="add_fact arguments")
         with self._db() as db, db.deadline(self.limits.timeout_s):
             added = add_facts(db, [fact])
@@ -140,7 +143,7 @@ class FactsService:
         except TowerError:
             return {}  # no story here: facts alone still make a sheet
 
-    def character_sheet(self, character):
+    def character_sheet(self, character: str) -> dict[str, Any]:
         characters = self._characters()
         key = fold(character)
         cid = next((c for c, v in characters.items() if key in (fold(c), fold(v["name"]))), None)
@@ -257,7 +260,8 @@ async def _serve_stdio(server: Any, service: FactsService) -> None:
         service.interrupt_all()  # input closed mid-call: stop the statement, exit now
 
 
-def serve(url, config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None) -> None:
+def serve(url: "str | DatabaseURL", config: dict, limits: Limits | None = None,
+          characters: Callable[[], dict] | None = None) -> None:
     """Run until the client closes stdin. Nothing else may write to stdout: it is the protocol.
     characters(): the story's characters for the character_sheet tool."""
     import anyio
@@ -280,8 +284,8 @@ def http_app(service: FactsService, host: str, port: int) -> Any:
         transport_security=security, host=host)
 
 
-def serve_http(url, config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None,
-               host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve_http(url: "str | DatabaseURL", config: dict, limits: Limits | None = None,
+               characters: Callable[[], dict] | None = None, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve MCP over streamable HTTP at http://host:port/mcp until interrupted. No
     authentication: keep it on 127.0.0.1 (the default) or behind something that adds it."""
     import sys

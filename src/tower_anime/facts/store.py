@@ -1,10 +1,17 @@
 """Facts in the database: add (each triple once), list, and ranked full-text search
 (FTS5 + bm25 on SQLite, a tsvector with a GIN index + ts_rank on PostgreSQL)."""
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from .context import fold as _fold
 from .files import Fact
+
+if TYPE_CHECKING:
+    from ..store.connection import Database
 
 _WORD = re.compile(r"\w+")
 
@@ -47,7 +54,7 @@ def _row(r):
     return out
 
 
-def add_facts(db, facts):
+def add_facts(db: Database, facts: Iterable[Fact]) -> int:
     """Add facts in one transaction; a triple already stored is left as it is. Returns how many were new."""
     added = 0
     created = _now()
@@ -60,7 +67,7 @@ def add_facts(db, facts):
     return added
 
 
-def list_facts(db, subject=None):
+def list_facts(db: Database, subject: str | None = None) -> list[dict[str, Any]]:
     """Facts in (subject, predicate, object) order; `subject` matches regardless of case."""
     rows = db.rows("SELECT subject, predicate, object, source, created FROM facts ORDER BY subject, predicate, object")
     if subject:
@@ -73,7 +80,7 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(w.casefold() for w in _WORD.findall(query)))
 
 
-def search_facts(db, query: str, limit: int = 10, timeout_s: float | None = None) -> list[dict]:
+def search_facts(db: Database, query: str, limit: int = 10, timeout_s: float | None = None) -> list[dict]:
     """Facts matching any word of the query, best first (a higher score is a better match).
 
     timeout_s: the database stops the search after this long (QueryTimeout); None: no bound.
@@ -90,7 +97,7 @@ def search_facts(db, query: str, limit: int = 10, timeout_s: float | None = None
         return [_row(r) for r in db.rows(_PG_SEARCH, (" ".join(words), limit))]
 
 
-def facts_about(db, subjects):
+def facts_about(db: Database, subjects: Iterable[str]) -> list[Fact]:
     """Facts whose subject is one of `subjects` (regardless of case), as Fact triples."""
     keys = {_fold(s) for s in subjects if s}
     rows = db.rows("SELECT subject, predicate, object, source FROM facts ORDER BY subject, predicate, object")

@@ -7,6 +7,8 @@ or once as `?token=` in the address, which sets a same-site, HTTP-only cookie. O
 Host header must name the loopback address (a page on another site that points a DNS name at
 127.0.0.1 is refused), and every change is a JSON POST from the page's own origin (a form on
 another site can send neither)."""
+from __future__ import annotations
+
 import asyncio
 import hmac
 import ipaddress
@@ -17,7 +19,7 @@ from pathlib import Path
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..check import check_config_file
+from ..check import Checked, check_config_file
 from ..errors import InvalidInput, TowerError
 from .board import SERVED, episode_board, file_versions
 from .build import BuildBusy, Builder, episode_targets
@@ -59,10 +61,10 @@ class Review:
         self.env = Environment(loader=PackageLoader("tower_anime.review", "templates"), autoescape=select_autoescape())
         self.env.filters["tojson_attr"] = lambda v: json.dumps(v)
 
-    def checked(self):
+    def checked(self) -> Checked:
         return check_config_file(self.config_path)
 
-    def versions(self, checked, ep: str) -> dict:
+    def versions(self, checked: Checked, ep: str) -> dict:
         """The version of each file an edit of this episode may change (what the page's forms carry)."""
         name, path = self.editor.episode_target(checked, ep)
         out = {"config": self.editor.remember(read_text(self.config_path)),

@@ -4,18 +4,21 @@ Queries are written once with `?` placeholders and always take their values as p
 for PostgreSQL the placeholders become `%s`. Driver errors become DatabaseError messages
 that name the database by its masked URL, never with a traceback or a password.
 """
+from __future__ import annotations
+
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ..errors import DatabaseError, QueryTimeout
-from .url import parse_url, sqlite_file
+from .url import DatabaseURL, parse_url, sqlite_file
 
 CONNECT_TIMEOUT_S = 5
 
 
-def connect(url, create=False):
+def connect(url: str | DatabaseURL, create: bool = False) -> Database:
     """Open the database named by a URL string or a parsed DatabaseURL.
 
     create: make a missing SQLite file (and its folder); readers leave it False so that a
@@ -32,7 +35,7 @@ class Database:
         self._depth = 0
 
     @property
-    def display(self):
+    def display(self) -> str:
         return self.url.masked
 
     def __enter__(self):
@@ -43,29 +46,29 @@ class Database:
 
     # --- what callers use ---------------------------------------------------------------
 
-    def execute(self, sql, params=()):
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement; returns the number of rows it changed."""
         with self._errors(sql):
             return self._execute(sql, tuple(params))
 
-    def execute_many(self, sql, seq_of_params):
+    def execute_many(self, sql: str, seq_of_params: Iterable[Iterable[Any]]) -> None:
         """One statement for each parameter tuple (batched by the driver)."""
         seq = [tuple(p) for p in seq_of_params]
         if seq:
             with self._errors(sql):
                 self._execute_many(sql, seq)
 
-    def rows(self, sql, params=()):
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a query as dicts (column name -> value)."""
         with self._errors(sql):
             return self._rows(sql, tuple(params))
 
-    def value(self, sql, params=()):
+    def value(self, sql: str, params: Iterable[Any] = ()) -> Any:
         rows = self.rows(sql, params)
         return next(iter(rows[0].values())) if rows else None
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[Database]:
         """All or nothing. Nested use joins the outer transaction."""
         if self._depth:
             self._depth += 1
@@ -88,13 +91,13 @@ class Database:
         with self._errors("COMMIT"):
             self._commit()
 
-    def run_script(self, sql):
+    def run_script(self, sql: str) -> None:
         """A migration file: several statements, no parameters, inside the current transaction."""
         with self._errors(sql):
             self._run_script(sql)
 
     @contextlib.contextmanager
-    def deadline(self, seconds: float | None) -> Iterator["Database"]:
+    def deadline(self, seconds: float | None) -> Iterator[Database]:
         """Statements inside stop with QueryTimeout once `seconds` have passed (None: no bound).
 
         The database stops the statement itself (SQLite: a progress handler; PostgreSQL:
@@ -118,10 +121,10 @@ class Database:
         """Stop the statement running now, from any thread (it fails with a DatabaseError)."""
         raise NotImplementedError
 
-    def table_exists(self, name):
+    def table_exists(self, name: str) -> bool:
         raise NotImplementedError
 
-    def close(self):
+    def close(self) -> None:
         raise NotImplementedError
 
     # --- error translation --------------------------------------------------------------
@@ -203,10 +206,10 @@ class SQLiteDatabase(Database):
     def interrupt(self) -> None:
         self.conn.interrupt()
 
-    def table_exists(self, name):
+    def table_exists(self, name: str) -> bool:
         return bool(self.rows("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
-    def close(self):
+    def close(self) -> None:
         self.conn.close()
 
 
@@ -284,7 +287,7 @@ class PostgresDatabase(Database):
         with contextlib.suppress(Exception):
             self.conn.cancel_safe(timeout=2)
 
-    def table_exists(self, name):
+    def table_exists(self, name: str) -> bool:
         return self.value("SELECT to_regclass(?) IS NOT NULL AS x", (name,))
 
     def ensure_schema(self) -> bool:
@@ -298,7 +301,7 @@ class PostgresDatabase(Database):
             self.conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.url.schema)))
         return True
 
-    def close(self):
+    def close(self) -> None:
         self.conn.close()
 
     def _describe(self, error, sql):

@@ -5,12 +5,18 @@ A version is one file that runs on both databases, or a pair `NNNN_name.sqlite.s
 are recorded with a checksum in `schema_migrations`, so `db init` is safe to run again and
 an edited, already-applied migration is reported instead of silently ignored.
 """
+from __future__ import annotations
+
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import DatabaseError
+
+if TYPE_CHECKING:
+    from .connection import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+?)(?:\.(sqlite|postgresql))?\.sql$")
@@ -25,11 +31,11 @@ class Migration:
     sql: str
 
     @property
-    def checksum(self):
+    def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()[:16]
 
 
-def migrations(dialect, folder=MIGRATIONS_DIR):
+def migrations(dialect: str, folder: Path | str = MIGRATIONS_DIR) -> list[Migration]:
     """The migrations for one dialect, in version order."""
     found = {}
     for path in sorted(Path(folder).glob("*.sql")):
@@ -45,7 +51,7 @@ def migrations(dialect, folder=MIGRATIONS_DIR):
     return [found[v] for v in sorted(found)]
 
 
-def latest_version(dialect):
+def latest_version(dialect: str) -> int:
     return migrations(dialect)[-1].version
 
 
@@ -55,14 +61,14 @@ def _ensure_table(db):
                " applied TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)")
 
 
-def applied_versions(db):
+def applied_versions(db: Database) -> dict[int, str]:
     """{version: checksum} of what this database has applied ({} for a new database)."""
     if not db.table_exists("schema_migrations"):
         return {}
     return {r["version"]: r["checksum"] for r in db.rows("SELECT version, checksum FROM schema_migrations")}
 
 
-def migrate(db):
+def migrate(db: Database) -> list[str]:
     """Create or upgrade the schema; returns the names of the migrations applied now."""
     done = []
     with db.transaction():
@@ -85,7 +91,7 @@ def migrate(db):
     return done
 
 
-def require_schema(db):
+def require_schema(db: Database) -> None:
     """Stop with a clear message when the database lacks (part of) the schema."""
     applied = applied_versions(db)
     missing = [m for m in migrations(db.dialect) if m.version not in applied]

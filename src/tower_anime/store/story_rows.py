@@ -1,8 +1,28 @@
 """The story as rows: from a checked story to table rows, and from rows back to the very
 documents the YAML files hold, so that the database feeds the same checks and the same
 plan as the files do."""
+from __future__ import annotations
+
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .connection import Database
+
+
+class _Story(Protocol):
+    """What write_story reads of a story.load.Story (the story floor is above this one)."""
+
+    @property
+    def characters(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def episodes(self) -> dict[str, dict[str, Any]]: ...
+
+
+_Row = dict[str, Any]
 
 # column lists are constants of this module, never input: only values go in as parameters
 TABLES = {
@@ -30,12 +50,12 @@ ORDER = {
 }
 
 
-def number_text(value):
+def number_text(value: float | None) -> str | None:
     """A schema `number` as its JSON literal: 1 stays '1', 1.0 stays '1.0'."""
     return None if value is None else json.dumps(value)
 
 
-def text_number(text):
+def text_number(text: str | None) -> Any:
     """Back from number_text; text that is no number is returned as is for the schema to name."""
     if text is None:
         return None
@@ -47,7 +67,7 @@ def text_number(text):
 
 # --- story -> rows -----------------------------------------------------------------------
 
-def character_rows(characters):
+def character_rows(characters: dict[str, dict[str, Any]]) -> list[_Row]:
     rows = []
     for position, (cid, c) in enumerate(characters.items()):
         lora, voice, palette = c.get("lora") or {}, c.get("voice") or {}, c["palette"]
@@ -66,7 +86,7 @@ def character_rows(characters):
     return rows
 
 
-def episode_rows(ep_id, doc):
+def episode_rows(ep_id: str, doc: dict[str, Any]) -> dict[str, list[_Row]]:
     """{table: [row, ...]} for one checked episode document."""
     out = {t: [] for t in EPISODE_TABLES}
     out["episodes"].append({"id": ep_id, "title": doc["title"]})
@@ -95,7 +115,7 @@ def episode_rows(ep_id, doc):
     return out
 
 
-def insert_sql(table, upsert_key=None):
+def insert_sql(table: str, upsert_key: Sequence[str] | None = None) -> str:
     cols = TABLES[table]
     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
     if upsert_key:
@@ -104,11 +124,11 @@ def insert_sql(table, upsert_key=None):
     return sql
 
 
-def values(table, rows):
+def values(table: str, rows: Iterable[_Row]) -> list[tuple[Any, ...]]:
     return [tuple(r[c] for c in TABLES[table]) for r in rows]
 
 
-def write_story(db, story):
+def write_story(db: Database, story: _Story) -> None:
     """Upsert the characters; replace each episode of the story wholesale. Call inside a transaction."""
     db.execute_many(insert_sql("characters", ("id",)), values("characters", character_rows(story.characters)))
     for ep_id, doc in story.episodes.items():
@@ -121,7 +141,7 @@ def write_story(db, story):
 
 # --- rows -> documents -------------------------------------------------------------------
 
-def read_rows(db):
+def read_rows(db: Database) -> dict[str, list[_Row]]:
     return {t: db.rows(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {ORDER[t]}") for t, cols in TABLES.items()}
 
 
@@ -130,7 +150,7 @@ def _put(target, key, value):
         target[key] = value
 
 
-def character_document(rows):
+def character_document(rows: Iterable[_Row]) -> dict[str, Any]:
     characters = {}
     for r in rows:
         c = {"name": r["name"], "description": r["description"],
@@ -154,7 +174,7 @@ def character_document(rows):
     return {"characters": characters}
 
 
-def episode_documents(rows):
+def episode_documents(rows: dict[str, list[_Row]]) -> dict[str, dict[str, Any]]:
     """{episode id: document} in the shape of config/episodes/<id>.yaml (id left to the name)."""
     cast, lines, shots = defaultdict(list), defaultdict(list), defaultdict(list)
     for r in rows["shot_characters"]:

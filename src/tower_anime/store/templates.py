@@ -1,15 +1,21 @@
 """Workflow templates (config/workflows/*): named text, checked and kept byte for byte."""
+from __future__ import annotations
+
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from ..errors import InvalidInput, ValidationProblem
 
+if TYPE_CHECKING:
+    from .connection import Database
+
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")
 
 
-def read_templates(folder):
+def read_templates(folder: Path | str) -> dict[str, str]:
     """{file name: text} of every template file in `folder` ({} when there is no folder).
 
     Each must be UTF-8 text that Jinja2 can parse, so a broken template is named here,
@@ -39,10 +45,10 @@ def read_templates(folder):
     return templates
 
 
-def write_templates(db, templates):
+def write_templates(db: Database, templates: dict[str, str]) -> None:
     db.execute_many("INSERT INTO workflow_templates (name, body) VALUES (?, ?) "
                     "ON CONFLICT (name) DO UPDATE SET body = excluded.body", sorted(templates.items()))
 
 
-def stored_templates(db):
+def stored_templates(db: Database) -> dict[str, str]:
     return {r["name"]: r["body"] for r in db.rows("SELECT name, body FROM workflow_templates ORDER BY name")}

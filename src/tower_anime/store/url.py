@@ -9,11 +9,14 @@ On PostgreSQL Tower's tables live in a schema of their own (`DatabaseURL.schema`
 characters or episodes in `public` is never touched. SQLite has no schemas (an attached file
 is the nearest thing); a SQLite file is Tower's own, so its tables need no prefix.
 """
+from __future__ import annotations
+
 import dataclasses
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ..errors import DatabaseError
@@ -41,7 +44,7 @@ class DatabaseURL:
     schema: str = DEFAULT_SCHEMA  # postgresql: where Tower's tables are (unused by SQLite)
 
     @property
-    def masked(self):
+    def masked(self) -> str:
         """The URL as it may be printed: any password replaced by ***."""
         return mask_url(self.raw)
 
@@ -58,13 +61,13 @@ class DatabaseURL:
         return f"{scheme}://{cred}@{after}"
 
     @property
-    def where(self):
+    def where(self) -> str:
         """host:port (PostgreSQL) or the file (SQLite): what a 'cannot connect' message names."""
         if self.dialect == "sqlite":
             return self.path
         return f"{self.host or 'localhost'}:{self.port}"
 
-    def scrub(self, text):
+    def scrub(self, text: object) -> str:
         """A driver's message with the password removed, in case it echoes the URL."""
         text = mask_urls_in(text)
         if self.password:
@@ -77,7 +80,7 @@ class DatabaseURL:
 _SECRET_QUERY = re.compile(r"(?i)([?&;](?:" + "|".join(_SECRET_PARAMS) + r")=)[^&;#]*")
 
 
-def mask_url(url) -> str:
+def mask_url(url: object) -> str:
     """postgresql://u:secret@h/db -> postgresql://u:***@h/db (also ?password=...).
 
     Everything between :// and the LAST @ is credentials: a password may hold an unescaped
@@ -98,7 +101,7 @@ def mask_url(url) -> str:
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*@\S*")
 
 
-def mask_urls_in(text) -> str:
+def mask_urls_in(text: object) -> str:
     """Any text with every URL in it masked as mask_url does (a driver or service message may
     quote one); a URL ends at white space, its credentials at its last @."""
     return _URL_IN_TEXT.sub(lambda m: mask_url(m.group()), str(text))
@@ -116,7 +119,7 @@ def _split(url):
                             "as %40 %5B %5D %2F %3F %23)") from None
 
 
-def parse_url(url):
+def parse_url(url: object) -> DatabaseURL:
     """Parse a database URL; raise DatabaseError naming the expected forms."""
     url = str(url).strip()
     if not url:
@@ -158,7 +161,8 @@ def check_schema(schema: str) -> str:
     return schema
 
 
-def resolve_url(config=None, section="story", explicit=None, schema=None):
+def resolve_url(config: dict[str, Any] | None = None, section: str = "story", explicit: str | None = None,
+                schema: str | None = None) -> DatabaseURL:
     """The database to use: an explicit URL, else `<section>.database_url`, else (for facts)
     `story.database_url`, else $TOWER_DATABASE_URL, else the SQLite file build/tower.db.
     Its schema: an explicit one, else `<section>.database_schema`, else `story.database_schema`,
@@ -176,6 +180,6 @@ def resolve_url(config=None, section="story", explicit=None, schema=None):
     return dataclasses.replace(url, schema=check_schema(schema))
 
 
-def sqlite_file(url):
+def sqlite_file(url: DatabaseURL) -> Path | None:
     """The SQLite file of a parsed URL, as a Path (None for an in-memory database)."""
     return None if url.path == ":memory:" else Path(url.path)

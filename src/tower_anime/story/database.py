@@ -4,8 +4,11 @@ A folder has the layout of config/: characters.yaml, episodes/<id>.yaml and opti
 workflows/<template>. Import checks everything with the story loader first and writes in one
 transaction, so a bad file changes nothing; importing the same folder again changes nothing.
 """
+from __future__ import annotations
+
 import copy
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -14,15 +17,18 @@ from ..fsutil import atomic_path, write_text_atomic
 from ..store.migrate import migrate, require_schema
 from ..store.story_rows import character_document, episode_documents, read_rows, write_story
 from ..store.templates import read_templates, stored_templates, write_templates
-from .load import load_story, story_from_documents
+from .load import Story, load_story, story_from_documents
+
+if TYPE_CHECKING:
+    from ..store.connection import Database
 
 
-def folder_parts(folder):
+def folder_parts(folder: Path | str) -> tuple[Path, Path, Path]:
     folder = Path(folder)
     return folder / "characters.yaml", folder / "episodes", folder / "workflows"
 
 
-def import_folder(db, folder):
+def import_folder(db: Database, folder: Path | str) -> dict[str, int]:
     """Check, then write the folder's story and templates in one transaction. Returns counts."""
     characters_path, episodes_dir, workflows_dir = folder_parts(folder)
     story = load_story(characters_path, episodes_dir)          # raises InvalidInput, nothing written
@@ -36,7 +42,7 @@ def import_folder(db, folder):
             "templates": len(templates)}
 
 
-def read_documents(db):
+def read_documents(db: Database) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The character-sheet document and {episode id: document}, as the YAML files would hold them."""
     require_schema(db)
     rows = read_rows(db)
@@ -46,7 +52,7 @@ def read_documents(db):
     return character_document(rows["characters"]), episode_documents(rows)
 
 
-def read_story(db):
+def read_story(db: Database) -> Story:
     """The story from the database, checked exactly as load_story checks the files."""
     characters_doc, episodes = read_documents(db)
     if not episodes:
@@ -71,7 +77,7 @@ def _check_export_folder(folder, characters_path, *dirs):
                          "give a new or empty folder (export writes characters.yaml, episodes/ and workflows/ there)")
 
 
-def export_folder(db, folder):
+def export_folder(db: Database, folder: Path | str) -> dict[str, int]:
     """Write characters.yaml, episodes/<id>.yaml and workflows/<name>; they re-import to the same rows."""
     characters_doc, episodes = read_documents(db)
     # the same checks as the workflow: never write out a story that would not load

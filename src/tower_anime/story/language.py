@@ -7,9 +7,15 @@ A line's language is its own `lang`, else its speaker's, else the episode's, els
 `voice.by_language['*']`. Every candidate must speak the language (Backend.languages)."""
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from .. import backends, lang
 from ..errors import ValidationProblem
 from .text import markup_problem
+
+if TYPE_CHECKING:
+    from .load import Story
 
 
 def line_language(line: dict, characters: dict, episode: dict, config: dict) -> str:
@@ -69,7 +75,7 @@ def _code_problem(found, where, field, code):
     return why is None
 
 
-def language_problems(story, config: dict, config_label="config") -> list:
+def language_problems(story: Story, config: dict, config_label: Path | str = "config") -> list:
     """Every language problem of a schema-valid story: codes Tower does not know, a line no
     configured voice speaks (naming the backends that would), translations into the line's
     own language or given twice, and voice.by_language naming a backend that cannot speak."""

@@ -1,7 +1,11 @@
 """Read the story (character sheet + episode files) and check it, collecting every problem."""
+from __future__ import annotations
+
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidInput, ValidationProblem
 from ..schema import problems as schema_problems, load_schema, read_yaml
@@ -26,14 +30,14 @@ def _collect(fn, found):
         return None
 
 
-def load_characters(path, found):
+def load_characters(path: Path | str, found: list[ValidationProblem]) -> dict[str, Any] | None:
     data = _collect(lambda: read_yaml(path), found)
     if data is None:
         return None
     return check_characters(data, path, found)
 
 
-def check_characters(data, where, found):
+def check_characters(data: Any, where: Path | str, found: list[ValidationProblem]) -> dict[str, Any] | None:
     """A character-sheet document (as parsed from YAML) -> characters with defaults, or None."""
     before = len(found)
     found.extend(schema_problems(data, load_schema("characters"), where))
@@ -76,7 +80,8 @@ def _check_episode(ep_id, doc, characters, path):
     return found
 
 
-def load_story(characters_path, episodes_dir, episode_ids=None):
+def load_story(characters_path: Path | str, episodes_dir: Path | str,
+               episode_ids: Iterable[str] | None = None) -> Story:
     """Load and check the whole story; raise InvalidInput listing every problem found."""
     found = []
     characters = load_characters(characters_path, found)
@@ -102,7 +107,9 @@ def load_story(characters_path, episodes_dir, episode_ids=None):
     return Story(characters=characters, episodes=episodes, files={k: str(v) for k, v in files.items()})
 
 
-def check_episode(ep_id, doc, characters, where, found, episodes, ep_schema=None):
+def check_episode(ep_id: str, doc: dict[str, Any], characters: dict[str, Any] | None, where: Path | str,
+                  found: list[ValidationProblem], episodes: dict[str, dict[str, Any]],
+                  ep_schema: dict[str, Any] | None = None) -> None:
     """Check one episode document (filling defaults); add it to `episodes` when it is sound."""
     schema_found = schema_problems(doc, ep_schema or load_schema("episode"), where)
     found.extend(schema_found)
@@ -119,7 +126,8 @@ def check_episode(ep_id, doc, characters, where, found, episodes, ep_schema=None
         episodes[ep_id] = doc
 
 
-def story_from_documents(characters_doc, episode_docs, characters_where):
+def story_from_documents(characters_doc: Any, episode_docs: Mapping[str, tuple[dict[str, Any], Path | str]],
+                         characters_where: Path | str) -> Story:
     """The checks of load_story on documents read from elsewhere (the database).
 
     episode_docs: {episode id: (document, where)}, where names the source in messages."""

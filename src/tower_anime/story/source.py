@@ -1,10 +1,14 @@
 """Where the story and the prompt facts come from, as config says: YAML files (the default)
 or the database. The workflow and the CLI both call load_inputs, so they plan alike."""
+from __future__ import annotations
+
+from typing import Any
+
 from ..facts.context import PromptContext, subjects_for
-from .load import load_story
+from .load import Story, load_story
 
 
-def load_configured_story(config):
+def load_configured_story(config: dict[str, Any]) -> Story:
     story_cfg = config["story"]
     if story_cfg.get("source", "yaml") == "database":
         from ..store import connect, resolve_url
@@ -15,7 +19,7 @@ def load_configured_story(config):
     return load_story(story_cfg["characters"], story_cfg["episodes_dir"])
 
 
-def load_prompt_context(config, characters):
+def load_prompt_context(config: dict[str, Any], characters: dict[str, dict[str, Any]]) -> PromptContext | None:
     """The facts for prompts, resolved per character and stage; None when facts are off."""
     facts_cfg = config.get("facts") or {}
     source = facts_cfg.get("source", "none")
@@ -36,7 +40,7 @@ def load_prompt_context(config, characters):
     return PromptContext(facts, characters, subject, facts_cfg["style"])
 
 
-def load_inputs(config):
+def load_inputs(config: dict[str, Any]) -> tuple[Story, PromptContext | None]:
     """(story, prompt context) for a validated config."""
     story = load_configured_story(config)
     return story, load_prompt_context(config, story.characters)

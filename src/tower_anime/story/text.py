@@ -3,7 +3,11 @@ line breaks in one-line fields, and dialogue that subtitle players would read as
 
 Control characters and NaN anywhere are refused by schema.value_problems; lengths are in
 the schemas (maxLength)."""
+from __future__ import annotations
+
 import re
+from pathlib import Path
+from typing import Any
 
 from ..errors import ValidationProblem
 
@@ -18,7 +22,7 @@ _BRACES = re.compile(r"[{}]")
 _ONE_LINE = re.compile(r"[\t\n\r]")
 
 
-def markup_problem(text: str):
+def markup_problem(text: str) -> str | None:
     """Why a dialogue line would not be shown as written, or None."""
     m = _TAG.search(text)
     if m:
@@ -44,7 +48,7 @@ def _text_field(found, where, field, value, one_line):
         found.append(ValidationProblem(where, field, "holds a line break or tab; expected one line of text"))
 
 
-def episode_text_problems(doc, where) -> list:
+def episode_text_problems(doc: dict[str, Any], where: Path | str) -> list:
     """Every text problem of a schema-valid episode document, one ValidationProblem each."""
     found = []
     _text_field(found, where, "title", doc.get("title"), True)
@@ -69,7 +73,7 @@ def episode_text_problems(doc, where) -> list:
     return found
 
 
-def character_text_problems(characters, where) -> list:
+def character_text_problems(characters: dict[str, dict[str, Any]] | None, where: Path | str) -> list:
     """Text problems of a schema-valid character sheet's characters."""
     found = []
     for cid, c in (characters or {}).items():
