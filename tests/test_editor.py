@@ -3,6 +3,7 @@ exports read back through OTIO's adapters; the conform that rebuilds the picture
 alone (bit-identical to the master) and finds every voice line on the dialogue stem to the
 sample; and the way back: edits made by code as an editor makes them, diffed, applied, refused."""
 import json
+import shutil
 
 import numpy as np
 import opentimelineio as otio
@@ -231,3 +232,26 @@ def test_what_the_story_cannot_hold_is_refused_by_name(built, tmp_path, monkeypa
 def _frames_audio(clip, add):
     r = clip.source_range
     clip.source_range = TR(r.start_time, r.duration + RT(add, 48000))
+
+
+def test_an_edit_is_applied_to_a_database_story_in_one_transaction(built, tmp_path, monkeypatch, capsys):
+    from test_db_workflow import cli, use_database
+
+    from tower_anime.store import connect
+    from tower_anime.story.database import read_story
+
+    monkeypatch.delenv("TOWER_DATABASE_URL", raising=False)
+    work, path = _edit(built, tmp_path, editor_edit)
+    story = tmp_path / "story"
+    (story / "episodes").mkdir(parents=True)
+    shutil.copy(work / "config" / "characters.yaml", story / "characters.yaml")
+    shutil.copy(work / "tests" / "data" / "episodes" / f"{EP}.yaml", story / "episodes")
+    cli(work, "db", "import", str(story))
+    use_database(work)
+    code, out, err = _diff(work, path, monkeypatch, capsys, "--apply")
+    assert code == 0, err
+    assert "wrote episode test01 in sqlite" in out
+    with connect(f"sqlite:///{work / 'build' / 'tower.db'}") as db:
+        scenes = read_story(db).episodes[EP]["scenes"]
+    assert [s["id"] for s in scenes[0]["shots"]] == ["s2", "s1"]
+    assert scenes[1]["shots"][0]["frames"] == 67 and scenes[1]["shots"][0]["dialogue"][0]["at"] == 1.15

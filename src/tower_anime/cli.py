@@ -405,8 +405,12 @@ def cmd_timeline_diff(args: argparse.Namespace) -> int:
     if not args.apply or edit.empty:
         return 0
     if config["story"]["source"] == "database":
-        raise TowerError("--apply writes YAML stories only: for a database story run `tower-anime db export DIR`, "
-                         "point story.episodes_dir at DIR/episodes, apply, and `tower-anime db import DIR` again")
+        from .editor.roundtrip import apply_database
+
+        where = apply_database(edit, args.episode, config)
+        print(f"wrote episode {args.episode} in {where}; the next build follows the edit "
+              "(`snakemake -n` lists what runs again)")
+        return 0
     path = story.files[args.episode]
 
     def check(doc):

@@ -232,3 +232,29 @@ def apply_plain(edit: Edit, doc: dict[str, Any]) -> dict:
     doc = copy.deepcopy(doc)
     _apply_to(doc, edit)
     return doc
+
+
+def apply_database(edit: Edit, ep: str, config: dict) -> str:
+    """Write the edit into an episode kept in the story database, in one transaction: the
+    edited story is read, checked and planned first, and a problem rolls everything back.
+    Returns the database's name for messages."""
+    from ..store import connect, resolve_url
+    from ..store.story_rows import write_story
+    from ..story.database import read_documents
+    from ..story.load import Story, story_from_documents
+    from ..story.plan import plan_story
+
+    with connect(resolve_url(config, "story")) as db, db.transaction():
+        characters_doc, episodes = read_documents(db)
+        if ep not in episodes:
+            raise EditRefused(f"{db.display} has no episode {ep!r}; nothing was written")
+        edited = apply_plain(edit, episodes[ep])
+        docs = {e: (copy.deepcopy(edited if e == ep else d), f"{db.display} (episode {e})")
+                for e, d in episodes.items()}
+        try:
+            story = story_from_documents(copy.deepcopy(characters_doc), docs, f"{db.display} (characters)")
+            plan_story(story, config)
+        except InvalidInput as e:
+            raise EditRefused(f"the edited story of {ep} would not load, nothing was written:\n{e}") from None
+        write_story(db, Story(characters=story.characters, episodes={ep: story.episodes[ep]}, files={}))
+        return db.display
