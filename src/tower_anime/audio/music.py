@@ -499,7 +499,8 @@ def _gain_db(raw, duration, rate, level_db):
     return min(wanted, allowed, MAX_GAIN_DB)
 
 
-def finish_args(raw: Path | str, out: Path | str, rate: int, gain_db: float, duration: float, fade_in: float, fade_out: float) -> list[str]:
+def finish_args(raw: Path | str, out: Path | str, rate: int, gain_db: float, duration: float, fade_in: float,
+                fade_out: float) -> list[str]:
     """FFmpeg arguments from FluidSynth's raw float32 stereo to `out`: levelled, exactly
     `duration` long, faded, 16-bit. The render runs past `duration` (the form ends up to a
     beat later, plus the reverb tail); atrim/apad make the length exact to the sample."""
