@@ -1,25 +1,31 @@
 """The one place that runs FFmpeg/ffprobe as subprocesses and reads their answers."""
+from __future__ import annotations
+
 import itertools
 import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import ffmpeg as _lib  # ffmpeg-python: unmaintained (0.2.0, 2019), so no other module imports it
 
 from .errors import MediaError
 
+if TYPE_CHECKING:
+    import numpy as np
 
-def require_tool(name, hint="run `bash setup.sh`"):
+
+def require_tool(name: str, hint: str = "run `bash setup.sh`") -> str:
     path = shutil.which(name)
     if not path:
         raise MediaError(f"`{name}` is not installed or not on PATH; {hint}")
     return path
 
 
-def run(cmd, what, log=None):
+def run(cmd: Sequence[Any], what: str, log: TextIO | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure raise MediaError with the tool's last lines of stderr."""
     require_tool(cmd[0])
     if log is not None:
@@ -46,7 +52,7 @@ def _raise_on_failure(what, code, stderr):
     raise MediaError(f"{what} failed ({status}):\n{tail}{hint}")
 
 
-def ffmpeg(args, what, log=None):
+def ffmpeg(args: Iterable[Any], what: str, log: TextIO | None = None) -> subprocess.CompletedProcess[str]:
     """Run FFmpeg on a plain argument list (no filter graph: those are built with graph())."""
     return run(["ffmpeg", "-hide_banner", "-nostdin", "-y", *args], what, log)
 
@@ -76,7 +82,7 @@ def fx(name: str, *args: Any, **options: Any) -> Filter:
 _inputs = itertools.count(1)
 
 
-def source(path, **options: Any) -> Stream:
+def source(path: Path | str, **options: Any) -> Stream:
     """An input file; options are written before its -i (e.g. f="f32le", ar=48000).
 
     Each call is its own -i, as a hand-written argument list has it: ffmpeg-python would
@@ -120,7 +126,7 @@ def generate(name: str, *args: Any, **options: Any) -> Stream:
     return _SourceFilter(name, args, options).stream()
 
 
-def output(streams: Stream | Iterable[Stream], path, **options: Any) -> Stream:
+def output(streams: Stream | Iterable[Stream], path: Path | str, **options: Any) -> Stream:
     """One output file of the streams (each gets its -map); options such as **{"c:a": "pcm_s16le"}."""
     streams = [streams] if not isinstance(streams, (list, tuple)) else list(streams)
     return _lib.output(*streams, str(path), **options)
@@ -142,20 +148,19 @@ def chain_text(filters: Iterable[Filter]) -> str:
     return ",".join(_SourceFilter(f.name, f.args, f.options)._get_filter([]) for f in filters) or "anull"
 
 
-def with_script(args: list[str], script) -> list[str]:
+def with_script(args: list[str], script: Path | str) -> list[str]:
     """args with the -filter_complex text moved into the file `script` (-filter_complex_script):
     the command line stays short however long the graph is (an episode's mix has a branch per
     line). FFmpeg reads the file as it reads the argument, so the escaping is the same."""
     args = list(args)
     i = args.index("-filter_complex")
-    from pathlib import Path
-
     Path(script).write_text(args[i + 1])
     args[i:i + 2] = ["-filter_complex_script", str(script)]
     return args
 
 
-def run_graph(spec: Stream, what: str, log=None, script=None, options: Iterable[str] = ()):
+def run_graph(spec: Stream, what: str, log: TextIO | None = None, script: Path | str | None = None,
+              options: Iterable[str] = ()) -> subprocess.CompletedProcess[str]:
     """Run FFmpeg on a graph built with the functions above (through run(): the same logging,
     write-error check and MediaError). script: a file for the graph text (see with_script);
     options: global options before the inputs (e.g. "-v", "error")."""
@@ -165,7 +170,7 @@ def run_graph(spec: Stream, what: str, log=None, script=None, options: Iterable[
     return run(["ffmpeg", "-hide_banner", "-nostdin", *options, "-y", *args], what, log)
 
 
-def ffmpeg_from_frames(frames, args, what, log=None):
+def ffmpeg_from_frames(frames: Iterable[bytes], args: Iterable[Any], what: str, log: TextIO | None = None) -> None:
     """Run FFmpeg reading raw frames (an iterable of bytes) on stdin; args name the input
     (`-f rawvideo ... -i pipe:0`). stderr goes to a file, so a chatty FFmpeg cannot block
     the pipe; on failure raise MediaError with its last lines."""
@@ -196,7 +201,7 @@ def ffmpeg_from_frames(frames, args, what, log=None):
     _raise_on_failure(what, code, stderr)
 
 
-def probe(path):
+def probe(path: Path | str) -> dict[str, Any]:
     """ffprobe streams, format and chapters of a media file as a dict."""
     proc = run(
         ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
@@ -206,7 +211,7 @@ def probe(path):
     return json.loads(proc.stdout)
 
 
-def count_frames(path):
+def count_frames(path: Path | str) -> int:
     """Decoded video frame count (exact, not the container's estimate)."""
     proc = run(
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
@@ -221,7 +226,7 @@ _SUMMARY_TP = re.compile(r"True peak:\s+Peak:\s+(-?[\d.]+|-inf) dBFS")
 _SUMMARY_LRA = re.compile(r"Loudness range:\s+LRA:\s+(-?[\d.]+) LU")
 
 
-def loudness(path, stream="a:0"):
+def loudness(path: Path | str, stream: str = "a:0") -> dict[str, float | None]:
     """Integrated loudness (LUFS), true peak (dBTP) and loudness range (LU) by FFmpeg's ebur128 meter."""
     metered = source(path)[stream].filter("ebur128", peak="true")
     proc = run_graph(output(metered, "-", f="null"), f"loudness of {path}")
@@ -235,7 +240,7 @@ def loudness(path, stream="a:0"):
             "loudness_range_lu": float(lra.group(1)) if lra else None}
 
 
-def read_pcm(path, rate, channels=1):
+def read_pcm(path: Path | str, rate: int, channels: int = 1) -> np.ndarray:
     """Decode any audio file to float32 samples at `rate` (interleaved when channels > 1)."""
     import numpy as np
 

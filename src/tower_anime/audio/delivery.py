@@ -8,7 +8,12 @@ meter is not dialogue-gated, so the stem holding only dialogue is measured). Bel
 `low_dialogue_share` of dialogue in the running time the programme is measured instead, at
 `low_dialogue_lufs` (the streaming rule for programmes with little speech).
 """
-def resolve_profile(cfg):
+from __future__ import annotations
+
+from typing import Any
+
+
+def resolve_profile(cfg: dict[str, Any]) -> dict[str, Any]:
     """The active profile of a config (its `loudness`, and `qc` when present) as one dict:
     name, integrated_lufs, tolerance_lu, true_peak_dbtp, measure, low_dialogue_share..."""
     loud = cfg["loudness"]
@@ -21,7 +26,7 @@ def resolve_profile(cfg):
     return {"name": name, **loud["profiles"][name]}
 
 
-def reference(profile, dialogue_share):
+def reference(profile: dict[str, Any], dialogue_share: float) -> tuple[str, float]:
     """("dialogue" | "programme", target LUFS): what the mix is normalised on and to."""
     if profile["measure"] == "dialogue":
         if dialogue_share > 0 and dialogue_share >= profile.get("low_dialogue_share", 0):

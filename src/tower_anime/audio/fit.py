@@ -4,7 +4,11 @@ with equal-power crossfades between repeats, then cut and faded the same way.
 Services answer with whatever length their model makes; the mix wants each scene's cue to
 be exactly as long as the scene, to the sample.
 """
+from __future__ import annotations
+
 import math
+from pathlib import Path
+from typing import TextIO
 
 from ..errors import MediaError
 from .. import verify_output
@@ -15,7 +19,7 @@ MAX_REPEATS = 200     # a reply this many times shorter than its scene is not a 
 CUT_SLACK = 0.01      # seconds: a cue this close to the target ends naturally, without a fade
 
 
-def fit_plan(src_seconds, target_seconds, crossfade):
+def fit_plan(src_seconds: float, target_seconds: float, crossfade: float) -> tuple[int, float, float]:
     """(repeats, crossfade seconds, length of the joined material) for a cue and its scene."""
     if src_seconds >= target_seconds:
         return 1, 0.0, src_seconds
@@ -25,7 +29,8 @@ def fit_plan(src_seconds, target_seconds, crossfade):
     return repeats, c, repeats * src_seconds - (repeats - 1) * c
 
 
-def fit_args(src, part, src_seconds, target_seconds, sample_rate, fade, crossfade) -> list[str]:
+def fit_args(src: Path | str, part: Path | str, src_seconds: float, target_seconds: float, sample_rate: int,
+             fade: float, crossfade: float) -> list[str]:
     """FFmpeg arguments writing `part`: exactly target_seconds of 16-bit stereo at sample_rate.
 
     The cue is opened once per repeat: acrossfade between two branches of one asplit stops
@@ -52,7 +57,9 @@ def fit_args(src, part, src_seconds, target_seconds, sample_rate, fade, crossfad
                         **{"c:a": "pcm_s16le", "fflags": "+bitexact", "flags:a": "+bitexact"}))
 
 
-def fit_to_duration(src, out_wav, src_seconds, target_seconds, sample_rate, fade, crossfade, what, log=None):
+def fit_to_duration(src: Path | str, out_wav: Path | str, src_seconds: float, target_seconds: float,
+                    sample_rate: int, fade: float, crossfade: float, what: str,
+                    log: TextIO | None = None) -> str:
     """Write `out_wav` (16-bit stereo PCM, atomically): the cue in `src` fitted to target_seconds."""
     repeats, c, _ = fit_plan(src_seconds, target_seconds, crossfade)
     how = (f"cut from {src_seconds:.2f} s with a {min(fade, target_seconds / 3):.2f} s fade-out"

@@ -9,9 +9,12 @@ ceiling. FFmpeg's loudnorm is not used: its linear mode quietly turns into dynam
 when the peaks do not allow the gain, which would pump the dialogue and break the stems' sum.
 
 """
+from __future__ import annotations
+
 import math
 import tempfile
 from pathlib import Path
+from typing import Any, TextIO
 
 from .. import verify_output
 from ..errors import MediaError
@@ -81,7 +84,7 @@ def mix_graph(timeline: dict, placed: list, music: dict, voices: dict, cfg: dict
 
 
 def premix_args(timeline: dict, placed: list, music_paths: dict, voice_paths: dict, cfg: dict,
-                premix, dialogue, music) -> list[str]:
+                premix: Path | str, dialogue: Path | str, music: Path | str) -> list[str]:
     """FFmpeg arguments writing the premix and the two raw stems (32-bit float WAVs)."""
     sources = {s["scene"]: source(music_paths[s["scene"]]).audio for s in timeline["scenes"]}
     voices = {cue["line"]: source(voice_paths[cue["line"]]).audio for cue in placed}
@@ -90,7 +93,7 @@ def premix_args(timeline: dict, placed: list, music_paths: dict, voice_paths: di
                            for stream, path in zip(streams, (premix, dialogue, music)))))
 
 
-def pass2_args(premix, stems_in: dict, parts: list, gain_db: float, limit_dbtp: float | None,
+def pass2_args(premix: Path | str, stems_in: dict, parts: list, gain_db: float, limit_dbtp: float | None,
                samples: int, output_cfg: dict) -> list[str]:
     """FFmpeg arguments for pass 2: the gain on the mix and the stems, the limiter on the mix
     only, each cut to `samples`; parts: the mix's, the dialogue's and the music's files."""
@@ -119,7 +122,9 @@ def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, o
                "loudness normalisation (pass 2)", log)
 
 
-def mix_episode(timeline, placed, music_paths, voice_paths, out_wav, cfg, log=None, stems=None, record=None):
+def mix_episode(timeline: dict, placed: list[dict], music_paths: dict, voice_paths: dict, out_wav: Path | str,
+                cfg: dict, log: TextIO | None = None, stems: dict[str, Path | str] | None = None,
+                record: Path | str | None = None) -> dict[str, Any]:
     """Render the ducked mix of exactly the episode's length, its stems, normalised to the profile.
 
     stems: {"dialogue": path, "music": path} to keep (48 kHz 24-bit WAVs); record: a JSON path

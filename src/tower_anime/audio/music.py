@@ -6,11 +6,15 @@ lead (a melody or an arpeggio) and, for energetic moods, light drums, ending on 
 held tonic chord. render_cue() renders it with FluidSynth, then FFmpeg levels it and
 cuts it to exactly spec["duration"] seconds with a fade-in and a fade-out.
 """
+from __future__ import annotations
+
 import math
 import random
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, TextIO
 
 import mido
 import numpy as np
@@ -170,13 +174,13 @@ def _match_mood(text):
     return None
 
 
-def mood_profile(mood):
+def mood_profile(mood: str | None) -> dict[str, Any]:
     """The MOODS entry (a copy, plus "name") for free-text `mood`; unknown text gives "neutral"."""
     name = _match_mood(mood) or "neutral"
     return dict(MOODS[name], name=name)
 
 
-def profile_for(spec):
+def profile_for(spec: dict) -> dict[str, Any]:
     """The spec's mood profile; when the mood text says nothing known, the cue text may decide."""
     name = _match_mood(spec.get("mood")) or _match_mood(spec.get("cue")) or "neutral"
     profile = dict(MOODS[name], name=name)
@@ -437,7 +441,7 @@ def _track(name, channel, program, notes, end):
     return track
 
 
-def compose_cue(spec):
+def compose_cue(spec: dict) -> mido.MidiFile:
     """The cue for `spec` as a type-1 MIDI file at least spec["duration"] seconds long (pure)."""
     duration = _duration(spec)
     profile = profile_for(spec)
@@ -473,7 +477,7 @@ def compose_cue(spec):
 
 # ---------------------------------------------------------------- rendering
 
-def find_soundfont(preferred=None):
+def find_soundfont(preferred: Iterable[Path | str] | None = None) -> str:
     """The first existing SoundFont of `preferred` then SOUNDFONT_PATHS; MediaError when none."""
     tried = [str(p) for p in (preferred or [])] + list(SOUNDFONT_PATHS)
     for path in tried:
@@ -495,7 +499,8 @@ def _gain_db(raw, duration, rate, level_db):
     return min(wanted, allowed, MAX_GAIN_DB)
 
 
-def finish_args(raw, out, rate: int, gain_db: float, duration: float, fade_in: float, fade_out: float) -> list[str]:
+def finish_args(raw: Path | str, out: Path | str, rate: int, gain_db: float, duration: float, fade_in: float,
+                fade_out: float) -> list[str]:
     """FFmpeg arguments from FluidSynth's raw float32 stereo to `out`: levelled, exactly
     `duration` long, faded, 16-bit. The render runs past `duration` (the form ends up to a
     beat later, plus the reverb tail); atrim/apad make the length exact to the sample."""
@@ -511,7 +516,7 @@ def finish_args(raw, out, rate: int, gain_db: float, duration: float, fade_in: f
                         **{"c:a": "pcm_s16le", "fflags": "+bitexact", "flags:a": "+bitexact"}))
 
 
-def render_cue(spec, out_wav, soundfont, log=None):
+def render_cue(spec: dict, out_wav: Path | str, soundfont: Path | str, log: TextIO | None = None) -> None:
     """Render the spec's cue to `out_wav`: exactly spec["duration"] s of faded 16-bit stereo PCM.
 
     The file appears atomically; temporary files live in a TemporaryDirectory.

@@ -6,8 +6,11 @@ spec, so editing the template re-plans exactly the jobs whose request changed, a
 template stops the run before any job starts. The token and the transport settings
 (timeout, retries) are not part of it: they change how a request travels, not its answer.
 """
+from __future__ import annotations
+
 import functools
 import json
+from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -35,7 +38,7 @@ def _template(source):
     return _environment().from_string(source)
 
 
-def render_body(source, context):
+def render_body(source: str, context: dict[str, Any]) -> Any:
     """The template rendered with `context` and parsed as JSON; ValueError says what is wrong."""
     try:
         text = _template(source).render(**context)
@@ -55,7 +58,8 @@ def render_body(source, context):
                          "write text values as {{ name|tojson }}") from None
 
 
-def service_request(service, context, where, config_file="config", key="voice.http"):
+def service_request(service: dict[str, Any], context: dict[str, Any], where: str, config_file: str = "config",
+                    key: str = "voice.http") -> dict[str, Any]:
     """The request spec for one job: what is sent and how the answer is read (JSON-ready)."""
     try:
         body = render_body(service["body"], context)

@@ -20,6 +20,8 @@ task (404: a restarted service forgot it) gets the task submitted again, `job.re
 times. Ctrl-C (or SIGTERM) while waiting cancels the task through `job.cancel_url` when the
 service has such a route, and says that the task was left running when it has not.
 """
+from __future__ import annotations
+
 import base64
 import binascii
 import json
@@ -28,8 +30,10 @@ import re
 import signal
 import threading
 import time
+from collections.abc import Container
 from pathlib import Path
-from urllib.parse import quote, urljoin, urlsplit
+from typing import Any, TextIO
+from urllib.parse import SplitResult, quote, urljoin, urlsplit
 
 import requests
 
@@ -55,7 +59,7 @@ class Masker:
         return text.replace(self.secret, "***") if self.secret else text
 
 
-def json_pointer(doc, pointer):
+def json_pointer(doc: Any, pointer: str) -> Any:
     """RFC 6901: '' is the document, '/a/0/b~1c' is doc['a'][0]['b/c']. KeyError names the missing part."""
     if pointer == "":
         return doc
@@ -170,7 +174,8 @@ class ServiceClient:
             return f"set the environment variable {self.token_env} to the service's bearer token (it is not set; {key} names it)"
         return f"the token in the environment variable {self.token_env} was refused; set it to a valid token"
 
-    def attempt(self, method, url, what, origin, accept=(), note="", **kwargs):
+    def attempt(self, method: str, url: str, what: str, origin: SplitResult, accept: Container[int] = (),
+                note: str = "", **kwargs: Any) -> tuple[requests.Response | None, str | None]:
         """One request: (response, None) for a 2xx or an `accept`ed status, (None or the response,
         what went wrong) for a fault worth retrying; ServiceError for one that is not."""
         t = self.transport
@@ -205,7 +210,8 @@ class ServiceClient:
             raise ServiceError(f"{what}: the service rejected the request (HTTP {status}: {message}); {fix}")
         return resp, f"HTTP {status}: {message}"
 
-    def send(self, method, url, what, origin, accept=(), **kwargs):
+    def send(self, method: str, url: str, what: str, origin: SplitResult, accept: Container[int] = (),
+             **kwargs: Any) -> requests.Response:
         """One request with retries; returns a 2xx (or `accept`ed) response or raises ServiceError."""
         t = self.transport
         attempts = int(t["retries"]) + 1
@@ -230,7 +236,7 @@ class ServiceClient:
 
     # ------------------------------------------------------------------ replies
 
-    def fetch(self, request, dest, what):
+    def fetch(self, request: dict[str, Any], dest: Path | str, what: str) -> dict[str, Any]:
         """Send the spec's request (and, for an asynchronous service, wait for its task); write
         the audio it answers to `dest` (a scratch file).
 
@@ -290,7 +296,7 @@ class ServiceClient:
 
     # ------------------------------------------------------------------ asynchronous tasks
 
-    def run_task(self, request, what, origin, kwargs):
+    def run_task(self, request: dict[str, Any], what: str, origin: SplitResult, kwargs: dict[str, Any]) -> Any:
         """Submit the task and wait for it; the finished status document. Resubmits a task the
         service forgot (job.resubmits times); cancels it on Ctrl-C where the service allows."""
         job = self.transport["job"]
@@ -333,7 +339,8 @@ class ServiceClient:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
-    def cancel(self, task_id, context, request, what, origin, why="interrupted") -> bool:
+    def cancel(self, task_id: Any, context: dict[str, Any], request: dict[str, Any], what: str, origin: SplitResult,
+               why: str = "interrupted") -> bool:
         """Ask the service to cancel the task (job.cancel_url); True when it said yes."""
         job = self.transport["job"]
         if not job.get("cancel_url"):
@@ -475,7 +482,8 @@ def _read_path(value, what, pointer, key):
     return path.read_bytes()
 
 
-def fetch_audio(request, dest, transport, stage, what, log=None):
+def fetch_audio(request: dict[str, Any], dest: Path | str, transport: dict[str, Any] | None, stage: str, what: str,
+                log: TextIO | None = None) -> dict[str, Any]:
     """Send `request`, write the reply's audio to `dest` and accept it only if FFmpeg decodes it all.
 
     `dest` is a scratch file (never under audio/): a refused reply leaves nothing behind.

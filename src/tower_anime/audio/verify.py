@@ -5,10 +5,13 @@ page, a JSON document, random bytes), or when it is truncated: a WAV whose data 
 shorter than its header says (FFmpeg itself plays such a file without a word), a file that
 decodes to less than the duration its container declares, or one the decoder reports damaged.
 """
+from __future__ import annotations
+
 import json
 import re
 import struct
 from pathlib import Path
+from typing import Any
 
 from ..errors import MediaError, ServiceError
 from ..media import ffmpeg, run
@@ -17,7 +20,7 @@ MIN_SECONDS = 0.05          # less than this is no audio at all
 _DAMAGE = re.compile(r"truncat|partial|corrupt|invalid data|end of file|error while decoding|header missing", re.I)
 
 
-def riff_shortfall(path):
+def riff_shortfall(path: Path | str) -> tuple[int | None, int] | None:
     """For a RIFF/WAVE file: (declared data bytes, present data bytes) when data is missing, else None.
 
     Streaming writers put 0 or 0xFFFFFFFF in the size fields (the length is unknown): those pass.
@@ -66,7 +69,7 @@ def _decode(path, what):
     return (int(times[-1]) / 1e6 if times else 0.0), [ln for ln in proc.stderr.splitlines() if ln.strip()]
 
 
-def verify_audio(path, what, content_type=""):
+def verify_audio(path: Path | str, what: str, content_type: str = "") -> dict[str, Any]:
     """Decode `path` with FFmpeg; return {"seconds", "codec", "declared_seconds"} or raise ServiceError."""
     path = Path(path)
     size = path.stat().st_size

@@ -17,9 +17,12 @@ from their character sheet, by three things:
 Every step is a fixed FFmpeg filter with fixed numbers, so one line gives the same bytes on
 every run.
 """
+from __future__ import annotations
+
 import tempfile
 import wave
 from pathlib import Path
+from typing import Any, TextIO
 
 from .. import backends
 from ..backends import UnknownBackend
@@ -48,7 +51,7 @@ def synth_piper(text: str, raw_wav: str | Path, speed: float) -> None:
         voice.synthesize_wav(text, w, syn_config=cfg)
 
 
-def synth_espeak(text, raw_wav, speed, espeak_voice, log=None):
+def synth_espeak(text: str, raw_wav: Path | str, speed: float, espeak_voice: str, log: TextIO | None = None) -> None:
     words_per_minute = int(round(165 * speed))
     run(["espeak-ng", "-v", espeak_voice, "-s", str(words_per_minute), "-w", str(raw_wav), text],
         "espeak-ng", log)
@@ -116,13 +119,14 @@ def post_filter(voice: dict, sample_rate: int) -> list[Filter]:
     return chain
 
 
-def post_args(raw, part, voice: dict, sample_rate: int) -> list[str]:
+def post_args(raw: Path | str, part: Path | str, voice: dict, sample_rate: int) -> list[str]:
     """FFmpeg arguments writing `part`, a mono 16-bit WAV: the speech in `raw` after post_filter."""
     shaped = chain(source(raw).audio, post_filter(voice, sample_rate))
     return graph(output(shaped, part, ac=1, **{"c:a": "pcm_s16le"}))
 
 
-def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None, **runtime):
+def synthesize_line(spec: dict, out_wav: Path | str, sample_rate: int = 48000, log: TextIO | None = None,
+                    transport: dict | None = None, **runtime: Any) -> None:
     """Speak spec['text'] in the speaker's voice into a mono WAV at `sample_rate`.
 
     `transport`: the voice.http settings (timeouts, retries, token variable) for the http engine.
@@ -144,6 +148,6 @@ def synthesize_line(spec, out_wav, sample_rate=48000, log=None, transport=None, 
         raise MediaError(f"voice line {spec['line']} came out silent; check its text: {spec['text']!r}")
 
 
-def wav_seconds(path):
+def wav_seconds(path: Path | str) -> float:
     with wave.open(str(path), "rb") as w:
         return w.getnframes() / w.getframerate()

@@ -23,6 +23,7 @@ import importlib
 import inspect
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import TowerError, ValidationProblem
@@ -158,7 +159,7 @@ def of_spec(stage: str, spec: dict) -> Backend:
     return get(stage, spec["voice"]["engine"] if stage == "voice" else spec["backend"])
 
 
-def unknown(stage: str, name: str, file, field: str) -> list[ValidationProblem]:
+def unknown(stage: str, name: str, file: Path | str, field: str) -> list[ValidationProblem]:
     """[] when `name` is a backend of `stage`, else the problem to report at file/field."""
     known = names(stage)
     if name in known:

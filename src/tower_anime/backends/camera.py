@@ -1,9 +1,15 @@
 """The embedded clips backend: a camera move over the still (Pillow crops piped to libx264).
 The move is clips/camera.py; this module declares it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TextIO
+
 from . import Backend, register
 
 
-def render(spec: dict, still_path, out_path, log=None, **runtime) -> None:
+def render(spec: dict, still_path: Path | str, out_path: Path | str, log: TextIO | None = None,
+           **runtime: Any) -> None:
     """Move the camera over still_path for spec['frames'] frames into out_path."""
     from ..clips.camera import render_camera_clip
 

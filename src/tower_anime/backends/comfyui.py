@@ -5,6 +5,11 @@ ComfyUI). One declaration per stage; they share the config section `comfyui`.
 No package code is an input of its jobs: a fix to the client must not re-render a season.
 The workflow template a shot uses is, so editing it re-renders exactly its shots.
 """
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TextIO
+
 from ..comfyui.spec import clip_fields, still_fields, workflow_path, workflow_problems
 from . import Backend, PendingJob, PlanContext, register
 
@@ -12,7 +17,8 @@ from . import Backend, PendingJob, PlanContext, register
 _KIND = {"stills": "still", "clips": "clip"}
 
 
-def render_still(spec: dict, out_path, log=None, workflow=None, config=None, **runtime) -> None:
+def render_still(spec: dict, out_path: Path | str, log: TextIO | None = None, workflow: Path | str | None = None,
+                 config: dict | None = None, **runtime: Any) -> None:
     """Submit the still's graph (made from `workflow`, a template path) and fetch the PNG."""
     # imported here: the client (websocket, HTTP) is not needed to plan a run
     from ..comfyui.render import render_still as render
@@ -20,7 +26,8 @@ def render_still(spec: dict, out_path, log=None, workflow=None, config=None, **r
     render(spec, out_path, log, workflow, config)
 
 
-def render_clip(spec: dict, still_path, out_path, log=None, workflow=None, config=None, **runtime) -> None:
+def render_clip(spec: dict, still_path: Path | str, out_path: Path | str, log: TextIO | None = None,
+                workflow: Path | str | None = None, config: dict | None = None, **runtime: Any) -> None:
     """Upload the still, submit the clip's graph and fetch the MP4 (trimmed to spec['frames'])."""
     from ..comfyui.render import render_clip as render
 

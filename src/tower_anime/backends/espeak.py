@@ -1,5 +1,10 @@
 """espeak-ng: the fast formant voice, in a character's `voice.espeak_voice` (such as en-us+f3).
 The synthesis is audio/voice.py (synth_espeak); the voice stage pitches and trims it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TextIO
+
 from ..audio.voice import synth_espeak, with_timbre
 from . import Backend, PlanContext, register
 
@@ -12,7 +17,7 @@ sjn sk sl smj sq sr sv sw ta te th tk tn tr tt ug uk ur uz vi yue
 """.split())
 
 
-def render(spec: dict, raw_path, log=None, **runtime) -> None:
+def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
     voice = spec["voice"]
     synth_espeak(spec["text"], raw_path, voice.get("speed", 1.0), voice.get("espeak_voice", "en-us"), log)
 

@@ -7,8 +7,11 @@ The client's own code is not an input of the jobs; what shapes the audio after t
 the voice stage's character shaping and trim (audio/voice.py: pitch, tempo and timbre, for
 what voice.http.tower_applies names), the fit of a cue to its scene (audio/fit.py).
 """
+from __future__ import annotations
+
 import tempfile
 from pathlib import Path
+from typing import Any, TextIO
 
 from ..audio.music import profile_for
 from ..audio.request import service_request
@@ -16,7 +19,8 @@ from ..audio.voice import timbre_of
 from . import Backend, PlanContext, register
 
 
-def speak(spec: dict, raw_path, log=None, transport=None, **runtime) -> None:
+def speak(spec: dict, raw_path: Path | str, log: TextIO | None = None, transport: dict | None = None,
+          **runtime: Any) -> None:
     """Fetch the line's audio from the voice service into raw_path, checked as audio."""
     # imported here: the client is not needed to plan a run
     from ..audio.service import fetch_audio
@@ -59,7 +63,8 @@ def shape_line(spec: dict, where: PlanContext) -> dict:
                                        where.config_file, "voice.http")}
 
 
-def compose(spec: dict, out_wav, log=None, transport=None, **runtime) -> None:
+def compose(spec: dict, out_wav: Path | str, log: TextIO | None = None, transport: dict | None = None,
+            **runtime: Any) -> None:
     """Fetch the scene's cue from the music service and fit it to the scene, to the sample."""
     from ..audio.fit import fit_to_duration
     from ..audio.service import fetch_audio

@@ -10,6 +10,8 @@ the formants too, so the timbre changes with it) and the engine's own speaking r
 from __future__ import annotations
 
 import wave
+from pathlib import Path
+from typing import Any, TextIO
 
 from ..errors import MediaError
 from . import Backend, register
@@ -29,7 +31,7 @@ def phonemes(text: str) -> list[str]:
     return _engine().g2p(text).split()
 
 
-def synthesize(text: str, raw_wav, speed: float = 1.0) -> None:
+def synthesize(text: str, raw_wav: Path | str, speed: float = 1.0) -> None:
     """Speak Japanese `text` into a 16-bit mono WAV at the voice's rate (48 kHz)."""
     import numpy as np
 
@@ -45,7 +47,7 @@ def synthesize(text: str, raw_wav, speed: float = 1.0) -> None:
         w.writeframes(pcm.tobytes())
 
 
-def render(spec: dict, raw_path, log=None, **runtime) -> None:
+def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
     synthesize(spec["text"], raw_path, spec["voice"].get("speed", 1.0))
 
 

@@ -1,5 +1,10 @@
 """The embedded stills backend: a flat-colour storyboard panel per shot (Pillow, no GPU).
 The drawing is stills/storyboard.py; this module declares it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
 from . import Backend, register
 
 # Share of the frame at the top filled with the caption (shot id, action, camera move): camera
@@ -8,7 +13,20 @@ from . import Backend, register
 CAPTION_FRACTION = 0.15
 
 
-def render(spec: dict, out_path, log=None, **runtime) -> None:
+class _Story(Protocol):
+    """What glyph_problems reads of a story.load.Story (the story floor is above this one)."""
+
+    @property
+    def characters(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def episodes(self) -> dict[str, dict[str, Any]]: ...
+
+    @property
+    def files(self) -> dict[str, str]: ...
+
+
+def render(spec: dict, out_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
     """Draw the shot's panel into out_path (byte-identical for one spec)."""
     # imported here: Pillow is not needed to plan a run (the workflow reads this at parse time)
     from ..stills.storyboard import render_storyboard
@@ -16,7 +34,7 @@ def render(spec: dict, out_path, log=None, **runtime) -> None:
     render_storyboard(spec, out_path)
 
 
-def glyph_problems(story, config: dict, stage: str) -> list:
+def glyph_problems(story: _Story, config: dict, stage: str) -> list:
     """Every text the panels draw (names, locations, actions, ids) must have a glyph for each
     character in the font that will draw it (stills/fonts.py): named by field and character."""
     from ..errors import ValidationProblem

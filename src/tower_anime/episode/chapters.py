@@ -1,4 +1,5 @@
 """FFMETADATA with the episode title and one chapter per scene, for `-map_chapters`."""
+from __future__ import annotations
 
 
 def _escape(value):
@@ -8,7 +9,7 @@ def _escape(value):
     return value
 
 
-def ffmetadata(timeline):
+def ffmetadata(timeline: dict) -> str:
     fps = timeline["fps"]
     lines = [";FFMETADATA1", f"title={_escape(timeline['title'])}", ""]
     scenes = timeline["scenes"]

@@ -1,6 +1,10 @@
 """Transitions in frames: how many frames of each shot a crossfade, a dip or the episode's
 fades take, the one rule that splits a dip between its two shots, and the check that every
 transition fits the shots it joins (refused before any job, one line each)."""
+from __future__ import annotations
+
+from pathlib import Path
+
 from ..errors import ValidationProblem
 
 # the colour a transition passes through; "crossfade" and "cut" pass through none
@@ -51,7 +55,7 @@ def _seconds(frames, fps):
     return f"{frames / fps:.4g} s ({frames} frame{'s' if frames != 1 else ''} at {fps} fps)"
 
 
-def check_transitions(timeline: dict, episode: dict, where) -> list[ValidationProblem]:
+def check_transitions(timeline: dict, episode: dict, where: Path | str) -> list[ValidationProblem]:
     """Problems with transitions and fades longer than the shots they join allow.
 
     A shot's incoming and outgoing transitions may not overlap: what one takes of a shot

@@ -1,9 +1,13 @@
 """Voice line and music cue checks: decodes, sample rate, not silent, not clipped, and a
 length that fits (a voice line plausible for its text; a music cue covering its scene)."""
+from __future__ import annotations
+
 import re
 import tempfile
 import wave
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +26,7 @@ def _read_pcm16(path):
         return data.reshape(-1, w.getnchannels()).astype(np.float32) / 32768.0, w.getframerate()
 
 
-def read_audio(path):
+def read_audio(path: Path | str) -> tuple[np.ndarray, int]:
     """(samples as float32 in -1..1, one column per channel, sample rate). 16-bit PCM WAV
     is read directly; anything else is decoded to it by FFmpeg first (at its own rate)."""
     try:
@@ -35,7 +39,7 @@ def read_audio(path):
         return _read_pcm16(pcm)
 
 
-def level_metrics(samples):
+def level_metrics(samples: np.ndarray) -> dict[str, float | None]:
     """RMS and peak in dBFS and the share of clipped samples."""
     if samples.size == 0:
         return {"rms_dbfs": None, "peak_dbfs": None, "clipped_fraction": None}
@@ -55,12 +59,13 @@ def _decoded(kind, item, path, waivers):
                                  {"file": str(path), "error": str(e)}, waivers)
 
 
-def spoken_characters(text):
+def spoken_characters(text: str) -> int:
     """Letters and digits: what takes time to say (punctuation and spaces do not)."""
     return len(re.findall(r"\w", text))
 
 
-def voice_report(path, spec, cfg, sample_rate, waivers=()):
+def voice_report(path: Path | str, spec: dict, cfg: dict, sample_rate: int,
+                 waivers: Iterable[dict] = ()) -> dict[str, Any]:
     """cfg is config['qc']['voice']; sample_rate the delivery rate (config output)."""
     item = f"{spec['episode']}/{spec['line']}"
     decoded, failed = _decoded("voice", item, path, waivers)
@@ -82,7 +87,7 @@ def voice_report(path, spec, cfg, sample_rate, waivers=()):
                                                "peak_dbfs": levels["peak_dbfs"], "text": spec["text"]}, waivers)
 
 
-def music_report(path, spec, cfg, waivers=()):
+def music_report(path: Path | str, spec: dict, cfg: dict, waivers: Iterable[dict] = ()) -> dict[str, Any]:
     """cfg is config['qc']['music']; spec the scene's music spec (duration, sample rate)."""
     item = f"{spec['episode']}/{spec['scene']}"
     decoded, failed = _decoded("music", item, path, waivers)

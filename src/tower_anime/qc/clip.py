@@ -5,9 +5,14 @@ One decode to half-size grey (qc/frames.py) feeds every metric; ffprobe runs bes
 The top strip a backend holds still (the storyboard caption) is left out of every
 picture metric: it is text that legitimately never moves.
 """
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -44,7 +49,7 @@ class FrameStats:
         self.first = None
         self.count = 0
 
-    def add(self, chunk):
+    def add(self, chunk: np.ndarray) -> None:
         n, pixels = len(chunk), chunk.shape[1] * chunk.shape[2]
         flat = chunk.reshape(n, -1)
         self.means += (flat.sum(axis=1, dtype=np.int64) / pixels).tolist()
@@ -78,7 +83,7 @@ class FrameStats:
                 self.reference[name] = frame
                 held.append(0)
 
-    def full(self, levels):
+    def full(self, levels: tuple[int, int]) -> dict[str, Any]:
         """Metrics in 0..255 grey: means, black flags, longest hold (frames that matched the
         reference that began it), sharpness, the first frame. levels: (black, white) of the decoded values."""
         lo, hi = levels
@@ -95,7 +100,7 @@ class FrameStats:
         }
 
 
-def exempt_reason(table, backend, move, what):
+def exempt_reason(table: dict[str, list[str]] | None, backend: str, move: str, what: str) -> str | None:
     if move in (table or {}).get(backend, []):
         return f"{what} by design: '{move}' on the {backend} backend (qc.clip config)"
     return None
@@ -108,14 +113,14 @@ def _still_grey(still_path, width, height, rows):
     return np.asarray(grey, dtype=np.float32)[height - rows:]
 
 
-def first_frame_ssim(first, still_path, width, height):
+def first_frame_ssim(first: np.ndarray, still_path: Path | str, width: int, height: int) -> float:
     from skimage.metrics import structural_similarity
 
     still = _still_grey(still_path, width, height, first.shape[0])
     return float(structural_similarity(still, first, data_range=255.0))
 
 
-def thumb_frames(frames):
+def thumb_frames(frames: int) -> tuple[int, ...]:
     return (0, (frames - 1) // 2, frames - 1) if frames > 2 else tuple(range(frames))
 
 
@@ -127,7 +132,8 @@ def _video_stream(path):
     return video
 
 
-def measure(path, spec, cfg, thumb=None):
+def measure(path: Path | str, spec: dict, cfg: dict,
+            thumb: Path | str | None = None) -> tuple[int, int, float, dict[str, Any], int]:
     """Decode once; return (width, height, fps, metrics in 0..255 grey, frame count).
 
     ffprobe runs beside the decode (it costs ~0.1 s on 2 cores). The decode assumes a YUV
@@ -159,7 +165,8 @@ def measure(path, spec, cfg, thumb=None):
         stats.count
 
 
-def clip_report(path, spec, cfg, still_path=None, thumb=None, waivers=()):
+def clip_report(path: Path | str, spec: dict, cfg: dict, still_path: Path | str | None = None,
+                thumb: Path | str | None = None, waivers: Iterable[dict] = ()) -> dict[str, Any]:
     """Measure a clip against what its spec asked for; cfg is config['qc']['clip']."""
     still = spec["still"]
     item = f"{still['episode']}/{still['shot']}"

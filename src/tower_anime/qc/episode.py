@@ -1,12 +1,17 @@
 """Episode checks: streams and codecs against the delivery profile, ends of picture and sound
 against each other and the script, loudness against the delivery profile (on the programme or
 the dialogue stem), the subtitle track against the voice lines, chapters and the title."""
+from __future__ import annotations
+
 import csv
 import io
 import json
 import re
 import shutil
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
+from pathlib import Path
+from typing import Any
 
 from .. import verify_output
 from ..audio.delivery import reference, resolve_profile
@@ -17,7 +22,8 @@ from .speech import speech_checks
 from .subtitles import parse_srt, subtitle_checks
 
 
-def loudness_checks(profile, dialogue_share, programme, dialogue=None):
+def loudness_checks(profile: dict[str, Any], dialogue_share: float, programme: dict[str, Any],
+                    dialogue: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Measured loudness (media.loudness() dicts) against the profile: the target on what the
     profile measures (the programme, or the dialogue stem), the true peak of the programme."""
     what, target = reference(profile, dialogue_share)
@@ -69,11 +75,11 @@ def audio_end(path: str, sample_rate: int) -> float:
     return end - padding / sample_rate
 
 
-def muxed_subtitles(path, index: int = 0):
+def muxed_subtitles(path: Path | str, index: int = 0) -> str:
     return ffmpeg(["-i", str(path), "-map", f"0:s:{index}", "-f", "srt", "-"], f"subtitles of {path}").stdout
 
 
-def chapter_languages(path) -> list[str] | None:
+def chapter_languages(path: Path | str) -> list[str] | None:
     """The language of every chapter name, read by mkvtoolnix (FFmpeg does not report it);
     None when mkvextract is not installed."""
     if not shutil.which("mkvextract"):
@@ -89,7 +95,8 @@ def _flags(stream) -> dict:
             "default": bool(disp.get("default")), "forced": bool(disp.get("forced"))}
 
 
-def track_checks(path, info_streams: dict, cfg: dict, placed, fps: float, script: float) -> tuple[list, dict]:
+def track_checks(path: Path | str, info_streams: dict, cfg: dict, placed: list[dict], fps: float,
+                 script: float) -> tuple[list, dict]:
     """Each subtitle track of the plan (cfg["tracks"]) against the file: its language, name and
     flags, then its events against its lines (their text in its language) within its
     language's limits; the video and audio flags and the audio's language; the chapters'
@@ -124,7 +131,9 @@ def track_checks(path, info_streams: dict, cfg: dict, placed, fps: float, script
     return checks, measured
 
 
-def episode_report(path, timeline, cfg, placed=(), waivers=(), dialogue_stem=None, dialogue_share=0.0):
+def episode_report(path: Path | str, timeline: dict, cfg: dict, placed: Sequence[dict] = (),
+                   waivers: Iterable[dict] = (), dialogue_stem: Path | str | None = None,
+                   dialogue_share: float = 0.0) -> dict[str, Any]:
     """timeline: the plan's timeline; placed: the voice lines where the mix put them, with
     their windows (build/<ep>/placement.json, episode.placement); cfg: the config sections output, loudness, subtitles, qc;
     dialogue_stem (and its share of the running time): measured too when the profile asks."""

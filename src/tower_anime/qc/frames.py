@@ -5,8 +5,12 @@ Measured on 2 cores (bench/qc_clip.py): decoding a 121-frame
 and converts to full-range grey while it decodes, so Python reads a quarter of the bytes,
 and the frames are read in chunks so the numpy work overlaps with the decoding.
 """
+from __future__ import annotations
+
 import subprocess
 import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -32,7 +36,8 @@ def luma_filter(video_stream: dict) -> tuple[Filter, tuple[int, int]]:
     return GREY, (0, 255)
 
 
-def grey_args(path, width: int, height: int, first_filter: Filter = GREY, thumb=None, thumb_frames=(),
+def grey_args(path: Path | str, width: int, height: int, first_filter: Filter = GREY, thumb: Path | str | None = None,
+              thumb_frames: Iterable[int] = (),
               thumb_width: int = 192) -> list[str]:
     """FFmpeg arguments for grey_chunks: the grey frames as rawvideo on stdout and, with
     `thumb`, the strip of the frames numbered in `thumb_frames` written to that JPEG."""
@@ -47,7 +52,8 @@ def grey_args(path, width: int, height: int, first_filter: Filter = GREY, thumb=
                          output(strip, thumb, **{"frames:v": 1, "q:v": 4, "update": 1})))
 
 
-def grey_chunks(path, width, height, first_filter=GREY, thumb=None, thumb_frames=(), thumb_width=192):
+def grey_chunks(path: Path | str, width: int, height: int, first_filter: Filter = GREY, thumb: Path | str | None = None,
+                thumb_frames: Iterable[int] = (), thumb_width: int = 192) -> Iterator[np.ndarray]:
     """Yield (N, height, width) uint8 arrays of successive frames of `path`, scaled to
     width x height after `first_filter`. With `thumb`, the same decode also writes the
     frames numbered in `thumb_frames` side by side into that JPEG (a contact-sheet strip)."""

@@ -5,11 +5,15 @@ report (require_pass), so a bad item stops only what depends on it and the repor
 A person may accept a failed check with a written reason (a waiver, `qc.waive` in config);
 the report records it and the gate lets the item through.
 """
+from __future__ import annotations
+
 import json
 import math
 import operator
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ..errors import GateFailed, TowerError
 from ..fsutil import write_json_atomic, write_text_atomic
@@ -19,7 +23,7 @@ _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.l
         "between": lambda v, t: t[0] <= v <= t[1]}
 
 
-def check(metric, value, op, threshold, unit="", **extra):
+def check(metric: str, value: Any, op: str, threshold: Any, unit: str = "", **extra: Any) -> dict[str, Any]:
     """One measured check; `value op threshold` must hold (`between`: lo <= value <= hi).
 
     extra keys are recorded as they are, e.g. exempt="why this check does not apply".
@@ -32,14 +36,15 @@ def check(metric, value, op, threshold, unit="", **extra):
             "pass": bool(ok) or bool(extra.get("exempt")), **extra}
 
 
-def make_report(kind, item, checks, extra=None, waivers=()):
+def make_report(kind: str, item: str, checks: list[dict], extra: dict | None = None,
+                waivers: Iterable[dict] = ()) -> dict[str, Any]:
     """A report whose verdict counts a waived check as accepted (the waiver is recorded)."""
     report = {"kind": kind, "item": item, "checks": checks, **(extra or {})}
     apply_waivers(report, waivers)
     return report
 
 
-def apply_waivers(report, waivers):
+def apply_waivers(report: dict, waivers: Iterable[dict]) -> dict:
     """Mark failed checks that a person waived, record every waiver, recompute the verdict.
 
     waivers: [{kind, item, check, reason}], already filtered or not (others are ignored).
@@ -57,7 +62,7 @@ def apply_waivers(report, waivers):
     return report
 
 
-def write_report(path, report):
+def write_report(path: Path | str, report: dict) -> None:
     write_json_atomic(path, report)
 
 
@@ -110,14 +115,14 @@ def refused(report_path: str | Path, waivers: list[dict]) -> bool:
     return not apply_waivers(report, waivers)["pass"]
 
 
-def read_report(path):
+def read_report(path: Path | str) -> Any:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError) as e:
         raise TowerError(f"cannot read the QC report {path}: {e}; delete it and run again") from None
 
 
-def failures(report):
+def failures(report: dict) -> list[dict]:
     """Checks that failed and were not waived: what stops the item."""
     return [c for c in report["checks"] if not c["pass"] and "waived" not in c]
 
@@ -154,7 +159,7 @@ def require_pass(report_paths: list[str | Path]) -> None:
                          "(qc.waive) accepts the check")
 
 
-def score(report):
+def score(report: dict) -> tuple[bool, int, float]:
     """Sort key for picking the best of several takes: passing first, then fewer failed
     checks, then the largest worst-case relative margin to a numeric threshold."""
     margins = []

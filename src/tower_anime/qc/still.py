@@ -4,7 +4,11 @@ the shot visibly present in the colours of their character sheet (and like their
 Every metric is a plain function of pixels, so tests and the retake loop need no Snakemake.
 The storyboard backend's caption strip is left out: it is text, not picture.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -15,12 +19,12 @@ from .report import check, make_report
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # Rec. 601, as FFmpeg's gray
 
 
-def luma(rgb):
+def luma(rgb: np.ndarray) -> np.ndarray:
     """Grey levels 0..255 (float32) of an RGB uint8 array."""
     return rgb.astype(np.float32) @ LUMA
 
 
-def laplacian_variance(grey):
+def laplacian_variance(grey: np.ndarray) -> np.ndarray:
     """Variance of the 4-neighbour Laplacian over the valid interior: the standard focus
     measure. Works on one frame (H, W) or a stack (N, H, W) -> one value per frame."""
     g = grey.astype(np.float32, copy=False)
@@ -29,11 +33,11 @@ def laplacian_variance(grey):
     return lap.var(axis=(-2, -1))
 
 
-def hex_rgb(value):
+def hex_rgb(value: str) -> np.ndarray:
     return np.array([int(value[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float32)
 
 
-def colour_shares(rgb, colours, radius):
+def colour_shares(rgb: np.ndarray, colours: Iterable[np.ndarray], radius: float) -> tuple[list[float], float]:
     """Share of pixels within RGB distance `radius` of each colour, and of any of them."""
     px = rgb.reshape(-1, 3).astype(np.float32)
     near_any = np.zeros(len(px), dtype=bool)
@@ -50,7 +54,8 @@ def _line_art(colour):
     return float(colour @ LUMA) < 40 and float(colour.max() - colour.min()) < 16
 
 
-def reference_colours(path, max_colours=12, mass=0.9):
+def reference_colours(path: Path | str, max_colours: int = 12,
+                      mass: float = 0.9) -> tuple[list[np.ndarray], list[float]]:
     """The main colours of a reference picture of a character, with their weights.
 
     The figure is what is opaque in a picture with transparency; otherwise what differs
@@ -88,7 +93,8 @@ def reference_colours(path, max_colours=12, mass=0.9):
     return colours, [w / s for w in weights]
 
 
-def reference_similarity(rgb, ref_path, radius, scales=(0.3, 0.6, 1.0), min_fill=0.05):
+def reference_similarity(rgb: np.ndarray, ref_path: Path | str, radius: float,
+                         scales: Sequence[float] = (0.3, 0.6, 1.0), min_fill: float = 0.05) -> float:
     """How well some patch of the still shows the reference's main colours in the
     reference's proportions, 0..1 (colour histogram back-projection, Swain & Ballard).
 
@@ -124,7 +130,8 @@ def _decode(path):
         return None, str(e)
 
 
-def still_report(path, spec, cfg, waivers=(), root="."):
+def still_report(path: Path | str, spec: dict, cfg: dict, waivers: Iterable[dict] = (),
+                 root: Path | str = ".") -> dict[str, Any]:
     """Measure a still against its spec; cfg is config['qc']['still']."""
     item = f"{spec['episode']}/{spec['shot']}"
     rgb, error = _decode(path)
@@ -173,7 +180,7 @@ def still_report(path, spec, cfg, waivers=(), root="."):
                         "palette_shares": measured}, waivers)
 
 
-def thumbnail(path, out, width=256):
+def thumbnail(path: Path | str, out: Path | str, width: int = 256) -> None:
     """A small JPEG of a still for the contact sheet (grey when the still does not decode:
     its failed report must still be written)."""
     from .. import verify_output

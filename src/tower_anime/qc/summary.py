@@ -6,24 +6,49 @@ so it can be mailed or opened from inside `snakemake --report`.
 A report that is not on disk (an item stopped before its check could run) gets one row
 saying so, so the same function can summarise a build that stopped at a gate.
 """
+from __future__ import annotations
+
 import base64
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..fsutil import write_text_atomic
 from .report import failures
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = ["episode", "kind", "item", "check", "value", "op", "threshold", "unit", "pass", "waived", "exempt",
            "report"]
 
 
-def episode_view(plan):
+class _EpisodePlan(Protocol):
+    """What episode_view reads of a story.plan.EpisodePlan (the story floor is above this one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def shots(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def cues(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def scenes(self) -> list[dict[str, Any]]: ...
+
+
+def episode_view(plan: _EpisodePlan) -> dict[str, Any]:
     """What the summary needs of an episode plan, as JSON-ready data (a rule param)."""
     return {"episode": plan.id, "title": plan.title,
             "shots": [{k: row[k] for k in ("shot", "scene", "frames")} for row in plan.shots],
             "lines": [c["line"] for c in plan.cues], "scenes": [s["scene"] for s in plan.scenes]}
 
 
-def expected_reports(view):
+def expected_reports(view: dict[str, Any]) -> list[tuple[str, str, Path]]:
     """[(kind, item, report path relative to the workflow)] of every gate of one episode."""
     ep, r = view["episode"], Path("reports") / view["episode"]
     rows = []
@@ -56,7 +81,7 @@ def _cell(value):
     return value
 
 
-def table(view, root="."):
+def table(view: dict[str, Any], root: Path | str = ".") -> pd.DataFrame:
     """pandas DataFrame: one row per item and check (a missing report is one failed row)."""
     import pandas as pd
 
@@ -133,7 +158,8 @@ def html(view: dict, root: str | Path = ".") -> str:
                                                  episode_verdict=_verdict(episode), counts=counts)
 
 
-def write_summary(view, csv_path, html_path, root="."):
+def write_summary(view: dict[str, Any], csv_path: Path | str, html_path: Path | str,
+                  root: Path | str = ".") -> pd.DataFrame:
     """Write the CSV and the HTML contact sheet of one episode's gates (view: episode_view)."""
     df = table(view, root)
     write_text_atomic(csv_path, df.to_csv(index=False))

@@ -9,13 +9,15 @@ refuses it, so the item stops at the gate with its reports on disk like any othe
 The thresholds come from the current config but are not a param of the render rules, so
 changing one re-runs the checks and not the renders (README: Quality gates, Retakes).
 """
+from __future__ import annotations
+
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from functools import partial
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
 from .. import backends
 from ..backends import Backend
@@ -23,7 +25,7 @@ from ..fsutil import sha256_file, write_json_atomic
 from .report import failures, score, write_report
 
 
-def take_report_path(takes_path, n):
+def take_report_path(takes_path: Path | str, n: int) -> Path:
     """reports/<ep>/stills/<shot>.takes.json -> reports/<ep>/stills/<shot>.take<n>.json"""
     p = Path(takes_path)
     return p.with_name(p.name.replace(".takes.json", f".take{n}.json"))
@@ -89,11 +91,12 @@ def render_with_takes(backend: Backend, check: Callable[[Path, dict], dict], spe
     return summary
 
 
-def waivers(qc):
+def waivers(qc: dict) -> list[dict]:
     return qc.get("waive", [])
 
 
-def still_with_takes(spec, out_path, takes_path, qc, log=None, root=".", **runtime):
+def still_with_takes(spec: dict, out_path: str | Path, takes_path: str | Path, qc: dict, log: TextIO | None = None,
+                     root: str | Path = ".", **runtime: Any) -> dict:
     """The stills stage with retakes: the spec's stills backend, checked by qc.still.
     runtime goes to the backend as it is."""
     from .still import still_report

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..episode.subtitles import reading_seconds
+
+if TYPE_CHECKING:
+    from ..episode.subtitles import Limits
 
 FIT_MODES = ("grow", "speed_up_then_grow", "stop")
 
@@ -70,7 +74,7 @@ def _layout(lines, speeches, readings, earliest, own_start, tempo, gap):
 
 
 def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_reserve: int,
-             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits,
+             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits: Limits,
              langs: list | None = None, readings: list | None = None) -> ShotFit:
     """The frames a shot gets once its lines are fitted by voice.fit_lines.
 

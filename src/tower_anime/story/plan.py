@@ -4,10 +4,14 @@ Each job receives exactly the fields that shape its output (and nothing else) as
 JSON param, so Snakemake re-plans a job precisely when its own spec changes
 (Snakemake compares params by value and drops their names, so one JSON string is used).
 """
+from __future__ import annotations
+
 import json
 import math
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import backends, lang
 from ..backends import PlanContext
@@ -18,26 +22,30 @@ from .dialogue import fit_shot, overflow_message
 from .language import espeak_voice_for, language_problems, line_language, title_language, voice_engine
 from ..episode.transitions import check_transitions, seconds_to_frames
 
+if TYPE_CHECKING:
+    from ..facts.context import PromptContext
+    from .load import Story
 
-def dumps(spec):
+
+def dumps(spec: Any) -> str:
     """The canonical form of a spec: what Snakemake stores and compares."""
     return json.dumps(spec, sort_keys=True, separators=(",", ":"))
 
 
-def frames_of(shot, fps):
+def frames_of(shot: dict, fps: int) -> int:
     if "frames" in shot:
         return int(shot["frames"])
     return max(1, round(float(shot["duration"]) * fps))
 
 
-def camera_of(shot):
+def camera_of(shot: dict) -> dict[str, str]:
     cam = shot["camera"]
     if isinstance(cam, str):
         return {"move": cam, "framing": "medium"}
     return {"move": cam["move"], "framing": cam.get("framing", "medium")}
 
 
-def stable_seed(*parts):
+def stable_seed(*parts: str) -> int:
     """A seed derived from ids (crc32): stable across runs and Python processes."""
     return zlib.crc32("/".join(parts).encode()) & 0x7FFFFFFF
 
@@ -66,13 +74,13 @@ class EpisodePlan:
     title_lang: str = "en"                         # the language of the title and chapter names
 
     @property
-    def duration(self):
+    def duration(self) -> float:
         return self.total_frames / self.fps
 
-    def shot_ids(self):
+    def shot_ids(self) -> list[str]:
         return [s["shot"] for s in self.shots]
 
-    def timeline(self):
+    def timeline(self) -> dict[str, Any]:
         """What the mix, the subtitles and the episode need: timing and titles, no prompts."""
         return {
             "episode": self.id, "title": self.title, "fps": self.fps,
@@ -81,7 +89,7 @@ class EpisodePlan:
             "shots": self.shots, "scenes": self.scenes,
         }
 
-    def language_tags(self):
+    def language_tags(self) -> dict[str, Any]:
         """What the mux tags and names: the audio's and the chapters' languages, and each subtitle
         track's language, name and flags (ISO 639-2 codes, as Matroska writes them)."""
         spoken = list(dict.fromkeys(lang.matroska(c) for c in self.languages.values()))
@@ -89,7 +97,7 @@ class EpisodePlan:
                 "chapters": lang.matroska(self.title_lang),
                 "subtitles": [{k: t[k] for k in ("lang", "name", "default", "forced")} for t in self.tracks]}
 
-    def audio_timeline(self):
+    def audio_timeline(self) -> dict[str, Any]:
         """Timing of lines and scenes only: editing an action must not re-plan the mix."""
         return {
             "episode": self.id, "fps": self.fps, "total_frames": self.total_frames,
@@ -260,7 +268,8 @@ def _cues(plan, episode, voice_cfg, config):
     return cues
 
 
-def plan_episode(episode, characters, config, context=None, config_file="config", where=None):
+def plan_episode(episode: dict, characters: dict, config: dict, context: PromptContext | None = None,
+                 config_file: str = "config", where: Path | str | None = None) -> EpisodePlan:
     """Resolve one checked episode into per-job specs and a frame-exact timeline.
 
     context: a facts.PromptContext (or None): puts each character's facts and the style
@@ -347,7 +356,8 @@ def _check_backends(story, config, config_file="config"):
         raise InvalidInput(problems)
 
 
-def plan_story(story, config, context=None, config_file="config"):
+def plan_story(story: Story, config: dict, context: PromptContext | None = None,
+               config_file: str = "config") -> dict[str, EpisodePlan]:
     """Every episode's plan; `config_file` names the config in messages about its templates.
 
     Raises InvalidInput with the problems of every episode (dialogue that cannot fit)."""
