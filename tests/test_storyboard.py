@@ -7,6 +7,7 @@ from PIL import Image, ImageFont
 
 from tower_anime.errors import TowerError
 from tower_anime.stills import storyboard as sb
+from tower_anime.stills import text as sb_text
 
 AKIRA = {"id": "akira", "name": "Akira Yamamoto",
          "description": "22-year-old street racer, cybernetic arms, neon blue jacket",
@@ -152,8 +153,8 @@ def test_missing_fonts_fall_back_to_default(monkeypatch, tmp_path):
         return real_default(*args, **kwargs)
 
     monkeypatch.setattr(sb.ImageFont, "load_default", spy_default)
-    monkeypatch.setattr(sb, "FONT_PATH", str(tmp_path / "missing.ttf"))
-    monkeypatch.setattr(sb, "BOLD_FONT_PATH", str(tmp_path / "missing-bold.ttf"))
+    monkeypatch.setattr(sb_text, "FONT_PATH", str(tmp_path / "missing.ttf"))
+    monkeypatch.setattr(sb_text, "BOLD_FONT_PATH", str(tmp_path / "missing-bold.ttf"))
     out = tmp_path / "fallback.png"
     sb.render_storyboard(make_spec(), out)
     assert calls, "the built-in font was never used"
@@ -164,8 +165,8 @@ def test_missing_fonts_fall_back_to_default(monkeypatch, tmp_path):
 def test_unreadable_font_file_falls_back(monkeypatch, tmp_path):
     bad = tmp_path / "broken.ttf"
     bad.write_bytes(b"not a font")
-    monkeypatch.setattr(sb, "FONT_PATH", str(bad))
-    monkeypatch.setattr(sb, "BOLD_FONT_PATH", str(bad))
+    monkeypatch.setattr(sb_text, "FONT_PATH", str(bad))
+    monkeypatch.setattr(sb_text, "BOLD_FONT_PATH", str(bad))
     assert sb.draw_storyboard(make_spec()).size == (768, 512)
 
 
