@@ -1,8 +1,8 @@
 """Backgrounds of the storyboard panels: the time-of-day sky and the set the location text
-names (hills, skyline, road, water, market, trees, interior)."""
+names: the pieces (hills, skyline, road, water, market, trees, interior) that
+stills/places.py composes into a setting."""
 import math
 import random
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,21 +16,7 @@ SKY_STOPS = {
     "dusk": [(40, 25, 80), (150, 60, 120), (250, 140, 70)],
     "night": [(5, 7, 22), (12, 18, 45), (30, 38, 80)],
 }
-# Per time of day: channel multipliers and offsets applied to set colours.
 NEON = [(255, 70, 170), (70, 230, 255), (190, 90, 255), (255, 200, 60)]
-
-# Checked in order against word prefixes of the location; several may apply.
-THEME_WORDS = {
-    "interior": ("lab", "office", "room", "apartment", "classroom", "hospital", "server", "control",
-                 "hangar", "cafe", "kitchen", "bedroom", "corridor", "interior", "studio", "workshop"),
-    "road": ("road", "highway", "garage", "freeway", "bridge", "tunnel", "expressway", "parking", "motorway"),
-    "market": ("market", "bazaar", "stall", "festival", "fair", "vendor"),
-    "city": ("street", "city", "tower", "corporate", "downtown", "skyline", "rooftop", "alley", "district",
-             "plaza", "building", "tokyo", "metro", "avenue", "urban", "neon", "skyscraper"),
-    "water": ("sea", "ocean", "beach", "harbor", "harbour", "river", "lake", "port", "dock", "shore", "bay"),
-    "nature": ("forest", "park", "garden", "tree", "wood", "field", "mountain", "meadow", "shrine", "temple"),
-}
-
 
 @dataclass
 class _Set:
@@ -45,13 +31,6 @@ class _Set:
     tod: str
     vp_x: int
 
-
-
-def _themes(location):
-    """Set of theme names matched by word prefixes in the location text."""
-    tokens = re.findall(r"[a-z]+", location.lower())
-    return {name for name, words in THEME_WORDS.items()
-            if any(t.startswith(wd) for t in tokens for wd in words)}
 
 
 def _sky_colour(tod, t):
@@ -69,32 +48,6 @@ def _sky(w, h, horizon, tod):
     rows = np.stack([np.interp(t, pos, stops[:, k]) for k in range(3)], axis=-1)
     arr = np.broadcast_to(rows[:, None, :], (h, w, 3)).round().astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(arr))
-
-
-def _draw_background(location, tod, w, h, rng):
-    """Sky, celestial bodies and the location set, tinted for the time of day."""
-    themes = _themes(location)
-    horizon = int(h * rng.uniform(0.5, 0.6))
-    img = _sky(w, h, horizon, tod)
-    s = _Set(img, ImageDraw.Draw(img), rng, w, h, horizon, tod, int(w * rng.uniform(0.3, 0.7)))
-    _draw_celestial(s)
-    outdoor_themes = themes - {"interior"}
-    if "nature" in themes or not outdoor_themes:
-        _draw_hills(s)
-    if "city" in themes or "market" in themes:
-        _draw_skyline(s, tall="city" in themes)
-    _draw_ground(s, paved=bool(themes & {"city", "market", "road"}))
-    if "nature" in themes:
-        _draw_trees(s, on_shore="water" in themes)
-    if "water" in themes:
-        _draw_water(s)
-    if "road" in themes:
-        _draw_road(s)
-    if "market" in themes:
-        _draw_market(s)
-    if "interior" in themes:
-        _draw_interior(s)
-    return s.img
 
 
 def _draw_celestial(s):

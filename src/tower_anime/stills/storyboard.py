@@ -1,6 +1,7 @@
 """Embedded storyboard/animatic renderer: one flat-colour Pillow panel per shot, no GPU.
 
-The panel shows a time-of-day sky, a location-derived set, the shot's characters as
+The panel shows a time-of-day sky, the setting and weather the location text names
+(stills/places.py), the shot's characters as
 simple standing figures filled with their palette colours, a camera-move cue and a
 caption strip. The same spec always gives byte-identical PNG output.
 """
@@ -12,10 +13,11 @@ from PIL import Image, ImageDraw, ImageFont  # noqa: F401 - ImageFont: tests pat
 from tower_anime import verify_output
 from tower_anime.fsutil import atomic_path
 
-from .backgrounds import SKY_STOPS, _draw_background, _themes  # noqa: F401 - _themes: tests
+from .backgrounds import SKY_STOPS
 from .captions import _draw_camera_cue, _draw_caption
 from .colours import CLEAR_RADIUS, INK, _keep_clear, _palette
 from .figures import _char_style, _draw_figure, _draw_name_label, _Figure, _figure_mask, _layout_figures  # noqa: F401
+from .places import draw_place
 from .text import _font, _wrap  # noqa: F401 - tests use them through this module
 
 # ---------------------------------------------------------------- public API
@@ -43,7 +45,7 @@ def draw_storyboard(spec: dict, figures: bool = True) -> Image.Image:
     characters = [(c, _palette(c)) for c in spec.get("characters") or []]
     rng = random.Random(spec.get("seed", 0))
 
-    img = _draw_background(spec.get("location", ""), tod, w, h, rng)
+    img = draw_place(spec.get("location", ""), tod, w, h, rng)
     guard = [rgb for _, pal in characters for rgb in pal.values()]
     img = _keep_clear(img, guard, CLEAR_RADIUS)
 
