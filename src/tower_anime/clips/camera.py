@@ -6,14 +6,15 @@ zoompan crops at whole pixels (even ones in yuv420p): even on a 4x upscaled stil
 pan moved in half-pixel steps with stops between them. The frames reach libx264 through a
 pipe (measured on 2 cores: ~1.3 s for a 240-frame 768x512 clip, as fast as zoompan was).
 """
-from typing import Iterator
+from collections.abc import Iterator
 
 from PIL import Image
 
-from ..errors import MediaError
 from .. import verify_output
+from ..errors import MediaError
 from ..fsutil import atomic_path
 from ..media import ffmpeg_from_frames
+from .faces import FaceAnimator, still_faces
 
 MOVES = ("static", "push_in", "pull_out", "pan_left", "pan_right")
 ZOOM = 0.15  # how far a push-in/pull-out/pan travels: 15 % of the frame
@@ -77,30 +78,40 @@ def safe_area(width: int, height: int) -> tuple[float, float, float, float]:
     return width - w, height - h, w, float(height)
 
 
-def camera_frames(still: Image.Image, move: str, frames: int, hold_top: int = 0) -> Iterator[bytes]:
-    """RGB24 bytes of each frame of the move over `still`; its top `hold_top` rows stay put."""
+def camera_frames(still: Image.Image, move: str, frames: int, hold_top: int = 0,
+                  faces: FaceAnimator | None = None) -> Iterator[bytes]:
+    """RGB24 bytes of each frame of the move over `still`; its top `hold_top` rows stay put.
+    faces: redraws mouths and eyes on the still before each frame is cropped from it."""
     width, height = still.size
     strip = still.crop((0, 0, width, hold_top)) if hold_top else None
-    for box in crop_boxes(move, frames, width, height):
+    for n, box in enumerate(crop_boxes(move, frames, width, height)):
+        picture = faces.draw(still, faces.state(n)) if faces else still
         if box == (0.0, 0.0, float(width), float(height)):
-            frame = still.copy()
+            frame = picture.copy()
         else:
-            frame = still.resize((width, height), Image.Resampling.LANCZOS, box=box)
+            frame = picture.resize((width, height), Image.Resampling.LANCZOS, box=box)
         if strip is not None:
             frame.paste(strip, (0, 0))
         yield frame.tobytes()
 
 
-def render_camera_clip(spec: dict, still_path, out_path, log=None, crf: int = 18, preset: str = "veryfast") -> None:
+def render_camera_clip(spec: dict, still_path, out_path, log=None, crf: int = 18, preset: str = "veryfast",
+                       voices: dict | None = None) -> None:
     """Write an H.264 clip of exactly spec['frames'] frames at spec['fps']; the top
-    spec['hold_top'] rows (the storyboard's caption strip) stay still."""
+    spec['hold_top'] rows (the storyboard's caption strip) stay still. On a storyboard still
+    the speakers of spec['lines'] move their mouths with their voices (voices: line id ->
+    WAV) and every character blinks (clips/faces.py)."""
     still, frames, fps = spec["still"], spec["frames"], spec["fps"]
     width, height = still["width"], still["height"]
     with Image.open(still_path) as im:
         picture = im.convert("RGB")
+        faces = still_faces(im)
     if picture.size != (width, height):  # a still of another size fills the frame
         picture = picture.resize((width, height), Image.Resampling.LANCZOS)
-    pixels = camera_frames(picture, still["camera"]["move"], frames, spec.get("hold_top", 0))
+        faces = []  # recorded in the still's own pixels
+    animator = FaceAnimator(faces, spec.get("lines") or [], voices or {}, frames, fps, still.get("seed", 0)) \
+        if faces else None
+    pixels = camera_frames(picture, still["camera"]["move"], frames, spec.get("hold_top", 0), animator)
     with atomic_path(out_path, check=lambda p: verify_output.video(p, frames=frames)) as tmp:
         ffmpeg_from_frames(pixels, [
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",

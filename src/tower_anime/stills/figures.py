@@ -164,3 +164,17 @@ def _figure_mask(cast, w, h):
     for (char, _), fig in cast:
         _draw_figure(draw, fig, white, _char_style(char))
     return np.asarray(canvas).any(axis=-1)
+
+
+
+def face_box(char: dict, pal: dict, fig: _Figure) -> dict:
+    """Where one drawn character's face features sit (pixels): {id, u, skin, mouth: (cx, cy,
+    half width), eyes: [(cx, cy, rx, ry)] * 2}, as _draw_head draws them; the camera clip
+    redraws mouths and eyes there (clips/faces.py)."""
+    u, top = fig.u, fig.top  # head units, as in _draw_figure and _draw_head
+    return {
+        "id": char.get("id", "?"), "u": round(u, 3), "skin": list(pal["skin"]),
+        "mouth": [round(v, 3) for v in (fig.cx, top + 0.9 * u, 0.08 * u)],
+        "eyes": [[round(v, 3) for v in (fig.cx + side * 0.17 * u, top + 0.7 * u, 0.07 * u, 0.1 * u)]
+                 for side in (-1, 1)],
+    }
