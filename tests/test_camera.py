@@ -192,3 +192,31 @@ def test_the_plan_gives_each_clip_its_own_lines_timed_from_its_shot():
         assert mine[0]["window"][0] == pytest.approx(cue["window"][0] - starts[cue["shot"]], abs=1e-3)
     silent = [s for s in plan.shot_ids() if s not in {c["shot"] for c in plan.cues}]
     assert all("lines" not in plan.clips[s] for s in silent)
+
+
+# ---------------------------------------------------------------- framing
+
+
+@pytest.mark.parametrize("framing", ["wide", "medium", "close"])
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_no_move_crops_a_face_or_a_name_or_hides_it_under_the_caption(framing, count):
+    """Every frame of every move, mapped through its crop window: each head (hair included) and
+    each name label lies inside the frame and below the held caption strip."""
+    from tower_anime.clips.camera import MOVES
+
+    hold = caption_height("storyboard", 512)
+    names = ["Akira", "Luna Hoshino-Valentine the Third", "Viktor"]
+    for seed in range(8):
+        spec = {"shot": "s", "seed": seed, "location": "street", "camera": {"framing": framing, "move": "static"},
+                "characters": [{"id": f"c{i}", "name": names[i]} for i in range(count)]}
+        faces = sb._draw(spec)[1]
+        assert len(faces) == count
+        for move in MOVES:
+            for left, top, right, bottom in crop_boxes(move, 25, 768, 512):
+                sx, sy = 768 / (right - left), 512 / (bottom - top)
+                for f in faces:
+                    for what in ("head", "label"):
+                        x0, y0, x1, y1 = f[what]
+                        box = ((x0 - left) * sx, (y0 - top) * sy, (x1 - left) * sx, (y1 - top) * sy)
+                        assert box[0] >= 0 and box[2] <= 768 and box[1] >= hold and box[3] <= 512, \
+                            (framing, count, seed, move, what, box)

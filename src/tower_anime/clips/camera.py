@@ -70,12 +70,15 @@ def crop_boxes(move: str, frames: int, width: int, height: int) -> list[tuple[fl
     return boxes
 
 
-def safe_area(width: int, height: int) -> tuple[float, float, float, float]:
+def safe_area(width: int, height: int, hold_top: float = 0.0) -> tuple[float, float, float, float]:
     """The part of a still (left, top, right, bottom) that every move shows in every frame:
-    the pans' first and last windows overlap there. A still backend keeps what must stay in
-    view (figures, name labels) inside it."""
-    w, h = width / (1 + ZOOM), height / (1 + ZOOM)
-    return width - w, height - h, w, float(height)
+    the pans' first and last windows overlap there. With hold_top, the rows that the held
+    caption strip covers at the top of a zoomed frame are left out too. A still backend keeps
+    what must stay in view (faces, name labels) inside it."""
+    w = width / (1 + ZOOM)
+    # a window of zoom z shows still row y at frame row (y - height + height / z) * z: it
+    # clears the strip when y >= height - (height - hold_top) / z, the most at the largest z
+    return width - w, height - (height - hold_top) / (1 + ZOOM), w, float(height)
 
 
 def camera_frames(still: Image.Image, move: str, frames: int, hold_top: int = 0,

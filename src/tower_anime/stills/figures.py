@@ -38,8 +38,9 @@ def _layout_figures(framing, n, w, h, rng):
     the caption strip and across the width that every camera move keeps in frame."""
     if n == 0:
         return []
-    cap = h * CAPTION_FRACTION
-    left, _, right, _ = safe_area(w, h)
+    # faces stay below the held caption strip in every frame of every move (hair reaches
+    # 0.25 head units above `top`)
+    left, safe_top, right, _ = safe_area(w, h, h * CAPTION_FRACTION)
     sw = right - left
     figures = []
     for i in range(n):
@@ -53,11 +54,11 @@ def _layout_figures(framing, n, w, h, rng):
             feet = h * rng.uniform(0.74, 0.8)
             top = feet - 7.6 * u
         elif framing == "close":
-            u = min(h * 0.95 / 2.6, sw / (n * 2.1))
-            top = max(cap + h * 0.05, h - 2.8 * u) + rng.uniform(0, h * 0.02)
+            u = min(h * 0.95 / 2.6, sw / (n * 2.1), (h - safe_top) / 2.6)
+            top = max(safe_top + 0.3 * u, h - 2.8 * u) + rng.uniform(0, h * 0.02)
         else:  # medium: head to waist fills about 60% of the height
             u = min(h * 0.6 / 3.4, sw / (n * 2.4))
-            top = max(cap + h * 0.05, h - 4.0 * u) + rng.uniform(-h * 0.02, h * 0.02)
+            top = max(safe_top + 0.3 * u, h - 4.0 * u + rng.uniform(-h * 0.02, h * 0.02))
         arm_out = (rng.uniform(6, 22), rng.uniform(6, 22))
         arm_bend = tuple(rng.choice([0, 0, rng.uniform(15, 45)]) for _ in range(2))
         figures.append(_Figure(cx, top, u, arm_out, arm_bend, rng.uniform(0.05, 0.25)))
@@ -141,6 +142,13 @@ def _draw_head(draw, cx, y, u, pal, style, ow):
 def _draw_name_label(draw, fig, name, framing, w, h):
     """Name tag under the feet (wide) or along the bottom edge (medium/close), no wider
     than the part of the frame around the figure that camera moves keep in view."""
+    box, text, font, pad = _name_label(fig, name, framing, w, h)
+    draw.rounded_rectangle(box, radius=pad, fill=PAPER, outline=INK, width=1)
+    draw.text((fig.cx, (box[1] + box[3]) / 2), text, font=font, fill=INK, anchor="mm")
+
+
+def _name_label(fig, name, framing, w, h):
+    """The name tag's box, fitted text, font and padding (see _draw_name_label)."""
     font = _font(h * 0.028, bold=True, text=name)
     pad = max(3, h // 120)
     left, _, right, _ = safe_area(w, h)
@@ -152,8 +160,7 @@ def _draw_name_label(draw, fig, name, framing, w, h):
     else:
         y0 = h - h * 0.028 - 3 * pad
     box = (fig.cx - tw / 2 - pad, y0, fig.cx + tw / 2 + pad, y0 + h * 0.028 + 2 * pad)
-    draw.rounded_rectangle(box, radius=pad, fill=PAPER, outline=INK, width=1)
-    draw.text((fig.cx, (box[1] + box[3]) / 2), text, font=font, fill=INK, anchor="mm")
+    return box, text, font, pad
 
 
 def _figure_mask(cast, w, h):
@@ -167,12 +174,16 @@ def _figure_mask(cast, w, h):
 
 
 
-def face_box(char: dict, pal: dict, fig: _Figure) -> dict:
+def face_box(char: dict, pal: dict, fig: _Figure, framing: str, w: int, h: int) -> dict:
     """Where one drawn character's face features sit (pixels): {id, u, skin, mouth: (cx, cy,
-    half width), eyes: [(cx, cy, rx, ry)] * 2}, as _draw_head draws them; the camera clip
-    redraws mouths and eyes there (clips/faces.py)."""
+    half width), eyes: [(cx, cy, rx, ry)] * 2, head and label: (left, top, right, bottom)}, as
+    _draw_head and _draw_name_label draw them; the camera clip redraws mouths and eyes there
+    (clips/faces.py), and camera moves keep the head and label in frame."""
     u, top = fig.u, fig.top  # head units, as in _draw_figure and _draw_head
+    label = _name_label(fig, char.get("name") or char.get("id", "?"), framing, w, h)[0]
     return {
+        "head": [round(v, 3) for v in (fig.cx - 0.5 * u, top - 0.25 * u, fig.cx + 0.5 * u, top + 1.3 * u)],
+        "label": [round(v, 3) for v in label],
         "id": char.get("id", "?"), "u": round(u, 3), "skin": list(pal["skin"]),
         "mouth": [round(v, 3) for v in (fig.cx, top + 0.9 * u, 0.08 * u)],
         "eyes": [[round(v, 3) for v in (fig.cx + side * 0.17 * u, top + 0.7 * u, 0.07 * u, 0.1 * u)]

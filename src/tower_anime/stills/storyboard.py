@@ -77,4 +77,4 @@ def _draw(spec: dict, figures: bool = True) -> tuple[Image.Image, list[dict]]:
         # keep everything clear except the figure pixels that no overlay touched
         untouched = (np.asarray(img) == with_figures).all(axis=-1)
         img = _keep_clear(img, guard, CLEAR_RADIUS, protect=_figure_mask(cast, w, h) & untouched)
-    return img, [face_box(char, pal, fig) for (char, pal), fig in cast]
+    return img, [face_box(char, pal, fig, framing, w, h) for (char, pal), fig in cast]
