@@ -9,7 +9,8 @@ pipe (measured on 2 cores: ~1.3 s for a 240-frame 768x512 clip, as fast as zoomp
 The clip is an intermediate: the episode's encode is the one lossy encode between a drawn
 frame and the delivered episode, so the clip is lossless (x264 -qp 0, in yuv420p as the
 episode is). Measured on 2 cores, 121 frames 768x512: 1.05 s and 9.6 MB with ultrafast,
-against 1.29 s and 0.75 MB lossy (crf 18 veryfast); of that time 0.8 s is drawing the frames.
+against 1.29 s and 0.75 MB lossy (crf 18 veryfast). Drawing the frames of a push-in took 0.86 s
+with Lanczos, 0.46 s with bicubic (used: every move passes its clip gate).
 """
 from collections.abc import Iterator
 
@@ -97,7 +98,7 @@ def camera_frames(still: Image.Image, move: str, frames: int, hold_top: int = 0,
         if box == (0.0, 0.0, float(width), float(height)):
             frame = picture.copy()
         else:
-            frame = picture.resize((width, height), Image.Resampling.LANCZOS, box=box)
+            frame = picture.resize((width, height), Image.Resampling.BICUBIC, box=box)
         if strip is not None:
             frame.paste(strip, (0, 0))
         yield frame.tobytes()
