@@ -8,7 +8,7 @@ which validation refuses before any job (backends/storyboard.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -25,7 +25,7 @@ BOLD = (Face("DejaVu Sans Bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bo
         Face("Noto Sans CJK JP Bold", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 0))
 
 
-@cache
+@lru_cache(maxsize=None)
 def _cmap(face: Face) -> frozenset:
     """The code points the face has glyphs for (empty when the file is missing)."""
     if not Path(face.path).is_file():
