@@ -50,6 +50,6 @@ def glyph_problems(story, config: dict, stage: str) -> list:
 register(Backend(
     stage="stills", name="storyboard", render=render,
     code=("backends/storyboard.py", "stills/storyboard.py", "stills/backgrounds.py", "stills/figures.py",
-          "stills/captions.py", "stills/colours.py", "stills/text.py", "stills/fonts.py"),
+          "stills/captions.py", "stills/colours.py", "stills/text.py", "stills/places.py", "stills/fonts.py"),
     caption_fraction=CAPTION_FRACTION, check_story=glyph_problems,
 ))
