@@ -52,4 +52,5 @@ register(Backend(
     code=("backends/storyboard.py", "stills/storyboard.py", "stills/backgrounds.py", "stills/figures.py",
           "stills/captions.py", "stills/colours.py", "stills/text.py", "stills/places.py", "stills/fonts.py"),
     caption_fraction=CAPTION_FRACTION, check_story=glyph_problems,
+    faces=True,  # the PNG records each face (stills/figures.face_box): camera clips move mouths
 ))

@@ -329,7 +329,7 @@ def plan_episode(episode, characters, config, context=None, config_file="config"
     if problems:
         raise InvalidInput(problems)
     plan.cues = _cues(plan, episode, voice_cfg, config)
-    if clips.speech:
+    if clips.speech and backends.get("stills", config["backends"]["stills"]).faces:
         _clip_lines(plan)
     return plan
 
