@@ -6,6 +6,7 @@
 rule clip:
     input:
         unpack(render_inputs("clips", clip_spec)),
+        unpack(clip_voices),
         still="stills/{ep}/{shot}.png",
         still_report=clip_still_report,
         # out of date while its own gate refuses it (see refusal): a refused clip is made again

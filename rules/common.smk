@@ -206,6 +206,13 @@ def voice_inputs(wc):
     return {f"voice_{line}": path for line, path in voice_files(wc).items()}
 
 
+def clip_voices(wc):
+    """Named inputs voice_<line> of the shot's own lines when its clips backend moves mouths
+    with them (the spec's `lines`; clips/faces.py): a new voice re-renders only its shot."""
+    files = voice_files(wc)
+    return {f"voice_{c['line']}": files[c["line"]] for c in json.loads(clip_spec(wc)).get("lines", [])}
+
+
 def music_inputs(wc):
     return {f"music_{scene}": path for scene, path in music_files(wc).items()}
 

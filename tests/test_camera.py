@@ -10,6 +10,10 @@ from tower_anime.config import validate_config
 from tower_anime.qc.clip import FrameStats, clip_report
 from tower_anime.stills import caption_height
 from tower_anime.stills import storyboard as sb
+from PIL import Image
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULTS = validate_config({})["qc"]["clip"]  # every threshold at its schema default
 MOVES = ["static", "push_in", "pull_out", "pan_left", "pan_right"]
@@ -100,3 +104,119 @@ def test_every_frame_moves_smoothly_and_keeps_the_safe_area(move):
 def test_min_frames_is_the_same_at_every_rate():
     assert [min_frames(fps) for fps in (24, 25, 30, 60)] == [MIN_FRAMES] * 4
     assert 1 < MIN_FRAMES <= 24 and camera.min_frames.__annotations__["return"] is int
+
+
+# ---------------------------------------------------------------- mouths and blinks
+
+
+def _voice(path, seconds, rate=48000, talk=(0.0, 1.0)):
+    """A 16-bit mono WAV: a tone switched on and off 3 times a second inside `talk`, silence elsewhere."""
+    import wave
+
+    t = np.arange(int(rate * seconds)) / rate
+    on = (np.sin(2 * np.pi * 3 * t) > 0) & (t >= talk[0]) & (t < talk[1])
+    sig = (0.5 * np.sin(2 * np.pi * 220 * t) * on * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(sig.tobytes())
+    return path
+
+
+def _two_faces(tmp_path):
+    from tower_anime.clips.faces import still_faces
+
+    chars = [{"id": "aya", "name": "Aya"}, {"id": "ken", "name": "Ken"}]
+    spec = {"shot": "s1", "seed": 3, "location": "street", "time_of_day": "day", "characters": chars,
+            "camera": {"framing": "close", "move": "static"}, "width": 768, "height": 512}
+    sb.render_storyboard(spec, tmp_path / "s1.png")
+    with Image.open(tmp_path / "s1.png") as im:
+        return still_faces(im), im.convert("RGB")
+
+
+LINE = {"line": "s1_l1", "speaker": "aya", "shot": "s1", "gap": 0.25, "max_tempo": 1.25, "reading": 1.0,
+        "earliest": 0.5, "window": [0.0, 4.0]}
+
+
+def test_the_speaker_mouth_follows_the_voice_and_the_others_stay_still(tmp_path):
+    from tower_anime.clips.faces import FaceAnimator
+
+    faces, _ = _two_faces(tmp_path)
+    assert [f["id"] for f in faces] == ["aya", "ken"]
+    voice = _voice(tmp_path / "l1.wav", 1.5, talk=(0.0, 1.0))
+    anim = FaceAnimator(faces, [LINE], {"s1_l1": voice}, 96, 24, seed=3)
+    aya, ken = anim.mouths["aya"], anim.mouths.get("ken", np.zeros(96))
+    assert not aya[:12].any(), "closed before the line starts (0.5 s)"
+    assert aya[12:36].any() and not aya[12:36].all(), "opens and closes while the tone switches"
+    assert not aya[37:].any(), "closed once the voice is silent (after 1.5 s)"
+    assert not np.asarray(ken).any(), "a character who is not speaking keeps the mouth closed"
+    again = FaceAnimator(faces, [LINE], {"s1_l1": voice}, 96, 24, seed=3)
+    assert [anim.state(n) for n in range(96)] == [again.state(n) for n in range(96)]
+
+
+def test_everyone_blinks_now_and_then_deterministically():
+    from tower_anime.clips.faces import blink_track
+
+    for cid in ("aya", "ken"):
+        shut = blink_track(3, cid, 240, 24)
+        assert 1 <= int(np.diff(shut.astype(int)).clip(0).sum()) + int(shut[0]) <= 5, "one blink every 2-5 s"
+        assert shut.mean() < 0.15
+        assert (shut == blink_track(3, cid, 240, 24)).all()
+    assert not (blink_track(3, "aya", 240, 24) == blink_track(3, "ken", 240, 24)).all()
+
+
+def test_a_drawn_mouth_and_a_blink_change_only_the_face(tmp_path):
+    from tower_anime.clips.faces import FaceAnimator
+
+    faces, still = _two_faces(tmp_path)
+    anim = FaceAnimator(faces, [], {}, 10, 24)
+    moved = np.asarray(anim.draw(still, ((0, 2, True),))) != np.asarray(still)
+    ys, xs = np.nonzero(moved.any(axis=-1))
+    f = faces[0]
+    assert len(xs) and abs(xs.mean() - f["mouth"][0]) < f["u"] * 0.5
+    assert ys.min() >= f["eyes"][0][1] - f["eyes"][0][3] - 2 and ys.max() <= f["mouth"][1] + f["u"] * 0.3
+
+
+def test_the_plan_gives_each_clip_its_own_lines_timed_from_its_shot():
+    from tower_anime.config import load_config
+    from tower_anime.story import load_story, plan_story
+
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    story = load_story(ROOT / cfg["story"]["characters"], ROOT / cfg["story"]["episodes_dir"])
+    plan = plan_story(story, cfg)["ep01"]
+    starts = {row["shot"]: row["start_frame"] / plan.fps for row in plan.shots}
+    for cue in plan.cues:
+        mine = [c for c in plan.clips[cue["shot"]]["lines"] if c["line"] == cue["line"]]
+        assert len(mine) == 1
+        assert mine[0]["window"][0] == pytest.approx(cue["window"][0] - starts[cue["shot"]], abs=1e-3)
+    silent = [s for s in plan.shot_ids() if s not in {c["shot"] for c in plan.cues}]
+    assert all("lines" not in plan.clips[s] for s in silent)
+
+
+# ---------------------------------------------------------------- framing
+
+
+@pytest.mark.parametrize("framing", ["wide", "medium", "close"])
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_no_move_crops_a_face_or_a_name_or_hides_it_under_the_caption(framing, count):
+    """Every frame of every move, mapped through its crop window: each head (hair included) and
+    each name label lies inside the frame and below the held caption strip."""
+    from tower_anime.clips.camera import MOVES
+
+    hold = caption_height("storyboard", 512)
+    names = ["Akira", "Luna Hoshino-Valentine the Third", "Viktor"]
+    for seed in range(8):
+        spec = {"shot": "s", "seed": seed, "location": "street", "camera": {"framing": framing, "move": "static"},
+                "characters": [{"id": f"c{i}", "name": names[i]} for i in range(count)]}
+        faces = sb._draw(spec)[1]
+        assert len(faces) == count
+        for move in MOVES:
+            for left, top, right, bottom in crop_boxes(move, 25, 768, 512):
+                sx, sy = 768 / (right - left), 512 / (bottom - top)
+                for f in faces:
+                    for what in ("head", "label"):
+                        x0, y0, x1, y1 = f[what]
+                        box = ((x0 - left) * sx, (y0 - top) * sy, (x1 - left) * sx, (y1 - top) * sy)
+                        assert box[0] >= 0 and box[2] <= 768 and box[1] >= hold and box[3] <= 512, \
+                            (framing, count, seed, move, what, box)

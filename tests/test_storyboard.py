@@ -7,6 +7,7 @@ from PIL import Image, ImageFont
 
 from tower_anime.errors import TowerError
 from tower_anime.stills import storyboard as sb
+from tower_anime.stills import text as sb_text
 
 AKIRA = {"id": "akira", "name": "Akira Yamamoto",
          "description": "22-year-old street racer, cybernetic arms, neon blue jacket",
@@ -152,8 +153,8 @@ def test_missing_fonts_fall_back_to_default(monkeypatch, tmp_path):
         return real_default(*args, **kwargs)
 
     monkeypatch.setattr(sb.ImageFont, "load_default", spy_default)
-    monkeypatch.setattr(sb, "FONT_PATH", str(tmp_path / "missing.ttf"))
-    monkeypatch.setattr(sb, "BOLD_FONT_PATH", str(tmp_path / "missing-bold.ttf"))
+    monkeypatch.setattr(sb_text, "FONT_PATH", str(tmp_path / "missing.ttf"))
+    monkeypatch.setattr(sb_text, "BOLD_FONT_PATH", str(tmp_path / "missing-bold.ttf"))
     out = tmp_path / "fallback.png"
     sb.render_storyboard(make_spec(), out)
     assert calls, "the built-in font was never used"
@@ -164,8 +165,8 @@ def test_missing_fonts_fall_back_to_default(monkeypatch, tmp_path):
 def test_unreadable_font_file_falls_back(monkeypatch, tmp_path):
     bad = tmp_path / "broken.ttf"
     bad.write_bytes(b"not a font")
-    monkeypatch.setattr(sb, "FONT_PATH", str(bad))
-    monkeypatch.setattr(sb, "BOLD_FONT_PATH", str(bad))
+    monkeypatch.setattr(sb_text, "FONT_PATH", str(bad))
+    monkeypatch.setattr(sb_text, "BOLD_FONT_PATH", str(bad))
     assert sb.draw_storyboard(make_spec()).size == (768, 512)
 
 
@@ -219,10 +220,68 @@ def test_long_action_is_wrapped_and_ellipsised():
 
 
 def test_location_keywords_pick_themes():
-    assert {"city", "market"} <= sb._themes("Neo-Tokyo street market")
-    assert "interior" in sb._themes("Corporate research laboratory")
-    assert "road" in sb._themes("Coastal highway")
-    assert sb._themes("Somewhere unnamed") == set()
+    from tower_anime.stills.places import setting
+    assert setting("Neo-Tokyo street market") == "market"
+    assert setting("Corporate research laboratory") == "lab"
+    assert setting("Coastal highway") == "highway"
+    assert setting("Somewhere unnamed") == "plain"
+
+
+@pytest.mark.parametrize("location, expected", [
+    ("underground garage", "garage"), ("multi-storey parking deck", "garage"),
+    ("container harbor at dawn", "harbor"), ("the old harbour", "harbor"), ("fishing docks", "harbor"),
+    ("rain-soaked highway", "highway"), ("mountain road", "highway"),
+    ("subway station", "station"), ("train platform", "station"),
+    ("Luna's research lab with glowing screens", "lab"), ("Nexus Corp tower penthouse office high above the city",
+                                                         "office"),
+    ("long hospital corridor", "lab"), ("school corridor", "corridor"), ("Aya's bedroom", "room"),
+    ("apartment", "room"), ("windy rooftop", "rooftop"), ("back alley", "alley"),
+    ("Neo-Tokyo street market under neon signs", "market"), ("busy street", "street"),
+    ("sandy beach", "beach"), ("the seaside", "beach"), ("season finale set nowhere", "plain"),
+    ("dark forest", "forest"), ("shrine in the woods", "forest"), ("open field", "plain"),
+])
+def test_each_location_word_picks_its_setting(location, expected):
+    from tower_anime.stills.places import setting
+    assert setting(location) == expected
+
+
+def test_weather_and_light_come_from_the_text():
+    from tower_anime.stills.places import weather
+    assert weather("rain-soaked highway") == {"rain"}
+    assert weather("snowy mountain pass") == {"snow"}
+    assert weather("misty lake") == {"mist"}
+    assert weather("foggy harbor under neon signs") == {"fog", "neon"}
+    assert weather("a quiet room") == set()
+
+
+def _place_spec(location, tod, count):
+    outfits = ["#00b4ff", "#e63946", "#2ec44a"]
+    chars = [{"id": f"c{i}", "name": f"Character {i}",
+              "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfits[i], "accent": "#c0c0c0"}}
+             for i in range(count)]
+    return make_spec(location=location, time_of_day=tod, characters=chars, backend="storyboard",
+                     camera={"move": "static", "framing": "medium"})
+
+
+def _settings_and_weather():
+    from tower_anime.stills.places import FALLBACK, SETTINGS, WEATHER
+    places = [(words[0], "day") for _, words in SETTINGS] + [("open field", "day")]
+    places += [(f"{words[0]} street", tod) for (_, words), tod in zip(WEATHER, ("dusk", "night", "dawn", "day", "night"))]
+    assert FALLBACK == "plain"
+    return places
+
+
+@pytest.mark.parametrize("count", [0, 2])
+@pytest.mark.parametrize("location, tod", _settings_and_weather())
+def test_every_setting_and_weather_passes_the_still_gate(tmp_path, location, tod, count):
+    """With the schema's default thresholds, as the workflow runs it."""
+    from tower_anime.config import validate_config
+    from tower_anime.qc.still import still_report
+
+    spec = _place_spec(location, tod, count)
+    sb.render_storyboard(spec, tmp_path / "still.png")
+    report = still_report(tmp_path / "still.png", spec, validate_config({})["qc"]["still"])
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
 
 
 def test_caption_strip_is_at_the_top_clear_of_subtitles():

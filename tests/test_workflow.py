@@ -102,10 +102,12 @@ def test_editing_a_character_replans_only_their_shots(built, tmp_path):
 
 def test_editing_a_line_replans_its_voice_subtitles_mix_and_episode(built, tmp_path):
     work = fork(built, tmp_path)
-    # a line that still fits its shot: nothing but the sound and the episode moves
+    # a line that still fits its shot: the sound, the episode and that shot's clip move (its
+    # speaker's mouth follows the new voice); its still and every other clip stay
     edit_episode(work, lambda d: d["scenes"][1]["shots"][0]["dialogue"][0].update(text="Welcome!"))
     assert planned(work) == {
         ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
+        ("clip", f"clips/{EP}/s3.mp4"), ("qc_clip", f"reports/{EP}/clips/s3.json"),
         ("place_lines", f"build/{EP}/placement.json"),
         ("subtitles", f"subs/{EP}.eng.srt"), ("mix", f"audio/{EP}/mix.wav"),
     } | EPISODE_JOBS

@@ -16,11 +16,22 @@ from .errors import TowerError
 GROUP = "tower_anime.plugins"
 ENV = "TOWER_PLUGINS"
 _loaded = set()
+_group = None  # the group's entry points, scanned once per process
+
+
+def _entry_points():
+    """The installed entry points of GROUP. Scanning every installed distribution's metadata
+    takes ~8 ms; the planner asks for backend names per line and per shot, and a season dry
+    run (2,605 jobs) spent 5.8 s of its 17.6 s (profiled) in 726 scans."""
+    global _group
+    if _group is None:
+        _group = list(entry_points(group=GROUP))
+    return _group
 
 
 def load_plugins() -> None:
     """Import every plugin not imported yet (idempotent, cheap after the first call)."""
-    for ep in entry_points(group=GROUP):
+    for ep in _entry_points():
         if ep.value in _loaded:
             continue
         _loaded.add(ep.value)

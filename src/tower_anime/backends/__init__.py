@@ -83,6 +83,12 @@ class Backend:
     languages: tuple[str, ...] = ("*",)  # voice: language subtags it speaks; "*" any
     min_frames: Callable[[int], int] | None = None  # clips: fewest frames at an fps; None: 1
     caption_fraction: float = 0.0  # stills: share of the frame's top it fills with a caption
+    # clips: the spec carries the shot's dialogue lines (`lines`: placement requests in seconds
+    # from the shot's start) and the job reads their voices (named inputs voice_<line>)
+    speech: bool = False
+    # stills: the still records where its characters' faces are (clips/faces.py), so a
+    # speech clips backend can move their mouths; without it a clip needs no voices
+    faces: bool = False
     # problems in the story before any plan: (story, config, stage) -> [ValidationProblem]
     check_story: Callable[[Any, dict, str], list] | None = None
     # at the start of a real run, over this backend's pending jobs:

@@ -12,8 +12,9 @@ def render(spec: dict, still_path: Path | str, out_path: Path | str, log: TextIO
            **runtime: Any) -> None:
     """Move the camera over still_path for spec['frames'] frames into out_path."""
     from ..clips.camera import render_camera_clip
+    from ..clips.faces import voice_files
 
-    render_camera_clip(spec, still_path, out_path, log=log)
+    render_camera_clip(spec, still_path, out_path, log=log, voices=voice_files(runtime))
 
 
 def min_frames(fps: int) -> int:
@@ -25,7 +26,8 @@ def min_frames(fps: int) -> int:
 
 register(Backend(
     stage="clips", name="camera", render=render,
-    code=("backends/camera.py", "clips/camera.py"),
+    code=("backends/camera.py", "clips/camera.py", "clips/faces.py", "episode/placement.py"),
     seeded=False,   # the move depends on the still and the spec, never on a seed
     min_frames=min_frames,
+    speech=True,    # mouths move with the shot's voices: its spec carries the lines, its job reads them
 ))

@@ -1,5 +1,6 @@
 """The embedded stills backend: a flat-colour storyboard panel per shot (Pillow, no GPU).
-The drawing is stills/storyboard.py; this module declares it."""
+The drawing is stills/storyboard.py (with stills/backgrounds, figures, captions, colours and
+text); this module declares it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -66,6 +67,8 @@ def glyph_problems(story: _Story, config: dict, stage: str) -> list:
 
 register(Backend(
     stage="stills", name="storyboard", render=render,
-    code=("backends/storyboard.py", "stills/storyboard.py", "stills/fonts.py"),
+    code=("backends/storyboard.py", "stills/storyboard.py", "stills/backgrounds.py", "stills/figures.py",
+          "stills/captions.py", "stills/colours.py", "stills/text.py", "stills/places.py", "stills/fonts.py"),
     caption_fraction=CAPTION_FRACTION, check_story=glyph_problems,
+    faces=True,  # the PNG records each face (stills/figures.face_box): camera clips move mouths
 ))

@@ -338,7 +338,22 @@ def plan_episode(episode: dict, characters: dict, config: dict, context: PromptC
     if problems:
         raise InvalidInput(problems)
     plan.cues = _cues(plan, episode, voice_cfg, config)
+    if clips.speech and backends.get("stills", config["backends"]["stills"]).faces:
+        _clip_lines(plan)
     return plan
+
+
+def _clip_lines(plan):
+    """Each clip's own lines, timed from its shot's start: a change elsewhere in the episode
+    does not re-render it, a change of its own lines (or their voices) does."""
+    starts = {row["shot"]: row["start_frame"] / plan.fps for row in plan.shots}
+    for cue in plan.cues:
+        t0 = starts[cue["shot"]]
+        plan.clips[cue["shot"]].setdefault("lines", []).append({
+            **{k: cue[k] for k in ("line", "speaker", "shot", "gap", "max_tempo", "reading")},
+            "earliest": None if cue["earliest"] is None else round(cue["earliest"] - t0, 4),
+            "window": [round(v - t0, 4) for v in cue["window"]],
+        })
 
 
 def _check_backends(story, config, config_file="config"):
