@@ -61,6 +61,22 @@ def _load():
 
 STORY, PLANS = _load()
 DEFAULT_EPISODES = config["story"]["episodes"] or list(PLANS)
+
+
+def _ensure_verdicts():
+    """Every gate's verdict file (see refusal) exists before Snakemake builds its DAG:
+    Snakemake lists a folder once and caches it, so a file an input function creates while
+    the DAG is being built can be missed for the next job in the same folder (seen with a
+    season of 36 shots: 'Missing input files ... .verdict')."""
+    for ep, episode_plan in PLANS.items():
+        items = [("stills", s) for s in episode_plan.shot_ids()] + [("clips", s) for s in episode_plan.shot_ids()]
+        items += [("voice", line) for line in episode_plan.lines] + [("music", scene) for scene in episode_plan.music]
+        for folder, name in items:
+            ensure_verdict(f"reports/{ep}/{folder}/{name}.json")
+        ensure_verdict(f"reports/{ep}/episode.json")
+
+
+_ensure_verdicts()
 _SRC = Path(tower_anime.__file__).resolve().parent
 
 
