@@ -18,7 +18,7 @@ rule voice:
     benchmark:
         "benchmarks/voice/{ep}/{line}.tsv"
     script:
-        "../scripts/speak_line.py"
+        "../scripts/voice.py"
 
 
 rule music:
@@ -35,7 +35,7 @@ rule music:
     benchmark:
         "benchmarks/music/{ep}/{scene}.tsv"
     script:
-        "../scripts/compose_music.py"
+        "../scripts/music.py"
 
 
 rule place_lines:
@@ -74,4 +74,4 @@ rule mix:
     benchmark:
         "benchmarks/mix/{ep}.tsv"
     script:
-        "../scripts/mix_audio.py"
+        "../scripts/mix.py"

@@ -25,4 +25,4 @@ rule clip:
     localrule: on_submit_host("clips")
     priority: 10
     script:
-        "../scripts/render_clip.py"
+        "../scripts/clip.py"

@@ -15,7 +15,7 @@ rule subtitles:
         "benchmarks/subtitles/{ep}.{lang}.tsv"
     localrule: True
     script:
-        "../scripts/write_subtitles.py"
+        "../scripts/subtitles.py"
 
 
 rule master:
@@ -24,7 +24,7 @@ rule master:
         clip_reports=lambda wc: ancient(clip_reports(wc)),
         mix="audio/{ep}/mix.wav",
         subs=subtitle_files,
-        assembler=code("episode/assemble.py"),
+        assembler=code("episode/master.py"),
         transitions=code("episode/transitions.py"),
         # out of date while the episode's gate refuses it (see refusal)
         verdict=refusal("episode"),
@@ -40,7 +40,7 @@ rule master:
         "benchmarks/master/{ep}.tsv"
     threads: 2
     script:
-        "../scripts/assemble_episode.py"
+        "../scripts/master.py"
 
 
 rule deliver:
@@ -62,7 +62,7 @@ rule deliver:
         "benchmarks/deliver/{ep}.tsv"
     localrule: True
     script:
-        "../scripts/deliver_episode.py"
+        "../scripts/deliver.py"
 
 
 # The review room's copy of the master (`tower-anime review`): browsers play WebM (VP9/Opus)
@@ -85,4 +85,4 @@ rule preview:
     threads: 2
     localrule: True
     script:
-        "../scripts/make_preview.py"
+        "../scripts/preview.py"

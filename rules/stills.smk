@@ -24,4 +24,4 @@ rule still:
     # greedy scheduler picks the highest priority first; bench/gpu_order.py measures it)
     priority: 20
     script:
-        "../scripts/render_still.py"
+        "../scripts/still.py"

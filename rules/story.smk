@@ -11,4 +11,4 @@ rule timeline:
         "logs/{ep}/timeline.log",
     localrule: True
     script:
-        "../scripts/write_timeline.py"
+        "../scripts/timeline.py"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tower_anime.config import validate_config
-from tower_anime.episode.assemble import assemble_episode
+from tower_anime.episode.master import assemble_episode
 from tower_anime.episode.chapters import ffmetadata
 from tower_anime.media import ffmpeg, probe
 from tower_anime.qc.episode import audio_end, episode_report, stream_end
@@ -242,7 +242,7 @@ def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtit
     assert failed(report) - good <= {"audio_end_off_picture", "container_duration_off_picture", "loudness_off_target"}
 
     # a subtitle past the end, as the mux wrote them before events were cut at the picture
-    import tower_anime.episode.assemble as assemble
+    import tower_anime.episode.master as assemble
     monkeypatch.setattr(assemble, "clip_srt", lambda text, end: text)
     assemble_episode(timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "late.mkv"),
                      CFG["output"])

@@ -104,7 +104,7 @@ def test_the_conform_of_dips_and_fades(tmp_path):
     episode's fades), assembled and conformed from its .otio: the same decoded frames."""
     from test_assemble import CFG, plan_of, write_clip, write_mix, write_srt
 
-    from tower_anime.episode.assemble import assemble_episode
+    from tower_anime.episode.master import assemble_episode
 
     plan = plan_of()
     timeline = plan.timeline()

@@ -8,7 +8,7 @@ from conftest import ROOT
 from tower_anime.clips import render_clip
 from tower_anime.clips.camera import crop_boxes
 from tower_anime.config import load_config
-from tower_anime.episode.assemble import video_graph
+from tower_anime.episode.master import video_graph
 from tower_anime.errors import GateFailed, MediaError
 from tower_anime.media import count_frames, ffmpeg, probe
 from tower_anime.qc.clip import clip_report

@@ -9,7 +9,7 @@ from conftest import ROOT
 from test_workflow import EP
 from tower_anime.config import load_config
 from tower_anime.episode.subtitles import build_srt_for, srt_time
-from tower_anime.episode.assemble import set_matroska_duration
+from tower_anime.episode.master import set_matroska_duration
 from tower_anime.media import ffmpeg
 from tower_anime.audio.delivery import resolve_profile
 from tower_anime.config import validate_config

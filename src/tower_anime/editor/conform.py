@@ -3,7 +3,7 @@ dialogue stem, to prove that the timeline is the master to the frame and to the 
 
 The FFmpeg graph comes from the timeline's data: each clip's media (relative to the .otio file),
 its source range (a trim), the crossfades (Transitions) and the fades (Tower_Fade Effects),
-joined by the same xfade / concat / fade chain the master uses (episode/assemble.py)."""
+joined by the same xfade / concat / fade chain the master uses (episode/master.py)."""
 from __future__ import annotations
 
 import tempfile
@@ -12,7 +12,7 @@ from typing import TextIO
 
 import numpy as np
 
-from ..episode.assemble import video_graph
+from ..episode.master import video_graph
 from ..media import Filter, chain, encoder, ffmpeg, fx, graph, output, source
 from .otio_timeline import dialogue_clips, read, timeline_of
 
@@ -22,7 +22,7 @@ def conform_graph(timeline: dict, rows: list[dict]) -> str:
     inside its media is trimmed there first, then the master's joins apply.
 
     Kept as text, not built with ffmpeg-python like the package's other graphs: the joins are
-    the master's own graph text (episode/assemble.video_graph), so that the conform proves the
+    the master's own graph text (episode/master.video_graph), so that the conform proves the
     same graph; the trims are spliced into it by input label, which only text allows. It
     becomes a graph of streams when video_graph does."""
     graph = video_graph(timeline)

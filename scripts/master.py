@@ -1,6 +1,6 @@
 import json
 
-from tower_anime.episode.assemble import assemble_episode
+from tower_anime.episode.master import assemble_episode
 from tower_anime.qc.report import require_pass
 from tower_anime.scripting import run_step
 
