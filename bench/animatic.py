@@ -10,6 +10,7 @@
 Then the largest max RSS of any job of the build (Snakemake's benchmark records) and the
 per-rule table of bench/profile_jobs.py.
 """
+
 import argparse
 import shutil
 import subprocess
@@ -29,9 +30,27 @@ def bare_encode(seconds: float, width: int, height: int, fps: int) -> float:
     """Wall seconds of a bare x264 veryfast encode of a test pattern of that length and size."""
     with tempfile.TemporaryDirectory(prefix="tower-bench-bare-") as tmp:
         t0 = time.perf_counter()
-        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                        f"testsrc2=s={width}x{height}:r={fps}:d={seconds:.3f}", "-c:v", "libx264",
-                        "-preset", "veryfast", "-pix_fmt", "yuv420p", str(Path(tmp) / "bare.mkv")], check=True)
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc2=s={width}x{height}:r={fps}:d={seconds:.3f}",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-pix_fmt",
+                "yuv420p",
+                str(Path(tmp) / "bare.mkv"),
+            ],
+            check=True,
+        )
         return time.perf_counter() - t0
 
 
@@ -77,22 +96,29 @@ def main():
         records = job_records(work)
         rss = max(((r[2], r[3]) for rows in records.values() for r in rows), default=(0.0, "-"))
         jobs = sum(len(v) for v in records.values())
-        profile = subprocess.run(["python", str(Path(__file__).with_name("profile_jobs.py")), str(work)],
-                                 capture_output=True, text=True).stdout
+        profile = subprocess.run(
+            ["python", str(Path(__file__).with_name("profile_jobs.py")), str(work)], capture_output=True, text=True
+        ).stdout
         shot = edit_one_shot(work, args.episode)
         edit, edit_text = timed_snakemake(work, "--cores", args.cores, target)
         rerun = job_total(edit_text)
         print(f"episode {args.episode}: {plan.duration:.2f} s, {plan.width}x{plan.height} at {plan.fps} fps")
         print(f"bare FFmpeg encode (testsrc2, x264 veryfast): {bare:.2f} s")
-        print(f"demo from scratch ({args.cores} cores, {jobs} benchmarked jobs): {scratch:.1f} s, "
-              f"ratio {scratch / bare:.2f} x the bare encode")
-        print(f"one-shot edit ({shot}'s action; {rerun or '?'} jobs): {edit:.1f} s, "
-              f"ratio {edit / bare:.2f} x the bare encode")
+        print(
+            f"demo from scratch ({args.cores} cores, {jobs} benchmarked jobs): {scratch:.1f} s, "
+            f"ratio {scratch / bare:.2f} x the bare encode"
+        )
+        print(
+            f"one-shot edit ({shot}'s action; {rerun or '?'} jobs): {edit:.1f} s, "
+            f"ratio {edit / bare:.2f} x the bare encode"
+        )
         print(f"largest max RSS of a job: {rss[0]:.0f} MB ({rss[1]})")
         if args.season:
             jobs, tower_s, bare_s = season_ratio()
-            print(f"season dry run: {jobs} jobs, tower {tower_s:.2f} s, bare DAG {bare_s:.2f} s, "
-                  f"ratio {tower_s / bare_s:.2f}")
+            print(
+                f"season dry run: {jobs} jobs, tower {tower_s:.2f} s, bare DAG {bare_s:.2f} s, "
+                f"ratio {tower_s / bare_s:.2f}"
+            )
         print(profile)
     finally:
         if args.keep:

@@ -4,10 +4,12 @@
 
 A ratio of 1.0 means the animatic takes as long to build as to watch.
 """
+
 import argparse
 import shutil
 
 from common import scratch_workflow, timed_snakemake
+
 from tower_anime.config import load_config
 from tower_anime.story import load_story, plan_story
 

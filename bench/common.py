@@ -1,4 +1,5 @@
 """Shared by the benchmarks: a scratch copy of the workflow and a timed Snakemake call."""
+
 import re
 import shutil
 import subprocess
@@ -23,8 +24,13 @@ def scratch_workflow(prefix):
 def timed_snakemake(workdir, *args):
     """Seconds a snakemake call takes (wall clock) and its output; raises if it fails."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"snakemake {' '.join(args)} failed in {workdir}:\n{proc.stderr[-4000:]}")

@@ -6,13 +6,13 @@ from its YAML files (story.source: database vs yaml; SQLite, the embedded defaul
 Both dry runs are made side by side in this one process (best of --repeat); the ratio is
 what reading and checking the story from the database costs at every Snakemake start.
 """
+
 import argparse
 import shutil
 import subprocess
 import sys
 
 import yaml
-
 from common import job_total, scratch_workflow, timed_snakemake
 from dryrun_season import write_season
 
@@ -35,11 +35,15 @@ def run(work, args):
     write_season(work, args.episodes, args.shots)
     folder = work / "season"
     (folder / "characters.yaml").write_text((work / "config" / "characters.yaml").read_text())
-    subprocess.run([sys.executable, "-m", "tower_anime.cli", "db", "import", "season"], cwd=work, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "tower_anime.cli", "db", "import", "season"],
+        cwd=work,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     with open(folder / "config.yaml") as f:
         cfg = yaml.safe_load(f)
-    cfg["story"]["source"] = "database"   # the default database: sqlite:///build/tower.db
+    cfg["story"]["source"] = "database"  # the default database: sqlite:///build/tower.db
     with open(folder / "config_db.yaml", "w") as f:
         yaml.safe_dump(cfg, f)
 

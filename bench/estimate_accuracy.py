@@ -6,6 +6,7 @@ Builds the episode once to collect benchmark records, then (in the same scratch 
 the same run) estimates a rebuild from scratch, rebuilds with --forceall, and prints the
 predicted and measured wall times and their ratio.
 """
+
 import argparse
 import shutil
 import subprocess
@@ -24,9 +25,13 @@ def main():
     extra = ["--configfile", args.configfile] if args.configfile else []
     target = f"episodes/{args.episode}.mkv"
     try:
-        timed_snakemake(work, "--cores", args.cores, target, *extra)          # collect records
-        proc = subprocess.run([sys.executable, "-m", "tower_anime.cli", "estimate", target, "--gpus", "1",
-                               "--cores", args.cores, *extra], cwd=work, capture_output=True, text=True)
+        timed_snakemake(work, "--cores", args.cores, target, *extra)  # collect records
+        proc = subprocess.run(
+            [sys.executable, "-m", "tower_anime.cli", "estimate", target, "--gpus", "1", "--cores", args.cores, *extra],
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             sys.exit(proc.stderr)
         print(proc.stdout)

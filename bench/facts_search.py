@@ -8,6 +8,7 @@ Before each word was searched once, n copies of a word cost n * n (16,000 words:
 FTS5 (or PostgreSQL's tsquery) costs to parse an n-way OR, a little above linear. The MCP
 server refuses such queries anyway (facts.server.max_query_words, default 32). No assertions.
 """
+
 import argparse
 import random
 import sys
@@ -46,14 +47,18 @@ def main() -> None:
         add_facts(db, read_facts_file(ROOT / "config" / "facts" / "production.yaml"))
         old = db.dialect == "sqlite"
         print(f"{db.display}: seconds per search (best of 3), x = ratio to the previous size")
-        print(f"{'words':>7}  {'repeated':>9} {'x':>5}  {'distinct':>9} {'x':>5}"
-              + (f"  {'repeated, as before':>19} {'x':>5}" if old else ""))
+        print(
+            f"{'words':>7}  {'repeated':>9} {'x':>5}  {'distinct':>9} {'x':>5}"
+            + (f"  {'repeated, as before':>19} {'x':>5}" if old else "")
+        )
         last = None
         for n in args.sizes:
-            row = [best_of(lambda: search_facts(db, " ".join(["luna"] * n))),
-                   best_of(lambda: search_facts(db, " ".join(vocab[:n] + ["luna"])))]
+            row = [
+                best_of(lambda n=n: search_facts(db, " ".join(["luna"] * n))),
+                best_of(lambda n=n: search_facts(db, " ".join(vocab[:n] + ["luna"]))),
+            ]
             if old:  # the query as it was built before: every copy of the word a phrase of its own
-                row.append(best_of(lambda: db.rows(_SQLITE_SEARCH, (" OR ".join(['"luna"'] * n), 10)), repeat=1))
+                row.append(best_of(lambda n=n: db.rows(_SQLITE_SEARCH, (" OR ".join(['"luna"'] * n), 10)), repeat=1))
             ratios = [f"{t / p:.1f}" if last else "" for t, p in zip(row, last or row)]
             widths = [9, 9, 19]
             print(f"{n:>7}" + "".join(f"  {t:>{w}.4f} {r:>5}" for t, r, w in zip(row, ratios, widths)), flush=True)

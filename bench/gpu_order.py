@@ -9,6 +9,7 @@ all stills then all clips) and the wall time. Snakemake's subsample draws the re
 it looks at at random, so once more than that many are ready, a clip can be picked while
 stills are still waiting: a switch to the video model and back.
 """
+
 import argparse
 import tempfile
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from common import timed_snakemake
 
-SNAKEFILE = '''
+SNAKEFILE = """
 N = int(config["shots"])
 rule all:
     input: expand("clips/{{i}}.txt", i=range(N)), expand("audio/{{i}}.txt", i=range(N))
@@ -34,7 +35,7 @@ rule clip:
 rule audio:
     output: "audio/{{i}}.txt"
     shell: "sleep {sleep}; touch {{output}}"
-'''
+"""
 
 
 def switches(order):
@@ -52,13 +53,26 @@ def main():
         work = Path(tempfile.mkdtemp(prefix="tower-bench-gpu-"))
         (work / "Snakefile").write_text(SNAKEFILE.format(sleep=args.sleep))
         t0 = time.perf_counter()
-        seconds, _ = timed_snakemake(work, "--cores", "2", "--resources", "gpu=1", "--scheduler", "greedy",
-                                     "--scheduler-subsample", str(subsample), "--config", f"shots={args.shots}")
+        seconds, _ = timed_snakemake(
+            work,
+            "--cores",
+            "2",
+            "--resources",
+            "gpu=1",
+            "--scheduler",
+            "greedy",
+            "--scheduler-subsample",
+            str(subsample),
+            "--config",
+            f"shots={args.shots}",
+        )
         del t0
         order = (work / "order.log").read_text().split()
         first_clip = order.index("clip")
-        print(f"  subsample {subsample:>6}: {switches(order):3d} model switch(es) (ideal 1), "
-              f"{order[first_clip:].count('still')} still(s) after the first clip, wall {seconds:.1f} s")
+        print(
+            f"  subsample {subsample:>6}: {switches(order):3d} model switch(es) (ideal 1), "
+            f"{order[first_clip:].count('still')} still(s) after the first clip, wall {seconds:.1f} s"
+        )
 
 
 if __name__ == "__main__":

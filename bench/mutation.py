@@ -18,6 +18,7 @@ count as survivors, listed as "not covered".
 Prints killed / survived / total and the kill rate per module and overall, then every
 survivor (file:line, the mutation, the line). Needs only pytest (the `test` extra).
 """
+
 import argparse
 import ast
 import json
@@ -48,11 +49,31 @@ MODULES = {
 }
 DESELECT = "not workflow and not slurm and not load"
 
-CMP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
-       ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
-BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.FloorDiv: ast.Div,
-       ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult, ast.LShift: ast.RShift, ast.RShift: ast.LShift,
-       ast.BitOr: ast.BitAnd, ast.BitAnd: ast.BitOr}
+CMP = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+BIN = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Mod: ast.FloorDiv,
+    ast.Pow: ast.Mult,
+    ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift,
+    ast.BitOr: ast.BitAnd,
+    ast.BitAnd: ast.BitOr,
+}
 CHECK_OPS = {"<=": "<", ">=": ">", "==": "!=", "<": "<=", ">": ">=", "between": "=="}  # check()'s op strings
 SWAP_CALLS = {"min": "max", "max": "min", "any": "all", "all": "any"}
 
@@ -74,7 +95,9 @@ def _annotations(tree):
     for node in ast.walk(tree):
         anns = []
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            anns = [a.annotation for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs] + [node.returns]
+            anns = [a.annotation for a in node.args.args + node.args.kwonlyargs + node.args.posonlyargs] + [
+                node.returns
+            ]
         elif isinstance(node, ast.AnnAssign):
             anns = [node.annotation]
         for a in anns:
@@ -144,8 +167,9 @@ class Mutator(ast.NodeTransformer):
     def visit_If(self, node):
         self.generic_visit(node)
         # a guard that refuses something: drop it (the defect "a short reply was accepted")
-        if any(isinstance(s, (ast.Raise, ast.Return)) for s in node.body) and \
-                self._site(node, "guard dropped: if ... -> if False"):
+        if any(isinstance(s, (ast.Raise, ast.Return)) for s in node.body) and self._site(
+            node, "guard dropped: if ... -> if False"
+        ):
             node.test = ast.Constant(False)
         return node
 
@@ -175,10 +199,33 @@ class Mutator(ast.NodeTransformer):
 
 
 def _op(op):
-    return {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=", ast.In: "in",
-            ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not", ast.Add: "+", ast.Sub: "-", ast.Mult: "*",
-            ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>",
-            ast.BitOr: "|", ast.BitAnd: "&", ast.And: "and", ast.Or: "or", ast.Not: "not", ast.USub: "-"}[type(op)]
+    return {
+        ast.Lt: "<",
+        ast.LtE: "<=",
+        ast.Gt: ">",
+        ast.GtE: ">=",
+        ast.Eq: "==",
+        ast.NotEq: "!=",
+        ast.In: "in",
+        ast.NotIn: "not in",
+        ast.Is: "is",
+        ast.IsNot: "is not",
+        ast.Add: "+",
+        ast.Sub: "-",
+        ast.Mult: "*",
+        ast.Div: "/",
+        ast.FloorDiv: "//",
+        ast.Mod: "%",
+        ast.Pow: "**",
+        ast.LShift: "<<",
+        ast.RShift: ">>",
+        ast.BitOr: "|",
+        ast.BitAnd: "&",
+        ast.And: "and",
+        ast.Or: "or",
+        ast.Not: "not",
+        ast.USub: "-",
+    }[type(op)]
 
 
 def _tree(source):
@@ -203,6 +250,7 @@ def mutate(source, index):
 
 # --- the pytest side: deselect what needs the Snakemake build; record covered lines -------------
 
+
 def pytest_collection_modifyitems(config, items):
     keep = [i for i in items if "built" not in getattr(i, "fixturenames", ())]
     if len(keep) < len(items):
@@ -215,6 +263,7 @@ def pytest_configure(config):
     if not spec:
         return
     import threading
+
     target, out = spec.split(os.pathsep)
     seen = set()
 
@@ -226,6 +275,7 @@ def pytest_configure(config):
             if e == "line":
                 seen.add(f.f_lineno)
             return local
+
         seen.add(frame.f_lineno)
         return local
 
@@ -243,6 +293,7 @@ def pytest_unconfigure(config):
 
 # --- the runner -------------------------------------------------------------------------------
 
+
 def run_tests(tests, src, timeout, trace=None):
     """(exit code or 'timeout', seconds, output) of the guarding tests against the package in `src`.
 
@@ -253,7 +304,7 @@ def run_tests(tests, src, timeout, trace=None):
     start = time.monotonic()
     out = tempfile.TemporaryFile()
     pid = os.fork()
-    if pid == 0:   # the child: never returns
+    if pid == 0:  # the child: never returns
         code = 70
         try:
             os.dup2(out.fileno(), 1)
@@ -265,6 +316,7 @@ def run_tests(tests, src, timeout, trace=None):
             sys.dont_write_bytecode = True
             sys.path[:0] = [str(src), str(ROOT / "bench"), str(ROOT / "tests")]
             import pytest
+
             code = int(pytest.main(args))
         finally:
             sys.stdout.flush()
@@ -297,6 +349,7 @@ def _preload():
     import scipy.ndimage  # noqa: F401
     import skimage.metrics  # noqa: F401
     import yaml  # noqa: F401
+
     assert "tower_anime" not in sys.modules
 
 
@@ -329,7 +382,7 @@ def run_module(module, work, say):
                 say(f"  SURVIVED {module}:{line}: {what}")
             elif code in (1, "timeout"):
                 result["killed"] += 1
-            else:   # 2-5: the mutant broke collection or pytest itself: it did not run, it was caught
+            else:  # 2-5: the mutant broke collection or pytest itself: it did not run, it was caught
                 result["killed"] += 1
     finally:
         target.write_text(source)
@@ -348,7 +401,7 @@ def main(argv=None):
         ap.error(f"no tests mapped for {', '.join(unknown)}; known: {', '.join(MODULES)}")
     if args.list:
         for module in modules:
-            for i, line, what in mutants((PKG / module).read_text()):
+            for _, line, what in mutants((PKG / module).read_text()):
                 print(f"{module}:{line}: {what}")
         return 0
     say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
@@ -357,7 +410,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="tower-mutation-") as tmp:
         work = Path(tmp)
         shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        for entry in ROOT.iterdir():   # the package finds config/ and the rest beside its src/
+        for entry in ROOT.iterdir():  # the package finds config/ and the rest beside its src/
             if entry.name not in ("src", ".git"):
                 (work / entry.name).symlink_to(entry)
         for module in modules:
@@ -368,8 +421,10 @@ def main(argv=None):
         killed, total = killed + r["killed"], total + r["total"]
         rate = r["killed"] / r["total"] if r["total"] else 1.0
         print(f"{module:24} {r['killed']:6} {len(r['survived']):8} {r['total']:5}  {rate:6.1%}")
-    print(f"{'overall':24} {killed:6} {total - killed:8} {total:5}  {killed / max(total, 1):6.1%}"
-          f"   ({(time.monotonic() - started) / 60:.1f} min)")
+    print(
+        f"{'overall':24} {killed:6} {total - killed:8} {total:5}  {killed / max(total, 1):6.1%}"
+        f"   ({(time.monotonic() - started) / 60:.1f} min)"
+    )
     for module, r in results.items():
         for line, what, text, note in r["survived"]:
             print(f"survived {module}:{line}: {what}{' (' + note + ')' if note else ''}   | {text}")

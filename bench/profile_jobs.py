@@ -10,6 +10,7 @@ start, Snakemake's script preamble (unpickling its `snakemake` object) and the i
 With --imports, each script's top-level imports are also timed in a fresh interpreter
 (best of 3, less a bare `python -c pass`).
 """
+
 import argparse
 import ast
 import csv
@@ -45,11 +46,13 @@ def _work_seconds(work: Path, tsv: Path):
     rel = tsv.relative_to(work / "benchmarks")
     rule, rest = rel.parts[0], Path(*rel.parts[1:]).with_suffix("")
     plural = {"still": "stills", "clip": "clips", "voice": "voices", "qc_still": "qc_stills", "qc_clip": "qc_clips"}
-    candidates = [work / "logs" / rest.parent / plural.get(rule, rule) / (rest.name + ".log"),
-                  work / "logs" / rest.parent / rule / (rest.name + ".log"),
-                  work / "logs" / (str(rest) + f".{rule}.log"),
-                  work / "logs" / rest.parent / (rest.name + f".{rule}.log"),
-                  work / "logs" / rest / f"{rule}.log"]
+    candidates = [
+        work / "logs" / rest.parent / plural.get(rule, rule) / (rest.name + ".log"),
+        work / "logs" / rest.parent / rule / (rest.name + ".log"),
+        work / "logs" / (str(rest) + f".{rule}.log"),
+        work / "logs" / rest.parent / (rest.name + f".{rule}.log"),
+        work / "logs" / rest / f"{rule}.log",
+    ]
     candidates += sorted((work / "logs").rglob(f"{rest.name}*.log"))
     for log in candidates:
         if log.is_file():
@@ -93,8 +96,10 @@ def main():
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare = time.perf_counter() - t0
-    print(f"{'rule':<16}{'jobs':>5}{'wall s':>9}{'work s':>9}{'overhead s':>11}{'ovh %':>7}"
-          f"{'max RSS MB':>11}{'imports s':>10}")
+    print(
+        f"{'rule':<16}{'jobs':>5}{'wall s':>9}{'work s':>9}{'overhead s':>11}{'ovh %':>7}"
+        f"{'max RSS MB':>11}{'imports s':>10}"
+    )
     total_wall = total_work = 0.0
     largest = (0.0, "")
     for rule, rows in sorted(records.items(), key=lambda kv: -sum(r[0] for r in kv[1])):
@@ -115,8 +120,10 @@ def main():
             imp = f"{import_seconds(script):.2f}" if script else "-"
         pct = f"{100 * overhead / timed:.0f}" if timed else "-"
         print(f"{rule:<16}{len(rows):>5}{wall:>9.2f}{work:>9.2f}{overhead:>11.2f}{pct:>7}{rss:>11.0f}{imp:>10}")
-    print(f"{'all':<16}{sum(len(v) for v in records.values()):>5}{total_wall:>9.2f}{total_work:>9.2f}"
-          f"{total_wall - total_work:>11.2f}")
+    print(
+        f"{'all':<16}{sum(len(v) for v in records.values()):>5}{total_wall:>9.2f}{total_work:>9.2f}"
+        f"{total_wall - total_work:>11.2f}"
+    )
     print(f"largest max RSS: {largest[0]:.0f} MB ({largest[1]})")
     if bare is not None:
         print(f"bare interpreter start: {bare:.2f} s")

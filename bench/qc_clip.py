@@ -8,6 +8,7 @@ still, the thumbnail strip). For scale it also times what the first-cut gate did
 fewer checks (an exact frame count and FFmpeg blackdetect: two full decodes) and a
 still's checks. Best and median of --repeat runs; the process is pinned to --cores CPUs.
 """
+
 import argparse
 import os
 import statistics
@@ -43,26 +44,56 @@ def main():
     ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
-    cpus = sorted(os.sched_getaffinity(0))[:args.cores]
+    cpus = sorted(os.sched_getaffinity(0))[: args.cores]
     os.sched_setaffinity(0, cpus)  # FFmpeg children inherit it
     qc = load_config(ROOT / "config" / "config.yaml")["qc"]
-    still = {"episode": "bench", "scene": "sc", "shot": "sh", "location": "Neo-Tokyo street market under neon",
-             "time_of_day": "night", "camera": {"move": "push_in", "framing": "medium"},
-             "action": "Akira weaves between the stalls.", "seed": 1102, "width": 768, "height": 512,
-             "backend": "storyboard", "characters": [{"id": "akira", "name": "Akira", "palette": {
-                 "hair": "#17141f", "skin": "#e8b98a", "outfit": "#00a8ff", "accent": "#b8c4d0"}}]}
-    spec = {"still": still, "frames": 121, "fps": 24, "backend": "camera", "hold_top": caption_height("storyboard", 512)}
+    still = {
+        "episode": "bench",
+        "scene": "sc",
+        "shot": "sh",
+        "location": "Neo-Tokyo street market under neon",
+        "time_of_day": "night",
+        "camera": {"move": "push_in", "framing": "medium"},
+        "action": "Akira weaves between the stalls.",
+        "seed": 1102,
+        "width": 768,
+        "height": 512,
+        "backend": "storyboard",
+        "characters": [
+            {
+                "id": "akira",
+                "name": "Akira",
+                "palette": {"hair": "#17141f", "skin": "#e8b98a", "outfit": "#00a8ff", "accent": "#b8c4d0"},
+            }
+        ],
+    }
+    spec = {
+        "still": still,
+        "frames": 121,
+        "fps": 24,
+        "backend": "camera",
+        "hold_top": caption_height("storyboard", 512),
+    }
     with tempfile.TemporaryDirectory(prefix="tower-bench-qc-") as tmp:
         tmp = Path(tmp)
         sb.render_storyboard(still, tmp / "still.png")
         render_camera_clip(spec, tmp / "still.png", tmp / "clip.mp4")
         report = clip_report(tmp / "clip.mp4", spec, qc["clip"], tmp / "still.png")
         assert report["pass"], report
-        gate = timed(lambda: clip_report(tmp / "clip.mp4", spec, qc["clip"], tmp / "still.png",
-                                         thumb=tmp / "strip.jpg"), args.repeat)
-        first_cut = timed(lambda: (count_frames(tmp / "clip.mp4"), ffmpeg(
-            ["-i", tmp / "clip.mp4", "-vf", "blackdetect=d=0:pix_th=0.08", "-an", "-f", "null", "-"], "blackdetect")),
-            args.repeat)
+        gate = timed(
+            lambda: clip_report(tmp / "clip.mp4", spec, qc["clip"], tmp / "still.png", thumb=tmp / "strip.jpg"),
+            args.repeat,
+        )
+        first_cut = timed(
+            lambda: (
+                count_frames(tmp / "clip.mp4"),
+                ffmpeg(
+                    ["-i", tmp / "clip.mp4", "-vf", "blackdetect=d=0:pix_th=0.08", "-an", "-f", "null", "-"],
+                    "blackdetect",
+                ),
+            ),
+            args.repeat,
+        )
         still_gate = timed(lambda: still_report(tmp / "still.png", still, qc["still"]), args.repeat)
     print(f"CPUs: {len(cpus)} ({cpus}); clip: 121 frames 768x512 H.264; {len(report['checks'])} checks")
     print(f"clip QC, every check + thumbnail strip: best {gate[0]:.3f} s, median {gate[1]:.3f} s per clip")

@@ -13,8 +13,17 @@ def main(log):
     voices = {c["line"]: snakemake.input[f"voice_{c['line']}"] for c in placed}
     music = {s["scene"]: snakemake.input[f"music_{s['scene']}"] for s in timeline["scenes"]}
     out = snakemake.output
-    mix_episode(timeline, placed, music, voices, out.mix, json.loads(snakemake.params.settings), log,
-                stems={"dialogue": out.dialogue, "music": out.music}, record=out.record)
+    mix_episode(
+        timeline,
+        placed,
+        music,
+        voices,
+        out.mix,
+        json.loads(snakemake.params.settings),
+        log,
+        stems={"dialogue": out.dialogue, "music": out.music},
+        record=out.record,
+    )
 
 
 run_step(snakemake, main)

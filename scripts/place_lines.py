@@ -13,8 +13,9 @@ def main(log):
     for cue in placed:
         if cue["tempo"] > 1.0:
             print(f"{cue['line']}: sped up {cue['tempo']}x to end inside shot {cue['shot']}", file=log)
-    write_json_atomic(snakemake.output[0], {**{k: timeline[k] for k in ("episode", "fps", "total_frames")},
-                                            "lines": placed})
+    write_json_atomic(
+        snakemake.output[0], {**{k: timeline[k] for k in ("episode", "fps", "total_frames")}, "lines": placed}
+    )
 
 
 run_step(snakemake, main)

@@ -9,9 +9,15 @@ def main(log):
     settings = json.loads(snakemake.params.settings)
     mix = json.load(open(snakemake.input.mix_record))
     placed = json.load(open(snakemake.input.placement))["lines"]
-    report = episode_report(snakemake.input.master, json.loads(snakemake.params.timeline), settings,
-                            placed, settings["waive"],
-                            dialogue_stem=snakemake.input.dialogue, dialogue_share=mix["dialogue_share"])
+    report = episode_report(
+        snakemake.input.master,
+        json.loads(snakemake.params.timeline),
+        settings,
+        placed,
+        settings["waive"],
+        dialogue_stem=snakemake.input.dialogue,
+        dialogue_share=mix["dialogue_share"],
+    )
     write_gate_report(snakemake.output[0], report)
     print(json.dumps(report, indent=2), file=log)
 

@@ -12,6 +12,7 @@ endpoint, each consumed by one request: "slow", "500", "503", "408", "429", "400
 Authorization header), "cut" (the connection drops mid-body), "short" (the first half of the
 encoded file, sent whole: its header still declares the full length).
 """
+
 import base64
 import json
 import subprocess
@@ -34,9 +35,22 @@ def speak(text, voice_id, speed, pitch):
     """WAV bytes of espeak-ng speaking `text` (mono 22.05 kHz 16-bit)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "speech.wav"
-        subprocess.run(["espeak-ng", "-v", VOICES.get(voice_id, "en-us"), "-s", str(round(165 * speed)),
-                        "-p", str(max(0, min(99, round(50 + 4 * pitch)))), "-w", str(out), text],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                "espeak-ng",
+                "-v",
+                VOICES.get(voice_id, "en-us"),
+                "-s",
+                str(round(165 * speed)),
+                "-p",
+                str(max(0, min(99, round(50 + 4 * pitch)))),
+                "-w",
+                str(out),
+                text,
+            ],
+            check=True,
+            capture_output=True,
+        )
         return out.read_bytes()
 
 
@@ -67,8 +81,12 @@ def transcode(wav, fmt):
     if fmt in (None, "wav"):
         return wav, "audio/wav"
     codec = {"mp3": ("libmp3lame", "mp3", "audio/mpeg"), "ogg": ("libopus", "ogg", "audio/ogg")}[fmt]
-    proc = subprocess.run(["ffmpeg", "-v", "error", "-f", "wav", "-i", "pipe:0", "-c:a", codec[0], "-f", codec[1],
-                           "pipe:1"], input=wav, capture_output=True, check=True)
+    proc = subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "wav", "-i", "pipe:0", "-c:a", codec[0], "-f", codec[1], "pipe:1"],
+        input=wav,
+        capture_output=True,
+        check=True,
+    )
     return proc.stdout, codec[2]
 
 
@@ -77,8 +95,7 @@ def half_mp3(wav):
     header (the frame count, so the full duration), which it cannot do on a pipe."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "in.wav").write_bytes(wav)
-        subprocess.run(["ffmpeg", "-v", "error", "-i", "in.wav", "-c:a", "libmp3lame", "out.mp3"], cwd=tmp,
-                       check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-i", "in.wav", "-c:a", "libmp3lame", "out.mp3"], cwd=tmp, check=True)
         data = (Path(tmp) / "out.mp3").read_bytes()
     return data[: len(data) // 2]
 
@@ -92,8 +109,8 @@ class AudioService:
         self.slow_s = slow_s
         self.reply = {"voice": "audio", "music": "audio"}
         self.faults = defaultdict(deque)
-        self.requests = []              # (endpoint, method, path, headers, body) of every request
-        self.files = {}                 # id -> (bytes, content type) for url replies
+        self.requests = []  # (endpoint, method, path, headers, body) of every request
+        self.files = {}  # id -> (bytes, content type) for url replies
         self.tmp = Path(tempfile.mkdtemp(prefix="tower-svc-"))
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -213,20 +230,22 @@ class AudioService:
         if fault == "garbage":
             audio = bytes(range(256)) * 64
         if fault == "truncated":
-            audio = audio[: len(audio) // 2]      # the header still announces the whole file
+            audio = audio[: len(audio) // 2]  # the header still announces the whole file
         if fault == "short":
             audio, ctype = half_mp3(audio), "audio/mpeg"
         else:
-            audio, ctype = transcode(audio, body.get("format")) if fault not in ("garbage", "truncated") else \
-                (audio, "audio/wav")
+            audio, ctype = (
+                transcode(audio, body.get("format")) if fault not in ("garbage", "truncated") else (audio, "audio/wav")
+            )
         if fault == "cut":
             return self._send(handler, 200, audio[: len(audio) // 2], ctype, length=len(audio))
         mode = self.reply[endpoint]
         if mode == "audio":
             return self._send(handler, 200, audio, ctype)
         if mode == "base64":
-            return self._send_json(handler, 200, {"result": {"audio": base64.b64encode(audio).decode(),
-                                                             "content_type": ctype}})
+            return self._send_json(
+                handler, 200, {"result": {"audio": base64.b64encode(audio).decode(), "content_type": ctype}}
+            )
         if mode == "url":
             key = uuid.uuid4().hex
             self.files[key] = (audio, ctype)

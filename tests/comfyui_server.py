@@ -34,6 +34,7 @@ in `received`, `interrupts`, `frees`, `uploads` and `max_outstanding`, and every
 
 Run it by hand: python tests/comfyui_server.py --port 8188 --root /tmp/comfy
 """
+
 import argparse
 import asyncio
 import hashlib
@@ -51,8 +52,8 @@ from aiohttp import WSMsgType, web
 from PIL import Image, PngImagePlugin
 
 VERSION = "0.3.64"
-PROMPT_ID_SINCE = (0, 3, 44)      # a client-chosen prompt_id is kept from this version on
-TARGETED_INTERRUPT_SINCE = (0, 3, 56)   # /interrupt {"prompt_id"} stops only that prompt
+PROMPT_ID_SINCE = (0, 3, 44)  # a client-chosen prompt_id is kept from this version on
+TARGETED_INTERRUPT_SINCE = (0, 3, 56)  # /interrupt {"prompt_id"} stops only that prompt
 SAMPLERS = ["euler", "euler_ancestral", "heun", "dpm_2", "dpmpp_2m", "dpmpp_sde", "lcm", "res_multistep"]
 SCHEDULERS = ["simple", "sgm_uniform", "karras", "exponential", "ddim_uniform", "beta", "normal"]
 DEFAULT_MODELS = {
@@ -79,7 +80,7 @@ def STRING(default="", multiline=False):
 
 
 def COMBO(source):
-    return ("combo", source)   # resolved against the server's files when asked
+    return ("combo", source)  # resolved against the server's files when asked
 
 
 def COMBO_V3(options):
@@ -91,44 +92,150 @@ def COMBO_V3(options):
 # class -> (required inputs, optional inputs, output types, output node?, category)
 NODES = {
     "CheckpointLoaderSimple": ({"ckpt_name": COMBO("checkpoints")}, {}, ["MODEL", "CLIP", "VAE"], False, "loaders"),
-    "LoraLoader": ({"model": ["MODEL"], "clip": ["CLIP"], "lora_name": COMBO("loras"),
-                    "strength_model": FLOAT(1.0, -100, 100), "strength_clip": FLOAT(1.0, -100, 100)}, {},
-                   ["MODEL", "CLIP"], False, "loaders"),
-    "CLIPLoader": ({"clip_name": COMBO("text_encoders"),
-                    "type": COMBO(["stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "wan"])},
-                   {"device": COMBO(["default", "cpu"])}, ["CLIP"], False, "advanced/loaders"),
+    "LoraLoader": (
+        {
+            "model": ["MODEL"],
+            "clip": ["CLIP"],
+            "lora_name": COMBO("loras"),
+            "strength_model": FLOAT(1.0, -100, 100),
+            "strength_clip": FLOAT(1.0, -100, 100),
+        },
+        {},
+        ["MODEL", "CLIP"],
+        False,
+        "loaders",
+    ),
+    "CLIPLoader": (
+        {
+            "clip_name": COMBO("text_encoders"),
+            "type": COMBO(
+                ["stable_diffusion", "stable_cascade", "sd3", "stable_audio", "mochi", "ltxv", "pixart", "wan"]
+            ),
+        },
+        {"device": COMBO(["default", "cpu"])},
+        ["CLIP"],
+        False,
+        "advanced/loaders",
+    ),
     "CLIPTextEncode": ({"text": STRING(multiline=True), "clip": ["CLIP"]}, {}, ["CONDITIONING"], False, "conditioning"),
-    "EmptyLatentImage": ({"width": INT(512, 16, 16384, 8), "height": INT(512, 16, 16384, 8), "batch_size": INT(1, 1, 4096)},
-                         {}, ["LATENT"], False, "latent"),
-    "KSampler": ({"model": ["MODEL"], "seed": INT(0), "steps": INT(20, 1, 10000), "cfg": FLOAT(8.0, 0.0, 100.0),
-                  "sampler_name": COMBO(SAMPLERS), "scheduler": COMBO(SCHEDULERS), "positive": ["CONDITIONING"],
-                  "negative": ["CONDITIONING"], "latent_image": ["LATENT"], "denoise": FLOAT(1.0, 0.0, 1.0)},
-                 {}, ["LATENT"], False, "sampling"),
+    "EmptyLatentImage": (
+        {"width": INT(512, 16, 16384, 8), "height": INT(512, 16, 16384, 8), "batch_size": INT(1, 1, 4096)},
+        {},
+        ["LATENT"],
+        False,
+        "latent",
+    ),
+    "KSampler": (
+        {
+            "model": ["MODEL"],
+            "seed": INT(0),
+            "steps": INT(20, 1, 10000),
+            "cfg": FLOAT(8.0, 0.0, 100.0),
+            "sampler_name": COMBO(SAMPLERS),
+            "scheduler": COMBO(SCHEDULERS),
+            "positive": ["CONDITIONING"],
+            "negative": ["CONDITIONING"],
+            "latent_image": ["LATENT"],
+            "denoise": FLOAT(1.0, 0.0, 1.0),
+        },
+        {},
+        ["LATENT"],
+        False,
+        "sampling",
+    ),
     "VAEDecode": ({"samples": ["LATENT"], "vae": ["VAE"]}, {}, ["IMAGE"], False, "latent"),
     "SaveImage": ({"images": ["IMAGE"], "filename_prefix": STRING("ComfyUI")}, {}, [], True, "image"),
     "LoadImage": ({"image": COMBO("input")}, {}, ["IMAGE", "MASK"], False, "image"),
-    "LTXVImgToVideo": ({"positive": ["CONDITIONING"], "negative": ["CONDITIONING"], "vae": ["VAE"], "image": ["IMAGE"],
-                        "width": INT(768, 64, 16384, 32), "height": INT(512, 64, 16384, 32), "length": INT(97, 9, 16384, 8),
-                        "batch_size": INT(1, 1, 4096), "strength": FLOAT(1.0, 0.0, 1.0)}, {},
-                       ["CONDITIONING", "CONDITIONING", "LATENT"], False, "conditioning/video_models"),
-    "LTXVConditioning": ({"positive": ["CONDITIONING"], "negative": ["CONDITIONING"], "frame_rate": FLOAT(25.0, 0.0, 1000.0)},
-                         {}, ["CONDITIONING", "CONDITIONING"], False, "conditioning/video_models"),
-    "LTXVScheduler": ({"steps": INT(20, 1, 10000), "max_shift": FLOAT(2.05, 0.0, 100.0), "base_shift": FLOAT(0.95, 0.0, 100.0),
-                       "stretch": BOOL(True), "terminal": FLOAT(0.1, 0.0, 0.99)}, {"latent": ["LATENT"]},
-                      ["SIGMAS"], False, "sampling/custom_sampling/schedulers"),
+    "LTXVImgToVideo": (
+        {
+            "positive": ["CONDITIONING"],
+            "negative": ["CONDITIONING"],
+            "vae": ["VAE"],
+            "image": ["IMAGE"],
+            "width": INT(768, 64, 16384, 32),
+            "height": INT(512, 64, 16384, 32),
+            "length": INT(97, 9, 16384, 8),
+            "batch_size": INT(1, 1, 4096),
+            "strength": FLOAT(1.0, 0.0, 1.0),
+        },
+        {},
+        ["CONDITIONING", "CONDITIONING", "LATENT"],
+        False,
+        "conditioning/video_models",
+    ),
+    "LTXVConditioning": (
+        {"positive": ["CONDITIONING"], "negative": ["CONDITIONING"], "frame_rate": FLOAT(25.0, 0.0, 1000.0)},
+        {},
+        ["CONDITIONING", "CONDITIONING"],
+        False,
+        "conditioning/video_models",
+    ),
+    "LTXVScheduler": (
+        {
+            "steps": INT(20, 1, 10000),
+            "max_shift": FLOAT(2.05, 0.0, 100.0),
+            "base_shift": FLOAT(0.95, 0.0, 100.0),
+            "stretch": BOOL(True),
+            "terminal": FLOAT(0.1, 0.0, 0.99),
+        },
+        {"latent": ["LATENT"]},
+        ["SIGMAS"],
+        False,
+        "sampling/custom_sampling/schedulers",
+    ),
     "KSamplerSelect": ({"sampler_name": COMBO(SAMPLERS)}, {}, ["SAMPLER"], False, "sampling/custom_sampling/samplers"),
-    "SamplerCustom": ({"model": ["MODEL"], "add_noise": BOOL(True), "noise_seed": INT(0), "cfg": FLOAT(8.0, 0.0, 100.0),
-                       "positive": ["CONDITIONING"], "negative": ["CONDITIONING"], "sampler": ["SAMPLER"],
-                       "sigmas": ["SIGMAS"], "latent_image": ["LATENT"]}, {}, ["LATENT", "LATENT"], False,
-                      "sampling/custom_sampling"),
-    "CreateVideo": ({"images": ["IMAGE"], "fps": FLOAT(30.0, 1.0, 120.0)}, {"audio": ["AUDIO"]}, ["VIDEO"], False, "image/video"),
-    "SaveVideo": ({"video": ["VIDEO"], "filename_prefix": STRING("video/ComfyUI"), "format": COMBO_V3(["auto", "mp4"]),
-                   "codec": COMBO_V3(["auto", "h264"])}, {}, [], True, "image/video"),
+    "SamplerCustom": (
+        {
+            "model": ["MODEL"],
+            "add_noise": BOOL(True),
+            "noise_seed": INT(0),
+            "cfg": FLOAT(8.0, 0.0, 100.0),
+            "positive": ["CONDITIONING"],
+            "negative": ["CONDITIONING"],
+            "sampler": ["SAMPLER"],
+            "sigmas": ["SIGMAS"],
+            "latent_image": ["LATENT"],
+        },
+        {},
+        ["LATENT", "LATENT"],
+        False,
+        "sampling/custom_sampling",
+    ),
+    "CreateVideo": (
+        {"images": ["IMAGE"], "fps": FLOAT(30.0, 1.0, 120.0)},
+        {"audio": ["AUDIO"]},
+        ["VIDEO"],
+        False,
+        "image/video",
+    ),
+    "SaveVideo": (
+        {
+            "video": ["VIDEO"],
+            "filename_prefix": STRING("video/ComfyUI"),
+            "format": COMBO_V3(["auto", "mp4"]),
+            "codec": COMBO_V3(["auto", "h264"]),
+        },
+        {},
+        [],
+        True,
+        "image/video",
+    ),
     # the popular custom node: lists its file under `gifs`
-    "VHS_VideoCombine": ({"images": ["IMAGE"], "frame_rate": FLOAT(8.0, 1.0, 120.0), "loop_count": INT(0, 0, 100),
-                          "filename_prefix": STRING("AnimateDiff"), "format": COMBO(["image/gif", "video/h264-mp4"]),
-                          "pingpong": BOOL(False), "save_output": BOOL(True)}, {}, ["VHS_FILENAMES"], True,
-                         "Video Helper Suite"),
+    "VHS_VideoCombine": (
+        {
+            "images": ["IMAGE"],
+            "frame_rate": FLOAT(8.0, 1.0, 120.0),
+            "loop_count": INT(0, 0, 100),
+            "filename_prefix": STRING("AnimateDiff"),
+            "format": COMBO(["image/gif", "video/h264-mp4"]),
+            "pingpong": BOOL(False),
+            "save_output": BOOL(True),
+        },
+        {},
+        ["VHS_FILENAMES"],
+        True,
+        "Video Helper Suite",
+    ),
 }
 SAMPLER_NODES = {"KSampler", "SamplerCustom"}
 
@@ -150,17 +257,21 @@ class _InterruptedRun(Exception):
 @dataclass
 class FailRule:
     """An execution error at the first node of `node_class` in graphs where match(graph)."""
+
     match: object
     node_class: str
     exception_type: str = "torch.OutOfMemoryError"
-    message: str = ("Allocation on device 0 would exceed allowed memory. (out of memory)\n"
-                    "Currently allocated     : 10.95 GiB\nRequested               : 2.25 GiB")
+    message: str = (
+        "Allocation on device 0 would exceed allowed memory. (out of memory)\n"
+        "Currently allocated     : 10.95 GiB\nRequested               : 2.25 GiB"
+    )
     times: int = 1
 
 
 @dataclass
 class RestartRule:
     """Restart the server when a graph where match(graph) reaches sampler step `at_step`."""
+
     match: object
     at_step: int = 2
     down_for: float = 0.6
@@ -170,10 +281,11 @@ class RestartRule:
 @dataclass
 class Execution:
     """One prompt on the card, from the worker taking it to its end (wall clock, time.time())."""
+
     prompt_id: str
     start: float
     end: float = None
-    status: str = "running"   # success, error, restarted, stopped
+    status: str = "running"  # success, error, restarted, stopped
 
 
 def _error(kind, message, details="", extra=None):
@@ -185,8 +297,17 @@ def _version(text):
 
 
 class FakeComfyUI:
-    def __init__(self, root, models=None, step_seconds=0.01, host="127.0.0.1", version=VERSION,
-                 missing_nodes=(), previews=True, photos=("astronaut",)):
+    def __init__(
+        self,
+        root,
+        models=None,
+        step_seconds=0.01,
+        host="127.0.0.1",
+        version=VERSION,
+        missing_nodes=(),
+        previews=True,
+        photos=("astronaut",),
+    ):
         self.root = Path(root)
         for sub in ("input", "output", "temp"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -196,14 +317,14 @@ class FakeComfyUI:
         self.version = version
         self.nodes = {k: v for k, v in NODES.items() if k not in set(missing_nodes)}
         self.previews = previews
-        self.photos = list(photos)   # skimage.data photographs the stills are cropped from
-        self.slow_nodes = {}    # class -> seconds it runs without a sampler step (interrupt waits)
+        self.photos = list(photos)  # skimage.data photographs the stills are cropped from
+        self.slow_nodes = {}  # class -> seconds it runs without a sampler step (interrupt waits)
         self.fail_when, self.restart_when = [], []
-        self.http_faults = {}   # path -> [status, ...]: the next requests to it get these answers
+        self.http_faults = {}  # path -> [status, ...]: the next requests to it get these answers
         self.received, self.interrupts, self.uploads, self.events = [], [], [], []
-        self.frees = []         # bodies of POST /free
+        self.frees = []  # bodies of POST /free
         self.max_outstanding = 0
-        self.executions = []    # one Execution per prompt the worker took off the queue
+        self.executions = []  # one Execution per prompt the worker took off the queue
         self.restarts = 0
         self._reset_state()
         self.loop = None
@@ -249,16 +370,25 @@ class FakeComfyUI:
 
     async def _listen(self):
         app = web.Application(client_max_size=64 << 20, middlewares=[self._http_faults])
-        app.add_routes([
-            web.get("/ws", self.ws), web.post("/prompt", self.post_prompt), web.get("/prompt", self.get_prompt),
-            web.get("/queue", self.get_queue), web.post("/queue", self.post_queue),
-            web.get("/history", self.get_history), web.get("/history/{prompt_id}", self.get_history_one),
-            web.post("/history", self.post_history), web.post("/interrupt", self.post_interrupt),
-            web.post("/free", self.post_free),
-            web.get("/object_info", self.get_object_info), web.get("/object_info/{node_class}", self.get_object_info_one),
-            web.get("/system_stats", self.get_system_stats), web.post("/upload/image", self.upload_image),
-            web.get("/view", self.view),
-        ])
+        app.add_routes(
+            [
+                web.get("/ws", self.ws),
+                web.post("/prompt", self.post_prompt),
+                web.get("/prompt", self.get_prompt),
+                web.get("/queue", self.get_queue),
+                web.post("/queue", self.post_queue),
+                web.get("/history", self.get_history),
+                web.get("/history/{prompt_id}", self.get_history_one),
+                web.post("/history", self.post_history),
+                web.post("/interrupt", self.post_interrupt),
+                web.post("/free", self.post_free),
+                web.get("/object_info", self.get_object_info),
+                web.get("/object_info/{node_class}", self.get_object_info_one),
+                web.get("/system_stats", self.get_system_stats),
+                web.post("/upload/image", self.upload_image),
+                web.get("/view", self.view),
+            ]
+        )
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
@@ -279,7 +409,7 @@ class FakeComfyUI:
         self.queue = []
         self.running = None
         self.history = {}
-        self.cache = {}        # node signature -> (outputs, ui)
+        self.cache = {}  # node signature -> (outputs, ui)
         self.number = 0
         self._interrupt = None
 
@@ -287,7 +417,7 @@ class FakeComfyUI:
         self.restarts += 1
         for ws in list(self.sockets.values()):
             await ws.close()
-        await self._runner.cleanup()   # every connection is dropped, the port refuses
+        await self._runner.cleanup()  # every connection is dropped, the port refuses
         self._reset_state()
         await asyncio.sleep(down_for)
         await self._listen()
@@ -298,7 +428,7 @@ class FakeComfyUI:
         sid = request.query.get("clientId") or uuid.uuid4().hex
         ws = web.WebSocketResponse()
         await ws.prepare(request)
-        self.sockets[sid] = ws   # a reconnect with the same clientId takes over, as in ComfyUI
+        self.sockets[sid] = ws  # a reconnect with the same clientId takes over, as in ComfyUI
         try:
             await ws.send_json({"type": "status", "data": {"status": self._status(), "sid": sid}})
             async for msg in ws:
@@ -328,13 +458,32 @@ class FakeComfyUI:
     # --- HTTP -----------------------------------------------------------------------
 
     async def get_system_stats(self, request):
-        return web.json_response({
-            "system": {"os": "posix", "ram_total": 64 << 30, "ram_free": 48 << 30, "comfyui_version": self.version,
-                       "required_frontend_version": "1.27.10", "python_version": "3.12.3", "pytorch_version": "2.8.0+cu128",
-                       "embedded_python": False, "argv": ["main.py", "--listen", self.host, "--port", str(self.port)]},
-            "devices": [{"name": "cuda:0 NVIDIA GeForce RTX 3060 : cudaMallocAsync", "type": "cuda", "index": 0,
-                         "vram_total": 12 << 30, "vram_free": 11 << 30, "torch_vram_total": 0, "torch_vram_free": 0}],
-        })
+        return web.json_response(
+            {
+                "system": {
+                    "os": "posix",
+                    "ram_total": 64 << 30,
+                    "ram_free": 48 << 30,
+                    "comfyui_version": self.version,
+                    "required_frontend_version": "1.27.10",
+                    "python_version": "3.12.3",
+                    "pytorch_version": "2.8.0+cu128",
+                    "embedded_python": False,
+                    "argv": ["main.py", "--listen", self.host, "--port", str(self.port)],
+                },
+                "devices": [
+                    {
+                        "name": "cuda:0 NVIDIA GeForce RTX 3060 : cudaMallocAsync",
+                        "type": "cuda",
+                        "index": 0,
+                        "vram_total": 12 << 30,
+                        "vram_free": 11 << 30,
+                        "torch_vram_total": 0,
+                        "torch_vram_free": 0,
+                    }
+                ],
+            }
+        )
 
     def _choices(self, source):
         if isinstance(source, list):
@@ -353,12 +502,22 @@ class FakeComfyUI:
     def _object_info(self, cls):
         req, opt, outputs, output_node, category = self.nodes[cls]
         return {
-            "input": {"required": {k: self._spec(v) for k, v in req.items()},
-                      "optional": {k: self._spec(v) for k, v in opt.items()}},
+            "input": {
+                "required": {k: self._spec(v) for k, v in req.items()},
+                "optional": {k: self._spec(v) for k, v in opt.items()},
+            },
             "input_order": {"required": list(req), "optional": list(opt)},
-            "output": outputs, "output_is_list": [False] * len(outputs), "output_name": outputs,
-            "name": cls, "display_name": cls, "description": "", "python_module": "nodes",
-            "category": category, "output_node": output_node, "deprecated": False, "experimental": False,
+            "output": outputs,
+            "output_is_list": [False] * len(outputs),
+            "output_name": outputs,
+            "name": cls,
+            "display_name": cls,
+            "description": "",
+            "python_module": "nodes",
+            "category": category,
+            "output_node": output_node,
+            "deprecated": False,
+            "experimental": False,
         }
 
     async def get_object_info(self, request):
@@ -372,7 +531,9 @@ class FakeComfyUI:
         return web.json_response({"exec_info": self._status()["exec_info"]})
 
     async def get_queue(self, request):
-        return web.json_response({"queue_running": [self.running] if self.running else [], "queue_pending": list(self.queue)})
+        return web.json_response(
+            {"queue_running": [self.running] if self.running else [], "queue_pending": list(self.queue)}
+        )
 
     async def post_queue(self, request):
         body = await request.json()
@@ -406,7 +567,7 @@ class FakeComfyUI:
                 pid = None
         self.interrupts.append(pid)
         if _version(self.version) < TARGETED_INTERRUPT_SINCE:
-            pid = None   # an old server reads no body: it stops whatever runs
+            pid = None  # an old server reads no body: it stops whatever runs
         if self.running and (pid is None or self.running[1] == pid):
             self._interrupt = self.running[1]
         return web.Response(status=200)
@@ -445,7 +606,7 @@ class FakeComfyUI:
         duplicate = False
         if not overwrite:
             while path.exists():
-                if path.read_bytes() == data:   # same content under that name: keep it
+                if path.read_bytes() == data:  # same content under that name: keep it
                     duplicate = True
                     break
                 filename = f"{stem} ({i}){ext}"
@@ -470,9 +631,12 @@ class FakeComfyUI:
         path = folder / filename
         if not path.is_file():
             return web.Response(status=404)
-        ctype = {".png": "image/png", ".mp4": "video/mp4", ".gif": "image/gif", ".webp": "image/webp"}.get(path.suffix, "application/octet-stream")
-        return web.Response(body=path.read_bytes(), content_type=ctype,
-                            headers={"Content-Disposition": f'filename="{filename}"'})
+        ctype = {".png": "image/png", ".mp4": "video/mp4", ".gif": "image/gif", ".webp": "image/webp"}.get(
+            path.suffix, "application/octet-stream"
+        )
+        return web.Response(
+            body=path.read_bytes(), content_type=ctype, headers={"Content-Disposition": f'filename="{filename}"'}
+        )
 
     # --- /prompt: validation ----------------------------------------------------------
 
@@ -483,7 +647,10 @@ class FakeComfyUI:
             return web.Response(status=500, text="500 Internal Server Error\n\nServer got itself in trouble")
         self.received.append({"body": body, "time": time.time()})
         if "prompt" not in body:
-            return web.json_response({"error": _error("no_prompt", "No prompt provided", "No prompt provided"), "node_errors": {}}, status=400)
+            return web.json_response(
+                {"error": _error("no_prompt", "No prompt provided", "No prompt provided"), "node_errors": {}},
+                status=400,
+            )
         graph = body["prompt"]
         error, node_errors = self._validate(graph)
         if error:
@@ -504,11 +671,17 @@ class FakeComfyUI:
             return _error("invalid_prompt", "Cannot execute because the prompt is not a JSON object."), {}
         for nid, node in graph.items():
             if not isinstance(node, dict) or "class_type" not in node:
-                return _error("invalid_prompt", "Cannot execute because a node is missing the class_type property.",
-                              f"Node ID '#{nid}'"), {}
+                return _error(
+                    "invalid_prompt",
+                    "Cannot execute because a node is missing the class_type property.",
+                    f"Node ID '#{nid}'",
+                ), {}
             if node["class_type"] not in self.nodes:
-                return _error("invalid_prompt", f"Cannot execute because node {node['class_type']} does not exist.",
-                              f"Node ID '#{nid}'"), {}
+                return _error(
+                    "invalid_prompt",
+                    f"Cannot execute because node {node['class_type']} does not exist.",
+                    f"Node ID '#{nid}'",
+                ), {}
         outputs = [nid for nid, n in graph.items() if self.nodes[n["class_type"]][3]]
         if not outputs:
             return _error("prompt_no_outputs", "Prompt has no outputs"), {}
@@ -520,7 +693,7 @@ class FakeComfyUI:
                 node_errors[nid].setdefault("dependent_outputs", [])
                 if out not in node_errors[nid]["dependent_outputs"]:
                     node_errors[nid]["dependent_outputs"].append(out)
-        if node_errors:   # the real server leaves the top-level details empty
+        if node_errors:  # the real server leaves the top-level details empty
             return _error("prompt_outputs_failed_validation", "Prompt outputs failed validation"), node_errors
         return None, {}
 
@@ -544,18 +717,40 @@ class FakeComfyUI:
             extra = {"input_name": name, "input_config": spec, "received_value": val}
             if isinstance(val, list):
                 if len(val) != 2:
-                    errors.append(_error("bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", name, extra))
+                    errors.append(
+                        _error(
+                            "bad_linked_input",
+                            "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+                            name,
+                            extra,
+                        )
+                    )
                     continue
                 src, slot = val
-                if src not in graph or not isinstance(slot, int) or slot >= len(self.nodes[graph[src]["class_type"]][2]):
-                    errors.append(_error("exception_during_inner_validation", "Exception when validating inner node",
-                                         f"'{src}'", extra))
+                if (
+                    src not in graph
+                    or not isinstance(slot, int)
+                    or slot >= len(self.nodes[graph[src]["class_type"]][2])
+                ):
+                    errors.append(
+                        _error(
+                            "exception_during_inner_validation",
+                            "Exception when validating inner node",
+                            f"'{src}'",
+                            extra,
+                        )
+                    )
                     continue
                 got = self.nodes[graph[src]["class_type"]][2][slot]
                 if isinstance(spec[0], str) and spec[0] != got and spec[0] != "*":
-                    errors.append(_error("return_type_mismatch", "Return type mismatch between linked nodes",
-                                         f"{name}, received_type({got}) mismatch input_type({spec[0]})",
-                                         {"input_name": name, "input_config": spec, "received_type": got, "linked_node": val}))
+                    errors.append(
+                        _error(
+                            "return_type_mismatch",
+                            "Return type mismatch between linked nodes",
+                            f"{name}, received_type({got}) mismatch input_type({spec[0]})",
+                            {"input_name": name, "input_config": spec, "received_type": got, "linked_node": val},
+                        )
+                    )
                     continue
                 self._validate_node(graph, src, bad, node_errors, seen)
                 if src in node_errors:
@@ -563,11 +758,17 @@ class FakeComfyUI:
                 continue
             kind = spec[0]
             if kind == "COMBO":
-                continue   # newer-style dropdowns are checked only when the node runs
+                continue  # newer-style dropdowns are checked only when the node runs
             if cls == "LoadImage" and name == "image":
                 if not (self.root / "input" / str(val)).is_file():
-                    errors.append(_error("custom_validation_failed", "Custom validation failed for node",
-                                         f"image - Invalid image file: {val}", extra))
+                    errors.append(
+                        _error(
+                            "custom_validation_failed",
+                            "Custom validation failed for node",
+                            f"image - Invalid image file: {val}",
+                            extra,
+                        )
+                    )
                 continue
             if isinstance(kind, list):
                 if val not in kind:
@@ -575,21 +776,33 @@ class FakeComfyUI:
                     shown = f"(list of length {len(kind)})" if len(kind) > 20 else str(kind)
                     if len(kind) > 20:
                         extra = {**extra, "input_config": None}
-                    errors.append(_error("value_not_in_list", "Value not in list", f"{name}: '{val}' not in {shown}", extra))
+                    errors.append(
+                        _error("value_not_in_list", "Value not in list", f"{name}: '{val}' not in {shown}", extra)
+                    )
             elif kind in ("INT", "FLOAT"):
                 try:
                     num = int(val) if kind == "INT" else float(val)
                     if isinstance(val, bool):
                         raise ValueError
                 except (TypeError, ValueError):
-                    errors.append(_error("invalid_input_type", f"Failed to convert an input value to a {kind} value",
-                                         f"{name}, {val}, invalid literal", extra))
+                    errors.append(
+                        _error(
+                            "invalid_input_type",
+                            f"Failed to convert an input value to a {kind} value",
+                            f"{name}, {val}, invalid literal",
+                            extra,
+                        )
+                    )
                     continue
                 opts = spec[1]
                 if "min" in opts and num < opts["min"]:
-                    errors.append(_error("value_smaller_than_min", f"Value {num} smaller than min of {opts['min']}", name, extra))
+                    errors.append(
+                        _error("value_smaller_than_min", f"Value {num} smaller than min of {opts['min']}", name, extra)
+                    )
                 if "max" in opts and num > opts["max"]:
-                    errors.append(_error("value_bigger_than_max", f"Value {num} bigger than max of {opts['max']}", name, extra))
+                    errors.append(
+                        _error("value_bigger_than_max", f"Value {num} bigger than max of {opts['max']}", name, extra)
+                    )
         if errors:
             node_errors[nid] = {"errors": errors, "dependent_outputs": [], "class_type": cls}
             bad.add(nid)
@@ -612,7 +825,7 @@ class FakeComfyUI:
                     run.status = "restarted"
                     continue
                 except asyncio.CancelledError:
-                    run.status = "stopped"   # stop() mid-run: the server went down with it
+                    run.status = "stopped"  # stop() mid-run: the server went down with it
                     raise
                 finally:
                     run.end = time.time()
@@ -628,7 +841,7 @@ class FakeComfyUI:
                 parts = [node["class_type"]]
                 for name, val in sorted(node["inputs"].items()):
                     parts.append((name, ("link", sig(val[0]), val[1]) if isinstance(val, list) else json.dumps(val)))
-                if node["class_type"] == "LoadImage":   # IS_CHANGED: the file's hash
+                if node["class_type"] == "LoadImage":  # IS_CHANGED: the file's hash
                     path = self.root / "input" / str(node["inputs"]["image"])
                     parts.append(hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
                 memo[nid] = hashlib.sha256(repr(parts).encode()).hexdigest()
@@ -674,21 +887,29 @@ class FakeComfyUI:
             new_cache[sigs[nid]] = self.cache[sigs[nid]]
             if ui is not None:
                 ui_outputs[nid] = ui
-                await event("executed", {"node": nid, "display_node": nid, "output": ui, "prompt_id": pid}, record=False)
+                await event(
+                    "executed", {"node": nid, "display_node": nid, "output": ui, "prompt_id": pid}, record=False
+                )
         try:
             for nid in order:
                 if nid in values:
                     continue
                 node = graph[nid]
-                if self._interrupt == pid:   # an interrupt takes effect at a node boundary
+                if self._interrupt == pid:  # an interrupt takes effect at a node boundary
                     raise _InterruptedRun()
                 await event("executing", {"node": nid, "display_node": nid, "prompt_id": pid}, record=False)
-                await event("progress_state", {"prompt_id": pid, "nodes": {nid: {"value": 0, "max": 1, "state": "running",
-                                                                                    "node_id": nid, "prompt_id": pid}}}, record=False)
+                await event(
+                    "progress_state",
+                    {
+                        "prompt_id": pid,
+                        "nodes": {nid: {"value": 0, "max": 1, "state": "running", "node_id": nid, "prompt_id": pid}},
+                    },
+                    record=False,
+                )
                 args = {k: (values[v[0]][v[1]] if isinstance(v, list) else v) for k, v in node["inputs"].items()}
                 self._maybe_fail(graph, node)
                 self._check_combo_v3(node)
-                if node["class_type"] in self.slow_nodes:   # runs on, deaf to interrupts
+                if node["class_type"] in self.slow_nodes:  # runs on, deaf to interrupts
                     await asyncio.sleep(self.slow_nodes[node["class_type"]])
                 result, ui = await self._run_node(node["class_type"], args, graph, pid, nid, sid)
                 values[nid] = result
@@ -696,40 +917,63 @@ class FakeComfyUI:
                 executed.append(nid)
                 if ui is not None:
                     ui_outputs[nid] = ui
-                    await event("executed", {"node": nid, "display_node": nid, "output": ui, "prompt_id": pid}, record=False)
+                    await event(
+                        "executed", {"node": nid, "display_node": nid, "output": ui, "prompt_id": pid}, record=False
+                    )
         except _ExecError as e:
             self.cache = new_cache
             node = graph[nid]
             # the real server's shapes: the traceback as formatted frames, each input as a
             # list of value reprs, the outputs as a list of node ids
-            await event("execution_error", {"prompt_id": pid, "node_id": nid, "node_type": node["class_type"],
-                                            "executed": executed, "exception_message": e.message,
-                                            "exception_type": e.exception_type,
-                                            "traceback": ['  File "/ComfyUI/execution.py", line 496, in execute\n'
-                                                          '    output_data, output_ui, has_subgraph, has_pending_tasks = '
-                                                          'await get_output_data(...)\n',
-                                                          '  File "/ComfyUI/execution.py", line 315, in get_output_data\n'
-                                                          '    return_values = await _async_map_node_over_list(...)\n'],
-                                            "current_inputs": {k: [repr(v)[:80]] for k, v in node["inputs"].items()
-                                                               if not isinstance(v, list)},
-                                            "current_outputs": list(executed), "timestamp": _ms()})
+            await event(
+                "execution_error",
+                {
+                    "prompt_id": pid,
+                    "node_id": nid,
+                    "node_type": node["class_type"],
+                    "executed": executed,
+                    "exception_message": e.message,
+                    "exception_type": e.exception_type,
+                    "traceback": [
+                        '  File "/ComfyUI/execution.py", line 496, in execute\n'
+                        "    output_data, output_ui, has_subgraph, has_pending_tasks = "
+                        "await get_output_data(...)\n",
+                        '  File "/ComfyUI/execution.py", line 315, in get_output_data\n'
+                        "    return_values = await _async_map_node_over_list(...)\n",
+                    ],
+                    "current_inputs": {k: [repr(v)[:80]] for k, v in node["inputs"].items() if not isinstance(v, list)},
+                    "current_outputs": list(executed),
+                    "timestamp": _ms(),
+                },
+            )
             await self._finish(item, {}, "error", messages)
             return
         except _InterruptedRun:
-            await event("execution_interrupted", {"prompt_id": pid, "node_id": nid, "node_type": graph[nid]["class_type"],
-                                                  "executed": executed, "timestamp": _ms()})
+            await event(
+                "execution_interrupted",
+                {
+                    "prompt_id": pid,
+                    "node_id": nid,
+                    "node_type": graph[nid]["class_type"],
+                    "executed": executed,
+                    "timestamp": _ms(),
+                },
+            )
             await self._finish(item, {}, "error", messages)
             return
-        self.cache = new_cache   # like ComfyUI's default cache: the last prompt's nodes
+        self.cache = new_cache  # like ComfyUI's default cache: the last prompt's nodes
         await event("execution_success", {"prompt_id": pid, "timestamp": _ms()})
         await self._finish(item, ui_outputs, "success", messages)
 
     async def _finish(self, item, outputs, status, messages):
         number, pid, graph, extra, outs = item
         self.history[pid] = {
-            "prompt": item, "outputs": outputs,
+            "prompt": item,
+            "outputs": outputs,
             "status": {"status_str": status, "completed": status == "success", "messages": messages},
-            "meta": {nid: {"node_id": nid, "display_node": nid, "parent_node": None, "real_node_id": nid} for nid in outputs},
+            "meta": {
+                nid: {"node_id": nid, "display_node": nid, "parent_node": None, "real_node_id": nid} for nid in outputs
+            },
         }
         self.running = None
         self._interrupt = None
@@ -760,10 +1004,26 @@ class FakeComfyUI:
                     raise _Restarted()
             await asyncio.sleep(self.step_seconds)
             await self.send("progress", {"value": step, "max": n, "prompt_id": pid, "node": nid}, sid)
-            await self.send("progress_state", {"prompt_id": pid, "nodes": {nid: {
-                "value": step, "max": n, "state": "running", "node_id": nid, "prompt_id": pid,
-                "display_node_id": nid, "parent_node_id": None, "real_node_id": nid}}}, sid)
-            if self.previews:   # a JPEG preview per step (--preview-method): clients skip binary frames
+            await self.send(
+                "progress_state",
+                {
+                    "prompt_id": pid,
+                    "nodes": {
+                        nid: {
+                            "value": step,
+                            "max": n,
+                            "state": "running",
+                            "node_id": nid,
+                            "prompt_id": pid,
+                            "display_node_id": nid,
+                            "parent_node_id": None,
+                            "real_node_id": nid,
+                        }
+                    },
+                },
+                sid,
+            )
+            if self.previews:  # a JPEG preview per step (--preview-method): clients skip binary frames
                 await self.send("preview", b"\x00\x00\x00\x01\x00\x00\x00\x01" + b"\xff\xd8\xff\xd9", sid)
 
     async def _run_node(self, cls, a, graph, pid, nid, sid):
@@ -791,8 +1051,13 @@ class FakeComfyUI:
         if cls == "LTXVImgToVideo":
             # the LTX VAE works on 32x32 pixels and 8-frame groups: 8k+1 frames, sizes of 32
             frames = (a["length"] - 1) // 8 * 8 + 1
-            latent = {"w": a["width"] // 32 * 32, "h": a["height"] // 32 * 32, "frames": frames,
-                      "batch": a["batch_size"], "source": a["image"].get("source")}
+            latent = {
+                "w": a["width"] // 32 * 32,
+                "h": a["height"] // 32 * 32,
+                "frames": frames,
+                "batch": a["batch_size"],
+                "source": a["image"].get("source"),
+            }
             return [a["positive"], a["negative"], latent], None
         if cls == "LTXVConditioning":
             return [a["positive"], a["negative"]], None
@@ -807,7 +1072,9 @@ class FakeComfyUI:
         if cls == "CreateVideo":
             return [{**a["images"], "fps": a["fps"]}], None
         if cls == "SaveImage":
-            items = await asyncio.get_running_loop().run_in_executor(None, self._save_pngs, a["images"], a["filename_prefix"], graph)
+            items = await asyncio.get_running_loop().run_in_executor(
+                None, self._save_pngs, a["images"], a["filename_prefix"], graph
+            )
             return [], {"images": items}
         if cls == "SaveVideo":
             item = await self._save_video(a["video"], a["video"]["fps"], a["filename_prefix"], graph)
@@ -837,7 +1104,7 @@ class FakeComfyUI:
             folder, sub, filename = self._target(prefix, "png")
             img = _picture(images["w"], images["h"], images.get("seed", 0) + i, images.get("source"), self.photos)
             meta = PngImagePlugin.PngInfo()
-            meta.add_text("prompt", json.dumps(graph))   # SaveImage embeds the API graph
+            meta.add_text("prompt", json.dumps(graph))  # SaveImage embeds the API graph
             img.save(folder / filename, pnginfo=meta, compress_level=1)
             items.append({"filename": filename, "subfolder": sub, "type": "output"})
         return items
@@ -846,13 +1113,39 @@ class FakeComfyUI:
         folder, sub, filename = self._target(prefix, "mp4")
         first = _picture(video["w"], video["h"], video.get("seed", 0), video.get("source"), self.photos)
         # H.264 High profile with the graph in a `prompt` tag, as SaveVideo writes through PyAV
-        cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-               "-s", f"{video['w']}x{video['h']}", "-r", str(fps), "-i", "-", "-frames:v", str(video["frames"]),
-               "-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-               "-metadata", f"prompt={json.dumps(graph)[:2000]}", str(folder / filename)]
+        cmd = [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{video['w']}x{video['h']}",
+            "-r",
+            str(fps),
+            "-i",
+            "-",
+            "-frames:v",
+            str(video["frames"]),
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-metadata",
+            f"prompt={json.dumps(graph)[:2000]}",
+            str(folder / filename),
+        ]
         frames = b"".join(np.asarray(f).tobytes() for f in _push_in(first, video["frames"]))
-        proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-                                                    stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
         _, err = await proc.communicate(frames)
         if proc.returncode != 0:
             last = err.decode(errors="replace").strip().splitlines()[-3:]
@@ -896,7 +1189,7 @@ def _push_in(first, n):
     """n frames of a slow push-in (to 1.1x) and pan to the right (4 % of the width) over
     `first`; frame 0 is `first` itself, as an image-to-video model starts on its image."""
     w, h = first.size
-    big = first.resize((w * 2, h * 2), Image.Resampling.BICUBIC)   # sub-pixel steps without jitter
+    big = first.resize((w * 2, h * 2), Image.Resampling.BICUBIC)  # sub-pixel steps without jitter
     for i in range(n):
         t = i / (n - 1) if n > 1 else 0.0
         zoom = 1.0 + 0.1 * t

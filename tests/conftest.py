@@ -1,5 +1,6 @@
 """Shared fixtures: the repository root, a story to edit, a workflow copy to run (and the
 session's built copy), and databases: SQLite files and a throwaway PostgreSQL server."""
+
 import copy
 import os
 import shutil
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,8 +78,14 @@ def snakemake(workdir, *args, check=True, config="tests/data/config.yaml", plugi
     if plugins:
         env["TOWER_PLUGINS"] = "tower_test_backends"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGINS), env.get("PYTHONPATH")]))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--configfile", config, *args], cwd=workdir,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", config, *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
@@ -127,13 +133,18 @@ def database_url(new_database):
 
 # --- what a dry run plans after an edit, by item (the test episode unless told) ------------
 
+
 def episode_jobs(ep="test01", summary=True):
     """What follows any change to the picture or the sound: assembly, its check, delivery and
     (when the target is `all`, not just the episode file) the QC summary and the editor's timeline."""
-    jobs = {("master", f"build/{ep}/master.mkv"), ("qc_episode", f"reports/{ep}/episode.json"),
-            ("deliver", f"episodes/{ep}.mkv")}
-    return jobs | ({("qc_summary", f"reports/{ep}/qc.csv"), ("otio_timeline", f"timelines/{ep}.otio")}
-                   if summary else set())
+    jobs = {
+        ("master", f"build/{ep}/master.mkv"),
+        ("qc_episode", f"reports/{ep}/episode.json"),
+        ("deliver", f"episodes/{ep}.mkv"),
+    }
+    return jobs | (
+        {("qc_summary", f"reports/{ep}/qc.csv"), ("otio_timeline", f"timelines/{ep}.otio")} if summary else set()
+    )
 
 
 def shot_jobs(shot, still=True, ep="test01"):

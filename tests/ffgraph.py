@@ -4,6 +4,7 @@ links are followed from each mapped output back to the input files, and a filter
 options and a file's options are compared as sets (FFmpeg sets them by name). Two argument
 lists are equivalent when every output file gets the same streams, made by the same filters
 with the same option values from the same inputs, with the same options."""
+
 import re
 from pathlib import Path
 

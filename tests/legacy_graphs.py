@@ -1,6 +1,7 @@
 """The filter graphs as the package wrote them by hand before ffmpeg-python built them, kept
 verbatim as references: tests/test_ffgraph.py proves each new graph equivalent to its old text
 (tests/ffgraph.py) and, run on the same input, byte-identical in output."""
+
 from tower_anime.audio.fit import CUT_SLACK, fit_plan
 from tower_anime.media import PCM
 
@@ -8,8 +9,9 @@ from tower_anime.media import PCM
 def fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade):
     samples = round(target_seconds * sample_rate)
     repeats, c, joined = fit_plan(src_seconds, target_seconds, crossfade)
-    parts = [f"[{i}:a]aresample={sample_rate},aformat=sample_fmts=fltp:channel_layouts=stereo[c{i}]"
-             for i in range(repeats)]
+    parts = [
+        f"[{i}:a]aresample={sample_rate},aformat=sample_fmts=fltp:channel_layouts=stereo[c{i}]" for i in range(repeats)
+    ]
     current = "[c0]"
     for i in range(1, repeats):
         parts.append(f"{current}[c{i}]acrossfade=d={c:.4f}:c1=qsin:c2=qsin[x{i}]")
@@ -25,10 +27,24 @@ def fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade):
 
 def fit_args(src, part, src_seconds, target_seconds, sample_rate, fade, crossfade):
     repeats = fit_plan(src_seconds, target_seconds, crossfade)[0]
-    return [*(["-i", src] * repeats),
-            "-filter_complex", fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade),
-            "-map", "[out]", "-ar", sample_rate, "-ac", 2, "-c:a", "pcm_s16le",
-            "-fflags", "+bitexact", "-flags:a", "+bitexact", part]
+    return [
+        *(["-i", src] * repeats),
+        "-filter_complex",
+        fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade),
+        "-map",
+        "[out]",
+        "-ar",
+        sample_rate,
+        "-ac",
+        2,
+        "-c:a",
+        "pcm_s16le",
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        part,
+    ]
 
 
 BRIGHTNESS_HZ, WARMTH_HZ = 3000, 250
@@ -47,9 +63,12 @@ def shape_filters(voice: dict, sample_rate: int):
         # then takes pitch and tempo back with the formants preserved: only the formants moved
         rate = round(sample_rate * 2 ** (formant / 12))
         ratio = rate / sample_rate
-        chain += [f"aresample={sample_rate}", f"asetrate={rate}",
-                  f"rubberband=tempo={tempo / ratio:.6f}:pitch={pitch / ratio:.6f}:formant=preserved",
-                  f"aresample={sample_rate}"]
+        chain += [
+            f"aresample={sample_rate}",
+            f"asetrate={rate}",
+            f"rubberband=tempo={tempo / ratio:.6f}:pitch={pitch / ratio:.6f}:formant=preserved",
+            f"aresample={sample_rate}",
+        ]
     else:
         if pitch != 1:
             chain.append(f"rubberband=pitch={pitch:.6f}")
@@ -80,16 +99,38 @@ def post_args(raw, part, voice, sample_rate):
 
 def finish_args(raw, tmp, rate, gain, duration, fade_in, fade_out):
     samples = round(duration * rate)
-    filters = ",".join([
-        f"volume={gain:.2f}dB",
-        f"atrim=end_sample={samples}",
-        f"apad=whole_len={samples}",
-        f"afade=t=in:st=0:d={fade_in:.3f}",
-        f"afade=t=out:st={duration - fade_out:.3f}:d={fade_out:.3f}",
-    ])
-    return ["-f", "f32le", "-ar", rate, "-ac", 2, "-i", raw, "-af", filters,
-            "-ar", rate, "-ac", 2, "-c:a", "pcm_s16le",
-            "-fflags", "+bitexact", "-flags:a", "+bitexact", tmp]
+    filters = ",".join(
+        [
+            f"volume={gain:.2f}dB",
+            f"atrim=end_sample={samples}",
+            f"apad=whole_len={samples}",
+            f"afade=t=in:st=0:d={fade_in:.3f}",
+            f"afade=t=out:st={duration - fade_out:.3f}:d={fade_out:.3f}",
+        ]
+    )
+    return [
+        "-f",
+        "f32le",
+        "-ar",
+        rate,
+        "-ac",
+        2,
+        "-i",
+        raw,
+        "-af",
+        filters,
+        "-ar",
+        rate,
+        "-ac",
+        2,
+        "-c:a",
+        "pcm_s16le",
+        "-fflags",
+        "+bitexact",
+        "-flags:a",
+        "+bitexact",
+        tmp,
+    ]
 
 
 OVERSAMPLE = 4
@@ -128,11 +169,14 @@ def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
         for j, cue in enumerate(placed):
             # a line fitted to its slot (voice.grow_shots) is sped up; atempo keeps the pitch
             tempo = f"atempo={cue['tempo']:.4f}," if cue.get("tempo", 1.0) > 1.0 else ""
-            parts.append(f"[{voice_inputs[cue['line']]}:a]{tempo}{_stereo(rate)},"
-                         f"adelay={round(cue['start'] * 1000)}:all=1[d{j}]")
+            parts.append(
+                f"[{voice_inputs[cue['line']]}:a]{tempo}{_stereo(rate)},adelay={round(cue['start'] * 1000)}:all=1[d{j}]"
+            )
             vl.append(f"[d{j}]")
-        parts.append(f"{''.join(vl)}amix=inputs={len(vl)}:normalize=0,apad,atrim=end_sample={samples},"
-                     "asplit=3[dkey][dmix][dstem]")
+        parts.append(
+            f"{''.join(vl)}amix=inputs={len(vl)}:normalize=0,apad,atrim=end_sample={samples},"
+            "asplit=3[dkey][dmix][dstem]"
+        )
         parts.append(
             f"[music][dkey]sidechaincompress=threshold={duck['duck_threshold']}:ratio={duck['duck_ratio']}:"
             f"attack={duck['duck_attack_ms']}:release={duck['duck_release_ms']},asplit=2[ducked][mstem]"
@@ -143,6 +187,7 @@ def mix_graph(timeline, placed, music_inputs, voice_inputs, cfg):
         parts.append("[music]asplit=2[out][mstem]")
     return ";\n".join(parts)
 
+
 def premix_args(timeline, placed, music_paths, voice_paths, cfg, premix, dialogue, music):
     inputs, music_inputs, voice_inputs = [], {}, {}
     for scene in timeline["scenes"]:
@@ -151,10 +196,26 @@ def premix_args(timeline, placed, music_paths, voice_paths, cfg, premix, dialogu
     for cue in placed:
         voice_inputs[cue["line"]] = len(inputs) // 2
         inputs += ["-i", voice_paths[cue["line"]]]
-    return [*inputs, "-filter_complex", mix_graph(timeline, placed, music_inputs, voice_inputs, cfg),
-            "-map", "[out]", "-c:a", "pcm_f32le", premix,
-            "-map", "[dstem]", "-c:a", "pcm_f32le", dialogue,
-            "-map", "[mstem]", "-c:a", "pcm_f32le", music]
+    return [
+        *inputs,
+        "-filter_complex",
+        mix_graph(timeline, placed, music_inputs, voice_inputs, cfg),
+        "-map",
+        "[out]",
+        "-c:a",
+        "pcm_f32le",
+        premix,
+        "-map",
+        "[dstem]",
+        "-c:a",
+        "pcm_f32le",
+        dialogue,
+        "-map",
+        "[mstem]",
+        "-c:a",
+        "pcm_f32le",
+        music,
+    ]
 
 
 def pass2_args(premix, stems_in, parts, gain_db, limit_dbtp, samples, output):
@@ -162,12 +223,13 @@ def pass2_args(premix, stems_in, parts, gain_db, limit_dbtp, samples, output):
     chain = f"volume={gain_db:.3f}dB"
     if limit_dbtp is not None:
         rate = output["sample_rate"]
-        chain += (f",aresample={rate * OVERSAMPLE},alimiter=limit={10 ** (limit_dbtp / 20):.5f}:"
-                  f"attack=5:release=50:level=false:latency=true,aresample={rate}")
+        chain += (
+            f",aresample={rate * OVERSAMPLE},alimiter=limit={10 ** (limit_dbtp / 20):.5f}:"
+            f"attack=5:release=50:level=false:latency=true,aresample={rate}"
+        )
     graph = [f"[0:a]{chain},{exact}[mix]"]
     graph += [f"[{i + 1}:a]volume={gain_db:.3f}dB,{exact}[s{i}]" for i in range(len(STEMS))]
-    args = ["-i", premix, "-i", stems_in["dialogue"], "-i", stems_in["music"],
-            "-filter_complex", ";".join(graph)]
+    args = ["-i", premix, "-i", stems_in["dialogue"], "-i", stems_in["music"], "-filter_complex", ";".join(graph)]
     for label, part in zip(("[mix]", "[s0]", "[s1]"), parts):
         args += ["-map", label, "-ar", output["sample_rate"], "-c:a", PCM[output["audio_bit_depth"]], part]
     return args
@@ -178,11 +240,26 @@ def grey_args(path, width, height, first_filter="format=gray", thumb=None, thumb
     cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-threads", "2", "-i", str(path)]
     if thumb:
         pick = "+".join(f"eq(n\\,{n})" for n in thumb_frames)
-        cmd += ["-filter_complex",
-                f"[0:v]split=2[a][b];[a]{scaled}[grey];"
-                f"[b]select='{pick}',scale={thumb_width}:-2,tile={len(thumb_frames)}x1:padding=4[strip]",
-                "-map", "[grey]", "-f", "rawvideo", "pipe:1",
-                "-map", "[strip]", "-frames:v", "1", "-q:v", "4", "-update", "1", "-y", str(thumb)]
+        cmd += [
+            "-filter_complex",
+            f"[0:v]split=2[a][b];[a]{scaled}[grey];"
+            f"[b]select='{pick}',scale={thumb_width}:-2,tile={len(thumb_frames)}x1:padding=4[strip]",
+            "-map",
+            "[grey]",
+            "-f",
+            "rawvideo",
+            "pipe:1",
+            "-map",
+            "[strip]",
+            "-frames:v",
+            "1",
+            "-q:v",
+            "4",
+            "-update",
+            "1",
+            "-y",
+            str(thumb),
+        ]
     else:
         cmd += ["-vf", scaled, "-f", "rawvideo", "pipe:1"]
     return cmd
@@ -193,5 +270,18 @@ def samples_args(path, rate, af="anull"):
 
 
 def loudness_args(path, stream="a:0"):
-    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-i", str(path), "-map", f"0:{stream}",
-            "-af", "ebur128=peak=true", "-f", "null", "-"]
+    return [
+        "ffmpeg",
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-i",
+        str(path),
+        "-map",
+        f"0:{stream}",
+        "-af",
+        "ebur128=peak=true",
+        "-f",
+        "null",
+        "-",
+    ]

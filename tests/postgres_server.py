@@ -2,6 +2,7 @@
 by the `postgres` user (initdb refuses to run as root), listening on a free port of
 127.0.0.1 only, with password (SCRAM) authentication like a real deployment, stopped (and
 its folder removed) by stop()."""
+
 import glob
 import os
 import pwd
@@ -22,8 +23,10 @@ def pg_bin():
     found = shutil.which("initdb")
     if found:
         return Path(found).parent
-    raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found; run `bash setup.sh` "
-                       "(it installs the postgresql-15 package)")
+    raise RuntimeError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found; run `bash setup.sh` "
+        "(it installs the postgresql-15 package)"
+    )
 
 
 def free_port():
@@ -43,8 +46,13 @@ class PostgresServer:
     def _run(self, *args, check=True):
         # as root, run the server tools as `postgres`; as anyone else, as oneself
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        proc = subprocess.run(prefix + [str(self.bin / args[0]), *args[1:]], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=120)
+        proc = subprocess.run(
+            prefix + [str(self.bin / args[0]), *args[1:]],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
         if check and proc.returncode != 0:
             log = Path(self.dir, "server.log")
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -60,16 +68,42 @@ class PostgresServer:
             for path in (self.dir, pwfile):
                 os.chown(path, user.pw_uid, user.pw_gid)
         data = self.dir / "data"
-        self._run("initdb", "-D", str(data), "-A", "scram-sha-256", "-U", "postgres", f"--pwfile={pwfile}",
-                  "-E", "UTF8", "--no-locale", "--no-sync")
+        self._run(
+            "initdb",
+            "-D",
+            str(data),
+            "-A",
+            "scram-sha-256",
+            "-U",
+            "postgres",
+            f"--pwfile={pwfile}",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
         pwfile.unlink()
         last = None
         for _ in range(3):  # the free port may be taken between finding and binding it
             self.port = free_port()
-            opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                    "-c fsync=off -c full_page_writes=off -c synchronous_commit=off")
-            proc = self._run("pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.dir / "server.log"),
-                             "-w", "-t", "60", "start", check=False)
+            opts = (
+                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+            )
+            proc = self._run(
+                "pg_ctl",
+                "-D",
+                str(data),
+                "-o",
+                opts,
+                "-l",
+                str(self.dir / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+                check=False,
+            )
             if proc.returncode == 0:
                 self.started = True
                 return self

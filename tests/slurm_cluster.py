@@ -7,6 +7,7 @@ configuration must sit where every Slurm command looks by default, /etc/slurm. T
 marked as ours and removed at teardown; a slurm.conf that is not ours is never touched.
 Every daemon is stopped by the PID it wrote, also when the test fails.
 """
+
 import os
 import pwd
 import shutil
@@ -105,7 +106,7 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 
     # --- lifecycle ----------------------------------------------------------------
     def start(self, timeout=60):
-        for name, exe in DAEMONS.items():
+        for exe in DAEMONS.values():
             if not Path(exe).exists():
                 raise ClusterError(f"{exe} is missing: run `bash setup.sh` (installs slurmctld slurmd munge)")
         r = self.root
@@ -126,9 +127,20 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
         key = munge_dir / "munge.key"
         self._run(["runuser", "-u", "munge", "--", "/usr/sbin/mungekey", "--create", f"--keyfile={key}"])
         self.pidfiles["munged"] = munge_dir / "munged.pid"
-        self._run(["runuser", "-u", "munge", "--", DAEMONS["munged"], f"--socket={munge_dir}/munge.socket",
-                   f"--key-file={key}", f"--pid-file={munge_dir}/munged.pid",
-                   f"--log-file={munge_dir}/munged.log", f"--seed-file={munge_dir}/seed"])
+        self._run(
+            [
+                "runuser",
+                "-u",
+                "munge",
+                "--",
+                DAEMONS["munged"],
+                f"--socket={munge_dir}/munge.socket",
+                f"--key-file={key}",
+                f"--pid-file={munge_dir}/munged.pid",
+                f"--log-file={munge_dir}/munged.log",
+                f"--seed-file={munge_dir}/seed",
+            ]
+        )
         self._wait_for(lambda: (munge_dir / "munge.socket").exists(), "munged's socket", timeout)
         self.pidfiles["slurmctld"] = r / "slurmctld.pid"
         self._run([DAEMONS["slurmctld"]])

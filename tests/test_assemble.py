@@ -3,24 +3,25 @@ frame number (as blocks of light and dark) are joined with cuts, crossfades, dip
 episode's fades; every decoded frame of the master is compared with what the plan says it
 must show, the picture has exactly the planned frames, the chapters start on the scenes,
 and the container, the sound and the subtitles end with the picture."""
+
 import subprocess
 
 import numpy as np
 import pytest
 
 from tower_anime.config import validate_config
-from tower_anime.episode.master import assemble_episode
 from tower_anime.episode.chapters import ffmetadata
+from tower_anime.episode.master import assemble_episode
+from tower_anime.episode.transitions import shot_edges
 from tower_anime.media import ffmpeg, probe
 from tower_anime.qc.episode import audio_end, episode_report, stream_end
 from tower_anime.story.plan import plan_episode
-from tower_anime.episode.transitions import shot_edges
 
 FPS = 24
-W, H = 64, 64            # the smallest frame the config allows
-BLOCK = 8                # 8x8 blocks: 64 bits a frame
-LO, HI = 40, 215         # grey levels of a 0 and a 1 bit, clear of the colours dips pass through
-COLOUR = {"black": 0.0, "white": 255.0}   # the dips' colours as decoded to full-range grey
+W, H = 64, 64  # the smallest frame the config allows
+BLOCK = 8  # 8x8 blocks: 64 bits a frame
+LO, HI = 40, 215  # grey levels of a 0 and a 1 bit, clear of the colours dips pass through
+COLOUR = {"black": 0.0, "white": 255.0}  # the dips' colours as decoded to full-range grey
 CFG = validate_config({"output": {"width": W, "height": H, "fps": FPS, "video_crf": 4, "video_preset": "ultrafast"}})
 
 
@@ -44,8 +45,15 @@ def shot(sid, frames):
 
 
 def scene(sid, shots, transition="cut", seconds=None):
-    doc = {"id": sid, "title": f"Scene {sid}", "location": "test", "time_of_day": "day", "mood": "calm",
-           "transition": transition, "shots": shots}
+    doc = {
+        "id": sid,
+        "title": f"Scene {sid}",
+        "location": "test",
+        "time_of_day": "day",
+        "mood": "calm",
+        "transition": transition,
+        "shots": shots,
+    }
     if seconds is not None:
         doc["transition_seconds"] = seconds
     return doc
@@ -53,13 +61,16 @@ def scene(sid, shots, transition="cut", seconds=None):
 
 # every transition the script can ask for; lengths in frames at 24 fps in the comments
 EPISODE = {
-    "id": "frames", "title": "Frames", "fade_in_seconds": 0.25, "fade_out_seconds": 0.25,       # 6, 6
+    "id": "frames",
+    "title": "Frames",
+    "fade_in_seconds": 0.25,
+    "fade_out_seconds": 0.25,  # 6, 6
     "scenes": [
-        scene("a", [shot("a1", 20), shot("a2", 16)]),                                          # a cut
-        scene("b", [shot("b1", 18)], "crossfade", 0.25),                                       # 6
-        scene("c", [shot("c1", 15), shot("c2", 14)], "dip_to_black", 0.3),                     # 7: 3 out, 4 in
-        scene("d", [shot("d1", 12)], "dip_to_white", 0.25),                                    # 6: 3 out, 3 in
-        scene("e", [shot("e1", 16)], "crossfade", 4 / FPS),                                    # 4
+        scene("a", [shot("a1", 20), shot("a2", 16)]),  # a cut
+        scene("b", [shot("b1", 18)], "crossfade", 0.25),  # 6
+        scene("c", [shot("c1", 15), shot("c2", 14)], "dip_to_black", 0.3),  # 7: 3 out, 4 in
+        scene("d", [shot("d1", 12)], "dip_to_white", 0.25),  # 6: 3 out, 3 in
+        scene("e", [shot("e1", 16)], "crossfade", 4 / FPS),  # 4
     ],
 }
 
@@ -98,29 +109,74 @@ def expected_frames(timeline):
 
 def write_clip(path, index, frames):
     data = np.stack([pattern(index, k) for k in range(frames)]).astype(np.uint8)
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{W}x{H}",
-                    "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
-                    "-pix_fmt", "yuv420p", str(path)], input=data.tobytes(), check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-s",
+            f"{W}x{H}",
+            "-r",
+            str(FPS),
+            "-i",
+            "-",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-qp",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        input=data.tobytes(),
+        check=True,
+    )
 
 
 def decoded(path):
     """Every frame of the picture as full-range grey, float."""
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "rawvideo",
-                          "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, H, W).astype(np.float64)
 
 
 def write_mix(path, total_frames, seconds_over=0.0):
     """A 440 Hz tone exactly as long as the picture (as the mix stage writes it), or longer."""
     samples = round(total_frames * 48000 / FPS + seconds_over * 48000)
-    ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-af", f"atrim=end_sample={samples}",
-            "-ac", "2", "-c:a", "pcm_s24le", str(path)], "tone")
+    ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-af",
+            f"atrim=end_sample={samples}",
+            "-ac",
+            "2",
+            "-c:a",
+            "pcm_s24le",
+            str(path),
+        ],
+        "tone",
+    )
 
 
 def write_srt(path, events):
     from tower_anime.episode.subtitles import srt_time
-    path.write_text("\n".join(f"{n}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n"
-                              for n, (a, b, text) in enumerate(events, 1)))
+
+    path.write_text(
+        "\n".join(f"{n}\n{srt_time(a)} --> {srt_time(b)}\n{text}\n" for n, (a, b, text) in enumerate(events, 1))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -136,16 +192,23 @@ def master(tmp_path_factory):
     # the last event runs a second past the picture's end: the master must not outlast the picture
     write_srt(d / "subs.srt", [(0.5, 1.5, "First."), (plan.duration - 0.5, plan.duration + 1.0, "Last.")])
     out = d / "master.mkv"
-    assemble_episode(timeline, [str(c) for c in clips], str(d / "mix.wav"), str(d / "subs.srt"), str(out),
-                     CFG["output"])
+    assemble_episode(
+        timeline, [str(c) for c in clips], str(d / "mix.wav"), str(d / "subs.srt"), str(out), CFG["output"]
+    )
     return timeline, out, d
 
 
 def test_the_plan_places_every_transition():
     rows = {r["shot"]: r for r in plan_of().shots}
     assert [(r["transition_in"], r["transition_frames"]) for r in rows.values()] == [
-        ("cut", 0), ("cut", 0), ("crossfade", 6), ("dip_to_black", 7), ("cut", 0), ("dip_to_white", 6),
-        ("crossfade", 4)]
+        ("cut", 0),
+        ("cut", 0),
+        ("crossfade", 6),
+        ("dip_to_black", 7),
+        ("cut", 0),
+        ("dip_to_white", 6),
+        ("crossfade", 4),
+    ]
     # a crossfade overlaps the shots by its frames; a dip does not move any shot
     assert rows["b1"]["start_frame"] == 20 + 16 - 6
     assert rows["c1"]["start_frame"] == rows["b1"]["start_frame"] + 18
@@ -173,7 +236,7 @@ def test_every_frame_of_the_master_is_the_planned_one(master):
         last = row["start_frame"] + row["frames"] - 1 - edge["tail"]
         assert decode(frames[first]) == (i, edge["head"]), row
         assert decode(frames[last]) == (i, row["frames"] - 1 - edge["tail"]), row
-    assert frames[0].max() < 3 and frames[-1].max() < 3     # the episode's fades start and end on black
+    assert frames[0].max() < 3 and frames[-1].max() < 3  # the episode's fades start and end on black
 
 
 def test_chapters_start_on_the_scenes(master):
@@ -204,9 +267,25 @@ def test_sound_subtitles_and_file_end_with_the_picture(master):
     assert abs(float(info["format"]["duration"]) - end) <= 0.001, info["format"]
     assert abs(audio_end(out, 48000) - end) <= 0.001
     # the first sample heard is at the picture's first frame (Opus pre-skip accounted for)
-    first = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-read_intervals", "%+#1",
-                            "-show_entries", "frame=pts_time", "-of", "csv=p=0", str(out)],
-                           capture_output=True, text=True, check=True).stdout.split()[0]
+    first = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-read_intervals",
+            "%+#1",
+            "-show_entries",
+            "frame=pts_time",
+            "-of",
+            "csv=p=0",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
     assert abs(float(first)) <= 0.0005
     # the event written past the end was cut at the picture's end (its packets, as muxed)
     assert stream_end(out, "s:0") == (2, pytest.approx(end, abs=0.001))
@@ -223,19 +302,24 @@ def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtit
     good = failed(episode_report(out, timeline, CFG))
 
     # one frame short: the last shot a frame shorter than the plan says
-    short = {**timeline, "total_frames": timeline["total_frames"] - 1,
-             "shots": timeline["shots"][:-1] + [{**timeline["shots"][-1], "frames": timeline["shots"][-1]["frames"] - 1}]}
+    short = {
+        **timeline,
+        "total_frames": timeline["total_frames"] - 1,
+        "shots": timeline["shots"][:-1] + [{**timeline["shots"][-1], "frames": timeline["shots"][-1]["frames"] - 1}],
+    }
     write_mix(tmp_path / "short.wav", short["total_frames"])
-    assemble_episode(short, clips, str(tmp_path / "short.wav"), str(d / "subs.srt"), str(tmp_path / "short.mkv"),
-                     CFG["output"])
+    assemble_episode(
+        short, clips, str(tmp_path / "short.wav"), str(d / "subs.srt"), str(tmp_path / "short.mkv"), CFG["output"]
+    )
     report = episode_report(tmp_path / "short.mkv", timeline, CFG)
     assert failed(report) - good == {"video_frames_off_script"}
     assert by_metric(report)["video_frames_off_script"]["value"] == 1
 
     # the sound runs 0.5 s past the picture: the file is as long as the sound
     write_mix(tmp_path / "long.wav", timeline["total_frames"], seconds_over=0.5)
-    assemble_episode(timeline, clips, str(tmp_path / "long.wav"), str(d / "subs.srt"), str(tmp_path / "long.mkv"),
-                     CFG["output"])
+    assemble_episode(
+        timeline, clips, str(tmp_path / "long.wav"), str(d / "subs.srt"), str(tmp_path / "long.mkv"), CFG["output"]
+    )
     report = episode_report(tmp_path / "long.mkv", timeline, CFG)
     assert failed(report) - good >= {"audio_end_off_picture", "container_duration_off_picture"}
     assert by_metric(report)["audio_end_off_picture"]["value"] == pytest.approx(500, abs=1)
@@ -243,9 +327,11 @@ def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtit
 
     # a subtitle past the end, as the mux wrote them before events were cut at the picture
     import tower_anime.episode.master as assemble
+
     monkeypatch.setattr(assemble, "clip_srt", lambda text, end: text)
-    assemble_episode(timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "late.mkv"),
-                     CFG["output"])
+    assemble_episode(
+        timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "late.mkv"), CFG["output"]
+    )
     report = episode_report(tmp_path / "late.mkv", timeline, CFG)
     assert failed(report) - good == {"container_duration_off_picture"}
     assert by_metric(report)["container_duration_off_picture"]["value"] == pytest.approx(1000, abs=1)
@@ -271,13 +357,32 @@ def test_a_chapter_missing_or_extra_fails(master, tmp_path):
     meta = ffmetadata(timeline)
     last = meta.rindex("[CHAPTER]")
     total = round(timeline["total_frames"] * 1000 / FPS)
-    edits = {"fewer": meta[:last], "more": meta.rstrip("\n").replace(f"END={total}", f"END={total - 100}") +
-             f"\n\n[CHAPTER]\nTIMEBASE=1/1000\nSTART={total - 100}\nEND={total}\ntitle=Credits\n"}
+    edits = {
+        "fewer": meta[:last],
+        "more": meta.rstrip("\n").replace(f"END={total}", f"END={total - 100}")
+        + f"\n\n[CHAPTER]\nTIMEBASE=1/1000\nSTART={total - 100}\nEND={total}\ntitle=Credits\n",
+    }
     for name, text in edits.items():
         (tmp_path / f"{name}.txt").write_text(text)
         remuxed = tmp_path / f"{name}.mkv"
-        ffmpeg(["-i", str(out), "-i", str(tmp_path / f"{name}.txt"), "-map", "0", "-map_chapters", "1", "-c", "copy",
-                "-avoid_negative_ts", "disabled", str(remuxed)], "remux with other chapters")
+        ffmpeg(
+            [
+                "-i",
+                str(out),
+                "-i",
+                str(tmp_path / f"{name}.txt"),
+                "-map",
+                "0",
+                "-map_chapters",
+                "1",
+                "-c",
+                "copy",
+                "-avoid_negative_ts",
+                "disabled",
+                str(remuxed),
+            ],
+            "remux with other chapters",
+        )
         check = by_metric(episode_report(remuxed, timeline, CFG))["chapters"]
         want = len(timeline["scenes"]) + (1 if name == "more" else -1)
         assert (check["value"], check["pass"]) == (want, False), (name, check)
@@ -296,6 +401,7 @@ def test_a_remux_that_counts_the_opus_delay_in_the_duration_fails(master, tmp_pa
 def refused(story_dir, test_config, edit):
     """The one-line problems planning the edited test episode raises."""
     from conftest import dump_yaml, load_yaml
+
     from tower_anime.errors import InvalidInput
     from tower_anime.story import load_story, plan_story
 
@@ -315,28 +421,35 @@ def refused(story_dir, test_config, edit):
 def test_transitions_longer_than_their_shots_are_refused(story_dir, test_config):
     # s2 (60 frames) crossfades into s3 (61 frames): 3 s is 72 frames
     problems, path = refused(story_dir, test_config, lambda d: d["scenes"][1].update(transition_seconds=3.0))
-    assert problems == [f"{path}: scenes[1].transition_seconds: got 3.0 = 3 s (72 frames at 24 fps); expected more "
-                        "than 0 and at most 2.5 s (60 frames at 24 fps): the crossfade joins shot 's2' (60 of its 60 "
-                        "frames free) and shot 's3' (61 of its 61 frames free)"]
+    assert problems == [
+        f"{path}: scenes[1].transition_seconds: got 3.0 = 3 s (72 frames at 24 fps); expected more "
+        "than 0 and at most 2.5 s (60 frames at 24 fps): the crossfade joins shot 's2' (60 of its 60 "
+        "frames free) and shot 's3' (61 of its 61 frames free)"
+    ]
+
     # a dip takes half of each: 5 s = 120 frames, 60 from s2 and 60 from s3, fits; 5 s and a
     # fade out of 1 s (24 of s3's frames) does not
     def dip(d):
         d["scenes"][1].update(transition="dip_to_white", transition_seconds=5.0)
         d["fade_out_seconds"] = 1.0
+
     problems, _ = refused(story_dir, test_config, dip)
     assert [p.split(": ")[1] for p in problems] == ["scenes[1].transition_seconds", "fade_out_seconds"]
-    assert "at most 3.083 s (74 frames at 24 fps)" in problems[0]       # 37 of s3's 61 frames free, twice
-    assert "at most 0.04167 s (1 frame at 24 fps)" in problems[1]       # s3 less the 60-frame half dip
+    assert "at most 3.083 s (74 frames at 24 fps)" in problems[0]  # 37 of s3's 61 frames free, twice
+    assert "at most 0.04167 s (1 frame at 24 fps)" in problems[1]  # s3 less the 60-frame half dip
 
 
 def test_fades_longer_than_the_first_or_last_shot_are_refused(story_dir, test_config):
     problems, path = refused(story_dir, test_config, lambda d: d.update(fade_in_seconds=2.5))
-    assert problems == [f"{path}: fade_in_seconds: got 2.5 = 2.5 s (60 frames at 24 fps); expected more than 0 "
-                        "and at most 2.042 s (49 frames at 24 fps): the first shot 's1' has 49 of its 49 frames free"]
+    assert problems == [
+        f"{path}: fade_in_seconds: got 2.5 = 2.5 s (60 frames at 24 fps); expected more than 0 "
+        "and at most 2.042 s (49 frames at 24 fps): the first shot 's1' has 49 of its 49 frames free"
+    ]
 
 
 def test_the_first_scene_joins_nothing(story_dir):
     from conftest import dump_yaml, load_yaml
+
     from tower_anime.errors import InvalidInput
     from tower_anime.story import load_story
 
@@ -353,10 +466,12 @@ def test_the_first_scene_joins_nothing(story_dir):
 def test_the_encoder_and_the_gate_read_one_delivery_format(master, tmp_path):
     timeline, out, d = master
     clips = [str(d / f"{r['shot']}.mp4") for r in timeline["shots"]]
-    full = validate_config({**{k: v for k, v in CFG.items() if k == "output"},
-                            "output": {**CFG["output"], "pix_fmt": "yuv444p"}})
-    assemble_episode(timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "444.mkv"),
-                     full["output"])
+    full = validate_config(
+        {**{k: v for k, v in CFG.items() if k == "output"}, "output": {**CFG["output"], "pix_fmt": "yuv444p"}}
+    )
+    assemble_episode(
+        timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "444.mkv"), full["output"]
+    )
     video = next(s for s in probe(tmp_path / "444.mkv")["streams"] if s["codec_type"] == "video")
     assert video["pix_fmt"] == "yuv444p"
     assert "pix_fmt" not in failed(episode_report(tmp_path / "444.mkv", timeline, {**CFG, "output": full["output"]}))

@@ -1,20 +1,25 @@
 """The backend registry (tower_anime.backends): every built-in declared once, a clear error for
 an unknown name, and a whole plugin backend in one module (tests/plugins/tower_card.py) that the
 real workflow plans with its own module as the code input of its stills."""
+
 import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import PLUGINS, ROOT, copy_workflow, dump_yaml, load_yaml, planned_jobs
 from PIL import Image
 
-from conftest import PLUGINS, ROOT, copy_workflow, dump_yaml, load_yaml, planned_jobs
 from tower_anime import backends, plugins
 from tower_anime.errors import TowerError
 
-BUILT_IN = {"stills": ["comfyui", "storyboard"], "clips": ["camera", "comfyui"],
-            "voice": ["espeak", "http", "piper"], "music": ["fluidsynth", "http"]}
+BUILT_IN = {
+    "stills": ["comfyui", "storyboard"],
+    "clips": ["camera", "comfyui"],
+    "voice": ["espeak", "http", "piper"],
+    "music": ["fluidsynth", "http"],
+}
 
 
 @pytest.fixture
@@ -58,10 +63,19 @@ def test_a_plugin_backends_code_input_is_its_own_module(tmp_path):
     cfg = load_yaml(work / "tests" / "data" / "config.yaml")
     cfg["backends"] = {**cfg.get("backends", {}), "stills": "card"}
     dump_yaml(cfg, work / "tests" / "data" / "config.yaml")
-    env = {**os.environ, plugins.ENV: "tower_card",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "tests/data/config.yaml"],
-                          cwd=work, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        plugins.ENV: "tower_card",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", "tests/data/config.yaml"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     inputs = {}
     planned_jobs(proc.stdout + proc.stderr, inputs)

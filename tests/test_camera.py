@@ -1,8 +1,12 @@
 """The embedded camera backend against its own clip gate, with the schema's default
 thresholds (real FFmpeg, real storyboard stills): every move, long and short, on the
 sparsest set and with a cast of three."""
+
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from tower_anime.clips import camera
 from tower_anime.clips.camera import MIN_FRAMES, crop_boxes, min_frames, render_camera_clip, safe_area
@@ -10,8 +14,6 @@ from tower_anime.config import validate_config
 from tower_anime.qc.clip import FrameStats, clip_report
 from tower_anime.stills import caption_height
 from tower_anime.stills import storyboard as sb
-from PIL import Image
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,16 +23,38 @@ MOVES = ["static", "push_in", "pull_out", "pan_left", "pan_right"]
 
 def cast(n):
     outfits = ["#00a8ff", "#e63946", "#2ec44a"]
-    return [{"id": f"c{i}", "name": f"Character {i}", "palette": {
-        "hair": "#17141f", "skin": "#e8b98a", "outfit": outfits[i], "accent": "#b8c4d0"}} for i in range(n)]
+    return [
+        {
+            "id": f"c{i}",
+            "name": f"Character {i}",
+            "palette": {"hair": "#17141f", "skin": "#e8b98a", "outfit": outfits[i], "accent": "#b8c4d0"},
+        }
+        for i in range(n)
+    ]
 
 
 def clip_spec(move, frames, characters, location="Harbor at sea", framing="wide"):
-    still = {"episode": "ep", "scene": "sc", "shot": "sh1", "location": location, "time_of_day": "night",
-             "camera": {"move": move, "framing": framing}, "action": "The tide comes in.", "seed": 3,
-             "width": 768, "height": 512, "backend": "storyboard", "characters": characters}
-    return {"still": still, "frames": frames, "fps": 24, "backend": "camera",
-            "hold_top": caption_height("storyboard", 512)}
+    still = {
+        "episode": "ep",
+        "scene": "sc",
+        "shot": "sh1",
+        "location": location,
+        "time_of_day": "night",
+        "camera": {"move": move, "framing": framing},
+        "action": "The tide comes in.",
+        "seed": 3,
+        "width": 768,
+        "height": 512,
+        "backend": "storyboard",
+        "characters": characters,
+    }
+    return {
+        "still": still,
+        "frames": frames,
+        "fps": 24,
+        "backend": "camera",
+        "hold_top": caption_height("storyboard", 512),
+    }
 
 
 def gate(tmp_path, spec):
@@ -76,7 +100,7 @@ def test_the_freeze_check_compares_with_the_start_of_the_hold_not_the_last_frame
     base = np.tile(np.arange(64, dtype=np.uint8) * 3, (32, 1))
     drift = np.repeat(base[None], 48, axis=0)
     for k in range(48):  # a light creeps over the picture, one column (of 64) a frame
-        drift[k, :, :k + 1] += 8
+        drift[k, :, : k + 1] += 8
     stats = FrameStats(DEFAULTS["black_pixel_threshold"], DEFAULTS["black_picture_ratio"], noise)
     stats.add(drift)
     steps = np.abs(np.diff(drift.astype(int), axis=0)).mean(axis=(1, 2)) / 255
@@ -128,15 +152,31 @@ def _two_faces(tmp_path):
     from tower_anime.clips.faces import still_faces
 
     chars = [{"id": "aya", "name": "Aya"}, {"id": "ken", "name": "Ken"}]
-    spec = {"shot": "s1", "seed": 3, "location": "street", "time_of_day": "day", "characters": chars,
-            "camera": {"framing": "close", "move": "static"}, "width": 768, "height": 512}
+    spec = {
+        "shot": "s1",
+        "seed": 3,
+        "location": "street",
+        "time_of_day": "day",
+        "characters": chars,
+        "camera": {"framing": "close", "move": "static"},
+        "width": 768,
+        "height": 512,
+    }
     sb.render_storyboard(spec, tmp_path / "s1.png")
     with Image.open(tmp_path / "s1.png") as im:
         return still_faces(im), im.convert("RGB")
 
 
-LINE = {"line": "s1_l1", "speaker": "aya", "shot": "s1", "gap": 0.25, "max_tempo": 1.25, "reading": 1.0,
-        "earliest": 0.5, "window": [0.0, 4.0]}
+LINE = {
+    "line": "s1_l1",
+    "speaker": "aya",
+    "shot": "s1",
+    "gap": 0.25,
+    "max_tempo": 1.25,
+    "reading": 1.0,
+    "earliest": 0.5,
+    "window": [0.0, 4.0],
+}
 
 
 def test_the_speaker_mouth_follows_the_voice_and_the_others_stay_still(tmp_path):
@@ -207,8 +247,13 @@ def test_no_move_crops_a_face_or_a_name_or_hides_it_under_the_caption(framing, c
     hold = caption_height("storyboard", 512)
     names = ["Akira", "Luna Hoshino-Valentine the Third", "Viktor"]
     for seed in range(8):
-        spec = {"shot": "s", "seed": seed, "location": "street", "camera": {"framing": framing, "move": "static"},
-                "characters": [{"id": f"c{i}", "name": names[i]} for i in range(count)]}
+        spec = {
+            "shot": "s",
+            "seed": seed,
+            "location": "street",
+            "camera": {"framing": framing, "move": "static"},
+            "characters": [{"id": f"c{i}", "name": names[i]} for i in range(count)],
+        }
         faces = sb._draw(spec)[1]
         assert len(faces) == count
         for move in MOVES:
@@ -218,5 +263,11 @@ def test_no_move_crops_a_face_or_a_name_or_hides_it_under_the_caption(framing, c
                     for what in ("head", "label"):
                         x0, y0, x1, y1 = f[what]
                         box = ((x0 - left) * sx, (y0 - top) * sy, (x1 - left) * sx, (y1 - top) * sy)
-                        assert box[0] >= 0 and box[2] <= 768 and box[1] >= hold and box[3] <= 512, \
-                            (framing, count, seed, move, what, box)
+                        assert box[0] >= 0 and box[2] <= 768 and box[1] >= hold and box[3] <= 512, (
+                            framing,
+                            count,
+                            seed,
+                            move,
+                            what,
+                            box,
+                        )

@@ -2,6 +2,7 @@
 server's errors, prompts and per-shot specs, and the client against the test double
 (caching truth, uploads, /view, video under `gifs`, retries, timeouts, server leases,
 preflight)."""
+
 import copy
 import json
 import shutil
@@ -10,10 +11,10 @@ import threading
 
 import pytest
 import requests
-from PIL import Image
-
 from comfyui_server import FakeComfyUI, RestartRule, free_port
 from conftest import ROOT
+from PIL import Image
+
 from tower_anime.comfyui import errors as E
 from tower_anime.comfyui.graph import render_template, save_node, validate_graph
 from tower_anime.comfyui.preflight import preflight, schedule_advice
@@ -28,34 +29,60 @@ from tower_anime.story import dumps, load_story, plan_story
 
 WORKFLOWS = ROOT / "config" / "workflows"
 T2I, I2V, VHS = (WORKFLOWS / name for name in ("sd_lora_t2i.json.j2", "ltxv_i2v.json.j2", "ltxv_i2v_vhs.json.j2"))
-COMFY = {"backends": {"stills": "comfyui", "clips": "comfyui"}, "output": {"width": 256, "height": 160},
-         "comfyui": {"stills": {"steps": 3}, "clips": {"steps": 3}}}
+COMFY = {
+    "backends": {"stills": "comfyui", "clips": "comfyui"},
+    "output": {"width": 256, "height": 160},
+    "comfyui": {"stills": {"steps": 3}, "clips": {"steps": 3}},
+}
 
 
 def comfy_config(**comfyui):
     over = copy.deepcopy(COMFY)
     over["comfyui"].update(comfyui)
-    over["story"] = {"characters": str(ROOT / "tests/data/comfyui/characters.yaml"),
-                     "episodes_dir": str(ROOT / "tests/data/episodes"), "episodes": ["test01"]}
+    over["story"] = {
+        "characters": str(ROOT / "tests/data/comfyui/characters.yaml"),
+        "episodes_dir": str(ROOT / "tests/data/episodes"),
+        "episodes": ["test01"],
+    }
     over["prompts"] = {"dir": str(ROOT / "config/prompts")}
     over["comfyui"].setdefault("workflows_dir", str(WORKFLOWS))
     return load_config(ROOT / "tests" / "data" / "config.yaml", over)
 
 
 def still_vars(**over):
-    v = dict(prompt="a", negative_prompt="b", seed=1, width=256, height=160, checkpoint="c.safetensors", steps=3,
-             cfg=7.0, sampler="euler", scheduler="normal", loras=[], filename_prefix="tower/t/s1_still")
+    v = dict(
+        prompt="a",
+        negative_prompt="b",
+        seed=1,
+        width=256,
+        height=160,
+        checkpoint="c.safetensors",
+        steps=3,
+        cfg=7.0,
+        sampler="euler",
+        scheduler="normal",
+        loras=[],
+        filename_prefix="tower/t/s1_still",
+    )
     v.update(over)
     return v
 
 
 # --- templates ------------------------------------------------------------------------------
 
+
 def test_placeholders_write_json_values_so_prompts_cannot_break_the_graph():
     text = 'She says "run!"\n\\ then {braces} and </script>'
-    g = render_template(T2I, still_vars(prompt=text, loras=[
-        {"name": "a.safetensors", "strength_model": 0.8, "strength_clip": 0.5},
-        {"name": "b.safetensors", "strength_model": 1.0, "strength_clip": 1.0}]))
+    g = render_template(
+        T2I,
+        still_vars(
+            prompt=text,
+            loras=[
+                {"name": "a.safetensors", "strength_model": 0.8, "strength_clip": 0.5},
+                {"name": "b.safetensors", "strength_model": 1.0, "strength_clip": 1.0},
+            ],
+        ),
+    )
     assert g["2"]["inputs"]["text"] == text
     # the LoRAs are chained: checkpoint -> 10 -> 11 -> text encoders and sampler
     assert g["10"]["inputs"]["model"] == ["1", 0] and g["11"]["inputs"]["clip"] == ["10", 1]
@@ -68,7 +95,9 @@ def test_placeholders_write_json_values_so_prompts_cannot_break_the_graph():
 def test_an_unfilled_placeholder_names_the_variable_and_the_file():
     v = still_vars()
     del v["seed"]
-    with pytest.raises(E.TemplateError, match=r"sd_lora_t2i.json.j2: 'seed' is undefined; variables this shot provides: \["):
+    with pytest.raises(
+        E.TemplateError, match=r"sd_lora_t2i.json.j2: 'seed' is undefined; variables this shot provides: \["
+    ):
         render_template(T2I, v)
 
 
@@ -79,20 +108,33 @@ def test_a_quoted_placeholder_is_explained(tmp_path):
         render_template(t, still_vars())
 
 
-@pytest.mark.parametrize("graph, message", [
-    ({"1": {"class_type": "VAEDecode", "inputs": {"samples": ["9", 0], "vae": ["1", 2]}}},
-     "node 1 (VAEDecode) input 'samples': links to node '9', which is not in the graph"),
-    ({"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x"}},
-      "2": {"class_type": "VAEDecode", "inputs": {"samples": ["1", 0], "vae": ["1", 3]}}},
-     "links to output 3 of node 1 (CheckpointLoaderSimple), which has 3 output(s)"),
-    ({"1": {"class_type": "KSampler", "inputs": {"seed": None}}}, "input 'seed': is null"),
-    ({"1": {"class_type": "KSampler", "inputs": {"model": ["2"]}}, "2": {"class_type": "X", "inputs": {}}},
-     "a link must be"),
-    ({"1": {"inputs": {}}}, "node 1: no class_type"),
-    ({"1": {"class_type": "A", "inputs": {"x": ["2", 0]}}, "2": {"class_type": "B", "inputs": {"y": ["1", 0]}}},
-     "the links form a cycle"),
-    ({"nodes": [], "links": []}, "the UI's saved workflow format"),
-])
+@pytest.mark.parametrize(
+    "graph, message",
+    [
+        (
+            {"1": {"class_type": "VAEDecode", "inputs": {"samples": ["9", 0], "vae": ["1", 2]}}},
+            "node 1 (VAEDecode) input 'samples': links to node '9', which is not in the graph",
+        ),
+        (
+            {
+                "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x"}},
+                "2": {"class_type": "VAEDecode", "inputs": {"samples": ["1", 0], "vae": ["1", 3]}},
+            },
+            "links to output 3 of node 1 (CheckpointLoaderSimple), which has 3 output(s)",
+        ),
+        ({"1": {"class_type": "KSampler", "inputs": {"seed": None}}}, "input 'seed': is null"),
+        (
+            {"1": {"class_type": "KSampler", "inputs": {"model": ["2"]}}, "2": {"class_type": "X", "inputs": {}}},
+            "a link must be",
+        ),
+        ({"1": {"inputs": {}}}, "node 1: no class_type"),
+        (
+            {"1": {"class_type": "A", "inputs": {"x": ["2", 0]}}, "2": {"class_type": "B", "inputs": {"y": ["1", 0]}}},
+            "the links form a cycle",
+        ),
+        ({"nodes": [], "links": []}, "the UI's saved workflow format"),
+    ],
+)
 def test_graph_checks(graph, message):
     with pytest.raises(E.TemplateError) as e:
         validate_graph(graph, "t.json.j2")
@@ -108,8 +150,12 @@ def test_the_shipped_video_template_is_wired_as_the_protocol_says():
     assert by_class["CLIPLoader"][1] == {"clip_name": "t5xxl_fp16.safetensors", "type": "ltxv"}
     assert by_class["LTXVImgToVideo"][1]["length"] == 65 and by_class["LTXVImgToVideo"][1]["width"] == 256
     assert by_class["LoadImage"][1]["image"] == "up.png"
-    assert by_class["SaveVideo"][1] == {"video": [by_class["CreateVideo"][0], 0], "filename_prefix": "tower/test01/s2_clip",
-                                        "format": "mp4", "codec": "h264"}
+    assert by_class["SaveVideo"][1] == {
+        "video": [by_class["CreateVideo"][0], 0],
+        "filename_prefix": "tower/test01/s2_clip",
+        "format": "mp4",
+        "codec": "h264",
+    }
 
 
 def test_model_length_is_the_next_8k_plus_1():
@@ -121,49 +167,110 @@ def test_model_length_is_the_next_8k_plus_1():
 # --- errors a user can act on ------------------------------------------------------------------
 
 NODE_ERRORS = {
-    "error": {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": {}},
+    "error": {
+        "type": "prompt_outputs_failed_validation",
+        "message": "Prompt outputs failed validation",
+        "details": "",
+        "extra_info": {},
+    },
     "node_errors": {
-        "1": {"errors": [{"type": "value_not_in_list", "message": "Value not in list",
-                          "details": "ckpt_name: 'x.safetensors' not in ['a.safetensors']",
-                          "extra_info": {"input_name": "ckpt_name", "input_config": [["a.safetensors"], {}], "received_value": "x.safetensors"}}],
-              "dependent_outputs": ["7"], "class_type": "CheckpointLoaderSimple"},
-        "5": {"errors": [{"type": "required_input_missing", "message": "Required input is missing", "details": "seed",
-                          "extra_info": {"input_name": "seed"}},
-                         {"type": "value_smaller_than_min", "message": "Value 0 smaller than min of 1", "details": "steps",
-                          "extra_info": {"input_name": "steps", "input_config": ["INT", {"default": 20, "min": 1, "max": 10000}],
-                                         "received_value": 0}}],
-              "dependent_outputs": ["7"], "class_type": "KSampler"},
+        "1": {
+            "errors": [
+                {
+                    "type": "value_not_in_list",
+                    "message": "Value not in list",
+                    "details": "ckpt_name: 'x.safetensors' not in ['a.safetensors']",
+                    "extra_info": {
+                        "input_name": "ckpt_name",
+                        "input_config": [["a.safetensors"], {}],
+                        "received_value": "x.safetensors",
+                    },
+                }
+            ],
+            "dependent_outputs": ["7"],
+            "class_type": "CheckpointLoaderSimple",
+        },
+        "5": {
+            "errors": [
+                {
+                    "type": "required_input_missing",
+                    "message": "Required input is missing",
+                    "details": "seed",
+                    "extra_info": {"input_name": "seed"},
+                },
+                {
+                    "type": "value_smaller_than_min",
+                    "message": "Value 0 smaller than min of 1",
+                    "details": "steps",
+                    "extra_info": {
+                        "input_name": "steps",
+                        "input_config": ["INT", {"default": 20, "min": 1, "max": 10000}],
+                        "received_value": 0,
+                    },
+                },
+            ],
+            "dependent_outputs": ["7"],
+            "class_type": "KSampler",
+        },
     },
 }
 
 
 def test_validation_errors_are_translated_per_node_and_input():
     text = str(E.prompt_rejected(NODE_ERRORS, "http://127.0.0.1:8188", "config/workflows/x.json.j2"))
-    assert text.startswith("ComfyUI at http://127.0.0.1:8188 rejected the graph from workflow template "
-                           "config/workflows/x.json.j2: prompt_outputs_failed_validation: Prompt outputs failed validation")
-    assert ("node 1 (CheckpointLoaderSimple) input 'ckpt_name': Value not in list [ckpt_name: 'x.safetensors' not in "
-            "['a.safetensors']]; received 'x.safetensors'; allowed: one of ['a.safetensors'] (the model file is missing "
-            "on the server: put it in ComfyUI/models/checkpoints/") in text
-    assert "node 5 (KSampler) input 'seed': Required input is missing [seed] (the workflow template does not set it)" in text
-    assert "node 5 (KSampler) input 'steps': Value 0 smaller than min of 1 [steps]; received 0; allowed: a INT with min 1 and max 10000" in text
-    unknown = {"error": {"type": "invalid_prompt", "message": "Cannot execute because node FooNode does not exist.",
-                         "details": "Node ID '#3'", "extra_info": {}}, "node_errors": {}}
+    assert text.startswith(
+        "ComfyUI at http://127.0.0.1:8188 rejected the graph from workflow template "
+        "config/workflows/x.json.j2: prompt_outputs_failed_validation: Prompt outputs failed validation"
+    )
+    assert (
+        "node 1 (CheckpointLoaderSimple) input 'ckpt_name': Value not in list [ckpt_name: 'x.safetensors' not in "
+        "['a.safetensors']]; received 'x.safetensors'; allowed: one of ['a.safetensors'] (the model file is missing "
+        "on the server: put it in ComfyUI/models/checkpoints/"
+    ) in text
+    assert (
+        "node 5 (KSampler) input 'seed': Required input is missing [seed] (the workflow template does not set it)"
+        in text
+    )
+    assert (
+        "node 5 (KSampler) input 'steps': Value 0 smaller than min of 1 [steps]; received 0; allowed: a INT with min 1 and max 10000"
+        in text
+    )
+    unknown = {
+        "error": {
+            "type": "invalid_prompt",
+            "message": "Cannot execute because node FooNode does not exist.",
+            "details": "Node ID '#3'",
+            "extra_info": {},
+        },
+        "node_errors": {},
+    }
     assert "install the custom node" in str(E.prompt_rejected(unknown, "u"))
 
 
 def test_execution_errors_name_the_node_and_out_of_memory_gets_a_hint():
-    oom = {"prompt_id": "p", "node_id": "10", "node_type": "SamplerCustom", "exception_type": "torch.OutOfMemoryError",
-           "exception_message": "Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated: 11 GiB"}
+    oom = {
+        "prompt_id": "p",
+        "node_id": "10",
+        "node_type": "SamplerCustom",
+        "exception_type": "torch.OutOfMemoryError",
+        "exception_message": "Allocation on device 0 would exceed allowed memory. (out of memory)\nCurrently allocated: 11 GiB",
+    }
     err = E.execution_failed(oom, "http://h:1", "clip ep01/s1")
     assert isinstance(err, E.OutOfMemory)
-    assert str(err).startswith("out of GPU memory rendering clip ep01/s1 on http://h:1: node 10 (SamplerCustom) raised "
-                               "torch.OutOfMemoryError: Allocation on device 0 would exceed allowed memory. (out of memory)\n  hint:")
-    other = E.execution_failed({**oom, "exception_type": "RuntimeError", "exception_message": "avcodec_open2(libx264): odd size"},
-                               "http://h:1", "clip ep01/s1")
+    assert str(err).startswith(
+        "out of GPU memory rendering clip ep01/s1 on http://h:1: node 10 (SamplerCustom) raised "
+        "torch.OutOfMemoryError: Allocation on device 0 would exceed allowed memory. (out of memory)\n  hint:"
+    )
+    other = E.execution_failed(
+        {**oom, "exception_type": "RuntimeError", "exception_message": "avcodec_open2(libx264): odd size"},
+        "http://h:1",
+        "clip ep01/s1",
+    )
     assert type(other) is E.ExecutionFailed and "raised RuntimeError: avcodec_open2(libx264): odd size" in str(other)
 
 
 # --- prompts and per-shot specs ----------------------------------------------------------------
+
 
 def test_prompts_come_from_the_shot_its_characters_and_the_style():
     c = comfy_config()
@@ -214,9 +321,13 @@ def test_workflow_precedence_shot_over_character_over_episode_over_config(tmp_pa
         story.characters["luna"]["workflow"] = {"stills": "char.json.j2"}
         story.characters["viktor"]["workflow"] = {"stills": "char.json.j2"}
         doc["scenes"][1]["shots"][0]["workflow"] = {"stills": "shot.json.j2"}
+
     plan = _plan(c, edit)
     assert {s: plan.stills[s]["comfyui"]["workflow"] for s in ("s1", "s2", "s3")} == {
-        "s1": "ep.json.j2", "s2": "char.json.j2", "s3": "shot.json.j2"}
+        "s1": "ep.json.j2",
+        "s2": "char.json.j2",
+        "s3": "shot.json.j2",
+    }
     assert {plan.clips[s]["comfyui"]["workflow"] for s in ("s1", "s2", "s3")} == {"ltxv_i2v.json.j2"}
 
 
@@ -226,11 +337,18 @@ def test_a_lora_edit_changes_only_that_characters_specs():
 
     def edit(story):
         story.characters["akira"]["lora"]["file"] = "akira_v3.safetensors"
+
     after = _plan(c, edit)
-    changed = sorted(f"{kind}:{s}" for kind in ("stills", "clips") for s in ("s1", "s2", "s3")
-                     if dumps(getattr(before, kind)[s]) != dumps(getattr(after, kind)[s]))
+    changed = sorted(
+        f"{kind}:{s}"
+        for kind in ("stills", "clips")
+        for s in ("s1", "s2", "s3")
+        if dumps(getattr(before, kind)[s]) != dumps(getattr(after, kind)[s])
+    )
     assert changed == ["clips:s1", "stills:s1"]
-    assert after.stills["s1"]["comfyui"]["loras"] == [{"name": "akira_v3.safetensors", "strength_model": 0.8, "strength_clip": 0.8}]
+    assert after.stills["s1"]["comfyui"]["loras"] == [
+        {"name": "akira_v3.safetensors", "strength_model": 0.8, "strength_clip": 0.8}
+    ]
 
 
 def test_embedded_backends_keep_their_specs():
@@ -240,6 +358,7 @@ def test_embedded_backends_keep_their_specs():
 
 
 # --- the client against the test double -----------------------------------------------------------
+
 
 @pytest.fixture
 def server(tmp_path):
@@ -268,8 +387,8 @@ def test_caching_truth_the_right_file_from_history_never_the_newest(server, tmp_
     job("still", "s1", c, sys.stderr).run(tmp_path / "b.png")
     assert (tmp_path / "b.png").read_bytes() == (tmp_path / "a.png").read_bytes()
     cached = [d["nodes"] for kind, d, _ in server.events if kind == "execution_cached"]
-    assert cached[0] == [] and sorted(cached[1]) == sorted(server.received[1]["body"]["prompt"])   # it ran nothing
-    assert len(list(out.glob("s1_still_*.png"))) == 2   # no new file was written
+    assert cached[0] == [] and sorted(cached[1]) == sorted(server.received[1]["body"]["prompt"])  # it ran nothing
+    assert len(list(out.glob("s1_still_*.png"))) == 2  # no new file was written
     # another seed is a new render: a new file, and it is the one returned
     c2 = copy.deepcopy(c)
     j = job("still", "s1", c2, sys.stderr)
@@ -288,8 +407,10 @@ def test_a_cached_result_whose_file_was_deleted_is_made_again(server, tmp_path):
     job("still", "s2", c, sys.stderr).run(tmp_path / "b.png")
     with Image.open(tmp_path / "b.png") as img:
         assert img.size == (256, 160)
-    prefixes = [next(n["inputs"]["filename_prefix"] for n in r["body"]["prompt"].values() if n["class_type"] == "SaveImage")
-                for r in server.received]
+    prefixes = [
+        next(n["inputs"]["filename_prefix"] for n in r["body"]["prompt"].values() if n["class_type"] == "SaveImage")
+        for r in server.received
+    ]
     assert prefixes[:2] == ["tower/test01/s2_still"] * 2 and prefixes[2].startswith("tower/test01/s2_still_")
 
 
@@ -301,9 +422,10 @@ def test_upload_and_view_semantics(server, tmp_path):
     def up(path, name="still.png", **data):
         with open(path, "rb") as f:
             return requests.post(server.url + "/upload/image", files={"image": (name, f, "image/png")}, data=data)
+
     assert up(a).json() == {"name": "still.png", "subfolder": "", "type": "input"}
-    assert up(a).json()["name"] == "still.png"           # same content, same name
-    assert up(b).json()["name"] == "still (1).png"       # other content, same name
+    assert up(a).json()["name"] == "still.png"  # same content, same name
+    assert up(b).json()["name"] == "still (1).png"  # other content, same name
     assert up(b, overwrite="true").json()["name"] == "still.png"
     empty = requests.post(server.url + "/upload/image", data={"type": "input"})
     assert (empty.status_code, empty.content) == (400, b"")
@@ -357,7 +479,9 @@ def test_a_graph_the_server_rejects_is_not_retried(server, tmp_path):
 def test_a_job_timeout_interrupts_the_prompt_and_says_when_it_has_stopped(tmp_path):
     slow = FakeComfyUI(tmp_path / "slow", step_seconds=1.5).start()
     try:
-        c = settings_for(tmp_path, slow.url, timeouts={"connect": 2, "request": 10, "job": 1.0, "lease": 5, "interrupt": 10})
+        c = settings_for(
+            tmp_path, slow.url, timeouts={"connect": 2, "request": 10, "job": 1.0, "lease": 5, "interrupt": 10}
+        )
         log = tmp_path / "log.txt"
         with open(log, "w") as f, pytest.raises(E.JobTimeout, match="did not finish in time"):
             job("still", "s1", c, f).run(tmp_path / "a.png")
@@ -377,7 +501,9 @@ def test_an_interrupt_that_has_not_taken_effect_is_not_called_done(tmp_path):
     srv = FakeComfyUI(tmp_path / "srv").start()
     srv.slow_nodes["CLIPTextEncode"] = 2.0
     try:
-        c = settings_for(tmp_path, srv.url, timeouts={"connect": 2, "request": 10, "job": 0.5, "lease": 5, "interrupt": 0.5})
+        c = settings_for(
+            tmp_path, srv.url, timeouts={"connect": 2, "request": 10, "job": 0.5, "lease": 5, "interrupt": 0.5}
+        )
         log = tmp_path / "log.txt"
         with open(log, "w") as f, pytest.raises(E.JobTimeout):
             job("still", "s1", c, f).run(tmp_path / "a.png")
@@ -400,7 +526,9 @@ def test_an_old_server_gets_its_own_prompt_id_followed_and_no_interrupt(tmp_path
         sent, kept = old.received[0]["body"]["prompt_id"], next(iter(old.history))
         assert sent != kept and f"queued as prompt {kept} (#0); the server chose the id" in log.read_text()
         old.step_seconds = 1.5
-        c = settings_for(tmp_path, old.url, timeouts={"connect": 2, "request": 10, "job": 0.5, "lease": 5, "interrupt": 5})
+        c = settings_for(
+            tmp_path, old.url, timeouts={"connect": 2, "request": 10, "job": 0.5, "lease": 5, "interrupt": 5}
+        )
         with open(log, "w") as f, pytest.raises(E.JobTimeout):
             job("still", "s2", c, f).run(tmp_path / "b.png")
         assert old.interrupts == []
@@ -449,12 +577,15 @@ def test_unreachable_gives_up_after_the_budget_naming_the_url_and_its_port(tmp_p
         job("still", "s1", c, sys.stderr).run(tmp_path / "a.png")
     text = str(e.value)
     assert "\n" not in text
-    assert "gave up after 1 s (comfyui.restart_budget_s) waiting for ComfyUI at " in text or \
-        "gave up after 0 s (comfyui.restart_budget_s)" in text
+    assert (
+        "gave up after 1 s (comfyui.restart_budget_s) waiting for ComfyUI at " in text
+        or "gave up after 0 s (comfyui.restart_budget_s)" in text
+    )
     assert f"cannot reach ComfyUI at {url} (Connection refused)" in text
     assert f"python main.py --listen 127.0.0.1 --port {port}" in text and "8188" not in text
     assert E.start_hint("http://gpu-box:8190").endswith(
-        "`python main.py --listen 0.0.0.0 --port 8190` on gpu-box) or set comfyui.servers in your config to where it runs")
+        "`python main.py --listen 0.0.0.0 --port 8190` on gpu-box) or set comfyui.servers in your config to where it runs"
+    )
 
 
 def test_the_card_is_freed_when_the_model_changes(server, tmp_path):
@@ -463,14 +594,16 @@ def test_the_card_is_freed_when_the_model_changes(server, tmp_path):
     with open(log, "w") as f:
         job("still", "s1", c, f).run(tmp_path / "s1.png")
         job("still", "s2", c, f).run(tmp_path / "s2.png")
-        assert server.frees == []                     # the same image model: nothing to free
+        assert server.frees == []  # the same image model: nothing to free
         job("clip", "s1", c, f).run(tmp_path / "s1.mp4", still_path=tmp_path / "s1.png")
         assert server.frees == [{"unload_models": True, "free_memory": True}]
         job("still", "s3", c, f).run(tmp_path / "s3.png")
     assert len(server.frees) == 2
-    assert ("freed the card on " + server.url + " (POST /free): the model changes from v1-5-pruned-emaonly.safetensors "
-            "to ltx-2/ltxv-2b-0.9.8-distilled.safetensors + t5xxl_fp16.safetensors") in log.read_text()
-    off = settings_for(tmp_path, server.url)          # comfyui.free_between_models: false
+    assert (
+        "freed the card on " + server.url + " (POST /free): the model changes from v1-5-pruned-emaonly.safetensors "
+        "to ltx-2/ltxv-2b-0.9.8-distilled.safetensors + t5xxl_fp16.safetensors"
+    ) in log.read_text()
+    off = settings_for(tmp_path, server.url)  # comfyui.free_between_models: false
     job("clip", "s2", off, sys.stderr).run(tmp_path / "s2.mp4", still_path=tmp_path / "s2.png")
     assert len(server.frees) == 2
 
@@ -495,6 +628,7 @@ def test_a_leased_server_is_not_given_to_another_holder(tmp_path):
         with lease(["http://a:1"], lock_dir, health, sys.stderr):
             held.set()
             release.wait(10)
+
     t = threading.Thread(target=holder)
     t.start()
     held.wait(10)
@@ -507,7 +641,7 @@ def test_a_leased_server_is_not_given_to_another_holder(tmp_path):
     finally:
         release.set()
         t.join()
-    with lease(["http://a:1"], lock_dir, health, sys.stderr) as (url, _):   # free again
+    with lease(["http://a:1"], lock_dir, health, sys.stderr) as (url, _):  # free again
         assert url == "http://a:1"
 
 
@@ -517,14 +651,21 @@ def test_preflight_lists_missing_classes_and_models_with_their_shots(server, tmp
     custom = tmp_path / "custom.json.j2"
     custom.write_text(T2I.read_text().replace('"class_type": "VAEDecode"', '"class_type": "FancyDecode"'))
     plan = _plan(c)
-    jobs = [("still", plan.stills["s1"], T2I, "still test01/s1"), ("still", plan.stills["s2"], T2I, "still test01/s2"),
-            ("still", plan.stills["s3"], custom, "still test01/s3"), ("clip", plan.clips["s1"], I2V, "clip test01/s1")]
+    jobs = [
+        ("still", plan.stills["s1"], T2I, "still test01/s1"),
+        ("still", plan.stills["s2"], T2I, "still test01/s2"),
+        ("still", plan.stills["s3"], custom, "still test01/s3"),
+        ("clip", plan.clips["s1"], I2V, "clip test01/s1"),
+    ]
     with pytest.raises(E.MissingOnServer) as e:
         preflight(jobs, c["comfyui"], sys.stderr)
     text = str(e.value)
     assert "node class 'FancyDecode': not on the server; update ComfyUI or install the custom node" in text
     assert "(needed by still test01/s3)" in text
-    assert "model file 'mei_working_v1.safetensors' (LoraLoader.lora_name): not on the server; put it in ComfyUI/models/loras/" in text
+    assert (
+        "model file 'mei_working_v1.safetensors' (LoraLoader.lora_name): not on the server; put it in ComfyUI/models/loras/"
+        in text
+    )
     assert "(needed by still test01/s2)" in text
     assert text.count("- ") == 2 and server.received == []
 
@@ -533,7 +674,8 @@ def test_schedule_advice_for_servers_gpu_and_subsample():
     two = ["http://a:1", "http://b:2"]
     assert schedule_advice({"gpu": 2, "subsample": 1000, "pending": 30}, two) == []
     assert schedule_advice({"gpu": 1, "subsample": None, "pending": 30}, two) == [
-        "--resources gpu=1 but comfyui.servers lists 2: only 1 will be used at a time (run with --resources gpu=2)"]
+        "--resources gpu=1 but comfyui.servers lists 2: only 1 will be used at a time (run with --resources gpu=2)"
+    ]
     notes = schedule_advice({"gpu": None, "subsample": 50, "pending": 120}, two[:1])
     assert notes[0] == "no gpu limit: run with --resources gpu=1 so that at most one job uses each server"
     assert "use --workflow-profile profiles/comfyui" in notes[1]
@@ -551,9 +693,14 @@ def test_preflight_checks_numeric_ranges_and_the_ltx_frame_rule(server, tmp_path
     with pytest.raises(E.MissingOnServer) as e:
         preflight(jobs, c["comfyui"], sys.stderr)
     text = str(e.value)
-    assert "node 5: KSampler.denoise = 2.0: above the server's maximum 1.0 (allowed 0.0..1.0) (needed by still test01/s1)" in text
-    assert ("node 6: LTXVImgToVideo.length = 60: the server takes 9 plus a multiple of 8 (57 or 65); the model would "
-            "round it to 57: set comfyui.clips.length_step to 8") in text
+    assert (
+        "node 5: KSampler.denoise = 2.0: above the server's maximum 1.0 (allowed 0.0..1.0) (needed by still test01/s1)"
+        in text
+    )
+    assert (
+        "node 6: LTXVImgToVideo.length = 60: the server takes 9 plus a multiple of 8 (57 or 65); the model would "
+        "round it to 57: set comfyui.clips.length_step to 8"
+    ) in text
     assert server.received == []
     # the shipped templates, with the planned 8k+1 length, pass
     ok = [("still", plan.stills["s1"], T2I, "a"), ("clip", plan.clips["s1"], I2V, "b")]
@@ -572,8 +719,10 @@ def test_preflight_names_the_clip_template_that_fits_the_servers_nodes(tmp_path)
             preflight(jobs, c["comfyui"], sys.stderr)
         text = str(e.value)
         assert "node class 'SaveVideo': not on the server" in text
-        assert (f"hint: {srv.url}: ltxv_i2v.json.j2 needs node classes this server lacks; the clips template(s) "
-                "ltxv_i2v_vhs.json.j2 fit its nodes: set comfyui.clips.workflow") in text
+        assert (
+            f"hint: {srv.url}: ltxv_i2v.json.j2 needs node classes this server lacks; the clips template(s) "
+            "ltxv_i2v_vhs.json.j2 fit its nodes: set comfyui.clips.workflow"
+        ) in text
         vhs = [("clip", plan.clips["s1"], VHS, "clip test01/s1")]
         assert list(preflight(vhs, c["comfyui"], sys.stderr)) == [srv.url]
     finally:
@@ -588,17 +737,26 @@ def test_the_double_speaks_the_real_servers_shapes(server, tmp_path):
     c = settings_for(tmp_path, server.url)
     webm = tmp_path / "webm.json.j2"
     webm.write_text(I2V.read_text().replace('"format": "mp4"', '"format": "webm"'))
-    with pytest.raises(E.MissingOnServer, match=r"SaveVideo.format = 'webm': not offered by the server; allowed: \['auto', 'mp4'\]"):
+    with pytest.raises(
+        E.MissingOnServer, match=r"SaveVideo.format = 'webm': not offered by the server; allowed: \['auto', 'mp4'\]"
+    ):
         preflight([("clip", _plan(c).clips["s1"], webm, "clip test01/s1")], c["comfyui"], sys.stderr)
     # validation errors: empty top-level details; a list of more than 20 options is not sent back
     server.models["checkpoints"] = [f"m{i}.safetensors" for i in range(25)]
-    bad = requests.post(server.url + "/prompt", json={"prompt": render_template(T2I, still_vars()), "client_id": "x"}).json()
+    bad = requests.post(
+        server.url + "/prompt", json={"prompt": render_template(T2I, still_vars()), "client_id": "x"}
+    ).json()
     assert bad["error"]["details"] == ""
     err = bad["node_errors"]["1"]["errors"][0]
-    assert err["details"] == "ckpt_name: 'c.safetensors' not in (list of length 25)" and err["extra_info"]["input_config"] is None
+    assert (
+        err["details"] == "ckpt_name: 'c.safetensors' not in (list of length 25)"
+        and err["extra_info"]["input_config"] is None
+    )
     text = str(E.prompt_rejected(bad, server.url))
-    assert "node 1 (CheckpointLoaderSimple) input 'ckpt_name': Value not in list [ckpt_name: 'c.safetensors' not in " \
-           "(list of length 25)]; received 'c.safetensors' (the model file is missing on the server" in text
+    assert (
+        "node 1 (CheckpointLoaderSimple) input 'ckpt_name': Value not in list [ckpt_name: 'c.safetensors' not in "
+        "(list of length 25)]; received 'c.safetensors' (the model file is missing on the server" in text
+    )
 
 
 def test_credentials_in_a_server_url_are_masked_in_errors(tmp_path):

@@ -8,6 +8,7 @@ MP4 has the asked frame count, size and rate).
 
 Marked `load` (deselect with `pytest -m "not load"`); CI runs it with the whole suite.
 """
+
 import json
 import subprocess
 import sys
@@ -15,10 +16,10 @@ import threading
 import time
 
 import pytest
-from PIL import Image
-
 from comfyui_server import FakeComfyUI
 from conftest import copy_workflow, dump_yaml
+from PIL import Image
+
 from tower_anime.joblog import job_interval, overlaps
 
 pytestmark = pytest.mark.load
@@ -34,8 +35,8 @@ pytestmark = pytest.mark.load
 # jobs must do without the killed server.
 EPISODES, SHOTS, FRAMES = 3, 12, 9
 WIDTH, HEIGHT, FPS = 128, 96, 24
-KILL_AT = 5              # server B is stopped once it has started its 5th prompt
-DEADLINE = 300           # seconds for the whole batch (38-75 s measured)
+KILL_AT = 5  # server B is stopped once it has started its 5th prompt
+DEADLINE = 300  # seconds for the whole batch (38-75 s measured)
 
 
 def write_season(work):
@@ -45,12 +46,27 @@ def write_season(work):
     for e in range(1, EPISODES + 1):
         scenes = []
         for sc in range(2):
-            shots = [{"id": f"s{sc}_{i:02d}", "frames": FRAMES, "camera": "static",
-                      "action": f"Shot {i} of scene {sc} in episode {e}.", "characters": [cast[i % 3]],
-                      "seed": 1000 * e + 100 * sc + i}
-                     for i in range(SHOTS // 2)]
-            scenes.append({"id": f"sc{sc}", "title": f"Scene {sc}", "location": "Neo-Tokyo rooftop",
-                           "time_of_day": "night", "mood": "tense", "shots": shots})
+            shots = [
+                {
+                    "id": f"s{sc}_{i:02d}",
+                    "frames": FRAMES,
+                    "camera": "static",
+                    "action": f"Shot {i} of scene {sc} in episode {e}.",
+                    "characters": [cast[i % 3]],
+                    "seed": 1000 * e + 100 * sc + i,
+                }
+                for i in range(SHOTS // 2)
+            ]
+            scenes.append(
+                {
+                    "id": f"sc{sc}",
+                    "title": f"Scene {sc}",
+                    "location": "Neo-Tokyo rooftop",
+                    "time_of_day": "night",
+                    "mood": "tense",
+                    "shots": shots,
+                }
+            )
         dump_yaml({"title": f"Pool {e}", "scenes": scenes}, folder / f"p{e:02d}.yaml")
     return [f"p{e:02d}" for e in range(1, EPISODES + 1)]
 
@@ -77,9 +93,24 @@ def stop_mid_run(server, nth, deadline):
 
 
 def media_facts(path):
-    proc = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-                           "stream=codec_name,width,height,r_frame_rate,nb_read_frames", "-of", "json", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,width,height,r_frame_rate,nb_read_frames",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, f"{path}: {proc.stderr}"
     s = json.loads(proc.stdout)["streams"][0]
     return s["codec_name"], s["width"], s["height"], s["r_frame_rate"], int(s["nb_read_frames"])
@@ -102,18 +133,44 @@ def test_a_pool_of_three_runs_a_season_batch_and_survives_a_killed_server(tmp_pa
     try:
         work = copy_workflow(tmp_path / "work")
         episodes = write_season(work)
-        dump_yaml({"story": {"episodes_dir": "season", "episodes": episodes},
-                   "output": {"width": WIDTH, "height": HEIGHT, "fps": FPS},
-                   "comfyui": {"servers": [s.url for s in servers], "lock_dir": str(tmp_path / "locks"),
-                               "retries": 3, "backoff": 0.2}},
-                  work / "pool.yaml")
+        dump_yaml(
+            {
+                "story": {"episodes_dir": "season", "episodes": episodes},
+                "output": {"width": WIDTH, "height": HEIGHT, "fps": FPS},
+                "comfyui": {
+                    "servers": [s.url for s in servers],
+                    "lock_dir": str(tmp_path / "locks"),
+                    "retries": 3,
+                    "backoff": 0.2,
+                },
+            },
+            work / "pool.yaml",
+        )
         shots = [(ep, f"s{sc}_{i:02d}") for ep in episodes for sc in range(2) for i in range(SHOTS // 2)]
-        targets = [f"clips/{ep}/{shot}.mp4" for ep, shot in shots]   # each needs its still
+        targets = [f"clips/{ep}/{shot}.mp4" for ep, shot in shots]  # each needs its still
         watcher, killed, quit = stop_mid_run(b, KILL_AT, DEADLINE)
-        proc = subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", "4", "--resources", "gpu=3",
-                               "--configfile", "tests/data/config.yaml", "config/comfyui.yaml", "tests/data/comfyui/config.yaml",
-                               "pool.yaml"],
-                              cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=DEADLINE)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                *targets,
+                "--cores",
+                "4",
+                "--resources",
+                "gpu=3",
+                "--configfile",
+                "tests/data/config.yaml",
+                "config/comfyui.yaml",
+                "tests/data/comfyui/config.yaml",
+                "pool.yaml",
+            ],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=DEADLINE,
+        )
         quit.set()
         watcher.join(5)
         assert proc.returncode == 0, proc.stderr[-6000:]
@@ -132,15 +189,15 @@ def test_a_pool_of_three_runs_a_season_batch_and_survives_a_killed_server(tmp_pa
         assert [r.status for r in b.executions if r.prompt_id == pid] == ["stopped"]
         runs = [r for s in servers for r in s.executions]
         assert sorted({r.status for r in runs}) == ["stopped", "success"]
-        assert sum(r.status == "success" for r in runs) == 2 * len(shots)   # one render per job, none twice
+        assert sum(r.status == "success" for r in runs) == 2 * len(shots)  # one render per job, none twice
         logs = [p for d in ("stills", "clips") for p in (work / "logs").glob(f"*/{d}/*.log")]
         moved = [p for p in logs if f"queued as prompt {pid}" in p.read_text()]
         assert len(moved) == 1, moved
         text = moved[0].read_text()
-        after_kill = text[text.index(f"queued as prompt {pid}"):]
+        after_kill = text[text.index(f"queued as prompt {pid}") :]
         # a server that went down is waited for (comfyui.restart_budget_s), here on another server
         assert "waiting for the server to come back" in after_kill, text
-        retried_on = after_kill[after_kill.index("waiting for the server to come back"):]
+        retried_on = after_kill[after_kill.index("waiting for the server to come back") :]
         assert f"using {a.url}" in retried_on or f"using {c.url}" in retried_on, text
         assert "done: " in retried_on and "[tower] end" in retried_on, text
         # later jobs found B down and did without it

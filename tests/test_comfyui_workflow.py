@@ -3,6 +3,8 @@
 graphs the server receives, incremental re-planning, and the fault cases (server down,
 missing model, validation error, out of memory mid-run, restart mid-job, two servers with one
 down, two servers shared by two jobs, Ctrl-C); the per-job preflight and the cluster configs."""
+
+import json
 import os
 import re
 import shutil
@@ -11,13 +13,11 @@ import subprocess
 import sys
 import time
 
-import json
-
 import pytest
-from PIL import Image
-
 from comfyui_server import FailRule, FakeComfyUI, RestartRule, free_port
 from conftest import ROOT, copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs, shot_jobs
+from PIL import Image
+
 from tower_anime.media import count_frames, probe
 
 pytestmark = pytest.mark.workflow
@@ -32,8 +32,13 @@ def set_servers(work, *urls):
 
 
 def snakemake(work, *args, check=True, configs=CONFIGS):
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args, "--configfile", *configs], cwd=work,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args, "--configfile", *configs],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
@@ -98,6 +103,7 @@ def fork(comfy_built, tmp_path, server=None):
 
 # --- the built episode ------------------------------------------------------------------
 
+
 def test_episode_builds_through_the_server(comfy_built):
     work, srv, proc = comfy_built
     info = probe(work / "episodes" / f"{EP}.mkv")
@@ -106,7 +112,7 @@ def test_episode_builds_through_the_server(comfy_built):
     for shot in SHOTS:
         with Image.open(work / "stills" / EP / f"{shot}.png") as img:
             assert img.size == (256, 160)
-        assert count_frames(work / "clips" / EP / f"{shot}.mp4") == FRAMES[shot]   # 65 from LTX, trimmed
+        assert count_frames(work / "clips" / EP / f"{shot}.mp4") == FRAMES[shot]  # 65 from LTX, trimmed
     assert "ComfyUI preflight OK for 6 job(s)" in proc.stderr
     assert leftovers(work) == []
 
@@ -148,18 +154,28 @@ def test_graphs_carry_the_prompt_and_the_characters_lora(comfy_built):
     for rec in srv.received:
         g = rec["body"]["prompt"]
         by_shot[(kind(g), graphs_shot(g))] = g
-        assert rec["body"]["client_id"]   # routed to our websocket
+        assert rec["body"]["client_id"]  # routed to our websocket
     s2 = by_shot[("t2i", "s2")]
     loras = [n["inputs"] for n in s2.values() if n["class_type"] == "LoraLoader"]
-    assert loras == [{"model": ["1", 0], "clip": ["1", 1], "lora_name": "mei_working_v1.safetensors",
-                      "strength_model": 0.9, "strength_clip": 0.7}]
+    assert loras == [
+        {
+            "model": ["1", 0],
+            "clip": ["1", 1],
+            "lora_name": "mei_working_v1.safetensors",
+            "strength_model": 0.9,
+            "strength_clip": 0.7,
+        }
+    ]
     texts = [n["inputs"]["text"] for n in s2.values() if n["class_type"] == "CLIPTextEncode"]
     assert "Luna calls from the lab." in texts[0] and "long silver hair" in texts[0]
     assert "watermark" in texts[1]
     assert not [n for n in by_shot[("t2i", "s3")].values() if n["class_type"] == "LoraLoader"]  # viktor has none
     i2v = by_shot[("i2v", "s2")]
     assert i2v["5"]["inputs"]["image"] == "tower_test01_s2.png"
-    assert i2v["6"]["inputs"]["length"] == 65 and i2v["1"]["inputs"]["ckpt_name"] == "ltx-2/ltxv-2b-0.9.8-distilled.safetensors"
+    assert (
+        i2v["6"]["inputs"]["length"] == 65
+        and i2v["1"]["inputs"]["ckpt_name"] == "ltx-2/ltxv-2b-0.9.8-distilled.safetensors"
+    )
 
 
 def graphs_shot(g):
@@ -174,8 +190,10 @@ EPISODE_JOBS = episode_jobs(EP, summary=False)  # these tests build episodes/<ep
 
 def test_nothing_edited_nothing_to_do_and_servers_are_not_part_of_a_shot(comfy_built, tmp_path):
     work = fork(comfy_built, tmp_path)
-    dump_yaml({"comfyui": {"servers": ["http://127.0.0.1:9", "http://127.0.0.1:10"], "retries": 7,
-                           "timeouts": {"job": 99}}}, work / "servers.yaml")
+    dump_yaml(
+        {"comfyui": {"servers": ["http://127.0.0.1:9", "http://127.0.0.1:10"], "retries": 7, "timeouts": {"job": 99}}},
+        work / "servers.yaml",
+    )
     assert planned(work) == set()
 
 
@@ -218,8 +236,11 @@ def test_a_shots_own_workflow_replans_that_shot_and_is_its_input(comfy_built, tm
     inputs = {out: {i for i in ins if not i.endswith(".verdict")} for out, ins in inputs.items()}
     assert inputs[f"stills/{EP}/s3.png"] == {"config/workflows/mine.json.j2"}
     assert inputs[f"stills/{EP}/s1.png"] == {"config/workflows/sd_lora_t2i.json.j2"}
-    assert inputs[f"clips/{EP}/s3.mp4"] == {"config/workflows/ltxv_i2v.json.j2", f"stills/{EP}/s3.png",
-                                            f"reports/{EP}/stills/s3.json"}
+    assert inputs[f"clips/{EP}/s3.mp4"] == {
+        "config/workflows/ltxv_i2v.json.j2",
+        f"stills/{EP}/s3.png",
+        f"reports/{EP}/stills/s3.json",
+    }
 
 
 def test_a_prompt_template_edit_replans_the_clips_not_the_stills(comfy_built, tmp_path):
@@ -237,12 +258,15 @@ def test_a_missing_template_name_stops_before_any_job(comfy_built, tmp_path):
     dump_yaml(doc, ep_path)
     proc = snakemake(work, "-n", check=False)
     assert proc.returncode != 0
-    assert (f"tests/data/episodes/{EP}.yaml: scenes[0].shots[1].workflow.clips: no workflow template 'nope.json.j2' "
-            "in config/workflows; expected one of ['ltxv_i2v.json.j2', 'ltxv_i2v_vhs.json.j2', 'sd_lora_t2i.json.j2']") in proc.stderr
+    assert (
+        f"tests/data/episodes/{EP}.yaml: scenes[0].shots[1].workflow.clips: no workflow template 'nope.json.j2' "
+        "in config/workflows; expected one of ['ltxv_i2v.json.j2', 'ltxv_i2v_vhs.json.j2', 'sd_lora_t2i.json.j2']"
+    ) in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
 # --- faults ---------------------------------------------------------------------------------
+
 
 def test_server_down_at_start_fails_before_any_job(comfy_built, tmp_path):
     work = fork(comfy_built, tmp_path)
@@ -254,7 +278,7 @@ def test_server_down_at_start_fails_before_any_job(comfy_built, tmp_path):
     proc = snakemake(work, f"stills/{EP}/s1.png", "--cores", "1", check=False)
     assert proc.returncode != 0
     assert f"cannot reach ComfyUI at {dead} (Connection refused)" in proc.stderr
-    assert f"python main.py --listen 127.0.0.1 --port {dead.rsplit(':', 1)[1]}" in proc.stderr   # the URL's port
+    assert f"python main.py --listen 127.0.0.1 --port {dead.rsplit(':', 1)[1]}" in proc.stderr  # the URL's port
     assert "Nothing was run" in proc.stderr and "Traceback" not in proc.stderr
     assert not log.exists() and not (work / "stills" / EP / "s1.png").exists()
 
@@ -277,7 +301,9 @@ def test_a_missing_model_is_listed_before_any_job(comfy_built, tmp_path, server)
 def test_a_validation_error_fails_that_shot_only_and_leaves_no_file(comfy_built, tmp_path, server):
     work = fork(comfy_built, tmp_path, server)
     wf = work / "config" / "workflows"
-    (wf / "zero_steps.json.j2").write_text((wf / "sd_lora_t2i.json.j2").read_text().replace('"steps": {{ steps }}', '"steps": 0'))
+    (wf / "zero_steps.json.j2").write_text(
+        (wf / "sd_lora_t2i.json.j2").read_text().replace('"steps": {{ steps }}', '"steps": 0')
+    )
     ep_path = work / "tests" / "data" / "episodes" / f"{EP}.yaml"
     doc = load_yaml(ep_path)
     doc["scenes"][0]["shots"][1]["workflow"] = {"stills": "zero_steps.json.j2"}
@@ -293,11 +319,14 @@ def test_a_validation_error_fails_that_shot_only_and_leaves_no_file(comfy_built,
     proc = snakemake(work, f"stills/{EP}/s1.png", f"stills/{EP}/s2.png", "--cores", "1", "--keep-going", check=False)
     assert proc.returncode != 0
     err = proc.stderr
-    assert "rejected the graph from workflow template config/workflows/zero_steps.json.j2: prompt_outputs_failed_validation" in err
+    assert (
+        "rejected the graph from workflow template config/workflows/zero_steps.json.j2: prompt_outputs_failed_validation"
+        in err
+    )
     assert "node 5 (KSampler) input 'steps': Value 0 smaller than min of 1" in err
     assert "received 0; allowed: a INT with min 1 and max 10000" in err
     assert not (work / "stills" / EP / "s2.png").exists()
-    with Image.open(work / "stills" / EP / "s1.png") as img:   # the other shot went on
+    with Image.open(work / "stills" / EP / "s1.png") as img:  # the other shot went on
         assert img.size == (256, 160)
     assert leftovers(work) == []
 
@@ -306,7 +335,9 @@ def test_out_of_memory_mid_run_other_shots_go_on_and_the_next_run_resumes(comfy_
     work = fork(comfy_built, tmp_path, server)
     for s in SHOTS:
         (work / "clips" / EP / f"{s}.mp4").unlink()
-    server.fail_when.append(FailRule(match=lambda g: kind(g) == "i2v" and graphs_shot(g) == "s2", node_class="SamplerCustom"))
+    server.fail_when.append(
+        FailRule(match=lambda g: kind(g) == "i2v" and graphs_shot(g) == "s2", node_class="SamplerCustom")
+    )
     targets = [f"clips/{EP}/{s}.mp4" for s in SHOTS]
     proc = snakemake(work, *targets, "--cores", "1", "--keep-going", check=False)
     assert proc.returncode != 0
@@ -327,7 +358,7 @@ def test_a_server_restart_mid_job_is_retried(comfy_built, tmp_path, server):
     server.restart_when.append(RestartRule(match=lambda g: kind(g) == "i2v", at_step=2))
     snakemake(work, f"clips/{EP}/s1.mp4", "--cores", "1")
     assert server.restarts == 1
-    assert graphs(server) == [("i2v", "s1"), ("i2v", "s1")]   # lost with the restart, submitted again
+    assert graphs(server) == [("i2v", "s1"), ("i2v", "s1")]  # lost with the restart, submitted again
     log = (work / "logs" / EP / "clips" / "s1.log").read_text()
     # the render goes to a take file first; the gate promotes it (qc.takes)
     assert "waiting for the server to come back" in log and "done: " in log and "to clips/test01/s1.mp4" in log
@@ -359,8 +390,8 @@ def test_two_servers_two_jobs_never_share_a_server(comfy_built, tmp_path):
             (work / "stills" / EP / f"{s}.png").unlink()
         snakemake(work, *[f"stills/{EP}/{s}.png" for s in SHOTS], "--cores", "2", "--resources", "gpu=2")
         assert len(a.received) + len(b.received) == 3
-        assert a.received and b.received            # the jobs spread over both
-        assert a.max_outstanding == b.max_outstanding == 1   # never two prompts on one card
+        assert a.received and b.received  # the jobs spread over both
+        assert a.max_outstanding == b.max_outstanding == 1  # never two prompts on one card
     finally:
         a.stop()
         b.stop()
@@ -371,31 +402,41 @@ def test_ctrl_c_interrupts_the_prompt_on_the_server(comfy_built, tmp_path):
     try:
         work = fork(comfy_built, tmp_path, slow)
         (work / "clips" / EP / "s1.mp4").unlink()
-        proc = subprocess.Popen([sys.executable, "-m", "snakemake", f"clips/{EP}/s1.mp4", "--cores", "1",
-                                 "--configfile", *CONFIGS], cwd=work, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "snakemake", f"clips/{EP}/s1.mp4", "--cores", "1", "--configfile", *CONFIGS],
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while slow.running is None and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.1)
         assert slow.running is not None, "the clip never reached the server"
         prompt_id = slow.running[1]
-        os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in the terminal does
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         proc.communicate(timeout=60)
         assert prompt_id in slow.interrupts
         deadline = time.monotonic() + 10
         while prompt_id not in slow.history and time.monotonic() < deadline:
             time.sleep(0.1)
         messages = [m[0] for m in slow.history[prompt_id]["status"]["messages"]]
-        assert "execution_interrupted" in messages and slow.running is None   # the card is free
+        assert "execution_interrupted" in messages and slow.running is None  # the card is free
         log = (work / "logs" / EP / "clips" / "s1.log").read_text()
         assert f"interrupt requested for prompt {prompt_id}" in log
-        assert f"stopped by SIGINT; interrupted prompt {prompt_id} on {slow.url}: it has stopped, so the card is free" in log
+        assert (
+            f"stopped by SIGINT; interrupted prompt {prompt_id} on {slow.url}: it has stopped, so the card is free"
+            in log
+        )
         assert not (work / "clips" / EP / "s1.mp4").exists() and leftovers(work) == []
     finally:
         slow.stop()
 
 
 # --- on a cluster (README, "Run on a cluster") --------------------------------------------------
+
 
 def test_per_job_preflight_fails_the_job_with_the_list_and_renders_nothing(comfy_built, tmp_path, server):
     """comfyui.preflight: per-job (one ComfyUI per cluster node on localhost, which the submitting
@@ -414,13 +455,15 @@ def test_per_job_preflight_fails_the_job_with_the_list_and_renders_nothing(comfy
     assert "Tower: ComfyUI preflight: per-job; each of the 2 job(s) checks its own server before it renders" in err
     # the default lock folder is inside the (on a cluster: shared) project folder
     assert "WARNING: comfyui: comfyui.lock_dir is '.tower/comfyui-locks', inside the project folder" in err
-    missing = (f"ComfyUI preflight: 1 thing(s) missing; nothing was run:\n  - {server.url}: model file "
-               "'ltx-2/ltxv-13b-0.9.8-dev.safetensors' (CheckpointLoaderSimple.ckpt_name): not on the server; "
-               "put it in ComfyUI/models/checkpoints/")
+    missing = (
+        f"ComfyUI preflight: 1 thing(s) missing; nothing was run:\n  - {server.url}: model file "
+        "'ltx-2/ltxv-13b-0.9.8-dev.safetensors' (CheckpointLoaderSimple.ckpt_name): not on the server; "
+        "put it in ComfyUI/models/checkpoints/"
+    )
     assert missing in err and "(needed by clip test01/s2)" in err and "Traceback" not in err
     assert missing in (work / "logs" / EP / "clips" / "s2.log").read_text()
-    assert graphs(server) == [("t2i", "s1")]     # the still rendered; the clip submitted nothing
-    assert server.uploads == []                  # and did not even upload its still
+    assert graphs(server) == [("t2i", "s1")]  # the still rendered; the clip submitted nothing
+    assert server.uploads == []  # and did not even upload its still
     assert not (work / "clips" / EP / "s2.mp4").exists() and leftovers(work) == []
     assert f"preflight OK on {server.url}" in (work / "logs" / EP / "stills" / "s1.log").read_text()
     with Image.open(work / "stills" / EP / "s1.png") as img:
@@ -433,8 +476,12 @@ def local_rules(*configfiles):
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
     with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-        wf = api.workflow(snakefile=ROOT / "Snakefile", workdir=ROOT, resource_settings=ResourceSettings(cores=1),
-                          config_settings=ConfigSettings(configfiles=[ROOT / f for f in configfiles]))
+        wf = api.workflow(
+            snakefile=ROOT / "Snakefile",
+            workdir=ROOT,
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=[ROOT / f for f in configfiles]),
+        )
         # the parsed workflow's local rules (Workflow.is_local reads the same set; it answers
         # True for every rule here because no cluster executor is configured)
         return set(wf._workflow._localrules)

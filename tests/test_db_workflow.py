@@ -1,15 +1,16 @@
 """The real workflow reading its story and facts from a database (SQLite by default, and a real
 PostgreSQL server): the same plan as the YAML files, and a changed row re-plans exactly what
 it shapes. Dry runs on a fork of the session's built episode, as test_workflow does."""
+
 import shutil
 import subprocess
 import sys
 
 import pytest
-
 from conftest import copy_workflow, dump_yaml, episode_jobs, load_yaml, shot_jobs, snakemake
 from postgres_server import free_port
 from test_workflow import EP, fork, planned
+
 from tower_anime.store import connect
 
 pytestmark = pytest.mark.workflow
@@ -21,8 +22,12 @@ def chain(shot):
 
 
 def cli(work, *args):
-    proc = subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", *args],
-                          cwd=work, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", *args],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -39,7 +44,7 @@ def use_database(work, url=None):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_fork(request, built, tmp_path, monkeypatch):
     """A fork of the built episode whose story and facts were imported into a database."""
-    monkeypatch.delenv("TOWER_DATABASE_URL", raising=False)   # SQLite: the default, unconfigured
+    monkeypatch.delenv("TOWER_DATABASE_URL", raising=False)  # SQLite: the default, unconfigured
     work = fork(built, tmp_path)
     url = None if request.param == "sqlite" else request.getfixturevalue("postgres").create_database()
     story = tmp_path / "story"
@@ -56,16 +61,23 @@ def db_fork(request, built, tmp_path, monkeypatch):
 def test_a_database_story_replans_exactly_what_its_rows_shape(db_fork):
     work, url = db_fork
     if "sqlite" in url:
-        assert (work / "build" / "tower.db").is_file()     # the embedded default, no URL configured
+        assert (work / "build" / "tower.db").is_file()  # the embedded default, no URL configured
     # the same specs as the YAML it was imported from: nothing to do
     assert planned(work) == set()
     with connect(url) as db:
         db.execute("UPDATE shots SET action = ? WHERE episode_id = ? AND id = ?", ("Luna slams the desk.", EP, "s2"))
     assert planned(work) == chain("s2")
     with connect(url) as db:
-        db.execute("UPDATE shots SET action = ? WHERE episode_id = ? AND id = ?", ("Luna calls from the lab.", EP, "s2"))
-        assert db.execute("UPDATE facts SET object = ? WHERE subject = ? AND predicate = ?",
-                          ("Corporate antagonist with a scar over one eyebrow", "Viktor Kozlov", "character_type")) == 1
+        db.execute(
+            "UPDATE shots SET action = ? WHERE episode_id = ? AND id = ?", ("Luna calls from the lab.", EP, "s2")
+        )
+        assert (
+            db.execute(
+                "UPDATE facts SET object = ? WHERE subject = ? AND predicate = ?",
+                ("Corporate antagonist with a scar over one eyebrow", "Viktor Kozlov", "character_type"),
+            )
+            == 1
+        )
     assert planned(work) == chain("s3")
 
 

@@ -1,11 +1,12 @@
 """Shots fitted to their dialogue (voice.fit_lines), lines kept inside their own shots, and the
 service requests that the plan renders into each job's spec."""
+
 import copy
 import math
 
 import pytest
-
 from conftest import ROOT
+
 from tower_anime.config import validate_config
 from tower_anime.episode.placement import place_lines
 from tower_anime.errors import InvalidInput, MediaError
@@ -37,7 +38,7 @@ def test_a_shot_grows_to_hold_its_estimated_line(story):
     plain = plan_of(story)
     grown = plan_of(lengthen_s2(story))
     before, after = rows(plain), rows(grown)
-    assert before["s2"]["frames"] == 60                      # the script's 2.5 s holds "Hurry."
+    assert before["s2"]["frames"] == 60  # the script's 2.5 s holds "Hurry."
     # first_line_at 0.4 + espeak's overhead 0.5 + 84 chars at 13 a second (luna's speed 1.0) + tail 0.3,
     # plus the 12 frames the crossfade out of s2 may take
     expected = math.ceil((0.4 + 0.5 + len(LONG) / 13 + 0.3) * 24 + 12)
@@ -80,7 +81,7 @@ def test_a_slower_character_gets_a_longer_shot(story):
 
 def test_lines_past_their_shot_or_out_of_order_are_refused(story):
     shot = story.episodes["test01"]["scenes"][0]["shots"][1]
-    shot["dialogue"][0]["at"] = 2.5                      # the shot is 2.5 s long
+    shot["dialogue"][0]["at"] = 2.5  # the shot is 2.5 s long
     with pytest.raises(InvalidInput, match=r"shots\[1\]\.dialogue\[0\]\.at: got 2.5; the shot is 2.50 s long"):
         plan_of(story)
     shot["dialogue"] = [{"speaker": "luna", "text": "One.", "at": 1.0}, {"speaker": "luna", "text": "Two.", "at": 0.5}]
@@ -89,8 +90,17 @@ def test_lines_past_their_shot_or_out_of_order_are_refused(story):
 
 
 def cue(line, shot, earliest, window, text="Hello there."):
-    return {"line": line, "earliest": earliest, "window": window, "gap": 0.25, "text": text,
-            "speaker": "luna", "shot": shot, "scene": "a", "max_tempo": 1.25}
+    return {
+        "line": line,
+        "earliest": earliest,
+        "window": window,
+        "gap": 0.25,
+        "text": text,
+        "speaker": "luna",
+        "shot": shot,
+        "scene": "a",
+        "max_tempo": 1.25,
+    }
 
 
 def test_lines_wait_for_each_other_inside_their_shot():
@@ -105,35 +115,50 @@ def test_a_shot_too_short_for_its_voices_speeds_them_up_together_and_no_further(
     tempo = placed[0]["tempo"]
     assert tempo == placed[1]["tempo"] and 1.0 < tempo <= 1.25
     assert placed[1]["end"] <= 3.0 - 0.02 and placed[1]["end"] == pytest.approx(3.0 - 0.02, abs=0.002)
-    assert placed[2]["start"] == 3.4 and placed[2]["tempo"] == 1.0   # the next shot is not pushed
-    with pytest.raises(MediaError, match=r"the dialogue of shot s1 \(a 2.00 s, b 2.00 s\) needs 4.67 s but the shot "
-                                         r"leaves 3.00 s for it, and 1.25x faster \(voice.max_tempo\) is not enough"):
+    assert placed[2]["start"] == 3.4 and placed[2]["tempo"] == 1.0  # the next shot is not pushed
+    with pytest.raises(
+        MediaError,
+        match=r"the dialogue of shot s1 \(a 2.00 s, b 2.00 s\) needs 4.67 s but the shot "
+        r"leaves 3.00 s for it, and 1.25x faster \(voice.max_tempo\) is not enough",
+    ):
         place_lines(cues, {"a": 2.0, "b": 2.0, "c": 1.0})
 
 
 # --- service requests in the specs ----------------------------------------------------------------
+
 
 def test_http_voice_specs_carry_the_rendered_request(story):
     story.characters["viktor"]["voice"].update(voice_id="vk-deep-01", emotion="smug")
     story.episodes["test01"]["scenes"][0]["shots"][0]["dialogue"][0]["emotion"] = "urgent"
     plan = plan_of(story, backends={"voice": "http"})
     body = {k: plan.lines[k]["request"]["body"] for k in plan.lines}
-    assert body["s1_l1"] == {"text": "Go!", "voice_id": "akira", "speed": 1.08, "pitch": 0, "emotion": "urgent",
-                             "format": "wav"}
+    assert body["s1_l1"] == {
+        "text": "Go!",
+        "voice_id": "akira",
+        "speed": 1.08,
+        "pitch": 0,
+        "emotion": "urgent",
+        "format": "wav",
+    }
     assert body["s3_l1"]["voice_id"] == "vk-deep-01" and body["s3_l1"]["emotion"] == "smug"
-    assert body["s2_l1"]["emotion"] == "neutral"     # the character sheet's default
+    assert body["s2_l1"]["emotion"] == "neutral"  # the character sheet's default
     req = plan.lines["s1_l1"]["request"]
-    assert (req["url"], req["method"], req["reply"]) == ("http://127.0.0.1:8309/api/voice/synthesize", "POST",
-                                                         {"type": "audio", "pointer": ""})
+    assert (req["url"], req["method"], req["reply"]) == (
+        "http://127.0.0.1:8309/api/voice/synthesize",
+        "POST",
+        {"type": "audio", "pointer": ""},
+    )
 
 
 def test_editing_the_template_changes_exactly_the_specs_it_renders_differently(story):
     base = plan_of(story, backends={"voice": "http", "music": "http"})
-    tmpl = ('{"text": {{ text|tojson }}, "voice_id": {{ voice_id|tojson }}'
-            '{% if speaker == "viktor" %}, "style": "menacing"{% endif %}}')
+    tmpl = (
+        '{"text": {{ text|tojson }}, "voice_id": {{ voice_id|tojson }}'
+        '{% if speaker == "viktor" %}, "style": "menacing"{% endif %}}'
+    )
     edited = plan_of(story, backends={"voice": "http", "music": "http"}, voice={"http": {"body": tmpl}})
     changed = [k for k in base.lines if dumps(base.lines[k]) != dumps(edited.lines[k])]
-    assert changed == ["s1_l1", "s2_l1", "s3_l1"]       # every body lost speed/pitch/emotion
+    assert changed == ["s1_l1", "s2_l1", "s3_l1"]  # every body lost speed/pitch/emotion
     tmpl2 = tmpl.replace("menacing", "icy")
     again = plan_of(story, backends={"voice": "http", "music": "http"}, voice={"http": {"body": tmpl2}})
     assert [k for k in base.lines if dumps(edited.lines[k]) != dumps(again.lines[k])] == ["s3_l1"]
@@ -144,8 +169,8 @@ def test_http_music_specs_carry_tempo_and_duration(story):
     story.episodes["test01"]["scenes"][1]["music_tempo"] = 70
     plan = plan_of(story, backends={"music": "http"})
     street, office = plan.music["street"], plan.music["office"]
-    assert street["request"]["body"]["tempo"] == 108          # the mood 'tense'
-    assert office["request"]["body"]["tempo"] == 70           # the scene's music_tempo
+    assert street["request"]["body"]["tempo"] == 108  # the mood 'tense'
+    assert office["request"]["body"]["tempo"] == 70  # the scene's music_tempo
     assert office["request"]["body"]["duration"] == round(61 / 24, 4) == office["duration"]
     assert office["request"]["body"]["scene_id"] == "office" and office["fit"] == {"fade": 1.5, "crossfade": 1.0}
     assert plan.music["street"]["request"]["url"] == "http://127.0.0.1:8088/api/music/generate"
@@ -166,9 +191,12 @@ def test_a_shot_shorter_than_its_clips_backend_can_make_is_refused(story):
 
     story.episodes["test01"]["scenes"][0]["shots"][0]["frames"] = MIN_FRAMES - 1
     story.episodes["test01"]["scenes"][0]["shots"][0]["dialogue"] = []
-    with pytest.raises(InvalidInput, match=rf"scenes\[0\]\.shots\[0\]\.frames: got {MIN_FRAMES - 1} = "
-                                           rf"{MIN_FRAMES - 1} frame\(s\); the clips backend 'camera' makes shots "
-                                           rf"of at least {MIN_FRAMES} frames"):
+    with pytest.raises(
+        InvalidInput,
+        match=rf"scenes\[0\]\.shots\[0\]\.frames: got {MIN_FRAMES - 1} = "
+        rf"{MIN_FRAMES - 1} frame\(s\); the clips backend 'camera' makes shots "
+        rf"of at least {MIN_FRAMES} frames",
+    ):
         plan_of(story)
     story.episodes["test01"]["scenes"][0]["shots"][0]["frames"] = MIN_FRAMES
     assert rows(plan_of(story))["s1"]["frames"] == MIN_FRAMES

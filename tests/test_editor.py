@@ -2,6 +2,7 @@
 exports read back through OTIO's adapters; the conform that rebuilds the picture from the .otio
 alone (bit-identical to the master) and finds every voice line on the dialogue stem to the
 sample; and the way back: edits made by code as an editor makes them, diffed, applied, refused."""
+
 import json
 import shutil
 
@@ -34,7 +35,7 @@ def test_the_timeline_holds_shots_lines_cues_stems_markers_and_metadata(built):
     assert kinds == ["Clip", "Clip", "Transition", "Clip"]
     xf = picture[2]
     assert xf.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve
-    assert (xf.in_offset.value, xf.out_offset.value) == (6, 6)           # 12 frames centred on the cut
+    assert (xf.in_offset.value, xf.out_offset.value) == (6, 6)  # 12 frames centred on the cut
     plan = json.loads((built / "build" / EP / "timeline.json").read_text())
     rebuilt, _ = timeline_of(tl)
     keys = ("shot", "start_frame", "frames", "transition_in", "transition_frames")
@@ -50,8 +51,13 @@ def test_the_timeline_holds_shots_lines_cues_stems_markers_and_metadata(built):
     starts = [tl.tracks[1].range_of_child(c).start_time for c in lines]
     assert [(t.value, t.rate) for t in starts] == [(round(p["start"] * 48000), 48000) for p in placed]
     markers = [(m.metadata["tower"]["kind"], m.name) for m in tl.tracks.markers]
-    assert markers == [("scene", "Street"), ("scene", "Office"), ("subtitle", "Go!"), ("subtitle", "Hurry."),
-                       ("subtitle", "Welcome.")]
+    assert markers == [
+        ("scene", "Street"),
+        ("scene", "Office"),
+        ("subtitle", "Go!"),
+        ("subtitle", "Hurry."),
+        ("subtitle", "Welcome."),
+    ]
 
 
 def test_fcp_xml_and_edl_read_back_through_the_adapters(built):
@@ -89,7 +95,10 @@ def test_the_conform_from_the_otio_alone_is_the_master(built, tmp_path):
     otio_path = built / "timelines" / f"{EP}.otio"
     timeline = conform_picture(otio_path, tmp_path / "conform.mkv", cfg["output"])
     w, h = timeline["width"], timeline["height"]
-    ours, master = decoded_frames(tmp_path / "conform.mkv", w, h), decoded_frames(built / "build" / EP / "master.mkv", w, h)
+    ours, master = (
+        decoded_frames(tmp_path / "conform.mkv", w, h),
+        decoded_frames(built / "build" / EP / "master.mkv", w, h),
+    )
     assert len(ours) == len(master) == timeline["total_frames"] == 158
     for row in timeline["shots"]:
         for f in (row["start_frame"], row["start_frame"] + row["frames"] - 1):
@@ -115,15 +124,34 @@ def test_the_conform_of_dips_and_fades(tmp_path):
         write_clip(clips[row["shot"]], i, row["frames"])
     write_mix(tmp_path / "mix.wav", plan.total_frames)
     write_srt(tmp_path / "subs.srt", [(0.5, 1.0, "One.")])
-    assemble_episode(timeline, [str(clips[r["shot"]]) for r in timeline["shots"]], str(tmp_path / "mix.wav"),
-                     str(tmp_path / "subs.srt"), str(tmp_path / "master.mkv"), CFG["output"])
+    assemble_episode(
+        timeline,
+        [str(clips[r["shot"]]) for r in timeline["shots"]],
+        str(tmp_path / "mix.wav"),
+        str(tmp_path / "subs.srt"),
+        str(tmp_path / "master.mkv"),
+        CFG["output"],
+    )
     shots = {s: {"seed": 1} for s in clips}
-    paths = {"clips": clips, "voice": {}, "music": {s["scene"]: tmp_path / f"{s['scene']}.wav" for s in plan.scenes},
-             "stems": {k: tmp_path / "mix.wav" for k in ("dialogue", "music", "mix")}}
-    tl = build_timeline(timeline, shots, {}, {"lines": []}, [(0.5, 1.0, "One.")], {}, paths, tmp_path / "timelines",
-                        48000, "{}")
-    fades = [(c.name, [(e.metadata["tower"]["fade"], e.metadata["tower"]["frames"], e.metadata["tower"]["by"])
-                       for e in c.effects]) for c in tl.video_tracks()[0].find_clips()]
+    paths = {
+        "clips": clips,
+        "voice": {},
+        "music": {s["scene"]: tmp_path / f"{s['scene']}.wav" for s in plan.scenes},
+        "stems": {k: tmp_path / "mix.wav" for k in ("dialogue", "music", "mix")},
+    }
+    tl = build_timeline(
+        timeline, shots, {}, {"lines": []}, [(0.5, 1.0, "One.")], {}, paths, tmp_path / "timelines", 48000, "{}"
+    )
+    fades = [
+        (
+            c.name,
+            [
+                (e.metadata["tower"]["fade"], e.metadata["tower"]["frames"], e.metadata["tower"]["by"])
+                for e in c.effects
+            ],
+        )
+        for c in tl.video_tracks()[0].find_clips()
+    ]
     assert fades[0] == ("a1", [("in", 6, "episode_fade")])
     assert ("b1", [("out", 3, "dip_to_black")]) in fades and ("c1", [("in", 4, "dip_to_black")]) in fades
     otio_path = tmp_path / "timelines" / "frames.otio"
@@ -137,6 +165,7 @@ def test_the_conform_of_dips_and_fades(tmp_path):
 
 
 # --- the way back --------------------------------------------------------------------------
+
 
 def _edit(built, tmp_path, fn):
     work = fork_project(built, tmp_path)
@@ -164,8 +193,8 @@ def editor_edit(tl):
     s3 by 6 frames at its tail, move Viktor's line a quarter second later."""
     picture, dialogue = tl.tracks[0], tl.tracks[1]
     s1, s2 = picture[0], picture[1]
-    _frames(s1, -6)            # s1 now meets the crossfade: its last 6 frames become its handle
-    _frames(s2, +6)            # s2 no longer does: the 6 frames of its handle come back
+    _frames(s1, -6)  # s1 now meets the crossfade: its last 6 frames become its handle
+    _frames(s2, +6)  # s2 no longer does: the 6 frames of its handle come back
     picture.remove(s2)
     picture.insert(0, s2)
     _frames(picture[3], +6)
@@ -194,8 +223,11 @@ def test_an_editors_edit_is_shown_and_applied_with_the_comments_kept(built, tmp_
     before = story.read_text()
     code, out, err = _diff(work, path, monkeypatch, capsys)
     assert code == 0, err
-    assert out.splitlines() == ["shot s3: frames 61 -> 67 (+6)", "scene street: shots s1 s2 -> s2 s1",
-                                "line s3_l1 (shot s3): at (after the previous line) -> 1.15"]
+    assert out.splitlines() == [
+        "shot s3: frames 61 -> 67 (+6)",
+        "scene street: shots s1 s2 -> s2 s1",
+        "line s3_l1 (shot s3): at (after the previous line) -> 1.15",
+    ]
     assert story.read_text() == before  # a diff writes nothing
     code, out, err = _diff(work, path, monkeypatch, capsys, "--apply")
     assert code == 0, err
@@ -209,16 +241,33 @@ def test_an_editors_edit_is_shown_and_applied_with_the_comments_kept(built, tmp_
     assert code == 1 and "the story of test01 changed since" in err
 
 
-@pytest.mark.parametrize("name, edit, why", [
-    ("a clip from outside", lambda tl: tl.tracks[0].append(otio.schema.Clip(
-        "b-roll", media_reference=otio.schema.ExternalReference("../stock/city.mp4"),
-        source_range=TR(RT(0, 24), RT(24, 24)))), "clip 'b-roll' (../stock/city.mp4) is not a shot of the story"),
-    ("a shot moved to another scene", lambda tl: tl.tracks[0].append(tl.tracks[0].pop(0)),
-     "shot s1 of scene street was moved out of its scene"),
-    ("the crossfade made a cut", lambda tl: tl.tracks[0].pop(2),
-     "the transition before shot s3 (into scene office) is cut 0f, the story's is crossfade 12f"),
-    ("a line trimmed", lambda tl: _frames_audio(tl.tracks[1][1], -4800), "line s1_l1 was trimmed or retimed"),
-])
+@pytest.mark.parametrize(
+    "name, edit, why",
+    [
+        (
+            "a clip from outside",
+            lambda tl: tl.tracks[0].append(
+                otio.schema.Clip(
+                    "b-roll",
+                    media_reference=otio.schema.ExternalReference("../stock/city.mp4"),
+                    source_range=TR(RT(0, 24), RT(24, 24)),
+                )
+            ),
+            "clip 'b-roll' (../stock/city.mp4) is not a shot of the story",
+        ),
+        (
+            "a shot moved to another scene",
+            lambda tl: tl.tracks[0].append(tl.tracks[0].pop(0)),
+            "shot s1 of scene street was moved out of its scene",
+        ),
+        (
+            "the crossfade made a cut",
+            lambda tl: tl.tracks[0].pop(2),
+            "the transition before shot s3 (into scene office) is cut 0f, the story's is crossfade 12f",
+        ),
+        ("a line trimmed", lambda tl: _frames_audio(tl.tracks[1][1], -4800), "line s1_l1 was trimmed or retimed"),
+    ],
+)
 def test_what_the_story_cannot_hold_is_refused_by_name(built, tmp_path, monkeypatch, capsys, name, edit, why):
     work, path = _edit(built, tmp_path, edit)
     story = work / "tests" / "data" / "episodes" / f"{EP}.yaml"

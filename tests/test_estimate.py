@@ -1,16 +1,18 @@
 """The render-time estimate: benchmark records, the job graph from a real dry run, the schedule."""
+
 import subprocess
 import sys
 
-
 from conftest import copy_workflow
+
 from tower_anime.estimate import Job, estimate, parse_dry_run, read_benchmarks, simulate
 from tower_anime.joblog import overlaps
 
 
 def job(i, rule, deps=(), gpu=0, threads=1, priority=0):
-    return Job(jobid=i, rule=rule, outputs=[f"{i}"], inputs=[], threads=threads, gpu=gpu,
-               priority=priority, deps=set(deps))
+    return Job(
+        jobid=i, rule=rule, outputs=[f"{i}"], inputs=[], threads=threads, gpu=gpu, priority=priority, deps=set(deps)
+    )
 
 
 def test_simulate_chain_parallel_and_gpu_limit():
@@ -20,7 +22,7 @@ def test_simulate_chain_parallel_and_gpu_limit():
     wide = [job(i, "a") for i in range(4)]
     assert simulate(wide, lambda j: secs(j.rule), cores=2, gpus=1) == 4.0
     gpu_jobs = [job(i, "g", gpu=1) for i in range(4)] + [job(9, "z", deps=range(4))]
-    assert simulate(gpu_jobs, lambda j: secs(j.rule), cores=4, gpus=1) == 13.0   # one card: serial
+    assert simulate(gpu_jobs, lambda j: secs(j.rule), cores=4, gpus=1) == 13.0  # one card: serial
     assert simulate(gpu_jobs, lambda j: secs(j.rule), cores=4, gpus=2) == 7.0
     assert simulate(gpu_jobs, lambda j: secs(j.rule), cores=4, gpus=4, job_overhead=0.5) == 5.0
 
@@ -37,8 +39,23 @@ def test_read_benchmarks_takes_the_rule_from_the_first_folder(tmp_path):
 
 def test_job_graph_from_a_real_dry_run(tmp_path):
     work = copy_workflow(tmp_path / "wf")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "episodes/test01.mkv", "--forceall", "-n",
-                           "--cores", "2", "--configfile", "tests/data/config.yaml"], cwd=work, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "episodes/test01.mkv",
+            "--forceall",
+            "-n",
+            "--cores",
+            "2",
+            "--configfile",
+            "tests/data/config.yaml",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
     jobs = parse_dry_run(proc.stdout + proc.stderr)
     rules = sorted(j.rule for j in jobs)
     assert rules.count("still") == 3 and rules.count("clip") == 3 and rules.count("voice") == 3
@@ -49,7 +66,7 @@ def test_job_graph_from_a_real_dry_run(tmp_path):
     assert all(j.gpu == 0 for j in by_rule["voice"])
     ids = {j.jobid: j for j in jobs}
     clip = by_rule["clip"][0]
-    assert sorted(ids[d].rule for d in clip.deps) == ["qc_still", "still"]   # a clip waits for its still's gate
+    assert sorted(ids[d].rule for d in clip.deps) == ["qc_still", "still"]  # a clip waits for its still's gate
     master = by_rule["master"][0]
     assert sorted(ids[d].rule for d in master.deps) == ["clip"] * 3 + ["mix"] + ["qc_clip"] * 3 + ["subtitles"]
     assert master.threads == 2

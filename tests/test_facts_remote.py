@@ -1,6 +1,7 @@
 """Facts to and from the user's knowledge base (the Echo Brain double of tests/user_services.py,
 on 127.0.0.1): push and pull, idempotent, --dry-run, 409, the token never shown; the MCP facts
 server over streamable HTTP with its bounds; `services check`."""
+
 import json
 import subprocess
 import sys
@@ -8,14 +9,14 @@ import urllib.request
 
 import anyio
 import pytest
-
 from conftest import ROOT
 from postgres_server import free_port
+from user_services import AceStep, EchoBrain
+
 from tower_anime.cli import main
 from tower_anime.config import validate_config
 from tower_anime.facts.files import Fact
 from tower_anime.knowledge_base import KnowledgeBase
-from user_services import AceStep, EchoBrain
 
 TOKEN = "kb-jwt-4e7a-secret"
 
@@ -37,8 +38,11 @@ def run(capsys, *args):
 def test_push_is_idempotent_and_dry_run_sends_nothing(kb, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     url = kb.url("/api/knowledge")
-    kb.add("Luna Chen", "character_type", "AI researcher, silver hair, holographic tattoos, lab coat, "
-           "conspiracy discoverer")                                   # one they have already
+    kb.add(
+        "Luna Chen",
+        "character_type",
+        "AI researcher, silver hair, holographic tattoos, lab coat, conspiracy discoverer",
+    )  # one they have already
     code, out, _ = run(capsys, "facts", "push", "--url", url, "--dry-run")
     assert code == 0 and "(dry run: nothing changed)" in out and not kb.calls("/api/knowledge/facts", "POST")
     would = out.count("\n  + ")
@@ -58,7 +62,7 @@ def test_pull_into_the_facts_database_then_again_adds_nothing(kb, capsys, tmp_pa
     url, db = kb.url("/api/knowledge"), f"sqlite:///{tmp_path / 'f.db'}"
     for i in range(7):
         kb.add("Nexus Corp", "floor", f"floor {i} of the tower")
-    kb.add("Nexus Corp", "motto", "x" * 1200)                           # longer than Tower takes
+    kb.add("Nexus Corp", "motto", "x" * 1200)  # longer than Tower takes
     code, out, _ = run(capsys, "facts", "pull", "--url", url, "--database", db, "--dry-run")
     assert code == 0 and "7 would add" in out and "skipped: knowledge base fact 8: object" in out
     assert not (tmp_path / "f.db").exists()
@@ -90,17 +94,38 @@ def test_a_refused_token_names_the_variable_and_never_shows_it(kb, capsys, monke
 
 # --- MCP over streamable HTTP ---------------------------------------------------------------
 
+
 def test_mcp_facts_server_over_streamable_http(tmp_path):
     from mcp import Client
 
     port, db = free_port(), f"sqlite:///{tmp_path / 'mcp.db'}"
-    proc = subprocess.Popen([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "facts",
-                             "serve", "--http", "--port", str(port), "--database", db, "--max-query-words", "3",
-                             "--max-message-bytes", "2048"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tower_anime.cli",
+            "--config",
+            "tests/data/config.yaml",
+            "facts",
+            "serve",
+            "--http",
+            "--port",
+            str(port),
+            "--database",
+            db,
+            "--max-query-words",
+            "3",
+            "--max-message-bytes",
+            "2048",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        assert "at http://127.0.0.1:%d/mcp" % port in proc.stderr.readline()
+        assert f"at http://127.0.0.1:{port}/mcp" in proc.stderr.readline()
         url = f"http://127.0.0.1:{port}/mcp"
-        for _ in range(100):     # until uvicorn listens
+        for _ in range(100):  # until uvicorn listens
             try:
                 urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=0.5)
             except urllib.error.HTTPError:
@@ -110,8 +135,9 @@ def test_mcp_facts_server_over_streamable_http(tmp_path):
 
         async def steps():
             async with Client(url) as client:
-                added = await client.call_tool("add_fact", {"subject": "Luna Chen", "predicate": "prop",
-                                                            "object": "a cracked tablet"})
+                added = await client.call_tool(
+                    "add_fact", {"subject": "Luna Chen", "predicate": "prop", "object": "a cracked tablet"}
+                )
                 hits = await client.call_tool("search_facts", {"query": "cracked tablet"})
                 too_many = None
                 try:
@@ -119,20 +145,30 @@ def test_mcp_facts_server_over_streamable_http(tmp_path):
                 except Exception as e:  # the SDK raises the JSON-RPC error
                     too_many = str(e)
                 return added, hits, too_many
+
         added, hits, too_many = anyio.run(steps)
         assert added.structured_content["added"] is True
         assert hits.structured_content["result"][0]["object"] == "a cracked tablet"
         assert too_many and "more than 3 words" in too_many
 
         def post(body, host=f"127.0.0.1:{port}"):
-            req = urllib.request.Request(url, data=body, method="POST", headers={
-                "Content-Type": "application/json", "Accept": "application/json, text/event-stream", "Host": host})
+            req = urllib.request.Request(
+                url,
+                data=body,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json, text/event-stream",
+                    "Host": host,
+                },
+            )
             try:
                 with urllib.request.urlopen(req, timeout=5) as r:
                     return r.status
             except urllib.error.HTTPError as e:
                 return e.code
-        assert post(b"x" * 4096) == 413                                    # facts.server.max_message_bytes
+
+        assert post(b"x" * 4096) == 413  # facts.server.max_message_bytes
         assert post(b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}', host="evil.example:80") in (403, 421)
     finally:
         proc.terminate()
@@ -141,35 +177,66 @@ def test_mcp_facts_server_over_streamable_http(tmp_path):
 
 # --- services check --------------------------------------------------------------------------
 
+
 def test_services_check_reports_each_service_and_masks_secrets(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("TOWER_KB_TOKEN", TOKEN)
     with EchoBrain(token=TOKEN) as echo, AceStep(work_s=0.3) as ace:
         cfg = tmp_path / "services.yaml"
-        cfg.write_text(json.dumps({
-            "backends": {"voice": "http", "music": "http"},
-            "voice": {"http": {"url": echo.url("/api/echo/voice/synthesize"), "token_env": None,
-                               "body": '{"text": {{ text|tojson }}, "speaker_id": {{ speaker_index }}, '
-                                       '"length_scale": {{ length_scale }}}'}},
-            "music": {"http": {**json.loads(json.dumps(__import__("yaml").safe_load(
-                (ROOT / "config" / "services" / "ace-step-music.yaml").read_text())["music"]["http"])),
-                "url": ace.url("/generate")}},
-            "knowledge_base": {"url": echo.url("/api/knowledge")},
-        }))
+        cfg.write_text(
+            json.dumps(
+                {
+                    "backends": {"voice": "http", "music": "http"},
+                    "voice": {
+                        "http": {
+                            "url": echo.url("/api/echo/voice/synthesize"),
+                            "token_env": None,
+                            "body": '{"text": {{ text|tojson }}, "speaker_id": {{ speaker_index }}, '
+                            '"length_scale": {{ length_scale }}}',
+                        }
+                    },
+                    "music": {
+                        "http": {
+                            **json.loads(
+                                json.dumps(
+                                    __import__("yaml").safe_load(
+                                        (ROOT / "config" / "services" / "ace-step-music.yaml").read_text()
+                                    )["music"]["http"]
+                                )
+                            ),
+                            "url": ace.url("/generate"),
+                        }
+                    },
+                    "knowledge_base": {"url": echo.url("/api/knowledge")},
+                }
+            )
+        )
         # poll quickly in the test
         doc = json.loads(cfg.read_text())
         doc["music"]["http"]["job"]["poll_s"] = 0.1
         cfg.write_text(json.dumps(doc))
         echo.add("Tower Anime Production", "uses_video_model", "LTX Video 2B")
-        code, out, _ = run(capsys, "services", "check", "--configfile", str(cfg), "--all",
-                           "--database", "postgresql://tower:s3cr3t-pw@127.0.0.1:1/tower")
+        code, out, _ = run(
+            capsys,
+            "services",
+            "check",
+            "--configfile",
+            str(cfg),
+            "--all",
+            "--database",
+            "postgresql://tower:s3cr3t-pw@127.0.0.1:1/tower",
+        )
     print(out)
-    lines = {line.split()[0] + (" " + line.split()[1] if line.startswith("knowledge") else ""): line
-             for line in out.splitlines()}
+    lines = {
+        line.split()[0] + (" " + line.split()[1] if line.startswith("knowledge") else ""): line
+        for line in out.splitlines()
+    }
     assert "OK" in lines["voice"] and "auth: none (token_env: null)" in lines["voice"]
     assert "sample ('Tower connection check.'):" in lines["voice"] and "pcm_s16le audio" in lines["voice"]
     assert "OK" in lines["music"] and "asynchronous" in lines["music"] and "sample (5 s cue):" in lines["music"]
-    assert "OK" in lines["knowledge base"] and "auth: bearer token from $TOWER_KB_TOKEN (set)" in lines["knowledge base"]
+    assert (
+        "OK" in lines["knowledge base"] and "auth: bearer token from $TOWER_KB_TOKEN (set)" in lines["knowledge base"]
+    )
     assert "1 fact(s) there" in lines["knowledge base"]
     assert "FAIL" in lines["database"] and "tower:***@127.0.0.1:1" in lines["database"]
     assert "s3cr3t-pw" not in out and code == 1

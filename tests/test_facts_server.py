@@ -1,13 +1,21 @@
 """`tower-anime facts serve`: the MCP server spawned over stdio and driven by the SDK's own
 client, on SQLite and on PostgreSQL."""
+
 import json
 import os
+import queue
+import subprocess
 import sys
+import threading
+import time
 
 import anyio
+import pytest
+from conftest import ROOT
 from mcp import Client, StdioServerParameters
 
-from conftest import ROOT
+from tower_anime.facts import add_facts, make_fact
+from tower_anime.store import connect, migrate
 
 CONFIG = ROOT / "tests" / "data" / "config.yaml"
 
@@ -23,7 +31,9 @@ async def session(database_url, steps):
     server = StdioServerParameters(
         command=sys.executable,
         args=["-m", "tower_anime.cli", "--config", str(CONFIG), "facts", "serve", "--database", database_url],
-        cwd=str(ROOT), env={"PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+        cwd=str(ROOT),
+        env={"PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+    )
     async with Client(server) as client:
         return await steps(client)
 
@@ -38,13 +48,22 @@ def test_tools_search_add_and_character_sheet(database_url, capsys):
         assert {"search_facts", "add_fact", "character_sheet", "list_facts"} <= set(tools)
         assert tools["add_fact"].input_schema["required"] == ["subject", "predicate", "object"]
 
-        added = result(await client.call_tool("add_fact", {"subject": "Luna Chen", "predicate": "signature_prop",
-                                                           "object": "a cracked holographic tablet"}))
-        again = result(await client.call_tool("add_fact", {"subject": "Luna Chen", "predicate": "signature_prop",
-                                                           "object": "a cracked holographic tablet"}))
+        added = result(
+            await client.call_tool(
+                "add_fact",
+                {"subject": "Luna Chen", "predicate": "signature_prop", "object": "a cracked holographic tablet"},
+            )
+        )
+        again = result(
+            await client.call_tool(
+                "add_fact",
+                {"subject": "Luna Chen", "predicate": "signature_prop", "object": "a cracked holographic tablet"},
+            )
+        )
         await client.call_tool("add_fact", {"subject": "Style Bible", "predicate": "lens", "object": "35mm anamorphic"})
-        await client.call_tool("add_fact", {"subject": "Viktor Kozlov", "predicate": "office",
-                                            "object": "penthouse of the Nexus tower"})
+        await client.call_tool(
+            "add_fact", {"subject": "Viktor Kozlov", "predicate": "office", "object": "penthouse of the Nexus tower"}
+        )
         hits = result(await client.call_tool("search_facts", {"query": "holographic tablet"}))
         sheet = result(await client.call_tool("character_sheet", {"character": "luna"}))
         by_name = result(await client.call_tool("character_sheet", {"character": "LUNA CHEN"}))
@@ -68,21 +87,12 @@ def test_tools_search_add_and_character_sheet(database_url, capsys):
     assert bad.is_error and "add_fact arguments: subject: got ' '" in bad.content[0].text
     # the same knowledge as the CLI's
     from tower_anime.cli import main
+
     assert main(["facts", "search", "tablet", "--json", "--database", database_url]) == 0
     assert [(h["subject"], h["source"]) for h in json.loads(capsys.readouterr().out)] == [("Luna Chen", "mcp")]
 
 
 # --- a raw client: lines in, lines out, as any MCP client speaks to the server -----------
-
-import queue
-import subprocess
-import threading
-import time
-
-import pytest
-
-from tower_anime.facts import add_facts, make_fact
-from tower_anime.store import connect, migrate
 
 
 class Raw:
@@ -90,10 +100,24 @@ class Raw:
 
     def __init__(self, database_url, *flags):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tower_anime.cli", "--config", str(CONFIG), "facts", "serve",
-             "--database", database_url, *flags],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(ROOT),
-            env={"PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+            [
+                sys.executable,
+                "-m",
+                "tower_anime.cli",
+                "--config",
+                str(CONFIG),
+                "facts",
+                "serve",
+                "--database",
+                database_url,
+                *flags,
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=str(ROOT),
+            env={"PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        )
         self.replies = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.next_id = 100
@@ -117,8 +141,10 @@ class Raw:
         return got
 
     def initialize(self):
-        got = self.request("initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                          "clientInfo": {"name": "raw", "version": "0"}})
+        got = self.request(
+            "initialize",
+            {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+        )
         assert "result" in got, got
         self.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
         return self
@@ -155,10 +181,12 @@ def fill(database_url, n, words=30):
     with connect(database_url, create=True) as db:
         migrate(db)
         with db.transaction():
-            db.execute("INSERT INTO facts (subject, predicate, object, source, created) "
-                       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
-                       "SELECT 'Extra ' || i, 'note', ? || ' ' || i, 'test', '2024-01-01 00:00:00' FROM n",
-                       (n, text))
+            db.execute(
+                "INSERT INTO facts (subject, predicate, object, source, created) "
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+                "SELECT 'Extra ' || i, 'note', ? || ' ' || i, 'test', '2024-01-01 00:00:00' FROM n",
+                (n, text),
+            )
     return text
 
 
@@ -166,13 +194,13 @@ def test_malformed_json_rpc_gets_the_error_the_specification_names(sqlite_url):
     raw = Raw(sqlite_url).initialize()
     cases = [
         (b"{not json", -32700, None),
-        (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"', -32700, None),         # cut short
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"', -32700, None),  # cut short
         (b'\xff\xfe{"jsonrpc": "2.0", "id": 2, "method": "ping"}', -32700, None),  # not UTF-8
         (b"[]", -32600, None),
-        (b'[{"jsonrpc": "2.0", "id": 3, "method": "ping"}]', -32600, None),      # batches: not in MCP
+        (b'[{"jsonrpc": "2.0", "id": 3, "method": "ping"}]', -32600, None),  # batches: not in MCP
         (b'"ping"', -32600, None),
-        (b'{"jsonrpc": "2.0", "id": 4}', -32600, 4),                           # no method
-        (b'{"id": 5, "method": "ping"}', -32600, 5),                           # no jsonrpc
+        (b'{"jsonrpc": "2.0", "id": 4}', -32600, 4),  # no method
+        (b'{"id": 5, "method": "ping"}', -32600, 5),  # no jsonrpc
         (b'{"jsonrpc": "1.0", "id": 6, "method": "ping"}', -32600, 6),
         (b'{"jsonrpc": "2.0", "id": 7, "method": 42}', -32600, 7),
         (b'{"jsonrpc": "2.0", "id": 8, "method": "tools/list", "params": [1]}', -32600, 8),
@@ -189,7 +217,7 @@ def test_malformed_json_rpc_gets_the_error_the_specification_names(sqlite_url):
     assert missing["error"]["code"] == -32602 and "predicate" in missing["error"]["message"]
     unknown = raw.tool("no_such_tool", {})
     assert unknown["error"]["code"] == -32602 and "no_such_tool" in unknown["error"]["message"]
-    assert raw.request("ping") ["result"] == {}                             # still serving
+    assert raw.request("ping")["result"] == {}  # still serving
     assert raw.close()[0] == 0
 
 
@@ -203,7 +231,7 @@ def test_query_length_words_and_result_count_are_bounded(database_url):
     assert "at most 5" in tools["search_facts"]["description"]
 
     start = time.monotonic()
-    huge = raw.tool("search_facts", {"query": "tablet " * 1_500_000})   # 10.5 MB
+    huge = raw.tool("search_facts", {"query": "tablet " * 1_500_000})  # 10.5 MB
     assert time.monotonic() - start < 5
     assert huge["error"]["code"] == -32602
     assert "10500000 characters; at most 1000" in huge["error"]["message"]
@@ -212,9 +240,9 @@ def test_query_length_words_and_result_count_are_bounded(database_url):
     assert wordy["error"]["code"] == -32602 and "more than 32 words" in wordy["error"]["message"]
     assert raw.tool("search_facts", {"query": "tablet", "limit": 0})["error"]["code"] == -32602
 
-    assert len(tool_data(raw.tool("search_facts", {"query": "tablet", "limit": 1000}))) == 5   # capped
+    assert len(tool_data(raw.tool("search_facts", {"query": "tablet", "limit": 1000}))) == 5  # capped
     assert len(tool_data(raw.tool("search_facts", {"query": "tablet", "limit": 2}))) == 2
-    assert len(tool_data(raw.tool("search_facts", {"query": "tablet " * 32}))) == 5           # at the bound
+    assert len(tool_data(raw.tool("search_facts", {"query": "tablet " * 32}))) == 5  # at the bound
     assert raw.close()[0] == 0
 
 
@@ -226,7 +254,7 @@ def test_a_slow_search_is_stopped_at_the_time_bound(database_url):
     took = time.monotonic() - start
     assert slow["result"]["isError"], slow
     assert "stopped after 0.02 s (the time bound)" in slow["result"]["content"][0]["text"]
-    assert took < 2.5, took                       # the bound plus the server's grace
+    assert took < 2.5, took  # the bound plus the server's grace
     # the database is left usable: a quick call right after works
     assert tool_data(raw.tool("add_fact", {"subject": "Luna Chen", "predicate": "p", "object": "o"}))["added"]
     assert raw.close()[0] == 0
@@ -242,12 +270,20 @@ def test_a_writer_is_not_blocked_by_a_search_and_eof_ends_the_server(sqlite_url)
     assert search_s > 0.4, f"the search took only {search_s:.2f} s: too fast to overlap a writer"
 
     raw.next_id += 1
-    raw.send(json.dumps({"jsonrpc": "2.0", "id": raw.next_id, "method": "tools/call",
-                         "params": {"name": "search_facts", "arguments": {"query": words}}}).encode())
+    raw.send(
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": raw.next_id,
+                "method": "tools/call",
+                "params": {"name": "search_facts", "arguments": {"query": words}},
+            }
+        ).encode()
+    )
     time.sleep(0.1 * search_s)
     start = time.monotonic()
-    with connect(sqlite_url) as db:     # another connection, writing while the search reads
-        db.conn.execute("PRAGMA busy_timeout = 0")   # fail at once if the file is locked
+    with connect(sqlite_url) as db:  # another connection, writing while the search reads
+        db.conn.execute("PRAGMA busy_timeout = 0")  # fail at once if the file is locked
         assert add_facts(db, [make_fact("Luna Chen", "rides", "a tram", "writer")]) == 1
     write_s = time.monotonic() - start
     assert raw.replies.empty(), "the search answered before the writer finished: no overlap shown"
@@ -255,8 +291,16 @@ def test_a_writer_is_not_blocked_by_a_search_and_eof_ends_the_server(sqlite_url)
     assert tool_data(raw.reply(timeout=60))
 
     # input closed while a search is running: the server stops it and exits at once
-    raw.send(json.dumps({"jsonrpc": "2.0", "id": 999, "method": "tools/call",
-                         "params": {"name": "search_facts", "arguments": {"query": words}}}).encode())
+    raw.send(
+        json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": 999,
+                "method": "tools/call",
+                "params": {"name": "search_facts", "arguments": {"query": words}},
+            }
+        ).encode()
+    )
     time.sleep(0.1 * search_s)
     code, took = raw.close()
     assert code == 0 and took < 3, (code, took, raw.proc.stderr.read()[-2000:])

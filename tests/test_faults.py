@@ -4,6 +4,7 @@ name, and a next run that makes what is missing (README: Reliability).
 
 The full disk and the read-only folder are small tmpfs mounts made here (root only); where
 mounting is refused the test is skipped with the mount's own error."""
+
 import os
 import signal
 import subprocess
@@ -12,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import fork_project, snakemake
+from test_workflow import EP, planned
+
 from tower_anime import verify_output
 from tower_anime.fsutil import OutputError, write_json_atomic
-from test_workflow import EP, planned
 
 pytestmark = [pytest.mark.faults, pytest.mark.workflow]
 LINE = f"audio/{EP}/voice/s3_l1.wav"
@@ -25,8 +26,9 @@ LINE = f"audio/{EP}/voice/s3_l1.wav"
 def mount(where: Path, *options: str) -> None:
     """A small tmpfs at `where`; skip the test (with the mount's error) where mounting is refused."""
     where.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(where)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(where)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip() or proc.returncode}")
 
@@ -48,11 +50,17 @@ def real_names(folder: Path) -> list[Path]:
 
 
 def leftovers(work: Path) -> list[Path]:
-    return [p for d in ("stills", "clips", "audio", "subs", "episodes", "build", "reports") if (work / d).exists()
-            for p in (work / d).rglob("*") if ".tmp" in p.name]
+    return [
+        p
+        for d in ("stills", "clips", "audio", "subs", "episodes", "build", "reports")
+        if (work / d).exists()
+        for p in (work / d).rglob("*")
+        if ".tmp" in p.name
+    ]
 
 
 # --- a full disk ---------------------------------------------------------------------------
+
 
 def test_a_full_disk_fails_the_job_leaves_nothing_and_the_next_run_makes_it(built, tmp_path):
     work = fork_project(built, tmp_path)
@@ -72,7 +80,7 @@ def test_a_full_disk_fails_the_job_leaves_nothing_and_the_next_run_makes_it(buil
         filler = fill(voice, leave_kib=24)  # the line takes 58 KiB
         proc = snakemake(work, "--cores", "1", LINE, check=False)
         assert proc.returncode != 0
-        assert f"ERROR [voice]" in proc.stderr and "No space left on device" in proc.stderr, proc.stderr[-3000:]
+        assert "ERROR [voice]" in proc.stderr and "No space left on device" in proc.stderr, proc.stderr[-3000:]
         assert "disk is full" in proc.stderr and f"nothing was left under {LINE}" in proc.stderr
         assert real_names(voice) == [] and list(voice.glob(".*.tmp*")) == []
 
@@ -87,14 +95,20 @@ def test_a_full_disk_fails_the_job_leaves_nothing_and_the_next_run_makes_it(buil
 
 # --- a killed run ----------------------------------------------------------------------------
 
+
 def test_a_run_killed_mid_job_leaves_no_partial_file_and_the_next_run_completes(built, tmp_path):
     work = fork_project(built, tmp_path)
     clips = work / "clips" / EP
     for made in [*clips.glob("*.mp4"), work / "build" / EP / "master.mkv", work / "episodes" / f"{EP}.mkv"]:
         made.unlink()  # the clips and the episode are to be made again
-    run = subprocess.Popen([sys.executable, "-m", "snakemake", "--configfile", "tests/data/config.yaml", "--cores", "2"],
-                           cwd=work, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--configfile", "tests/data/config.yaml", "--cores", "2"],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not list(clips.glob(".*.tmp.mp4")) and time.monotonic() < deadline and run.poll() is None:
@@ -120,8 +134,14 @@ def test_a_run_killed_mid_job_leaves_no_partial_file_and_the_next_run_completes(
 
 # --- a file cut short after it was made ------------------------------------------------------
 
-@pytest.mark.parametrize("path,report", [(f"clips/{EP}/s2.mp4", f"reports/{EP}/clips/s2.json"),
-                                         (f"audio/{EP}/voice/s2_l1.wav", f"reports/{EP}/voice/s2_l1.json")])
+
+@pytest.mark.parametrize(
+    "path,report",
+    [
+        (f"clips/{EP}/s2.mp4", f"reports/{EP}/clips/s2.json"),
+        (f"audio/{EP}/voice/s2_l1.wav", f"reports/{EP}/voice/s2_l1.json"),
+    ],
+)
 def test_a_file_cut_short_is_refused_then_made_again(built, tmp_path, path, report):
     work = fork_project(built, tmp_path)
     target = work / path
@@ -131,7 +151,7 @@ def test_a_file_cut_short_is_refused_then_made_again(built, tmp_path, path, repo
     delivered = episode.read_bytes()
     proc = snakemake(work, "--cores", "2", check=False)
     assert proc.returncode != 0
-    assert f"decodes = False" in proc.stderr and f"report: {report}" in proc.stderr, proc.stderr[-3000:]
+    assert "decodes = False" in proc.stderr and f"report: {report}" in proc.stderr, proc.stderr[-3000:]
     assert "made again on the next run" in proc.stderr
     # not delivered: the episode made from it is gone (the clip), or the one before it stays (the line)
     assert not episode.exists() or episode.read_bytes() == delivered
@@ -142,6 +162,7 @@ def test_a_file_cut_short_is_refused_then_made_again(built, tmp_path, path, repo
 
 
 # --- a read-only folder ----------------------------------------------------------------------
+
 
 def test_a_read_only_folder_is_named_in_one_line(built, tmp_path):
     work = fork_project(built, tmp_path)

@@ -1,6 +1,7 @@
 """Each filter graph now built with ffmpeg-python (behind media.py) against the text the
 package wrote by hand before (tests/legacy_graphs.py): the same graph as FFmpeg reads it
 (tests/ffgraph.py), and, run on the same inputs, the same output bytes."""
+
 import sys
 from pathlib import Path
 
@@ -17,8 +18,20 @@ RATE = 48000
 
 
 def noise(path, seconds, rate=44100, channels=2):
-    ffmpeg(["-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.3:duration={seconds}:sample_rate={rate}:seed=5",
-            "-ac", channels, "-c:a", "pcm_s16le", str(path)], "test input")
+    ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"anoisesrc=color=pink:amplitude=0.3:duration={seconds}:sample_rate={rate}:seed=5",
+            "-ac",
+            channels,
+            "-c:a",
+            "pcm_s16le",
+            str(path),
+        ],
+        "test input",
+    )
     return path
 
 
@@ -52,9 +65,14 @@ def renamed(args, new, old):
     return [str(old) if a == str(new) else a for a in args]
 
 
-VOICES = [{}, {"pitch": 4}, {"pitch": -3, "tempo": 1.2}, {"tempo": 0.9},
-          {"pitch": 2, "timbre": {"formant": 1.5, "brightness": 3}},
-          {"pitch": 0, "tempo": 1.1, "timbre": {"formant": -2, "warmth": 4, "brightness": -2}}]
+VOICES = [
+    {},
+    {"pitch": 4},
+    {"pitch": -3, "tempo": 1.2},
+    {"tempo": 0.9},
+    {"pitch": 2, "timbre": {"formant": 1.5, "brightness": 3}},
+    {"pitch": 0, "tempo": 1.1, "timbre": {"formant": -2, "warmth": 4, "brightness": -2}},
+]
 
 
 @pytest.mark.parametrize("voice", VOICES)
@@ -62,8 +80,22 @@ def test_voice_post_filter(tmp_path, voice):
     from tower_anime.audio.voice import post_args
 
     raw = tmp_path / "speech"
-    ffmpeg(["-f", "lavfi", "-i", "sine=f=220:d=0.8:r=22050", "-af", "adelay=200,apad=pad_dur=0.3",
-            "-c:a", "pcm_s16le", "-f", "wav", str(raw)], "test speech")
+    ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=220:d=0.8:r=22050",
+            "-af",
+            "adelay=200,apad=pad_dur=0.3",
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "wav",
+            str(raw),
+        ],
+        "test speech",
+    )
     old, new = tmp_path / "old.wav", tmp_path / "new.wav"
     old_args = legacy.post_args(raw, old, voice, RATE)
     new_args = post_args(raw, new, voice, RATE)
@@ -86,16 +118,32 @@ def test_music_finish(tmp_path, rate, duration, gain):
 
 
 def tone(path, freq, seconds, rate=48000):
-    ffmpeg(["-f", "lavfi", "-i", f"sine=frequency={freq}:duration={seconds}:sample_rate={rate}",
-            "-ac", "1", "-c:a", "pcm_s16le", str(path)], "test tone")
+    ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={freq}:duration={seconds}:sample_rate={rate}",
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_s16le",
+            str(path),
+        ],
+        "test tone",
+    )
     return path
 
 
 MIX_CASES = {
     "two scenes, three lines, one sped up": (
         [{"scene": "a", "start_frame": 0, "frames": 96}, {"scene": "b", "start_frame": 96, "frames": 120}],
-        [{"line": "l1", "start": 0.5, "end": 1.5}, {"line": "l2", "start": 2.0, "end": 3.2, "tempo": 1.2},
-         {"line": "l3", "start": 5.1, "end": 6.0}]),
+        [
+            {"line": "l1", "start": 0.5, "end": 1.5},
+            {"line": "l2", "start": 2.0, "end": 3.2, "tempo": 1.2},
+            {"line": "l3", "start": 5.1, "end": 6.0},
+        ],
+    ),
     "no dialogue": ([{"scene": "a", "start_frame": 0, "frames": 216}], []),
 }
 
@@ -108,8 +156,7 @@ def test_mix_premix_and_pass2(tmp_path, case):
     scenes, placed = MIX_CASES[case]
     cfg = validate_config({})
     timeline = {"episode": "t", "fps": 24, "total_frames": 216, "scenes": scenes}
-    music = {s["scene"]: tone(tmp_path / f"m{s['scene']}.wav", 800 + 100 * i, 6.0, 44100)
-             for i, s in enumerate(scenes)}
+    music = {s["scene"]: tone(tmp_path / f"m{s['scene']}.wav", 800 + 100 * i, 6.0, 44100) for i, s in enumerate(scenes)}
     voices = {c["line"]: tone(tmp_path / f"{c['line']}.wav", 200 + 50 * i, 1.0) for i, c in enumerate(placed)}
     names = ("premix", "dialogue", "music")
     old = [tmp_path / f"old_{n}.wav" for n in names]
@@ -150,14 +197,35 @@ def test_qc_grey_decode(tmp_path, first, with_thumb):
     from tower_anime.qc.frames import GREY, LUMA_PLANE, grey_args
 
     clip = tmp_path / "clip.mp4"
-    ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=24:d=2", "-pix_fmt", "yuv420p", "-c:v", "libx264",
-            "-preset", "ultrafast", str(clip)], "test clip")
+    ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=320x240:r=24:d=2",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            str(clip),
+        ],
+        "test clip",
+    )
     new_first = LUMA_PLANE if first == "extractplanes=y" else GREY
     frames = (0, 12, 47)
     old_thumb, new_thumb = (tmp_path / "old.jpg", tmp_path / "new.jpg") if with_thumb else (None, None)
     old_args = legacy.grey_args(clip, 160, 120, first, old_thumb, frames)
-    new_args = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
-                *grey_args(clip, 160, 120, new_first, new_thumb, frames)]
+    new_args = [
+        "ffmpeg",
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        *grey_args(clip, 160, 120, new_first, new_thumb, frames),
+    ]
     ffgraph.assert_equivalent(old_args, renamed(new_args, new_thumb, old_thumb) if with_thumb else new_args)
     old_raw = subprocess.run(old_args, capture_output=True, check=True).stdout
     new_raw = subprocess.run(new_args, capture_output=True, check=True).stdout
@@ -174,8 +242,12 @@ def test_conform_voice_decode(tmp_path, tempo):
 
     voice = tone(tmp_path / "v.wav", 300, 1.3, 22050)
     old_args = legacy.samples_args(voice, RATE, f"atempo={tempo:.4f}" if tempo != 1.0 else "anull")
-    new_args = ["ffmpeg", "-v", "error",
-                *samples_args(voice, RATE, fx("atempo", f"{tempo:.4f}") if tempo != 1.0 else fx("anull"))]
+    new_args = [
+        "ffmpeg",
+        "-v",
+        "error",
+        *samples_args(voice, RATE, fx("atempo", f"{tempo:.4f}") if tempo != 1.0 else fx("anull")),
+    ]
     ffgraph.assert_equivalent(old_args, new_args)
     old = subprocess.run(old_args, capture_output=True, check=True).stdout
     assert old == subprocess.run(new_args, capture_output=True, check=True).stdout and len(old) > 0
@@ -197,4 +269,4 @@ def test_loudness_meter(tmp_path, monkeypatch):
     cmd, proc = seen[0]
     ffgraph.assert_equivalent(legacy.loudness_args(wav), cmd)
     old = real(legacy.loudness_args(wav), "old meter").stderr
-    assert old[old.rfind("Summary:"):] == proc.stderr[proc.stderr.rfind("Summary:"):]
+    assert old[old.rfind("Summary:") :] == proc.stderr[proc.stderr.rfind("Summary:") :]

@@ -1,4 +1,5 @@
 """Atomic outputs: complete files only, no leftovers, ordinary permissions."""
+
 import os
 import stat
 

@@ -1,26 +1,43 @@
 """Property test: any mutation of the story or the config either plans or is refused with
 InvalidInput whose every problem names a file and a field; never any other exception."""
+
 import math
 import os
 import shutil
 
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import ROOT, load_yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from conftest import ROOT, dump_yaml, load_yaml
 from tower_anime.check import check_config_file
 from tower_anime.errors import InvalidInput
 
 CHARACTERS = load_yaml(ROOT / "config" / "characters.yaml")
 EPISODE = load_yaml(ROOT / "tests" / "data" / "episodes" / "test01.yaml")
 
-weird_text = st.lists(st.one_of(st.text(max_size=6), st.sampled_from(
-    ["\x00", "\x1b", "\n", "\t", "\u2028", "<i>", "{\\an8}", "{{", " ", "../", "\x85", "a", "1"])), max_size=6).map("".join)
-weird_number = st.one_of(st.integers(min_value=-10 ** 12, max_value=10 ** 12),
-                         st.sampled_from([math.nan, math.inf, -math.inf, 1e300, -1e300, 0, -1, 1, 0.5]),
-                         st.floats(allow_nan=True, allow_infinity=True))
-weird_value = st.one_of(weird_text, weird_number, st.booleans(), st.none(), st.just([]), st.just({}),
-                        st.lists(weird_text, max_size=2), st.dictionaries(weird_text, weird_text, max_size=2))
+weird_text = st.lists(
+    st.one_of(
+        st.text(max_size=6),
+        st.sampled_from(["\x00", "\x1b", "\n", "\t", "\u2028", "<i>", "{\\an8}", "{{", " ", "../", "\x85", "a", "1"]),
+    ),
+    max_size=6,
+).map("".join)
+weird_number = st.one_of(
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.sampled_from([math.nan, math.inf, -math.inf, 1e300, -1e300, 0, -1, 1, 0.5]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+weird_value = st.one_of(
+    weird_text,
+    weird_number,
+    st.booleans(),
+    st.none(),
+    st.just([]),
+    st.just({}),
+    st.lists(weird_text, max_size=2),
+    st.dictionaries(weird_text, weird_text, max_size=2),
+)
 
 
 def _paths(node, prefix=()):
@@ -60,7 +77,7 @@ def _dump(doc, data):
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=data.draw(st.booleans()))
     if data.draw(st.integers(0, 4)) == 0:
         lines = text.splitlines()
-        keyed = [i for i, l in enumerate(lines) if ":" in l and not l.lstrip().startswith("-")]
+        keyed = [i for i, row in enumerate(lines) if ":" in row and not row.lstrip().startswith("-")]
         if keyed:
             i = data.draw(st.sampled_from(keyed))
             lines.insert(i + 1, lines[i])
@@ -81,9 +98,9 @@ def _check(folder, characters_text, episode_text, config_doc, data):
     except InvalidInput as e:
         assert e.problems
         for p in e.problems:
-            assert p.file and p.file != "None", p    # a file (relative ones are read from the folder)
+            assert p.file and p.file != "None", p  # a file (relative ones are read from the folder)
             assert "\n" not in str(p), p
-            assert str(p).split(": ", 2)[1], p   # a field (or "(top level)")
+            assert str(p).split(": ", 2)[1], p  # a field (or "(top level)")
         return
     finally:
         os.chdir(cwd)
@@ -91,10 +108,14 @@ def _check(folder, characters_text, episode_text, config_doc, data):
 
 
 def _config(folder):
-    return {"story": {"characters": str(folder / "characters.yaml"), "episodes_dir": str(folder / "episodes")},
-            "facts": {"source": "none"}, "backends": {"voice": "espeak"},
-            "output": {"width": 768, "height": 512, "fps": 24}, "music": {"bed_level_db": -8, "scene_fade": 0.75},
-            "voice": {"gap": 0.25, "first_line_at": 0.4}}
+    return {
+        "story": {"characters": str(folder / "characters.yaml"), "episodes_dir": str(folder / "episodes")},
+        "facts": {"source": "none"},
+        "backends": {"voice": "espeak"},
+        "output": {"width": 768, "height": 512, "fps": 24},
+        "music": {"bed_level_db": -8, "scene_fade": 0.75},
+        "voice": {"gap": 0.25, "first_line_at": 0.4},
+    }
 
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,11 +1,12 @@
 """The hard episode (tests/data/hard): every awkward case of dialogue timing and every
 transition, built on the first run with the default config and no waivers. The gates prove
 the cut; this test also reads the delivered file itself, independently of the gates."""
+
 import json
 
 import pytest
-
 from conftest import copy_workflow, snakemake
+
 from tower_anime.config import load_config
 from tower_anime.media import count_frames, ffmpeg, probe
 from tower_anime.qc.subtitles import parse_srt
@@ -79,4 +80,4 @@ def test_the_short_long_and_empty_shots_are_as_scripted(hard):
     _, plan, _ = hard
     rows = {r["shot"]: r for r in plan.shots}
     assert rows["r_blink"]["frames"] == 24 and rows["r_city"]["frames"] == 240 and rows["g_empty"]["frames"] == 36
-    assert rows["r_brief"]["frames"] > 121          # two long lines grew their shot
+    assert rows["r_brief"]["frames"] > 121  # two long lines grew their shot

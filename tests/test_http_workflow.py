@@ -2,6 +2,7 @@
 an episode built with HTTP backends, the `streaming` delivery profile and shots that grow to
 fit their dialogue; what re-plans when the request template changes; and service faults that
 stop a job with the documented message and leave nothing in audio/."""
+
 import json
 import os
 import re
@@ -9,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
-
 from audio_service import AudioService
 from conftest import copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs
+
 from tower_anime.media import count_frames, loudness, probe
 
 pytestmark = pytest.mark.workflow
@@ -26,8 +27,14 @@ def run(workdir, *args, token=TOKEN, check=True):
     env = {k: v for k, v in os.environ.items() if k != ENV}
     if token is not None:
         env[ENV] = token
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *CONFIG, *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *CONFIG, *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
@@ -43,8 +50,13 @@ def http_config(svc):
     return {
         "backends": {"voice": "http", "music": "http"},
         "voice": {"http": {"url": svc.url("/api/voice/synthesize"), **common}},
-        "music": {"http": {"url": svc.url("/api/music/generate"), **common,
-                           "reply": {"type": "base64", "pointer": "/result/audio"}}},
+        "music": {
+            "http": {
+                "url": svc.url("/api/music/generate"),
+                **common,
+                "reply": {"type": "base64", "pointer": "/result/audio"},
+            }
+        },
         "loudness": {"profile": "streaming"},
     }
 
@@ -71,7 +83,7 @@ def svc():
 @pytest.fixture(scope="module")
 def built(svc, tmp_path_factory):
     work = project(tmp_path_factory.mktemp("http") / "base", svc)
-    svc.inject("voice", "500", "503")   # the first answers fail: the jobs retry
+    svc.inject("voice", "500", "503")  # the first answers fail: the jobs retry
     run(work, "--cores", "2")
     return work
 
@@ -81,22 +93,26 @@ fork = fork_project
 
 # --- the episode built through the services ------------------------------------------------
 
+
 def test_the_services_got_the_rendered_requests_with_the_token(svc, built):
     voice = {c[4]["text"]: c for c in svc.calls("voice")}
-    assert {(b["voice_id"], b["emotion"]) for _, _, _, _, b in voice.values()} == \
-        {("akira", "urgent"), ("luna", "neutral"), ("viktor", "neutral")}
+    assert {(b["voice_id"], b["emotion"]) for _, _, _, _, b in voice.values()} == {
+        ("akira", "urgent"),
+        ("luna", "neutral"),
+        ("viktor", "neutral"),
+    }
     assert all(c[3]["Authorization"] == f"Bearer {TOKEN}" for c in svc.requests)
     timeline = json.loads((built / "build" / EP / "timeline.json").read_text())
     durations = {s["scene"]: round(s["frames"] / 24, 4) for s in timeline["scenes"]}
     assert {c[4]["scene_id"]: c[4]["duration"] for c in svc.calls("music")} == durations
     logs = "".join(p.read_text() for p in (built / "logs" / EP / "voice").glob("*.log"))
-    assert "HTTP 500: model worker crashed" in logs and "HTTP 503" in logs   # retried, then built
+    assert "HTTP 500: model worker crashed" in logs and "HTTP 503" in logs  # retried, then built
 
 
 def test_the_long_line_grew_its_shot_and_the_subtitles_follow_the_voice(built):
     timeline = json.loads((built / "build" / EP / "timeline.json").read_text())
     s2 = {s["shot"]: s for s in timeline["shots"]}["s2"]
-    assert s2["frames"] > 60                                  # the script said 2.5 s
+    assert s2["frames"] > 60  # the script said 2.5 s
     mkv = built / "episodes" / f"{EP}.mkv"
     assert abs(count_frames(mkv) - timeline["total_frames"]) <= 1
     srt = (built / "subs" / f"{EP}.eng.srt").read_text().strip().split("\n\n")
@@ -141,6 +157,7 @@ def test_no_temporary_files_and_nothing_left_to_do(built):
 
 # --- what re-plans -----------------------------------------------------------------------
 
+
 def edit_http(work, fn):
     cfg = load_yaml(work / "http.yaml")
     fn(cfg)
@@ -155,14 +172,18 @@ def test_transport_settings_replan_nothing(built, tmp_path):
 
 def test_a_template_edit_replans_the_lines_it_renders_differently(built, tmp_path):
     work = fork(built, tmp_path)
-    body = ('{"text": {{ text|tojson }}, "voice_id": {{ voice_id|tojson }}, "speed": {{ speed }}, '
-            '"pitch": {{ pitch }}, "emotion": {{ emotion|tojson }}, "format": "wav"'
-            '{% if speaker == "viktor" %}, "style": "menacing"{% endif %}}')
+    body = (
+        '{"text": {{ text|tojson }}, "voice_id": {{ voice_id|tojson }}, "speed": {{ speed }}, '
+        '"pitch": {{ pitch }}, "emotion": {{ emotion|tojson }}, "format": "wav"'
+        '{% if speaker == "viktor" %}, "style": "menacing"{% endif %}}'
+    )
     edit_http(work, lambda c: c["voice"]["http"].update(body=body))
     assert planned(work) == {
-        ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
+        ("voice", f"audio/{EP}/voice/s3_l1.wav"),
+        ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
         ("place_lines", f"build/{EP}/placement.json"),
-        ("subtitles", f"subs/{EP}.eng.srt"), ("mix", f"audio/{EP}/mix.wav"),
+        ("subtitles", f"subs/{EP}.eng.srt"),
+        ("mix", f"audio/{EP}/mix.wav"),
     } | episode_jobs(EP)
 
 
@@ -180,7 +201,7 @@ def test_switching_to_ebu_r128_remixes_and_delivers_within_its_tolerances(built,
     edit_http(work, lambda c: c["loudness"].update(profile="ebu-r128"))
     assert planned(work) == {("mix", f"audio/{EP}/mix.wav")} | episode_jobs(EP)
     run(work, "--cores", "2")
-    delivered = loudness(work / "episodes" / f"{EP}.mkv")      # the Opus file, as a viewer gets it
+    delivered = loudness(work / "episodes" / f"{EP}.mkv")  # the Opus file, as a viewer gets it
     assert abs(delivered["integrated_lufs"] - (-23)) <= 1.0, delivered
     assert delivered["true_peak_dbtp"] <= -1.0, delivered
     report = json.loads((work / "reports" / EP / "episode.json").read_text())
@@ -189,6 +210,7 @@ def test_switching_to_ebu_r128_remixes_and_delivers_within_its_tolerances(built,
 
 
 # --- faults that stop a job ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def fresh(svc, tmp_path_factory):

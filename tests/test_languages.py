@@ -2,6 +2,7 @@
 espeak-ng for the rest) or is refused before any job; the Japanese voice speaks Japanese; every
 drawn text has glyphs; Japanese subtitles break and count as the Japanese style guide says; and
 a Japanese/English/Spanish episode builds end to end with one tagged track per language."""
+
 import json
 import re
 import shutil
@@ -11,8 +12,8 @@ import wave
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, copy_workflow, dump_yaml, load_yaml, snakemake
+
 from tower_anime import lang
 from tower_anime.check import check_inputs
 from tower_anime.episode.subtitles import split_text, subtitle_limits
@@ -22,16 +23,18 @@ LANG = ROOT / "tests" / "data" / "lang"
 LINE = "起動完了。Nexusのファイアウォール、見えた。"  # the line of the report: 24 characters
 # OpenJTalk's phonemes: the five vowels (and their devoiced forms), N, cl (geminate), pau and
 # the consonants of Japanese, some palatalised (ky, ry...)
-JAPANESE_PHONEMES = set("a i u e o A I U E O N cl pau k g s z t d n h b p m y r w f j ch sh ts v "
-                        "ky gy ny hy by py my ry dy ty".split())
+JAPANESE_PHONEMES = set(
+    "a i u e o A I U E O N cl pau k g s z t d n h b p m y r w f j ch sh ts v ky gy ny hy by py my ry dy ty".split()
+)
 
 
 def lang_config(tmp_path, **sections):
     """The languages test config with its story copied to tmp_path (to edit), as a dict."""
     shutil.copytree(LANG, tmp_path / "lang")
     cfg = load_yaml(LANG / "config.yaml")
-    cfg["story"].update(characters=str(tmp_path / "lang" / "characters.yaml"),
-                        episodes_dir=str(tmp_path / "lang" / "episodes"))
+    cfg["story"].update(
+        characters=str(tmp_path / "lang" / "characters.yaml"), episodes_dir=str(tmp_path / "lang" / "episodes")
+    )
     cfg["facts"] = {"source": "none"}
     for key, value in sections.items():
         cfg[key] = {**cfg.get(key, {}), **value}
@@ -46,14 +49,24 @@ def refused(cfg):
 
 # --- codes ---------------------------------------------------------------------------------
 
+
 def test_codes_map_to_matroska_tags_and_names():
-    assert [lang.matroska(c) for c in ("ja", "jpn", "ja-JP", "en", "es-MX", "de", "deu", "mul")] == \
-        ["jpn", "jpn", "jpn", "eng", "spa", "ger", "ger", "mul"]
+    assert [lang.matroska(c) for c in ("ja", "jpn", "ja-JP", "en", "es-MX", "de", "deu", "mul")] == [
+        "jpn",
+        "jpn",
+        "jpn",
+        "eng",
+        "spa",
+        "ger",
+        "ger",
+        "mul",
+    ]
     assert [lang.name(c) for c in ("jpn", "en", "spa")] == ["日本語", "English", "Español"]
     assert lang.problem("xx") and lang.problem("ja_JP") and lang.problem("ja") is None
 
 
 # --- which voice speaks a line --------------------------------------------------------------
+
 
 def test_each_language_goes_to_a_voice_that_speaks_it(tmp_path):
     plan = check_inputs(lang_config(tmp_path), "my.yaml").plans["lang01"]
@@ -96,6 +109,7 @@ def test_translation_into_the_lines_own_language_and_bad_codes_are_refused(tmp_p
 
 # --- the glyph check ------------------------------------------------------------------------
 
+
 def test_a_character_no_font_has_fails_validation_naming_field_and_character(tmp_path):
     cfg = lang_config(tmp_path)
     sheet = Path(cfg["story"]["characters"])
@@ -116,6 +130,7 @@ def test_japanese_text_is_drawn_with_the_cjk_font(tmp_path):
 
 
 # --- the Japanese voice ---------------------------------------------------------------------
+
 
 def test_the_japanese_voice_speaks_japanese_deterministically_and_fast(tmp_path):
     from tower_anime.backends.openjtalk import phonemes, synthesize
@@ -138,6 +153,7 @@ def test_the_japanese_voice_speaks_japanese_deterministically_and_fast(tmp_path)
 
 # --- Japanese subtitles ---------------------------------------------------------------------
 
+
 def test_japanese_subtitles_break_between_characters_within_13_full_width(test_config):
     limits = subtitle_limits(test_config["subtitles"], 24, "jpn")
     assert (limits.max_chars_per_line, limits.max_chars_per_second, limits.half_width) == (13, 4, 0.5)
@@ -150,14 +166,23 @@ def test_japanese_subtitles_break_between_characters_within_13_full_width(test_c
 
 # --- the episode end to end -----------------------------------------------------------------
 
+
 @pytest.mark.workflow
 def test_mixed_language_episode_builds_with_one_tagged_track_per_language(tmp_path):
     work = copy_workflow(tmp_path / "w")
     snakemake(work, "--cores", "2", config="tests/data/lang/config.yaml")
     mkv = work / "episodes" / "lang01.mkv"
     info = json.loads(subprocess.run(["mkvmerge", "-J", str(mkv)], capture_output=True, text=True, check=True).stdout)
-    tracks = [(t["type"], t["properties"].get("language"), t["properties"].get("track_name"),
-               t["properties"]["default_track"], t["properties"]["forced_track"]) for t in info["tracks"]]
+    tracks = [
+        (
+            t["type"],
+            t["properties"].get("language"),
+            t["properties"].get("track_name"),
+            t["properties"]["default_track"],
+            t["properties"]["forced_track"],
+        )
+        for t in info["tracks"]
+    ]
     assert tracks == [
         ("video", "und", "Picture (768x512)", True, False),
         ("audio", "mul", "日本語, English, Español (stereo)", True, False),
@@ -165,17 +190,20 @@ def test_mixed_language_episode_builds_with_one_tagged_track_per_language(tmp_pa
         ("subtitles", "jpn", "日本語", False, False),
         ("subtitles", "spa", "Español", False, False),
     ]
-    chapters = subprocess.run(["mkvextract", str(mkv), "chapters", "-"], capture_output=True, text=True,
-                              check=True).stdout
+    chapters = subprocess.run(
+        ["mkvextract", str(mkv), "chapters", "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert re.findall(r"<ChapterLanguage>(\w+)<", chapters) == ["eng", "eng"]
     # each track's events, rows and events joined back, are the script's texts byte for byte
     episode = load_yaml(LANG / "episodes" / "lang01.yaml")
-    lines = [l for s in episode["scenes"] for sh in s["shots"] for l in sh["dialogue"]]
-    want = {"eng": [lines[0]["subtitles"]["eng"], lines[1]["text"], lines[2]["subtitles"]["eng"]],
-            "jpn": [lines[0]["text"], lines[1]["subtitles"]["jpn"], lines[2]["subtitles"]["ja"]],
-            "spa": [lines[0]["subtitles"]["spa"], lines[2]["text"]]}
+    lines = [line for s in episode["scenes"] for sh in s["shots"] for line in sh["dialogue"]]
+    want = {
+        "eng": [lines[0]["subtitles"]["eng"], lines[1]["text"], lines[2]["subtitles"]["eng"]],
+        "jpn": [lines[0]["text"], lines[1]["subtitles"]["jpn"], lines[2]["subtitles"]["ja"]],
+        "spa": [lines[0]["subtitles"]["spa"], lines[2]["text"]],
+    }
     placement = json.loads((work / "build" / "lang01" / "placement.json").read_text())["lines"]
-    for i, t in enumerate(info["tracks"][2:]):
+    for t in info["tracks"][2:]:
         code = t["properties"]["language"]
         out = tmp_path / f"{code}.srt"
         subprocess.run(["mkvextract", str(mkv), "tracks", f"{t['id']}:{out}"], capture_output=True, check=True)

@@ -4,6 +4,7 @@ From the bottom: the shared tools (errors, files, FFmpeg, schemas, config), the 
 facts, the stages (stills, clips, audio, episode, QC, ComfyUI, prompts, backends), the story
 (which plans the stages' specs) and the config check, and the commands on top. An import up a floor would make a
 lower piece depend on a higher one's choices (the database on how stories are checked)."""
+
 import ast
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def test_no_module_imports_from_a_higher_floor():
             continue
         for line, target in imported(module):
             if target in FLOOR and FLOOR[target] > FLOOR[here]:
-                upward.append(f"{module.relative_to(PACKAGE)}:{line} imports {target} (floor {FLOOR[target]} > "
-                              f"{FLOOR[here]})")
+                upward.append(
+                    f"{module.relative_to(PACKAGE)}:{line} imports {target} (floor {FLOOR[target]} > {FLOOR[here]})"
+                )
     assert unknown == [], "give these modules a floor in FLOORS"
     assert upward == []

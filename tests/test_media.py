@@ -1,10 +1,11 @@
 """Media building blocks against real FFmpeg: camera clips, the join graph, QC of clips."""
+
 import json
 
 import pytest
+from conftest import ROOT
 from PIL import Image
 
-from conftest import ROOT
 from tower_anime.clips import render_clip
 from tower_anime.clips.camera import crop_boxes
 from tower_anime.config import load_config
@@ -18,8 +19,18 @@ THRESHOLDS = load_config(ROOT / "config" / "config.yaml")["qc"]["clip"]  # the d
 
 
 def clip_spec(move, frames=25, shot="x"):
-    return {"still": {"episode": "t", "shot": shot, "camera": {"move": move, "framing": "medium"},
-                      "width": 256, "height": 160}, "frames": frames, "fps": 24, "backend": "camera"}
+    return {
+        "still": {
+            "episode": "t",
+            "shot": shot,
+            "camera": {"move": move, "framing": "medium"},
+            "width": 256,
+            "height": 160,
+        },
+        "frames": frames,
+        "fps": 24,
+        "backend": "camera",
+    }
 
 
 @pytest.fixture
@@ -51,10 +62,15 @@ def test_moves_differ_and_unknown_move_is_refused():
 
 
 def test_video_graph_uses_concat_for_cuts_and_xfade_with_offsets():
-    tl = {"fps": 24, "total_frames": 158, "shots": [
-        {"frames": 49, "transition_in": "cut", "transition_frames": 0},
-        {"frames": 60, "transition_in": "cut", "transition_frames": 0},
-        {"frames": 61, "transition_in": "crossfade", "transition_frames": 12}]}
+    tl = {
+        "fps": 24,
+        "total_frames": 158,
+        "shots": [
+            {"frames": 49, "transition_in": "cut", "transition_frames": 0},
+            {"frames": 60, "transition_in": "cut", "transition_frames": 0},
+            {"frames": 61, "transition_in": "crossfade", "transition_frames": 12},
+        ],
+    }
     g = video_graph(tl)
     assert "[v0][v1]concat=n=2" in g
     assert "xfade=transition=custom:" in g and ":duration=0.500000:offset=4.041667" in g  # (49+60-12)/24
@@ -68,8 +84,22 @@ def test_clip_qc_passes_a_good_clip_and_fails_a_black_one(tmp_path, still):
     assert report["pass"], report
 
     black = tmp_path / "black.mp4"
-    ffmpeg(["-f", "lavfi", "-i", "color=black:s=256x160:r=24", "-frames:v", "25", "-pix_fmt", "yuv420p",
-            "-c:v", "libx264", str(black)], "black clip")
+    ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=256x160:r=24",
+            "-frames:v",
+            "25",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            str(black),
+        ],
+        "black clip",
+    )
     bad = clip_report(black, clip_spec("push_in", shot="dark"), THRESHOLDS)
     failed = {c["metric"] for c in bad["checks"] if not c["pass"]}
     assert "black_fraction" in failed  # (a black clip is also frozen and has no detail)
@@ -103,5 +133,5 @@ def test_caption_strip_stays_put_while_the_camera_moves(tmp_path, still):
     ffmpeg(["-sseof", "-0.05", "-i", str(out), "-frames:v", "1", str(last)], "last frame")
     a = np.asarray(Image.open(first).convert("L"), dtype=float)
     b = np.asarray(Image.open(last).convert("L"), dtype=float)
-    assert np.abs(a[:30] - b[:30]).mean() < 3             # the strip: unchanged
-    assert np.abs(a[-100:] - b[-100:]).mean() > 3         # the picture below: moved
+    assert np.abs(a[:30] - b[:30]).mean() < 3  # the strip: unchanged
+    assert np.abs(a[-100:] - b[-100:]).mean() > 3  # the picture below: moved

@@ -1,4 +1,5 @@
 """Tests for the temp-music backend: mood mapping, composition, FluidSynth rendering."""
+
 import io
 import wave
 
@@ -14,8 +15,15 @@ TIM_GM = "/usr/share/sounds/sf2/TimGM6mb.sf2"  # small: fast to load in tests
 
 
 def make_spec(**overrides):
-    spec = {"episode": "ep01", "scene": "sc01", "mood": "tense", "cue": "chase through the market",
-            "duration": 24.5, "seed": 77, "sample_rate": 48000}
+    spec = {
+        "episode": "ep01",
+        "scene": "sc01",
+        "mood": "tense",
+        "cue": "chase through the market",
+        "duration": 24.5,
+        "seed": 77,
+        "sample_rate": 48000,
+    }
     spec.update(overrides)
     return spec
 
@@ -52,23 +60,27 @@ def read_wav(path):
 
 # ---------------------------------------------------------------- moods
 
-@pytest.mark.parametrize("text, mood", [
-    ("tense", "tense"),
-    ("Calm", "calm"),
-    ("a melancholy farewell", "melancholy"),
-    ("TRIUMPHANT!", "triumphant"),
-    ("mysterious fog", "mysterious"),
-    ("action", "action"),
-    ("romantic", "romantic"),
-    ("ominous", "ominous"),
-    ("hopeful", "hopeful"),
-    ("neutral", "neutral"),
-    ("sad, quiet rain", "melancholy"),          # first keyword wins
-    ("rising tension", "tense"),                # stem match
-    ("a hopeless dawn", "melancholy"),          # whole word beats the "hope*" stem
-    ("the big battle", "action"),
-    ("darkness falls", "ominous"),
-])
+
+@pytest.mark.parametrize(
+    "text, mood",
+    [
+        ("tense", "tense"),
+        ("Calm", "calm"),
+        ("a melancholy farewell", "melancholy"),
+        ("TRIUMPHANT!", "triumphant"),
+        ("mysterious fog", "mysterious"),
+        ("action", "action"),
+        ("romantic", "romantic"),
+        ("ominous", "ominous"),
+        ("hopeful", "hopeful"),
+        ("neutral", "neutral"),
+        ("sad, quiet rain", "melancholy"),  # first keyword wins
+        ("rising tension", "tense"),  # stem match
+        ("a hopeless dawn", "melancholy"),  # whole word beats the "hope*" stem
+        ("the big battle", "action"),
+        ("darkness falls", "ominous"),
+    ],
+)
 def test_mood_profile_maps_keywords(text, mood):
     assert music.mood_profile(text)["name"] == mood
 
@@ -86,8 +98,19 @@ def test_mood_profile_returns_a_copy():
 
 
 def test_moods_are_complete_and_distinct_in_tempo():
-    required = {"tempo", "mode", "pad", "bass", "lead", "drums", "density", "lead_style",
-                "bass_style", "progressions", "level_db"}
+    required = {
+        "tempo",
+        "mode",
+        "pad",
+        "bass",
+        "lead",
+        "drums",
+        "density",
+        "lead_style",
+        "bass_style",
+        "progressions",
+        "level_db",
+    }
     for name, profile in music.MOODS.items():
         assert required <= set(profile), name
         assert profile["mode"] in music.SCALES
@@ -100,6 +123,7 @@ def test_moods_are_complete_and_distinct_in_tempo():
 
 
 # ---------------------------------------------------------------- composition
+
 
 def test_compose_is_deterministic_and_seeded():
     first = midi_bytes(music.compose_cue(make_spec()))
@@ -154,9 +178,13 @@ def test_notes_stay_in_key(mood):
     key = next(m.key for m in midi.tracks[0] if m.type == "key_signature")
     mode = "minor" if key.endswith("m") else "major"
     tonic = music.KEY_NAMES[mode].index(key)
-    allowed = {(tonic + root + i) % 12
-               for prog in music.MOODS[mood]["progressions"] for c in prog.split()
-               for root, ivs in [music.CHORDS[c]] for i in ivs}
+    allowed = {
+        (tonic + root + i) % 12
+        for prog in music.MOODS[mood]["progressions"]
+        for c in prog.split()
+        for root, ivs in [music.CHORDS[c]]
+        for i in ivs
+    }
     notes = notes_by_channel(midi)
     assert {n % 12 for n in notes[music.PAD] + notes[music.BASS]} <= allowed
 
@@ -168,11 +196,12 @@ def test_compose_rejects_a_non_positive_duration():
 
 # ---------------------------------------------------------------- rendering
 
+
 def assert_good_wav(path, duration, mood, rate=48000):
     (channels, width, framerate, frames), samples = read_wav(path)
     assert (channels, width, framerate) == (2, 2, rate)
     assert abs(frames / framerate - duration) <= 0.001
-    rms_db = 20 * np.log10(np.sqrt(np.mean(samples ** 2)))
+    rms_db = 20 * np.log10(np.sqrt(np.mean(samples**2)))
     target = music.MOODS[mood]["level_db"]  # fades make short cues a little quieter
     assert target - 3 < rms_db < target + 0.5, f"level {rms_db:.1f} dBFS, target {target}"
     peak = np.max(np.abs(samples))
@@ -202,12 +231,12 @@ def test_render_cue_fades_in_and_out(tmp_path):
     _, samples = read_wav(out)
 
     def rms(start, end):  # seconds -> RMS of both channels
-        return np.sqrt(np.mean(samples[int(start * 48000) * 2:int(end * 48000) * 2] ** 2))
+        return np.sqrt(np.mean(samples[int(start * 48000) * 2 : int(end * 48000) * 2] ** 2))
 
     body = rms(1, 8)
-    assert rms(0, 0.1) < 0.25 * body      # fade-in: the first 100 ms are at most 20% gain
-    assert rms(9.9, 10) < 0.1 * body      # fade-out: the last 100 ms are at most ~7% gain
-    assert np.max(np.abs(samples[-2 * 48:])) < 0.01  # ends in silence, no click
+    assert rms(0, 0.1) < 0.25 * body  # fade-in: the first 100 ms are at most 20% gain
+    assert rms(9.9, 10) < 0.1 * body  # fade-out: the last 100 ms are at most ~7% gain
+    assert np.max(np.abs(samples[-2 * 48 :])) < 0.01  # ends in silence, no click
 
 
 def test_render_cue_missing_soundfont(tmp_path):
@@ -217,6 +246,7 @@ def test_render_cue_missing_soundfont(tmp_path):
 
 
 # ---------------------------------------------------------------- soundfonts
+
 
 def test_find_soundfont_prefers_the_callers_paths(tmp_path):
     sf2 = tmp_path / "mine.sf2"

@@ -1,7 +1,8 @@
 """Voice line and music cue checks on real espeak speech and crafted bad audio."""
-import pytest
 
+import pytest
 from conftest import ROOT
+
 from tower_anime.audio.voice import synthesize_line
 from tower_anime.config import load_config
 from tower_anime.media import ffmpeg
@@ -12,8 +13,13 @@ TEXT = "Three minutes to the lab. Nobody outruns me in this city."
 
 
 def line_spec(text=TEXT):
-    return {"episode": "ep", "line": "sh1_l1", "speaker": "akira", "text": text,
-            "voice": {"engine": "espeak", "pitch": 0, "speed": 1.0, "espeak_voice": "en-us"}}
+    return {
+        "episode": "ep",
+        "line": "sh1_l1",
+        "speaker": "akira",
+        "text": text,
+        "voice": {"engine": "espeak", "pitch": 0, "speed": 1.0, "espeak_voice": "en-us"},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +68,20 @@ def music_spec(duration=4.0):
 
 
 def tone(tmp_path, name, seconds, volume="0.3"):
-    return make(tmp_path, name, ["-f", "lavfi", "-i", f"sine=frequency=220:sample_rate=48000:duration={seconds}",
-                                 "-af", f"volume={volume}", "-ac", "2"])
+    return make(
+        tmp_path,
+        name,
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=220:sample_rate=48000:duration={seconds}",
+            "-af",
+            f"volume={volume}",
+            "-ac",
+            "2",
+        ],
+    )
 
 
 def test_music_cue_checks(tmp_path):

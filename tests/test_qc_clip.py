@@ -1,7 +1,8 @@
 """Clip checks on a real camera-move clip and on crafted bad ones (tower_anime.qc.clip)."""
-import pytest
 
+import pytest
 from conftest import ROOT
+
 from tower_anime.clips.camera import render_camera_clip
 from tower_anime.config import load_config
 from tower_anime.media import ffmpeg
@@ -14,13 +15,33 @@ FRAMES = 49
 
 
 def clip_spec(move="push_in", backend="camera", frames=FRAMES):
-    still = {"episode": "ep", "scene": "sc", "shot": "sh1", "location": "Neo-Tokyo street market",
-             "time_of_day": "night", "camera": {"move": move, "framing": "medium"}, "action": "Akira runs.",
-             "seed": 3, "width": 768, "height": 512, "backend": "storyboard",
-             "characters": [{"id": "akira", "name": "Akira", "palette": {
-                 "hair": "#17141f", "skin": "#e8b98a", "outfit": "#00a8ff", "accent": "#b8c4d0"}}]}
-    return {"still": still, "frames": frames, "fps": 24, "backend": backend,
-            "hold_top": caption_height("storyboard", 512)}
+    still = {
+        "episode": "ep",
+        "scene": "sc",
+        "shot": "sh1",
+        "location": "Neo-Tokyo street market",
+        "time_of_day": "night",
+        "camera": {"move": move, "framing": "medium"},
+        "action": "Akira runs.",
+        "seed": 3,
+        "width": 768,
+        "height": 512,
+        "backend": "storyboard",
+        "characters": [
+            {
+                "id": "akira",
+                "name": "Akira",
+                "palette": {"hair": "#17141f", "skin": "#e8b98a", "outfit": "#00a8ff", "accent": "#b8c4d0"},
+            }
+        ],
+    }
+    return {
+        "still": still,
+        "frames": frames,
+        "fps": 24,
+        "backend": backend,
+        "hold_top": caption_height("storyboard", 512),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +60,24 @@ def made(tmp_path_factory):
 def altered(made, tmp_path, vf, name="bad.mp4"):
     """The push-in clip re-encoded through an FFmpeg filter that breaks it on purpose."""
     out = tmp_path / name
-    ffmpeg(["-i", made / "push_in.mp4", "-vf", vf, "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18",
-            "-pix_fmt", "yuv420p", out], "altering a test clip")
+    ffmpeg(
+        [
+            "-i",
+            made / "push_in.mp4",
+            "-vf",
+            vf,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "18",
+            "-pix_fmt",
+            "yuv420p",
+            out,
+        ],
+        "altering a test clip",
+    )
     return out
 
 
@@ -54,6 +91,7 @@ def test_a_camera_move_passes_every_check_and_writes_a_thumbnail_strip(made, tmp
     values = {c["metric"]: c["value"] for c in report["checks"]}
     assert values["frames"] == FRAMES and values["first_frame_ssim"] > 0.95 and values["black_fraction"] == 0
     from PIL import Image
+
     with Image.open(tmp_path / "t.jpg") as strip:  # first, middle, last frame side by side
         assert strip.width > 3 * 180 and strip.height < 200
 
@@ -71,7 +109,9 @@ def test_black_frames_fail(made, tmp_path):
     bad = altered(made, tmp_path, "eq=brightness=-1:contrast=0:enable='between(n,10,40)'")
     report = clip_report(bad, clip_spec(), QC, made / "still.png")
     assert "black_fraction" in failed(report)
-    assert next(c["value"] for c in report["checks"] if c["metric"] == "black_fraction") == pytest.approx(31 / 49, abs=0.03)
+    assert next(c["value"] for c in report["checks"] if c["metric"] == "black_fraction") == pytest.approx(
+        31 / 49, abs=0.03
+    )
 
 
 def black_fraction(report):
@@ -86,8 +126,10 @@ def test_black_is_measured_in_the_streams_own_range(made, tmp_path):
     limited = altered(made, tmp_path, dark.format(26), "limited.mp4")
     assert black_fraction(clip_report(limited, clip_spec(), QC, made / "still.png")) == pytest.approx(31 / 49, abs=0.01)
     full = tmp_path / "full.mkv"
-    ffmpeg(["-i", made / "push_in.mp4", "-vf", "format=yuvj420p," + dark.format(30), "-c:v", "mjpeg", "-q:v", "2",
-            full], "a full-range test clip")
+    ffmpeg(
+        ["-i", made / "push_in.mp4", "-vf", "format=yuvj420p," + dark.format(30), "-c:v", "mjpeg", "-q:v", "2", full],
+        "a full-range test clip",
+    )
     assert black_fraction(clip_report(full, clip_spec(), QC, made / "still.png")) == 0
 
 
@@ -134,10 +176,10 @@ def test_full_range_and_rgb_clips_measure_the_same(made, tmp_path, codec):
 
 # --- generated clips: what the ComfyUI test double answers, under the ComfyUI config ---------
 
+
 def generated(tmp_path, frames_of, name, n=65, width=256, height=160):
     """A clip encoded like the test double's SaveVideo (H.264 High, yuv420p) from PIL frames."""
     import numpy as np
-
     from comfyui_server import _picture
 
     still = _picture(width, height, seed=3)
@@ -145,8 +187,30 @@ def generated(tmp_path, frames_of, name, n=65, width=256, height=160):
     raw = b"".join(np.asarray(f.convert("RGB")).tobytes() for f in frames_of(still, n))
     (tmp_path / "raw.rgb").write_bytes(raw)
     out = tmp_path / name
-    ffmpeg(["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", "24", "-i", tmp_path / "raw.rgb",
-            "-c:v", "libx264", "-profile:v", "high", "-preset", "veryfast", "-pix_fmt", "yuv420p", out], "encode")
+    ffmpeg(
+        [
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            "24",
+            "-i",
+            tmp_path / "raw.rgb",
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            out,
+        ],
+        "encode",
+    )
     spec = clip_spec(backend="comfyui", frames=n)
     spec["still"].update(width=width, height=height, backend="comfyui")
     spec["hold_top"] = 0
@@ -172,11 +236,16 @@ def test_the_doubles_push_in_over_a_photograph_passes(tmp_path, size):
     assert report["pass"], [c for c in report["checks"] if not c["pass"]]
 
 
-@pytest.mark.parametrize("frames_of,fails", [
-    (lambda still, n: [still] * n, {"frozen_seconds"}),                                        # never moves
-    (lambda still, n: [still.point(lambda v: v // 12)] * 2 + [still.point(lambda v: 0)] * (n - 2),
-     {"black_fraction", "first_frame_ssim", "frozen_seconds"}),                                # goes black
-])
+@pytest.mark.parametrize(
+    "frames_of,fails",
+    [
+        (lambda still, n: [still] * n, {"frozen_seconds"}),  # never moves
+        (
+            lambda still, n: [still.point(lambda v: v // 12)] * 2 + [still.point(lambda v: 0)] * (n - 2),
+            {"black_fraction", "first_frame_ssim", "frozen_seconds"},
+        ),  # goes black
+    ],
+)
 def test_frozen_and_black_generated_clips_fail(tmp_path, frames_of, fails):
     path, spec = generated(tmp_path, frames_of, "bad.mp4")
     report = clip_report(path, spec, comfyui_clip_qc(), still_path=tmp_path / "still.png")

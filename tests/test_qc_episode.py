@@ -1,18 +1,18 @@
 """Episode checks: the subtitle track against the voice lines and the reading limits, the
 subtitle writer's reading speed, and the real test episode made 2 LU too loud or with a
 cue moved off its line."""
+
 import json
 
 import pytest
-
 from conftest import ROOT
 from test_workflow import EP
-from tower_anime.config import load_config
-from tower_anime.episode.subtitles import build_srt_for, srt_time
-from tower_anime.episode.master import set_matroska_duration
-from tower_anime.media import ffmpeg
+
 from tower_anime.audio.delivery import resolve_profile
-from tower_anime.config import validate_config
+from tower_anime.config import load_config, validate_config
+from tower_anime.episode.master import set_matroska_duration
+from tower_anime.episode.subtitles import build_srt_for, srt_time
+from tower_anime.media import ffmpeg
 from tower_anime.qc.episode import episode_report, loudness_checks
 from tower_anime.qc.subtitles import parse_srt, subtitle_checks
 from tower_anime.story import load_story, plan_story
@@ -22,8 +22,14 @@ LIMITS = CFG["subtitles"]
 FPS = 24
 PICTURE_END = 8.0
 PLACED = [  # shot a is 0.5-4.75 s, shot b 4.75-6.5 s, both in one scene 0-8 s
-    {"line": "a_l1", "text": "Three minutes to the lab. Nobody outruns me in this city.", "start": 1.0, "end": 3.5,
-     "window": [0.5, 4.75], "scene_window": [0.0, 8.0]},
+    {
+        "line": "a_l1",
+        "text": "Three minutes to the lab. Nobody outruns me in this city.",
+        "start": 1.0,
+        "end": 3.5,
+        "window": [0.5, 4.75],
+        "scene_window": [0.0, 8.0],
+    },
     {"line": "a_l2", "text": "Go!", "start": 5.0, "end": 5.4, "window": [4.75, 6.5], "scene_window": [0.0, 8.0]},
 ]
 
@@ -47,8 +53,16 @@ def test_the_writers_own_track_passes():
     checks = gate(evs)
     assert failed(checks) == set()
     names = {c["metric"] for c in checks}
-    assert {"subtitle_text[a_l1]", "subtitle_window[a_l2]", "subtitle_scene_window[a_l1]", "subtitle_past_picture_end",
-            "subtitle_chars_per_second", "subtitle_min_duration", "subtitle_max_duration", "subtitle_min_gap"} <= names
+    assert {
+        "subtitle_text[a_l1]",
+        "subtitle_window[a_l2]",
+        "subtitle_scene_window[a_l1]",
+        "subtitle_past_picture_end",
+        "subtitle_chars_per_second",
+        "subtitle_min_duration",
+        "subtitle_max_duration",
+        "subtitle_min_gap",
+    } <= names
 
 
 def test_an_event_moved_into_the_next_shot_fails():
@@ -89,8 +103,9 @@ def test_reading_limits_fail():
     assert next(c for c in checks if c["metric"] == "subtitle_chars_per_second")["value"] == 20.3571
     short = [evs[0], (5.0, 5.833, "Go!")]  # one millisecond under 20 frames
     assert failed(gate(short)) == {"subtitle_min_duration"}
-    hello = [{"line": "x", "text": "Hello.", "start": 1.0, "end": 1.5, "window": [0.0, 9.0],
-              "scene_window": [0.0, 9.0]}]
+    hello = [
+        {"line": "x", "text": "Hello.", "start": 1.0, "end": 1.5, "window": [0.0, 9.0], "scene_window": [0.0, 9.0]}
+    ]
     assert failed(gate(parse_srt(build_srt_for(hello, LIMITS, FPS)), hello, 9.0)) == set()
     assert failed(gate([(1.0, 8.001, "Hello.")], hello, 9.0)) == {"subtitle_max_duration"}
     long_row = [(1.0, 4.5, "Three minutes to the lab. Nobody outruns me in this city.")]
@@ -111,8 +126,9 @@ def test_a_cue_off_its_voice_fails():
     assert failed(gate(gone)) == {"subtitle_end[a_l1]", "subtitle_chars_per_second"}
 
 
-@pytest.mark.parametrize("profile,share,on", [("ebu-r128", 0.0, "loudness_off_target"),
-                                              ("streaming", 0.4, "dialogue_loudness_off_target")])
+@pytest.mark.parametrize(
+    "profile,share,on", [("ebu-r128", 0.0, "loudness_off_target"), ("streaming", 0.4, "dialogue_loudness_off_target")]
+)
 def test_too_quiet_fails_like_too_loud(profile, share, on):
     """The distance to the target either way: 1 LU past the tolerance under the target fails as
     it does over it, and the tolerance itself either way passes."""
@@ -141,8 +157,26 @@ def test_the_built_episode_passes_and_fails_when_2_lu_louder(built, tmp_path):
     good = episode_report(mkv, plan.timeline(), CFG, placed)
     assert good["pass"], [c for c in good["checks"] if not c["pass"]]
     loud = tmp_path / "loud.mkv"
-    ffmpeg(["-i", mkv, "-map", "0", "-c", "copy", "-c:a", "libopus", "-b:a", "160k", "-af", "volume=2dB",
-            "-avoid_negative_ts", "disabled", loud], "a louder copy")
+    ffmpeg(
+        [
+            "-i",
+            mkv,
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "160k",
+            "-af",
+            "volume=2dB",
+            "-avoid_negative_ts",
+            "disabled",
+            loud,
+        ],
+        "a louder copy",
+    )
     set_matroska_duration(loud, plan.total_frames / plan.fps)  # as the assembler leaves it
     report = episode_report(loud, plan.timeline(), CFG, placed)
     # 2 dB more gain lifts the peaks as well: the mix sits near its -2 dBTP ceiling, so the
@@ -159,13 +193,40 @@ def test_a_muxed_cue_off_its_line_fails(built, tmp_path):
     evs[1] = (evs[1][0] + 0.5, evs[1][1] + 0.5, evs[1][2])  # the second line's event, 12 frames late
     (tmp_path / "moved.srt").write_text(build_srt_events(evs))
     moved = tmp_path / "moved.mkv"
-    ffmpeg(["-i", built / "episodes" / f"{EP}.mkv", "-i", tmp_path / "moved.srt", "-map", "0:v", "-map", "0:a",
-            "-map", "1", "-c", "copy", "-c:s", "srt", "-metadata:s:s:0", "language=eng", "-map_chapters", "0",
-            "-avoid_negative_ts", "disabled", moved], "remux with a moved cue")
+    ffmpeg(
+        [
+            "-i",
+            built / "episodes" / f"{EP}.mkv",
+            "-i",
+            tmp_path / "moved.srt",
+            "-map",
+            "0:v",
+            "-map",
+            "0:a",
+            "-map",
+            "1",
+            "-c",
+            "copy",
+            "-c:s",
+            "srt",
+            "-metadata:s:s:0",
+            "language=eng",
+            "-map_chapters",
+            "0",
+            "-avoid_negative_ts",
+            "disabled",
+            moved,
+        ],
+        "remux with a moved cue",
+    )
     set_matroska_duration(moved, plan.total_frames / plan.fps)  # as the assembler leaves it
     report = episode_report(moved, plan.timeline(), CFG, placed)
     line = placed[1]["line"]
     # late for its voice, and maybe past its shot or too close to the next event
     assert f"subtitle_start[{line}]" in failed(report["checks"])
-    assert failed(report["checks"]) <= {f"subtitle_start[{line}]", f"subtitle_window[{line}]",
-                                        f"subtitle_scene_window[{line}]", "subtitle_min_gap"}
+    assert failed(report["checks"]) <= {
+        f"subtitle_start[{line}]",
+        f"subtitle_window[{line}]",
+        f"subtitle_scene_window[{line}]",
+        "subtitle_min_gap",
+    }

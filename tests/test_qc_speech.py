@@ -1,5 +1,6 @@
 """Speech found on the dialogue stem against the script's shots: each check passes on a
 stem where every line sits in its shot, and fails on the defect it names."""
+
 import subprocess
 
 import numpy as np
@@ -58,7 +59,9 @@ def test_read_from_a_24_bit_wav(tmp_path):
     raw = tmp_path / "raw.f32"
     stem((0.4, 1.4), (2.6, 3.6)).tofile(raw)
     wav = tmp_path / "dialogue.wav"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", raw,
-                    "-c:a", "pcm_s24le", wav], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", raw, "-c:a", "pcm_s24le", wav],
+        check=True,
+    )
     assert failed(read_pcm(wav, RATE)) == {"speech_outside_its_shots", "speech_in_shot[s3]"}
-    assert failed(read_pcm(wav, RATE)[: RATE]) == {"speech_in_shot[s3]", "dialogue_stem_samples_off_picture"}
+    assert failed(read_pcm(wav, RATE)[:RATE]) == {"speech_in_shot[s3]", "dialogue_stem_samples_off_picture"}

@@ -1,11 +1,12 @@
 """Still checks on storyboard stills and on crafted bad ones (tower_anime.qc.still)."""
+
 import copy
 
 import numpy as np
 import pytest
+from conftest import ROOT, load_yaml
 from PIL import Image, ImageDraw, ImageFilter
 
-from conftest import ROOT, load_yaml
 from tower_anime.config import load_config
 from tower_anime.errors import GateFailed
 from tower_anime.qc.report import require_pass, write_report
@@ -22,9 +23,20 @@ def char(cid, **extra):
 
 
 def spec(cast=("akira",), framing="medium", tod="night", seed=5, **over):
-    s = {"episode": "ep", "scene": "sc", "shot": "sh1", "location": "Neo-Tokyo street market", "time_of_day": tod,
-         "camera": {"move": "push_in", "framing": framing}, "action": "Someone runs through the rain.",
-         "seed": seed, "width": 768, "height": 512, "backend": "storyboard", "characters": [char(c) for c in cast]}
+    s = {
+        "episode": "ep",
+        "scene": "sc",
+        "shot": "sh1",
+        "location": "Neo-Tokyo street market",
+        "time_of_day": tod,
+        "camera": {"move": "push_in", "framing": framing},
+        "action": "Someone runs through the rain.",
+        "seed": seed,
+        "width": 768,
+        "height": 512,
+        "backend": "storyboard",
+        "characters": [char(c) for c in cast],
+    }
     s.update(over)
     return s
 
@@ -39,10 +51,15 @@ def failed(report):
     return {c["metric"] for c in report["checks"] if not c["pass"]}
 
 
-@pytest.mark.parametrize("cast,framing,tod", [
-    (("akira",), "wide", "night"), (("luna", "viktor"), "medium", "day"), (("akira", "luna", "viktor"), "close", "dusk"),
-    ((), "wide", "dawn"),
-])
+@pytest.mark.parametrize(
+    "cast,framing,tod",
+    [
+        (("akira",), "wide", "night"),
+        (("luna", "viktor"), "medium", "day"),
+        (("akira", "luna", "viktor"), "close", "dusk"),
+        ((), "wide", "dawn"),
+    ],
+)
 def test_storyboard_stills_pass(tmp_path, cast, framing, tod):
     s = spec(cast, framing, tod)
     report = still_report(save(sb.draw_storyboard(s), tmp_path), s, QC)
@@ -86,11 +103,15 @@ def test_a_softly_blurred_still_fails_sharpness_alone(tmp_path):
 
 
 # metric -> (its config key, the step that moves the threshold just past the measured value)
-THRESHOLDS = {"luma_std": ("min_luma_std", 0.001), "sharpness": ("min_sharpness", 0.01),
-              "clipped_highlights": ("max_clipped_highlights", -0.00001),
-              "crushed_shadows": ("max_crushed_shadows", -0.00001),
-              "palette[akira]": ("min_palette_coverage", 0.00001), "palette_colours[akira]": ("min_palette_colours", 1),
-              "reference[akira]": ("min_reference_similarity", 0.0001)}
+THRESHOLDS = {
+    "luma_std": ("min_luma_std", 0.001),
+    "sharpness": ("min_sharpness", 0.01),
+    "clipped_highlights": ("max_clipped_highlights", -0.00001),
+    "crushed_shadows": ("max_crushed_shadows", -0.00001),
+    "palette[akira]": ("min_palette_coverage", 0.00001),
+    "palette_colours[akira]": ("min_palette_colours", 1),
+    "reference[akira]": ("min_reference_similarity", 0.0001),
+}
 
 
 def test_each_check_reads_its_own_threshold_and_passes_on_it(tmp_path):
@@ -100,7 +121,7 @@ def test_each_check_reads_its_own_threshold_and_passes_on_it(tmp_path):
     s = spec(("akira",), "wide", "day")
     s["characters"][0]["reference_image"] = "akira.png"
     pixels = np.asarray(sb.draw_storyboard(s)).copy()
-    pixels[:8], pixels[8:16] = 0, 255   # some crushed and some clipped pixels: a boundary to move
+    pixels[:8], pixels[8:16] = 0, 255  # some crushed and some clipped pixels: a boundary to move
     path = save(Image.fromarray(pixels), tmp_path)
     values = {c["metric"]: c["value"] for c in still_report(path, s, QC, root=tmp_path)["checks"]}
     for metric, (key, step) in THRESHOLDS.items():
@@ -167,15 +188,20 @@ def test_reference_image_similarity(tmp_path):
 def test_waiver_is_recorded_and_lets_the_gate_pass(tmp_path):
     s = spec(("luna",))
     path = save(sb.draw_storyboard(s, figures=False), tmp_path)
-    waive = [{"kind": "still", "item": "ep/sh1", "check": "palette[luna]", "reason": "Luna is off-screen here"},
-             {"kind": "still", "item": "ep/sh2", "check": "palette_colours[luna]", "reason": "another shot entirely"}]
+    waive = [
+        {"kind": "still", "item": "ep/sh1", "check": "palette[luna]", "reason": "Luna is off-screen here"},
+        {"kind": "still", "item": "ep/sh2", "check": "palette_colours[luna]", "reason": "another shot entirely"},
+    ]
     report = still_report(path, s, QC, waive)
     assert report["pass"] is False  # palette_colours[luna] is not waived for this shot
     write_report(tmp_path / "r.json", report)
     with pytest.raises(GateFailed) as err:
         require_pass([tmp_path / "r.json"])
     first, cause, *_ = str(err.value).splitlines()
-    assert first == f"QC gate failed: still ep/sh1: palette_colours[luna] = 0 (required >= 3); report: {tmp_path / 'r.json'}"
+    assert (
+        first
+        == f"QC gate failed: still ep/sh1: palette_colours[luna] = 0 (required >= 3); report: {tmp_path / 'r.json'}"
+    )
     assert cause.startswith("  likely cause and fix: the character is drawn without some of their palette colours")
     waive.append({"kind": "still", "item": "ep/sh1", "check": "palette_colours[luna]", "reason": "off-screen"})
     report = still_report(path, s, QC, waive)
@@ -187,6 +213,7 @@ def test_waiver_is_recorded_and_lets_the_gate_pass(tmp_path):
 
 
 # --- generated pictures: the ComfyUI config's gates (config/comfyui.yaml) --------------------
+
 
 def _merged(base, over):
     out = dict(base)
@@ -216,30 +243,49 @@ def photo(name, width=768, height=512, zoom=1.0):
 
 def generated_spec(cid, framing, width=768, height=512):
     c = COMFY_CHARS[cid]
-    return spec(framing=framing, width=width, height=height, backend="comfyui",
-                characters=[{"id": cid, "name": c["name"], "palette": dict(c["palette"])}])
+    return spec(
+        framing=framing,
+        width=width,
+        height=height,
+        backend="comfyui",
+        characters=[{"id": cid, "name": c["name"], "palette": dict(c["palette"])}],
+    )
 
 
 @pytest.mark.parametrize("size", [(768, 512), (256, 160)])
 @pytest.mark.parametrize("zoom", [1.0, 1.2])
 @pytest.mark.parametrize("cid,framing", [("akira", "medium"), ("luna", "close"), ("viktor", "close"), ("luna", "wide")])
 def test_a_photograph_of_a_person_passes_the_comfyui_defaults(tmp_path, size, zoom, cid, framing):
-    report = still_report(save(photo("astronaut", *size, zoom=zoom), tmp_path), generated_spec(cid, framing, *size),
-                          comfyui_qc())
+    report = still_report(
+        save(photo("astronaut", *size, zoom=zoom), tmp_path), generated_spec(cid, framing, *size), comfyui_qc()
+    )
     assert report["pass"], [c for c in report["checks"] if not c["pass"]]
 
 
-@pytest.mark.parametrize("picture,fails", [
-    (lambda: Image.new("RGB", (768, 512), (128, 128, 128)), {"luma_std", "sharpness", "palette[luna]"}),
-    (lambda: Image.new("RGB", (768, 512), (0, 0, 0)), {"luma_std", "sharpness", "crushed_shadows", "palette[luna]"}),
-    # a real photograph without Luna's colours (white coat, silver hair, violet): the cat
-    (lambda: photo("chelsea"), {"palette[luna]", "palette_colours[luna]"}),
-    # the person, drawn in the wrong colours (a green wash: what a LoRA that did not take gives)
-    (lambda: Image.merge("RGB", [c.point(lambda v: 40 + v // 4) if i != 1 else c.point(lambda v: 90 + v * 2 // 3)
-                                 for i, c in enumerate(photo("astronaut").convert("L").split() * 3)]),
-     {"palette[luna]", "palette_colours[luna]"}),
-    (lambda: photo("astronaut").filter(ImageFilter.GaussianBlur(2)), {"sharpness"}),
-])
+@pytest.mark.parametrize(
+    "picture,fails",
+    [
+        (lambda: Image.new("RGB", (768, 512), (128, 128, 128)), {"luma_std", "sharpness", "palette[luna]"}),
+        (
+            lambda: Image.new("RGB", (768, 512), (0, 0, 0)),
+            {"luma_std", "sharpness", "crushed_shadows", "palette[luna]"},
+        ),
+        # a real photograph without Luna's colours (white coat, silver hair, violet): the cat
+        (lambda: photo("chelsea"), {"palette[luna]", "palette_colours[luna]"}),
+        # the person, drawn in the wrong colours (a green wash: what a LoRA that did not take gives)
+        (
+            lambda: Image.merge(
+                "RGB",
+                [
+                    c.point(lambda v: 40 + v // 4) if i != 1 else c.point(lambda v: 90 + v * 2 // 3)
+                    for i, c in enumerate(photo("astronaut").convert("L").split() * 3)
+                ],
+            ),
+            {"palette[luna]", "palette_colours[luna]"},
+        ),
+        (lambda: photo("astronaut").filter(ImageFilter.GaussianBlur(2)), {"sharpness"}),
+    ],
+)
 def test_the_comfyui_defaults_refuse_blank_black_soft_and_off_palette_renders(tmp_path, picture, fails):
     report = still_report(save(picture(), tmp_path), generated_spec("luna", "medium"), comfyui_qc())
     assert fails <= failed(report), failed(report)

@@ -1,13 +1,14 @@
 """Retakes around a backend (tower_anime.qc.takes) and backend plugins (tower_anime.plugins),
 with the real storyboard renderer and the test-only `flaky` backend: no cast on even seeds."""
+
 import copy
 import json
 
 import numpy as np
 import pytest
+from conftest import PLUGINS, ROOT
 from PIL import Image
 
-from conftest import PLUGINS, ROOT
 from tower_anime import plugins
 from tower_anime.config import load_config
 from tower_anime.errors import InvalidInput
@@ -16,8 +17,12 @@ from tower_anime.qc.takes import clip_with_takes, still_changed, still_with_take
 from tower_anime.stills import storyboard as sb
 
 QC = load_config(ROOT / "config" / "config.yaml")["qc"]
-LUNA = {"id": "luna", "name": "Luna Chen", "description": "researcher",
-        "palette": {"hair": "#d9dde6", "skin": "#f3d2b8", "outfit": "#f4f4f0", "accent": "#b04dff"}}
+LUNA = {
+    "id": "luna",
+    "name": "Luna Chen",
+    "description": "researcher",
+    "palette": {"hair": "#d9dde6", "skin": "#f3d2b8", "outfit": "#f4f4f0", "accent": "#b04dff"},
+}
 
 
 @pytest.fixture
@@ -30,9 +35,20 @@ def flaky(monkeypatch):
 
 
 def spec(seed=12, backend="flaky"):
-    return {"episode": "ep", "scene": "sc", "shot": "sh1", "location": "Neo-Tokyo street at night",
-            "time_of_day": "night", "camera": {"move": "pan_left", "framing": "medium"}, "action": "Luna calls.",
-            "seed": seed, "width": 768, "height": 512, "backend": backend, "characters": [copy.deepcopy(LUNA)]}
+    return {
+        "episode": "ep",
+        "scene": "sc",
+        "shot": "sh1",
+        "location": "Neo-Tokyo street at night",
+        "time_of_day": "night",
+        "camera": {"move": "pan_left", "framing": "medium"},
+        "action": "Luna calls.",
+        "seed": seed,
+        "width": 768,
+        "height": 512,
+        "backend": backend,
+        "characters": [copy.deepcopy(LUNA)],
+    }
 
 
 def qc(**over):
@@ -73,7 +89,12 @@ def test_render_all_takes_and_stale_take_reports(flaky, tmp_path):
     summary = still_with_takes(spec(12), out, takes, qc(takes=3, render_all_takes=True))
     assert [t["pass"] for t in summary["takes"]] == [False, True, False] and summary["promoted"] == 2
     assert sorted(p.name for p in takes.parent.iterdir()) == [
-        "sh1.take1.json", "sh1.take2.json", "sh1.take3.json", "sh1.takes.json", "sh10.take1.json"]
+        "sh1.take1.json",
+        "sh1.take2.json",
+        "sh1.take3.json",
+        "sh1.takes.json",
+        "sh10.take1.json",
+    ]
 
 
 def test_one_take_or_a_seedless_backend_is_not_checked_twice(tmp_path):
@@ -113,4 +134,6 @@ def test_config_accepts_plugin_backends_and_names_unknown_ones(flaky, tmp_path):
     assert cfg["backends"]["stills"] == "flaky"
     with pytest.raises(InvalidInput) as err:
         load_config(ROOT / "tests" / "data" / "config.yaml", {"backends": {"stills": "dalle", "clips": "camera"}})
-    assert "backends.stills: unknown stills backend 'dalle'; expected one of ['comfyui', 'flaky', 'storyboard']" in str(err.value)
+    assert "backends.stills: unknown stills backend 'dalle'; expected one of ['comfyui', 'flaky', 'storyboard']" in str(
+        err.value
+    )

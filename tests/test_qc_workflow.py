@@ -3,6 +3,7 @@ clip and not the other shots, a waiver lets it by, a retake with the next seed p
 and changing thresholds re-runs only the checks. The failing still comes from the
 test-only `flaky` backend (tests/plugins/tower_test_backends.py, loaded via TOWER_PLUGINS):
 the storyboard without its cast on even seeds. Shot s2 (Luna) has seed 12."""
+
 import json
 import os
 import re
@@ -11,21 +12,24 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import PLUGINS, copy_workflow, dump_yaml, load_yaml, snakemake
-from tower_anime.fsutil import sha256_file
 from test_workflow import EP, fork, planned
+
+from tower_anime.fsutil import sha256_file
 
 pytestmark = pytest.mark.workflow
 CLIPS = [f"clips/{EP}/{s}.mp4" for s in ("s1", "s2", "s3")]
-WAIVE = [{"kind": "still", "item": f"{EP}/s2", "check": check, "reason": "Luna is only heard in this shot"}
-         for check in ("palette[luna]", "palette_colours[luna]")]
+WAIVE = [
+    {"kind": "still", "item": f"{EP}/s2", "check": check, "reason": "Luna is only heard in this shot"}
+    for check in ("palette[luna]", "palette_colours[luna]")
+]
 
 
 def flaky(takes, waive=()):
     def edit(cfg):
         cfg["backends"]["stills"] = "flaky"
         cfg["qc"] = {"takes": takes, "waive": list(waive)}
+
     return edit
 
 
@@ -47,22 +51,34 @@ def test_a_failed_still_stops_its_clip_not_the_others_and_a_waiver_lets_it_by(bu
     assert proc.returncode != 0
     path = f"reports/{EP}/stills/s2.json"
     # one line naming the item, the metric, its value, the threshold and the report
-    assert re.search(rf"QC gate failed: still {EP}/s2: palette\[luna\] = 0(\.0)? \(required >= 0.03\); report: {path}",
-                     proc.stderr), proc.stderr[-3000:]
+    assert re.search(
+        rf"QC gate failed: still {EP}/s2: palette\[luna\] = 0(\.0)? \(required >= 0.03\); report: {path}", proc.stderr
+    ), proc.stderr[-3000:]
     assert not (work / CLIPS[1]).exists()
     assert (work / CLIPS[0]).exists() and (work / CLIPS[2]).exists()
     assert report(work, "clips", "s1")["pass"] and report(work, "clips", "s3")["pass"]
     failed = report(work, "stills", "s2")
     assert failed["pass"] is False and {c["metric"] for c in failed["checks"] if not c["pass"]} == {
-        "palette[luna]", "palette_colours[luna]"}
+        "palette[luna]",
+        "palette_colours[luna]",
+    }
     assert report(work, "stills", "s1")["pass"] and report(work, "stills", "s3")["pass"]
 
     # the summary from the reports on disk names the failure and the clip it stopped
-    env = {**os.environ, "TOWER_PLUGINS": "tower_test_backends",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "TOWER_PLUGINS": "tower_test_backends",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PLUGINS), os.environ.get("PYTHONPATH")])),
+    }
+
     def qc_cli():
-        return subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "qc", EP],
-                              cwd=work, capture_output=True, text=True, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "qc", EP],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
 
     cli = qc_cli()
     assert cli.returncode == 1, cli.stderr
@@ -79,12 +95,17 @@ def test_a_failed_still_stops_its_clip_not_the_others_and_a_waiver_lets_it_by(bu
     edit_config(work, flaky(takes=1, waive=WAIVE))
     jobs = planned(work, plugins=True)
     assert {(r, o) for r, o in jobs if r in ("still", "qc_still", "clip", "qc_clip")} == {
-        ("qc_still", f"reports/{EP}/stills/s2.json"), ("clip", CLIPS[1]), ("qc_clip", f"reports/{EP}/clips/s2.json")}
+        ("qc_still", f"reports/{EP}/stills/s2.json"),
+        ("clip", CLIPS[1]),
+        ("qc_clip", f"reports/{EP}/clips/s2.json"),
+    }
     snakemake(work, "--cores", "2", plugins=True)
     waived = report(work, "stills", "s2")
     assert waived["pass"] is True
     assert {c["metric"]: c.get("waived") for c in waived["checks"] if not c["pass"]} == {
-        "palette[luna]": "Luna is only heard in this shot", "palette_colours[luna]": "Luna is only heard in this shot"}
+        "palette[luna]": "Luna is only heard in this shot",
+        "palette_colours[luna]": "Luna is only heard in this shot",
+    }
     assert (work / CLIPS[1]).exists() and (work / "episodes" / f"{EP}.mkv").exists()
     table = pd.read_csv(work / "reports" / EP / "qc.csv")
     assert table["waived"].notna().sum() == 2 and table.loc[table["waived"].isna(), "pass"].all()
@@ -114,8 +135,13 @@ def test_changing_thresholds_reruns_checks_not_renders(built, tmp_path):
     work = fork(built, tmp_path)
 
     def tighten(cfg):
-        cfg["qc"] = {"still": {"min_sharpness": 60}, "clip": {"max_black_fraction": 0.5},
-                     "voice": {"min_rms_dbfs": -45}, "music": {"min_rms_dbfs": -50}}
+        cfg["qc"] = {
+            "still": {"min_sharpness": 60},
+            "clip": {"max_black_fraction": 0.5},
+            "voice": {"min_rms_dbfs": -45},
+            "music": {"min_rms_dbfs": -50},
+        }
+
     edit_config(work, tighten)
     jobs = planned(work)
     rules = {r for r, _ in jobs}
@@ -128,15 +154,39 @@ def test_snakemake_report_has_the_stills_the_qc_tables_and_the_dag(built, tmp_pa
     out = tmp_path / "report.html"
     snakemake(built, "--report", str(out))
     page = out.read_text()
-    for needle in (f"stills/{EP}/s1.png", f"reports/{EP}/qc.csv", f"reports/{EP}/qc.html",
-                   f"reports/{EP}/stills/s1.json", "Contact sheet of episode", "rulegraph"):
+    for needle in (
+        f"stills/{EP}/s1.png",
+        f"reports/{EP}/qc.csv",
+        f"reports/{EP}/qc.html",
+        f"reports/{EP}/stills/s1.json",
+        "Contact sheet of episode",
+        "rulegraph",
+    ):
         assert needle in page, needle
 
 
 def frame(mkv, seconds):
     """One decoded grey frame of a video at `seconds`, as bytes."""
-    return subprocess.run(["ffmpeg", "-v", "error", "-ss", str(seconds), "-i", str(mkv), "-frames:v", "1",
-                           "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    return subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-ss",
+            str(seconds),
+            "-i",
+            str(mkv),
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
 
 
 def test_a_still_replaced_by_hand_re_renders_its_clip_in_the_same_run(built, tmp_path):
@@ -158,7 +208,9 @@ def test_a_still_replaced_by_hand_re_renders_its_clip_in_the_same_run(built, tmp
     snakemake(work, "--cores", "2")  # once
     assert still.read_bytes() == new_still  # checked, not rendered again
     assert sha256_file(work / CLIPS[1]) != old_clip, "the old clip of s2 was kept"
-    assert [(work / c).stat().st_mtime_ns for c in (CLIPS[0], CLIPS[2])] == [old_mtimes[c] for c in (CLIPS[0], CLIPS[2])]
+    assert [(work / c).stat().st_mtime_ns for c in (CLIPS[0], CLIPS[2])] == [
+        old_mtimes[c] for c in (CLIPS[0], CLIPS[2])
+    ]
     assert report(work, "stills", "s2")["pass"] and report(work, "clips", "s2")["pass"]
     # the delivered episode is the new one: s2 (frames 49-108) changed, s1 did not
     episode = work / "episodes" / f"{EP}.mkv"

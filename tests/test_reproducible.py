@@ -3,12 +3,12 @@ project folder. Piper samples noise inside its model and takes no seed, so it is
 its own across processes; then the whole test episode is built twice (two folders, two
 snakemake runs) and every voice, cue, mix, stem, subtitle file, timeline, still, clip and
 the delivered episode are compared by sha256."""
+
 import hashlib
 import subprocess
 import sys
 
 import pytest
-
 from conftest import copy_workflow, snakemake
 
 EP = "test01"
@@ -38,9 +38,16 @@ def test_a_line_spoken_in_three_processes_is_byte_identical(tmp_path):
 
 # what must come out byte-identical, by glob under the project folder
 OUTPUTS = [
-    f"audio/{EP}/voice/*.wav", f"audio/{EP}/music/*.wav", f"audio/{EP}/mix.wav", f"audio/{EP}/stems/*.wav",
-    "subs/*.srt", f"build/{EP}/timeline.json", f"stills/{EP}/*.png", f"clips/{EP}/*.mp4",
-    f"build/{EP}/master.mkv", f"episodes/{EP}.mkv",
+    f"audio/{EP}/voice/*.wav",
+    f"audio/{EP}/music/*.wav",
+    f"audio/{EP}/mix.wav",
+    f"audio/{EP}/stems/*.wav",
+    "subs/*.srt",
+    f"build/{EP}/timeline.json",
+    f"stills/{EP}/*.png",
+    f"clips/{EP}/*.mp4",
+    f"build/{EP}/master.mkv",
+    f"episodes/{EP}.mkv",
 ]
 
 

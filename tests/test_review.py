@@ -1,6 +1,7 @@
 """The review room without a browser: its edits (comments kept, checked like `validate`),
 conflicts (a hand edit, two tabs), the database story, token and origin checks, and the
 reading of Snakemake's dry run and progress. The browser test is test_review_browser.py."""
+
 import ast
 import asyncio
 import shutil
@@ -51,7 +52,7 @@ def test_new_take_changes_only_the_seed_line_and_keeps_comments(project):
     proposal = ed.propose(checked, {"action": "new_take", "episode": EP, "shot": "s2"})
     assert proposal.summary == "s2: new take, seed 12 -> 13"
     assert "-        seed: 12\n+        seed: 13\n" in proposal.diff
-    assert episode_file().read_text() == before            # a proposal writes nothing
+    assert episode_file().read_text() == before  # a proposal writes nothing
     ed.save(checked, {"action": "new_take", "episode": EP, "shot": "s2"}, version_of(before))
     after = episode_file().read_text()
     assert changed_lines(before, after) == [("        seed: 12", "        seed: 13")]
@@ -60,7 +61,7 @@ def test_new_take_changes_only_the_seed_line_and_keeps_comments(project):
 
 def test_next_seed_follows_the_take_on_screen(project):
     assert next_seed(11, None) == 12
-    assert next_seed(11, 12) == 13      # a retake promoted seed 12: asking for 12 would show it again
+    assert next_seed(11, 12) == 13  # a retake promoted seed 12: asking for 12 would show it again
     takes = Path("reports") / EP / "stills" / "s1.takes.json"
     takes.parent.mkdir(parents=True)
     takes.write_text('{"takes": [{"take": 1, "seed": 11}, {"take": 2, "seed": 12}], "promoted": 2, "seed": 12}')
@@ -72,14 +73,18 @@ def test_next_seed_follows_the_take_on_screen(project):
 def test_line_and_action_edits_keep_quoting(project):
     ed, checked = editor(), check_config_file("config/config.yaml")
     before = episode_file().read_text()
-    p = ed.save(checked, {"action": "line", "episode": EP, "shot": "s1", "line": "s1_l1", "text": "Go now!"},
-                version_of(before))
+    p = ed.save(
+        checked, {"action": "line", "episode": EP, "shot": "s1", "line": "s1_l1", "text": "Go now!"}, version_of(before)
+    )
     assert changed_lines(before, p.after) == [('            text: "Go!"', '            text: "Go now!"')]
-    p2 = ed.save(check_config_file("config/config.yaml"),
-                 {"action": "action", "episode": EP, "shot": "s3", "text": "Viktor smiles, then frowns."},
-                 version_of(p.after))
-    assert changed_lines(p.after, p2.after) == [("        action: Viktor smiles.",
-                                                 "        action: Viktor smiles, then frowns.")]
+    p2 = ed.save(
+        check_config_file("config/config.yaml"),
+        {"action": "action", "episode": EP, "shot": "s3", "text": "Viktor smiles, then frowns."},
+        version_of(p.after),
+    )
+    assert changed_lines(p.after, p2.after) == [
+        ("        action: Viktor smiles.", "        action: Viktor smiles, then frowns.")
+    ]
 
 
 def test_bad_input_gets_the_validate_message_naming_the_real_file(project):
@@ -89,7 +94,7 @@ def test_bad_input_gets_the_validate_message_naming_the_real_file(project):
     [problem] = e.value.problems
     assert str(problem).startswith(f"config/episodes/{EP}.yaml: scenes[0].shots[0].dialogue[0].text: holds '<i>'")
     with pytest.raises(InvalidInput) as e:
-        ed.propose(checked, {"action": "pin_take", "episode": EP, "shot": "s1", "seed": 2 ** 33})
+        ed.propose(checked, {"action": "pin_take", "episode": EP, "shot": "s1", "seed": 2**33})
     assert "scenes[0].shots[0].seed" in str(e.value) and "4294967295" in str(e.value)
     with pytest.raises(EditError, match="no shot 'nope'"):
         ed.propose(checked, {"action": "new_take", "episode": EP, "shot": "nope"})
@@ -99,7 +104,7 @@ def test_bad_input_gets_the_validate_message_naming_the_real_file(project):
 
 def test_a_file_changed_by_hand_is_a_conflict_and_is_not_overwritten(project):
     ed, checked = editor(), check_config_file("config/config.yaml")
-    shown = ed.remember(episode_file().read_text())          # what the page was given
+    shown = ed.remember(episode_file().read_text())  # what the page was given
     hand = episode_file().read_text().replace("Luna calls from the lab.", "Luna calls from the roof.")
     episode_file().write_text(hand)
     with pytest.raises(Conflict) as e:
@@ -111,7 +116,7 @@ def test_a_file_changed_by_hand_is_a_conflict_and_is_not_overwritten(project):
 
 def test_two_tabs_the_second_save_is_a_conflict(project):
     ed, checked = editor(), check_config_file("config/config.yaml")
-    shown = ed.remember(episode_file().read_text())          # both tabs loaded this version
+    shown = ed.remember(episode_file().read_text())  # both tabs loaded this version
     ed.save(checked, {"action": "new_take", "episode": EP, "shot": "s1"}, shown)
     first = episode_file().read_text()
     with pytest.raises(Conflict) as e:
@@ -123,28 +128,42 @@ def test_two_tabs_the_second_save_is_a_conflict(project):
 def test_waiver_goes_into_the_config_file_checked_by_its_schema(project):
     ed, checked = editor(), check_config_file("config/config.yaml")
     before = read_text("config/config.yaml")
-    req = {"action": "waive", "episode": EP, "kind": "still", "item": f"{EP}/s1", "check": "sharpness",
-           "reason": "short"}
+    req = {
+        "action": "waive",
+        "episode": EP,
+        "kind": "still",
+        "item": f"{EP}/s1",
+        "check": "sharpness",
+        "reason": "short",
+    }
     with pytest.raises(InvalidInput, match=r"config/config.yaml: qc.waive\[0\].reason"):
         ed.propose(checked, req)
     p = ed.save(checked, {**req, "reason": "a soft frame is the look of this shot"}, version_of(before))
-    assert p.after.startswith(before)                        # appended; the comment line and the rest kept
+    assert p.after.startswith(before)  # appended; the comment line and the rest kept
     config = yaml.safe_load(p.after)
-    assert config["qc"]["waive"] == [{"kind": "still", "item": f"{EP}/s1", "check": "sharpness",
-                                      "reason": "a soft frame is the look of this shot"}]
+    assert config["qc"]["waive"] == [
+        {"kind": "still", "item": f"{EP}/s1", "check": "sharpness", "reason": "a soft frame is the look of this shot"}
+    ]
     assert check_config_file("config/config.yaml").config["qc"]["waive"][0]["check"] == "sharpness"
 
 
 def test_marks_go_into_the_notes_file(project):
     ed, checked = editor(), check_config_file("config/config.yaml")
-    req = {"action": "review", "episode": EP, "shot": "s2", "status": "needs-work", "note": "Luna is too small",
-           "now": "2026-01-01T00:00:00Z"}
+    req = {
+        "action": "review",
+        "episode": EP,
+        "shot": "s2",
+        "status": "needs-work",
+        "note": "Luna is too small",
+        "now": "2026-01-01T00:00:00Z",
+    }
     p = ed.save(checked, req, version_of(""))
     assert p.after.startswith("# Review notes of episode test01")
-    assert ed.read_notes(EP) == {"s2": {"status": "needs-work", "note": "Luna is too small",
-                                        "updated": "2026-01-01T00:00:00Z"}}
+    assert ed.read_notes(EP) == {
+        "s2": {"status": "needs-work", "note": "Luna is too small", "updated": "2026-01-01T00:00:00Z"}
+    }
     p2 = ed.save(checked, {**req, "shot": "s1", "status": "approved", "note": ""}, version_of(p.after))
-    assert p2.after.startswith(p.after.rstrip("\n"))         # s2's mark kept as it was
+    assert p2.after.startswith(p.after.rstrip("\n"))  # s2's mark kept as it was
     assert episode_file().read_text() == (ROOT / "tests" / "data" / "episodes" / f"{EP}.yaml").read_text()
     with pytest.raises(EditError, match="approved"):
         ed.propose(checked, {**req, "status": "great"})
@@ -169,7 +188,7 @@ def test_a_database_story_is_edited_in_a_transaction(project):
     with connect(url) as db:
         _, episodes = read_documents(db)
     assert [s["seed"] for sc in episodes[EP]["scenes"] for s in sc["shots"]] == [11, 12, 14]
-    with pytest.raises(Conflict):       # the page's version is gone: another writer (here: us) came first
+    with pytest.raises(Conflict):  # the page's version is gone: another writer (here: us) came first
         ed.save(checked, {"action": "new_take", "episode": EP, "shot": "s3"}, shown)
     with pytest.raises(InvalidInput, match=r"\(episode test01\): scenes\[1\].shots\[0\].action"):
         ed.propose(check_config_file(cfg), {"action": "action", "episode": EP, "shot": "s3", "text": "  "})
@@ -232,12 +251,15 @@ def test_progress_reads_counts_running_jobs_and_failures_with_their_log(tmp_path
 def test_dry_run_jobs_come_from_the_estimate_parser():
     head = RUN.split("[Sun Nov 29 22:24:18 2026]")[0]
     text = head + "\nlocalrule all:\n    input: episodes/test01.mkv\n    jobid: 0\n"
-    assert planned(text) == [{"jobid": 10, "rule": "still", "output": "stills/test01/s1.png"},
-                             {"jobid": 7, "rule": "clip", "output": "clips/test01/s2.mp4"}]
+    assert planned(text) == [
+        {"jobid": 10, "rule": "still", "output": "stills/test01/s1.png"},
+        {"jobid": 7, "rule": "clip", "output": "clips/test01/s2.mp4"},
+    ]
     assert "build/test01/preview.webm" in episode_targets("test01")
 
 
 # --- the server: token, host and origin -----------------------------------------------------------
+
 
 def test_a_non_loopback_address_needs_a_token():
     from tower_anime.review.server import require_token
@@ -267,20 +289,23 @@ def test_token_cookie_host_and_origin(project):
             assert "HttpOnly" in r.headers["Set-Cookie"] and "SameSite=Strict" in r.headers["Set-Cookie"]
             client.session.cookie_jar.update_cookies({"tower_review": "s3cret-token"})
             assert (await client.get(f"/ep/{EP}")).status == 200
-            r = await client.post("/api/edit/preview", data="action=new_take")           # a plain form post
+            r = await client.post("/api/edit/preview", data="action=new_take")  # a plain form post
             assert r.status == 415
-            r = await client.post("/api/edit/preview", json={"action": "new_take", "episode": EP, "shot": "s1"},
-                                  headers={"Origin": "http://elsewhere.example"})
+            r = await client.post(
+                "/api/edit/preview",
+                json={"action": "new_take", "episode": EP, "shot": "s1"},
+                headers={"Origin": "http://elsewhere.example"},
+            )
             assert r.status == 403
             r = await client.post("/api/edit/preview", json={"action": "new_take", "episode": EP, "shot": "s1"})
             assert r.status == 200 and (await r.json())["summary"] == "s1: new take, seed 11 -> 12"
-            assert (await client.get("/files/config/config.yaml")).status == 404        # only build outputs
+            assert (await client.get("/files/config/config.yaml")).status == 404  # only build outputs
             assert (await client.get("/files/stills/../config/config.yaml")).status == 404
         loopback = make_app(review, token=None, host="127.0.0.1")
         async with TestClient(TestServer(loopback, host="127.0.0.1")) as client:
             assert (await client.get(f"/ep/{EP}")).status == 200
             r = await client.get(f"/ep/{EP}", headers={"Host": "rebound.example:8700"})
-            assert r.status == 403                  # a DNS name pointed at 127.0.0.1 by another site
+            assert r.status == 403  # a DNS name pointed at 127.0.0.1 by another site
 
     asyncio.run(scenario())
 
@@ -288,13 +313,20 @@ def test_token_cookie_host_and_origin(project):
 def test_the_workflow_never_imports_the_web_stack():
     """rules/, scripts/ and every module outside review/ import neither aiohttp nor the review room."""
     offenders = []
-    files = list((ROOT / "scripts").glob("*.py")) + [p for p in (ROOT / "src" / "tower_anime").rglob("*.py")
-                                                     if "review" not in p.relative_to(ROOT / "src").parts
-                                                     and p.name != "cli.py"]
+    files = list((ROOT / "scripts").glob("*.py")) + [
+        p
+        for p in (ROOT / "src" / "tower_anime").rglob("*.py")
+        if "review" not in p.relative_to(ROOT / "src").parts and p.name != "cli.py"
+    ]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             if any(n.split(".")[0] == "aiohttp" or ".review" in f".{n}" or n == "review" for n in names):
                 offenders.append(str(path.relative_to(ROOT)))
     for smk in list((ROOT / "rules").glob("*.smk")) + [ROOT / "Snakefile"]:

@@ -5,6 +5,7 @@ dry run renders only that shot, rebuilds, and sees the shot's still and clip cha
 
 Set TOWER_REVIEW_SCREENSHOTS=<folder> to keep the page's screenshots there (docs/ holds the
 README's)."""
+
 import os
 import re
 import shutil
@@ -19,8 +20,16 @@ import pytest
 from conftest import fork_project
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--mute-audio",
+]
 
 pytestmark = [pytest.mark.browser, pytest.mark.workflow]
 
@@ -47,9 +56,13 @@ def server(built, tmp_path):
     work = fork_project(built, tmp_path)
     port = free_port()
     log = open(tmp_path / "review.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "review",
-                             "--port", str(port)], cwd=work, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", "review", "--port", str(port)],
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -75,8 +88,13 @@ def test_new_take_from_the_page_rebuilds_only_that_shot(server, tmp_path):
     shots = Path(os.environ.get("TOWER_REVIEW_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS,
-                                                       headless=True, viewport={"width": 1400, "height": 1000})
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1400, "height": 1000},
+        )
         try:
             page = browser.new_page()
             errors = []
@@ -87,8 +105,9 @@ def test_new_take_from_the_page_rebuilds_only_that_shot(server, tmp_path):
             # a clip plays in the page (H.264 MP4: Debian's Chromium has the codecs)
             clip = page.locator("#shot-s1 video.clip")
             clip.evaluate("v => v.play()")
-            page.wait_for_function("() => document.querySelector('#shot-s1 video.clip').currentTime > 0.2",
-                                   timeout=20000)
+            page.wait_for_function(
+                "() => document.querySelector('#shot-s1 video.clip').currentTime > 0.2", timeout=20000
+            )
             assert clip.evaluate("v => v.readyState") >= 2
 
             still_before = page.locator("#shot-s1 img.still").get_attribute("src")

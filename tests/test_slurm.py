@@ -7,18 +7,19 @@ slurmctld/slurmd/munge through setup.sh and runs the whole suite. One cluster ru
 episode costs 1.5 to 4 minutes here (the status checks back off by 10 s each), so each test
 makes as few as it can and the cluster is started once for the module.
 """
+
 import json
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
-
 from comfyui_server import FakeComfyUI
 from conftest import copy_workflow, dump_yaml, load_yaml
 from slurm_cluster import SlurmCluster
+
 from tower_anime.joblog import job_interval, overlaps
 from tower_anime.media import count_frames, probe
 
@@ -82,7 +83,7 @@ def test_failed_job_keep_going_then_resume_to_a_delivered_episode(cluster, tmp_p
     assert proc.returncode != 0
     assert "Error in rule voice" in proc.stderr and "s3_l1" in proc.stderr
     assert "SLURM-job" in proc.stderr and "failed" in proc.stderr
-    for shot in ("s1", "s2", "s3"):   # what did not depend on the failed line was still built
+    for shot in ("s1", "s2", "s3"):  # what did not depend on the failed line was still built
         assert (work / "clips" / EP / f"{shot}.mp4").exists()
         assert (work / "reports" / EP / "clips" / f"{shot}.json").exists()
     assert (work / "audio" / EP / "voice" / "s1_l1.wav").exists()
@@ -93,14 +94,14 @@ def test_failed_job_keep_going_then_resume_to_a_delivered_episode(cluster, tmp_p
     dump_yaml(chars, chars_path)
     proc = run_on_cluster(work)
     assert proc.returncode == 0, proc.stderr[-4000:] + cluster.logs()
-    assert "rule still:" not in proc.stdout + proc.stderr    # resumed: no render ran again
+    assert "rule still:" not in proc.stdout + proc.stderr  # resumed: no render ran again
 
     check_delivered(work)
 
     intervals = gpu_intervals(work)
-    assert len(intervals) == 6                                  # 3 stills + 3 clips
-    assert all(iv[3] != "-" for iv in intervals), intervals     # each ran inside a SLURM job
-    assert overlaps(intervals) == []                            # one GPU: never two at once
+    assert len(intervals) == 6  # 3 stills + 3 clips
+    assert all(iv[3] != "-" for iv in intervals), intervals  # each ran inside a SLURM job
+    assert overlaps(intervals) == []  # one GPU: never two at once
 
 
 def test_comfyui_one_server_per_node_delivers_the_episode(cluster, tmp_path):
@@ -110,21 +111,25 @@ def test_comfyui_one_server_per_node_delivers_the_episode(cluster, tmp_path):
     server = FakeComfyUI(tmp_path / "comfy").start()
     try:
         work = copy_workflow(tmp_path / "wf")
-        node_locks = tmp_path / "node-locks"   # the node's own /tmp in config/cluster-comfyui-local.yaml
+        node_locks = tmp_path / "node-locks"  # the node's own /tmp in config/cluster-comfyui-local.yaml
         dump_yaml({"comfyui": {"servers": [server.url], "lock_dir": str(node_locks)}}, work / "servers.yaml")
-        configs = ("tests/data/config.yaml", "config/comfyui.yaml", "tests/data/comfyui/config.yaml",
-                   "config/cluster-comfyui-local.yaml",
-                   "servers.yaml")
+        configs = (
+            "tests/data/config.yaml",
+            "config/comfyui.yaml",
+            "tests/data/comfyui/config.yaml",
+            "config/cluster-comfyui-local.yaml",
+            "servers.yaml",
+        )
         proc = run_on_cluster(work, f"episodes/{EP}.mkv", configs=configs)
         assert proc.returncode == 0, proc.stderr[-4000:] + cluster.logs()
         assert "ComfyUI preflight: per-job; each of the 6 job(s) checks its own server" in proc.stderr
-        assert "ComfyUI preflight OK" not in proc.stderr   # the submitting host checked no server
+        assert "ComfyUI preflight OK" not in proc.stderr  # the submitting host checked no server
         check_delivered(work, size=(256, 160))
 
         intervals = gpu_intervals(work)
         assert len(intervals) == 6
-        assert all(iv[3] != "-" for iv in intervals), intervals     # each ran inside a SLURM job
-        assert overlaps(intervals) == []                            # one GPU: never two at once
+        assert all(iv[3] != "-" for iv in intervals), intervals  # each ran inside a SLURM job
+        assert overlaps(intervals) == []  # one GPU: never two at once
         for d in GPU_LOG_DIRS:
             for log in (work / "logs" / EP / d).glob("*.log"):
                 text = log.read_text()
@@ -132,7 +137,7 @@ def test_comfyui_one_server_per_node_delivers_the_episode(cluster, tmp_path):
         runs = [(r.start, r.end, r.prompt_id) for r in server.executions]
         assert len(runs) == 6 and all(r.status == "success" for r in server.executions)
         assert overlaps(runs) == [] and server.max_outstanding == 1  # the card ran one prompt at a time
-        assert list(node_locks.glob("*.lock"))                       # the lock lived in the node's folder
+        assert list(node_locks.glob("*.lock"))  # the lock lived in the node's folder
         assert not (work / ".tower").exists()
     finally:
         server.stop()

@@ -1,27 +1,30 @@
 """The story database, run on SQLite and on a real PostgreSQL server: migrations, import and
 export, all-or-nothing imports, and a story read back that plans exactly like the files."""
+
 import shutil
 import subprocess
 import sys
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ROOT, dump_yaml, load_yaml
+
 from tower_anime.errors import DatabaseError, InvalidInput
 from tower_anime.facts import PromptContext, read_fact_files
 from tower_anime.store import connect, migrate
-from tower_anime.story.database import export_folder, import_folder, read_story
 from tower_anime.store.story_rows import TABLES
 from tower_anime.story import dumps, load_story, plan_story
+from tower_anime.story.database import export_folder, import_folder, read_story
 
 TEMPLATE = '{\n  "3": {"class_type": "KSampler", "inputs": {"seed": {{ seed }}, "text": "{{ prompt | e }} – ✓"}}\r\n}\n'
 
 
 def snapshot(db):
     """Every story row and template, in a stable order: what 'the same rows' means."""
-    out = {t: sorted(tuple(r.values()) for r in db.rows(f"SELECT {', '.join(cols)} FROM {t}"))
-           for t, cols in TABLES.items()}
+    out = {
+        t: sorted(tuple(r.values()) for r in db.rows(f"SELECT {', '.join(cols)} FROM {t}"))
+        for t, cols in TABLES.items()
+    }
     out["workflow_templates"] = sorted(tuple(r.values()) for r in db.rows("SELECT name, body FROM workflow_templates"))
     return out
 
@@ -35,8 +38,12 @@ def story_folder(story_dir):
 
 
 def all_specs(plans):
-    return {f"{ep}:{kind}:{k}": dumps(v) for ep, p in plans.items()
-            for kind in ("stills", "clips", "lines", "music") for k, v in getattr(p, kind).items()}
+    return {
+        f"{ep}:{kind}:{k}": dumps(v)
+        for ep, p in plans.items()
+        for kind in ("stills", "clips", "lines", "music")
+        for k, v in getattr(p, kind).items()
+    }
 
 
 def test_migrations_apply_once_and_init_is_safe_twice(database_url):
@@ -45,8 +52,11 @@ def test_migrations_apply_once_and_init_is_safe_twice(database_url):
         assert migrate(db) == []
         assert db.value("SELECT count(*) AS n FROM schema_migrations") == 4
     for _ in range(2):
-        proc = subprocess.run([sys.executable, "-m", "tower_anime.cli", "db", "init", "--database", database_url],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tower_anime.cli", "db", "init", "--database", database_url],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0 and "schema up to date" in proc.stdout, proc.stderr
 
 
@@ -69,11 +79,16 @@ def test_a_story_read_back_is_the_story_of_the_files(database_url, story_folder,
     # and the same specs, byte for byte (1 and 1.0 spelled as written), facts included
     facts = read_fact_files([ROOT / "config" / "facts" / "*.yaml"])
     for story in (from_db, from_files):
-        story.plans = plan_story(story, test_config, PromptContext(facts, story.characters, "Style Bible",
-                                                                   test_config["facts"]["style"]))
+        story.plans = plan_story(
+            story, test_config, PromptContext(facts, story.characters, "Style Bible", test_config["facts"]["style"])
+        )
     assert all_specs(from_db.plans) == all_specs(from_files.plans)
-    assert from_db.characters["luna"]["voice"]["speed"] == 1.0 and isinstance(from_db.characters["luna"]["voice"]["speed"], float)
-    assert from_db.characters["akira"]["voice"]["pitch"] == 0 and isinstance(from_db.characters["akira"]["voice"]["pitch"], int)
+    assert from_db.characters["luna"]["voice"]["speed"] == 1.0 and isinstance(
+        from_db.characters["luna"]["voice"]["speed"], float
+    )
+    assert from_db.characters["akira"]["voice"]["pitch"] == 0 and isinstance(
+        from_db.characters["akira"]["voice"]["pitch"], int
+    )
 
 
 def test_the_shipped_story_round_trips(database_url):
@@ -132,13 +147,17 @@ def test_a_broken_template_changes_nothing(database_url, story_folder):
 def _trigger(db):
     """A real failure half-way through the import's writes: the database refuses one shot."""
     if db.dialect == "sqlite":
-        db.execute("CREATE TRIGGER refuse BEFORE INSERT ON shots WHEN new.id = 'boom' "
-                   "BEGIN SELECT RAISE(ABORT, 'shot boom refused'); END")
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON shots WHEN new.id = 'boom' "
+            "BEGIN SELECT RAISE(ABORT, 'shot boom refused'); END"
+        )
     else:
-        db.run_script("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
-                      "IF NEW.id = 'boom' THEN RAISE EXCEPTION 'shot boom refused'; END IF; RETURN NEW; END $$ "
-                      "LANGUAGE plpgsql; CREATE TRIGGER refuse BEFORE INSERT ON shots "
-                      "FOR EACH ROW EXECUTE FUNCTION refuse();")
+        db.run_script(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.id = 'boom' THEN RAISE EXCEPTION 'shot boom refused'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql; CREATE TRIGGER refuse BEFORE INSERT ON shots "
+            "FOR EACH ROW EXECUTE FUNCTION refuse();"
+        )
 
 
 def test_a_failure_during_the_writes_rolls_everything_back(database_url, story_folder):
@@ -161,8 +180,12 @@ def test_editing_a_shot_row_changes_only_that_shots_specs(database_url, story_fo
     with connect(database_url) as db:
         import_folder(db, story_folder)
         before = all_specs(plan_story(read_story(db), test_config))
-        assert db.execute("UPDATE shots SET action = ? WHERE episode_id = ? AND id = ?",
-                          ("Luna slams the desk.", "test01", "s2")) == 1
+        assert (
+            db.execute(
+                "UPDATE shots SET action = ? WHERE episode_id = ? AND id = ?", ("Luna slams the desk.", "test01", "s2")
+            )
+            == 1
+        )
         after = all_specs(plan_story(read_story(db), test_config))
     assert sorted(k for k in before if before[k] != after[k]) == ["test01:clips:s2", "test01:stills:s2"]
 
@@ -190,8 +213,13 @@ def test_an_empty_or_uninitialised_database_says_what_to_run(database_url):
 
 def test_cli_import_and_export(database_url, story_folder, tmp_path):
     def cli(*args):
-        return subprocess.run([sys.executable, "-m", "tower_anime.cli", *args, "--database", database_url],
-                              capture_output=True, text=True, cwd=ROOT)
+        return subprocess.run(
+            [sys.executable, "-m", "tower_anime.cli", *args, "--database", database_url],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+
     proc = cli("db", "import", str(story_folder))
     assert proc.returncode == 0, proc.stderr
     assert "imported 3 characters, 1 episode(s), 3 shots, 1 workflow template(s)" in proc.stdout

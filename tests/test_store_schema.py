@@ -2,12 +2,13 @@
 holds the user's characters, episodes and video_workflow_templates (their column shapes) is
 initialised, imported into, planned from and exported without one of their rows or columns
 changing; `db init` no longer fails with `relation "characters" already exists`."""
+
 import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from tower_anime.check import check_inputs
 from tower_anime.config import load_config
 from tower_anime.errors import DatabaseError
@@ -35,13 +36,20 @@ def public_state(url):
     import psycopg
 
     with psycopg.connect(url) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+            )
+        ]
         state = {}
         for t in tables:
-            cols = conn.execute("SELECT column_name, data_type, column_default, is_nullable FROM "
-                                "information_schema.columns WHERE table_schema = 'public' AND table_name = %s "
-                                "ORDER BY ordinal_position", (t,)).fetchall()
+            cols = conn.execute(
+                "SELECT column_name, data_type, column_default, is_nullable FROM "
+                "information_schema.columns WHERE table_schema = 'public' AND table_name = %s "
+                "ORDER BY ordinal_position",
+                (t,),
+            ).fetchall()
             rows = conn.execute(f'SELECT * FROM public."{t}" ORDER BY 1').fetchall()
             state[t] = (cols, [tuple(str(v) for v in r) for r in rows])
         return state
@@ -51,8 +59,10 @@ def tower_tables(url, schema="tower"):
     import psycopg
 
     with psycopg.connect(url) as conn:
-        return {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                                           (schema,))}
+        return {
+            r[0]
+            for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,))
+        }
 
 
 @pytest.fixture
@@ -66,24 +76,36 @@ def users_db(postgres):
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", *args],
-                          capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "tower_anime.cli", "--config", "tests/data/config.yaml", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
 
 
 def test_init_import_plan_export_and_facts_leave_the_users_tables_alone(users_db, tmp_path, monkeypatch):
     before = public_state(users_db)
     assert set(before) == {"characters", "episodes", "video_workflow_templates"}
-    for args in (["db", "init"], ["db", "init"], ["db", "import", "config/"],
-                 ["facts", "import", "config/facts/production.yaml"], ["db", "export", str(tmp_path / "out")],
-                 ["facts", "search", "Luna"]):
+    for args in (
+        ["db", "init"],
+        ["db", "init"],
+        ["db", "import", "config/"],
+        ["facts", "import", "config/facts/production.yaml"],
+        ["db", "export", str(tmp_path / "out")],
+        ["facts", "search", "Luna"],
+    ):
         proc = cli(*args, "--database", users_db)
         assert proc.returncode == 0, (args, proc.stderr)
         assert "already exists" not in proc.stderr
-    assert "(schema tower2): applied 0001_story" in cli("db", "init", "--database", users_db, "--schema", "tower2").stdout
+    assert (
+        "(schema tower2): applied 0001_story" in cli("db", "init", "--database", users_db, "--schema", "tower2").stdout
+    )
     # the workflow's own reading of the story (what the Snakefile plans from)
     monkeypatch.chdir(ROOT)
-    config = load_config(ROOT / "tests" / "data" / "config.yaml", extra_files=[ROOT / "config" / "services" /
-                                                                                "user-database.yaml"])
+    config = load_config(
+        ROOT / "tests" / "data" / "config.yaml", extra_files=[ROOT / "config" / "services" / "user-database.yaml"]
+    )
     config["story"].update(database_url=users_db, episodes=["ep01"])
     plans = check_inputs(config, "test config").plans
     assert plans["ep01"].shots and (tmp_path / "out" / "characters.yaml").is_file()
@@ -99,6 +121,11 @@ def test_the_schema_is_checked_and_a_missing_one_reads_as_uninitialised(users_db
     with connect(resolve_url({"story": {"database_schema": "elsewhere"}}, "story", users_db)) as db:
         from tower_anime.story.database import read_story
 
-        with pytest.raises(DatabaseError, match=r"no Tower tables yet; run .*Tower's tables are in the schema elsewhere"):
-            read_story(db)   # the user's public.characters is not mistaken for Tower's
-    assert resolve_url({"story": {"database_schema": "s"}, "facts": {"database_schema": ""}}, "facts", users_db).schema == "s"
+        with pytest.raises(
+            DatabaseError, match=r"no Tower tables yet; run .*Tower's tables are in the schema elsewhere"
+        ):
+            read_story(db)  # the user's public.characters is not mistaken for Tower's
+    assert (
+        resolve_url({"story": {"database_schema": "s"}, "facts": {"database_schema": ""}}, "facts", users_db).schema
+        == "s"
+    )

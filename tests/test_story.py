@@ -1,7 +1,8 @@
 """The story loader: the shipped story is valid; each kind of bad input is named precisely."""
-import pytest
 
+import pytest
 from conftest import ROOT, dump_yaml, load_yaml
+
 from tower_anime.errors import InvalidInput
 from tower_anime.story import load_story
 
@@ -29,6 +30,7 @@ def test_shipped_story_is_valid():
 def test_unknown_character_is_named(story_dir):
     def edit(doc):
         doc["scenes"][0]["shots"][0]["characters"] = ["akira", "mei"]
+
     found, _ = problems_for(story_dir, edit)
     assert len(found) == 1
     assert "test01.yaml: scenes[0].shots[0].characters[1]: unknown character 'mei'" in found[0]
@@ -38,6 +40,7 @@ def test_unknown_character_is_named(story_dir):
 def test_unknown_speaker_is_named(story_dir):
     def edit(doc):
         doc["scenes"][1]["shots"][0]["dialogue"][0]["speaker"] = "ghost"
+
     found, _ = problems_for(story_dir, edit)
     assert any("scenes[1].shots[0].dialogue[0].speaker: unknown character 'ghost'" in p for p in found)
 
@@ -45,6 +48,7 @@ def test_unknown_speaker_is_named(story_dir):
 def test_duplicate_shot_id(story_dir):
     def edit(doc):
         doc["scenes"][1]["shots"][0]["id"] = "s1"
+
     found, _ = problems_for(story_dir, edit)
     assert any("scenes[1].shots[0].id: duplicate shot id 's1' (first at scenes[0].shots[0])" in p for p in found)
 
@@ -52,6 +56,7 @@ def test_duplicate_shot_id(story_dir):
 def test_unsafe_shot_id(story_dir):
     def edit(doc):
         doc["scenes"][0]["shots"][1]["id"] = "../x"
+
     found, _ = problems_for(story_dir, edit)
     assert len(found) == 1
     assert "scenes[0].shots[1].id: got '../x'; expected an id of letters, digits" in found[0]
@@ -60,6 +65,7 @@ def test_unsafe_shot_id(story_dir):
 def test_negative_duration(story_dir):
     def edit(doc):
         doc["scenes"][0]["shots"][1]["duration"] = -3
+
     found, _ = problems_for(story_dir, edit)
     assert any("scenes[0].shots[1].duration: got -3; expected a positive length in seconds" in p for p in found)
 
@@ -68,6 +74,7 @@ def test_missing_field_and_wrong_type_are_both_reported(story_dir):
     def edit(doc):
         del doc["scenes"][0]["shots"][0]["action"]
         doc["scenes"][1]["shots"][0]["seed"] = "thirteen"
+
     found, message = problems_for(story_dir, edit)
     assert any("scenes[0].shots[0]: 'action' is a required property" in p for p in found)
     assert any("scenes[1].shots[0].seed: got 'thirteen'; expected a whole number" in p for p in found)
@@ -77,6 +84,7 @@ def test_missing_field_and_wrong_type_are_both_reported(story_dir):
 def test_both_duration_and_frames(story_dir):
     def edit(doc):
         doc["scenes"][0]["shots"][0]["duration"] = 2.0
+
     found, _ = problems_for(story_dir, edit)
     assert any("scenes[0].shots[0]: give exactly one of duration (seconds) or frames" in p for p in found)
 
@@ -84,6 +92,7 @@ def test_both_duration_and_frames(story_dir):
 def test_unknown_field_is_named(story_dir):
     def edit(doc):
         doc["scenes"][0]["moood"] = "calm"
+
     found, _ = problems_for(story_dir, edit)
     assert any("scenes[0].moood: unknown field" in p for p in found)
 
@@ -94,8 +103,10 @@ def test_bad_character_sheet(story_dir):
     dump_yaml(chars, story_dir / "characters.yaml")
     with pytest.raises(InvalidInput) as exc:
         load_story(story_dir / "characters.yaml", story_dir / "episodes")
-    assert any("characters.yaml: characters.luna.palette.hair: got 'silver'; expected a colour as #RRGGBB" in str(p)
-               for p in exc.value.problems)
+    assert any(
+        "characters.yaml: characters.luna.palette.hair: got 'silver'; expected a colour as #RRGGBB" in str(p)
+        for p in exc.value.problems
+    )
 
 
 def test_yaml_syntax_error_names_line(story_dir):

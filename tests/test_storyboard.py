@@ -1,4 +1,5 @@
 """Tests for the embedded storyboard renderer (tower_anime.stills.storyboard)."""
+
 import copy
 
 import numpy as np
@@ -9,20 +10,32 @@ from tower_anime.errors import TowerError
 from tower_anime.stills import storyboard as sb
 from tower_anime.stills import text as sb_text
 
-AKIRA = {"id": "akira", "name": "Akira Yamamoto",
-         "description": "22-year-old street racer, cybernetic arms, neon blue jacket",
-         "palette": {"hair": "#1a1a2e", "skin": "#f1c27d", "outfit": "#00b4ff", "accent": "#c0c0c0"}}
-MEI = {"id": "mei", "name": "Mei Tanaka", "description": "hacker",
-       "palette": {"hair": "#8b2f5a", "skin": "#ffe0c4", "outfit": "#e63946", "accent": "#ffd166"}}
+AKIRA = {
+    "id": "akira",
+    "name": "Akira Yamamoto",
+    "description": "22-year-old street racer, cybernetic arms, neon blue jacket",
+    "palette": {"hair": "#1a1a2e", "skin": "#f1c27d", "outfit": "#00b4ff", "accent": "#c0c0c0"},
+}
+MEI = {
+    "id": "mei",
+    "name": "Mei Tanaka",
+    "description": "hacker",
+    "palette": {"hair": "#8b2f5a", "skin": "#ffe0c4", "outfit": "#e63946", "accent": "#ffd166"},
+}
 
 
 def make_spec(**overrides):
     spec = {
-        "episode": "ep01", "scene": "sc01", "shot": "sc01_sh01",
-        "location": "Neo-Tokyo street market", "time_of_day": "night",
+        "episode": "ep01",
+        "scene": "sc01",
+        "shot": "sc01_sh01",
+        "location": "Neo-Tokyo street market",
+        "time_of_day": "night",
         "camera": {"move": "push_in", "framing": "medium"},
         "action": "Akira weaves his bike through the crowded market, glancing over his shoulder.",
-        "seed": 1234, "width": 768, "height": 512,
+        "seed": 1234,
+        "width": 768,
+        "height": 512,
         "characters": [copy.deepcopy(AKIRA), copy.deepcopy(MEI)],
         "unrelated_key": {"ignored": True},
     }
@@ -36,7 +49,7 @@ def pixels(img):
 
 def colour_fraction(img, hex_colour, tol=12):
     """Fraction of pixels within `tol` (RGB distance) of `hex_colour`."""
-    target = np.array([int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)])
+    target = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
     dist = np.sqrt(((pixels(img) - target) ** 2).sum(axis=-1))
     return float((dist <= tol).mean())
 
@@ -61,13 +74,16 @@ def test_render_is_byte_identical_for_same_spec(tmp_path):
         assert img.format == "PNG" and img.size == (768, 512)
 
 
-@pytest.mark.parametrize("change", [
-    {"seed": 99},
-    {"action": "Mei hacks the vending machine while the crowd cheers."},
-    {"location": "Abandoned research lab"},
-    {"time_of_day": "day"},
-    {"camera": {"move": "pan_left", "framing": "medium"}},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 99},
+        {"action": "Mei hacks the vending machine while the crowd cheers."},
+        {"location": "Abandoned research lab"},
+        {"time_of_day": "day"},
+        {"camera": {"move": "pan_left", "framing": "medium"}},
+    ],
+)
 def test_changes_to_spec_change_pixels(change):
     base = pixels(sb.draw_storyboard(make_spec()))
     other = pixels(sb.draw_storyboard(make_spec(**change)))
@@ -129,16 +145,22 @@ def test_empty_characters_list_renders(tmp_path):
 @pytest.mark.parametrize("tod", ["dawn", "day", "dusk", "night"])
 @pytest.mark.parametrize("move", ["static", "push_in", "pull_out", "pan_left", "pan_right"])
 def test_every_time_and_move_renders(tod, move):
-    spec = make_spec(time_of_day=tod, camera={"move": move, "framing": "wide"},
-                     location="Highway garage near the harbor forest")
+    spec = make_spec(
+        time_of_day=tod, camera={"move": move, "framing": "wide"}, location="Highway garage near the harbor forest"
+    )
     assert sb.draw_storyboard(spec).size == (768, 512)
 
 
 def test_four_characters_close_up_all_visible():
     chars = []
     for i, outfit in enumerate(["#00b4ff", "#e63946", "#2ec44a", "#9b5de5"]):
-        chars.append({"id": f"c{i}", "name": f"Character {i}",
-                      "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfit, "accent": "#c0c0c0"}})
+        chars.append(
+            {
+                "id": f"c{i}",
+                "name": f"Character {i}",
+                "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfit, "accent": "#c0c0c0"},
+            }
+        )
     img = sb.draw_storyboard(make_spec(characters=chars, camera={"move": "static", "framing": "close"}))
     for char in chars:
         assert colour_fraction(img, char["palette"]["outfit"]) > 0.005, char["id"]
@@ -221,32 +243,52 @@ def test_long_action_is_wrapped_and_ellipsised():
 
 def test_location_keywords_pick_themes():
     from tower_anime.stills.places import setting
+
     assert setting("Neo-Tokyo street market") == "market"
     assert setting("Corporate research laboratory") == "lab"
     assert setting("Coastal highway") == "highway"
     assert setting("Somewhere unnamed") == "plain"
 
 
-@pytest.mark.parametrize("location, expected", [
-    ("underground garage", "garage"), ("multi-storey parking deck", "garage"),
-    ("container harbor at dawn", "harbor"), ("the old harbour", "harbor"), ("fishing docks", "harbor"),
-    ("rain-soaked highway", "highway"), ("mountain road", "highway"),
-    ("subway station", "station"), ("train platform", "station"),
-    ("Luna's research lab with glowing screens", "lab"), ("Nexus Corp tower penthouse office high above the city",
-                                                         "office"),
-    ("long hospital corridor", "lab"), ("school corridor", "corridor"), ("Aya's bedroom", "room"),
-    ("apartment", "room"), ("windy rooftop", "rooftop"), ("back alley", "alley"),
-    ("Neo-Tokyo street market under neon signs", "market"), ("busy street", "street"),
-    ("sandy beach", "beach"), ("the seaside", "beach"), ("season finale set nowhere", "plain"),
-    ("dark forest", "forest"), ("shrine in the woods", "forest"), ("open field", "plain"),
-])
+@pytest.mark.parametrize(
+    "location, expected",
+    [
+        ("underground garage", "garage"),
+        ("multi-storey parking deck", "garage"),
+        ("container harbor at dawn", "harbor"),
+        ("the old harbour", "harbor"),
+        ("fishing docks", "harbor"),
+        ("rain-soaked highway", "highway"),
+        ("mountain road", "highway"),
+        ("subway station", "station"),
+        ("train platform", "station"),
+        ("Luna's research lab with glowing screens", "lab"),
+        ("Nexus Corp tower penthouse office high above the city", "office"),
+        ("long hospital corridor", "lab"),
+        ("school corridor", "corridor"),
+        ("Aya's bedroom", "room"),
+        ("apartment", "room"),
+        ("windy rooftop", "rooftop"),
+        ("back alley", "alley"),
+        ("Neo-Tokyo street market under neon signs", "market"),
+        ("busy street", "street"),
+        ("sandy beach", "beach"),
+        ("the seaside", "beach"),
+        ("season finale set nowhere", "plain"),
+        ("dark forest", "forest"),
+        ("shrine in the woods", "forest"),
+        ("open field", "plain"),
+    ],
+)
 def test_each_location_word_picks_its_setting(location, expected):
     from tower_anime.stills.places import setting
+
     assert setting(location) == expected
 
 
 def test_weather_and_light_come_from_the_text():
     from tower_anime.stills.places import weather
+
     assert weather("rain-soaked highway") == {"rain"}
     assert weather("snowy mountain pass") == {"snow"}
     assert weather("misty lake") == {"mist"}
@@ -256,17 +298,30 @@ def test_weather_and_light_come_from_the_text():
 
 def _place_spec(location, tod, count):
     outfits = ["#00b4ff", "#e63946", "#2ec44a"]
-    chars = [{"id": f"c{i}", "name": f"Character {i}",
-              "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfits[i], "accent": "#c0c0c0"}}
-             for i in range(count)]
-    return make_spec(location=location, time_of_day=tod, characters=chars, backend="storyboard",
-                     camera={"move": "static", "framing": "medium"})
+    chars = [
+        {
+            "id": f"c{i}",
+            "name": f"Character {i}",
+            "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfits[i], "accent": "#c0c0c0"},
+        }
+        for i in range(count)
+    ]
+    return make_spec(
+        location=location,
+        time_of_day=tod,
+        characters=chars,
+        backend="storyboard",
+        camera={"move": "static", "framing": "medium"},
+    )
 
 
 def _settings_and_weather():
     from tower_anime.stills.places import FALLBACK, SETTINGS, WEATHER
+
     places = [(words[0], "day") for _, words in SETTINGS] + [("open field", "day")]
-    places += [(f"{words[0]} street", tod) for (_, words), tod in zip(WEATHER, ("dusk", "night", "dawn", "day", "night"))]
+    places += [
+        (f"{words[0]} street", tod) for (_, words), tod in zip(WEATHER, ("dusk", "night", "dawn", "day", "night"))
+    ]
     assert FALLBACK == "plain"
     return places
 
@@ -313,9 +368,14 @@ def test_empty_and_three_character_shots_pass_the_still_gate(tmp_path, count, fr
     from tower_anime.qc.still import still_report
 
     outfits = ["#00b4ff", "#e63946", "#2ec44a"]
-    chars = [{"id": f"c{i}", "name": f"Character {i}",
-              "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfits[i], "accent": "#c0c0c0"}}
-             for i in range(count)]
+    chars = [
+        {
+            "id": f"c{i}",
+            "name": f"Character {i}",
+            "palette": {"hair": "#222222", "skin": "#f1c27d", "outfit": outfits[i], "accent": "#c0c0c0"},
+        }
+        for i in range(count)
+    ]
     spec = make_spec(characters=chars, camera={"move": "pan_right", "framing": framing}, backend="storyboard")
     sb.render_storyboard(spec, tmp_path / "still.png")
     report = still_report(tmp_path / "still.png", spec, validate_config({})["qc"]["still"])

@@ -1,10 +1,10 @@
 """The code's habits, checked with the suite: ruff's lint rules and its formatter (settings in
 pyproject.toml) report nothing on the package, the scripts, the tests and the benchmarks."""
+
 import shutil
 import subprocess
 
 import pytest
-
 from conftest import ROOT
 
 

@@ -1,6 +1,7 @@
 """Property: for any lines and windows, the subtitle writer either writes events that keep
 every limit once rounded to SRT milliseconds (and pass the episode gate's checks), or raises
 a MediaError naming the line; it never writes an event over a limit."""
+
 import math
 
 from hypothesis import HealthCheck, event, given, settings
@@ -16,9 +17,17 @@ PUNCT = ["", "", "", ",", ".", "!", "?", ";", ":", " —", "..."]
 @st.composite
 def texts(draw):
     long_words = draw(st.sampled_from([False, False, False, True]))
-    words = draw(st.lists(st.tuples(st.integers(1, 50 if long_words else 14), st.sampled_from(PUNCT),
-                                    st.sampled_from(["", "", "the", "and", "of", "a"])),
-                          min_size=1, max_size=90))
+    words = draw(
+        st.lists(
+            st.tuples(
+                st.integers(1, 50 if long_words else 14),
+                st.sampled_from(PUNCT),
+                st.sampled_from(["", "", "the", "and", "of", "a"]),
+            ),
+            min_size=1,
+            max_size=90,
+        )
+    )
     out = []
     for length, punct, glue in words:
         if glue:
@@ -30,13 +39,32 @@ def texts(draw):
 @st.composite
 def limits_and_fps(draw):
     fps = draw(st.sampled_from([24, 25, 30]))
-    limits = draw(st.sampled_from([
-        {"max_chars_per_line": 42, "max_lines": 2, "max_chars_per_second": 20, "min_duration_frames": 20,
-         "max_duration_seconds": 7, "min_gap_frames": 2, "lead_frames": 2}]) | st.fixed_dictionaries({
-            "max_chars_per_line": st.integers(20, 42), "max_lines": st.integers(1, 3),
-            "max_chars_per_second": st.sampled_from([12, 15, 17, 17.5, 20, 25]),
-            "min_duration_frames": st.integers(10, 30), "max_duration_seconds": st.sampled_from([3, 5, 7, 7.5, 10]),
-            "min_gap_frames": st.integers(0, 4), "lead_frames": st.integers(0, 4)}))
+    limits = draw(
+        st.sampled_from(
+            [
+                {
+                    "max_chars_per_line": 42,
+                    "max_lines": 2,
+                    "max_chars_per_second": 20,
+                    "min_duration_frames": 20,
+                    "max_duration_seconds": 7,
+                    "min_gap_frames": 2,
+                    "lead_frames": 2,
+                }
+            ]
+        )
+        | st.fixed_dictionaries(
+            {
+                "max_chars_per_line": st.integers(20, 42),
+                "max_lines": st.integers(1, 3),
+                "max_chars_per_second": st.sampled_from([12, 15, 17, 17.5, 20, 25]),
+                "min_duration_frames": st.integers(10, 30),
+                "max_duration_seconds": st.sampled_from([3, 5, 7, 7.5, 10]),
+                "min_gap_frames": st.integers(0, 4),
+                "lead_frames": st.integers(0, 4),
+            }
+        )
+    )
     return limits, fps
 
 
@@ -51,8 +79,15 @@ def episodes(draw):
             start, text = t, draw(texts())
             # spoken at 8-30 characters a second: often slower than the reading limit, sometimes faster
             end = start + max(0.1, len(text) / draw(st.floats(8, 30)))
-            lines.append({"line": f"l{n}", "text": text, "shot": f"s{shot}",
-                          "start": round(start, draw(st.sampled_from([3, 6]))), "end": round(end, 6)})
+            lines.append(
+                {
+                    "line": f"l{n}",
+                    "text": text,
+                    "shot": f"s{shot}",
+                    "start": round(start, draw(st.sampled_from([3, 6]))),
+                    "end": round(end, 6),
+                }
+            )
             n += 1
             t = end + draw(st.floats(0.0, 3.0))
         shot_end = t
@@ -104,7 +139,13 @@ def test_a_window_as_long_as_reading_seconds_is_enough(text, limits_fps):
         need = reading_seconds(text, lim)
     except MediaError:
         return
-    cue = {"line": "l0", "text": text, "start": 1.0, "end": 1.1, "window": [1.0, 1.0 + need],
-           "scene_window": [0.0, 1.0 + need]}
+    cue = {
+        "line": "l0",
+        "text": text,
+        "start": 1.0,
+        "end": 1.1,
+        "window": [1.0, 1.0 + need],
+        "scene_window": [0.0, 1.0 + need],
+    }
     evs = parse_srt(build_srt_for([cue], limits, fps))
     assert math.isclose(evs[-1][1], 1.0 + need) and evs[0][0] == 1.0

@@ -2,6 +2,7 @@
 (tests/user_services.py, on 127.0.0.1): voices shaped per character through a service that has
 one voice, the studio's JSON-and-download voice, and the asynchronous music generator's tasks:
 done, failed, never finishing, a restart mid-poll (tasks kept or forgotten), and Ctrl-C."""
+
 import io
 import os
 import signal
@@ -10,14 +11,14 @@ import wave
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+from user_services import AceStep, EchoBrain, StudioVoice, espeak_wav
+
 from tower_anime.audio.service import fetch_audio
 from tower_anime.audio.voice import synthesize_line, wav_seconds
 from tower_anime.check import check_inputs
 from tower_anime.config import load_config, validate_config
 from tower_anime.errors import ServiceError
-from user_services import AceStep, EchoBrain, StudioVoice, espeak_wav
 
 SERVICES = ROOT / "config" / "services"
 
@@ -42,6 +43,7 @@ def centroid(path):
 
 # --- voices --------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def echo():
     with EchoBrain() as service:
@@ -57,24 +59,33 @@ def test_echo_voice_gets_its_wire_format_and_tower_tells_the_characters_apart(ec
         synthesize_line(spec, out[spec["speaker"]], transport=config["voice"]["http"], log=log)
     bodies = [c[3] for c in echo.calls("/api/echo/voice/synthesize")]
     assert {tuple(sorted(b)) for b in bodies} == {("length_scale", "speaker_id", "text")}
-    assert {b["speaker_id"] for b in bodies} == {0, 1, 2}          # sent; the service ignores it
+    assert {b["speaker_id"] for b in bodies} == {0, 1, 2}  # sent; the service ignores it
     assert {b["length_scale"] for b in bodies} == {round(1 / 1.08, 4), 1.0, round(1 / 0.88, 4)}
     assert all("Authorization" not in c[2] for c in echo.requests)  # no auth on this route
     # one voice for everybody on the service: the same text answers the same bytes whatever speaker_id
     specs = {s["speaker"]: s for s in plan.lines.values()}
-    assert specs["luna"]["voice"] == {"engine": "http", "pitch": 4, "timbre": {"formant": 1, "brightness": 3,
-                                                                                "warmth": -2}}
-    assert "tempo" not in specs["viktor"]["voice"]                  # the service honours length_scale
+    assert specs["luna"]["voice"] == {
+        "engine": "http",
+        "pitch": 4,
+        "timbre": {"formant": 1, "brightness": 3, "warmth": -2},
+    }
+    assert "tempo" not in specs["viktor"]["voice"]  # the service honours length_scale
     c = {who: centroid(path) for who, path in out.items()}
     assert c["luna"] > c["akira"] > c["viktor"], c
     assert "accepted pcm_s16le reply" in log.getvalue()
 
 
 def test_echo_voice_refuses_empty_text_with_its_400(echo, tmp_path):
-    cfg = validate_config({"voice": {"http": {"url": echo.url("/api/echo/voice/synthesize"), "token_env": None,
-                                              "retries": 0}}})["voice"]["http"]
-    request = {"url": cfg["url"], "method": "POST", "headers": {}, "reply": {"type": "audio", "pointer": ""},
-               "body": {"text": "", "speaker_id": None, "length_scale": 1.0}}
+    cfg = validate_config(
+        {"voice": {"http": {"url": echo.url("/api/echo/voice/synthesize"), "token_env": None, "retries": 0}}}
+    )["voice"]["http"]
+    request = {
+        "url": cfg["url"],
+        "method": "POST",
+        "headers": {},
+        "reply": {"type": "audio", "pointer": ""},
+        "body": {"text": "", "speaker_id": None, "length_scale": 1.0},
+    }
     with pytest.raises(ServiceError, match=r"HTTP 400: Text must be 1-5000 characters"):
         fetch_audio(request, tmp_path / "r", cfg, "voice", "voice line t/l1")
 
@@ -91,11 +102,12 @@ def test_studio_voice_json_reply_is_downloaded_by_its_job_id(monkeypatch, tmp_pa
     assert post[3] == {"character_slug": "viktor", "text": spec["text"], "engine": None}
     assert get[0] == "GET" and get[1].startswith("/api/voice/synthesis/") and get[1].endswith("/audio")
     assert post[2]["Authorization"] == get[2]["Authorization"] == f"Bearer {token}"
-    assert spec["voice"] == {"engine": "http", "tempo": 0.88}       # per-character voices: speed only
+    assert spec["voice"] == {"engine": "http", "tempo": 0.88}  # per-character voices: speed only
     assert token not in log.getvalue() and wav_seconds(tmp_path / "v.wav") > 0.5
 
 
 # --- the asynchronous music generator --------------------------------------------------------
+
 
 def music_request(config, plan):
     spec = next(iter(plan.music.values()))
@@ -126,9 +138,17 @@ def fetch(ace, tmp_path, **job):
 def test_a_task_is_submitted_polled_and_its_file_read(ace, tmp_path):
     info, spec = fetch(ace, tmp_path)
     service = ace[0]
-    (_, _, _, body), = service.calls("/generate")
-    assert set(body) == {"prompt", "lyrics", "duration", "format", "instrumental", "infer_steps", "guidance_scale",
-                         "seed"}
+    ((_, _, _, body),) = service.calls("/generate")
+    assert set(body) == {
+        "prompt",
+        "lyrics",
+        "duration",
+        "format",
+        "instrumental",
+        "infer_steps",
+        "guidance_scale",
+        "seed",
+    }
     assert body["duration"] == spec["duration"] and body["instrumental"] is True and body["format"] == "wav"
     assert len(service.calls("/status/")) >= 3
     assert info["codec"] == "pcm_s16le" and abs(info["seconds"] - spec["duration"]) < 0.2
@@ -144,8 +164,11 @@ def test_a_failed_task_fails_the_job_with_the_services_reason(ace, tmp_path):
 
 def test_a_task_that_never_finishes_gives_up_after_wait_s(ace, tmp_path):
     ace[0].behaviour.append("hang")
-    with pytest.raises(ServiceError, match=r"did not finish within 1.5 s \(music.http.job.wait_s; last status: "
-                                           r"processing\)"):
+    with pytest.raises(
+        ServiceError,
+        match=r"did not finish within 1.5 s \(music.http.job.wait_s; last status: "
+        r"processing\)",
+    ):
         fetch(ace, tmp_path, wait_s=1.5)
     assert "is left running on the service (music.http.job.cancel_url is not set" in fetch.log
 

@@ -2,6 +2,7 @@
 duplicate keys, bytes that are not UTF-8, ids with a trailing newline, unsafe episode lists,
 reference pictures, out-of-range numbers, text that cannot be spoken or subtitled, and the
 one-line errors of the CLI and the database helpers."""
+
 import math
 import shutil
 import subprocess
@@ -9,9 +10,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT, copy_workflow, dump_yaml, load_yaml, snakemake
 from PIL import Image
 
-from conftest import ROOT, copy_workflow, dump_yaml, load_yaml, snakemake
 from tower_anime.check import check_config_file, check_inputs
 from tower_anime.cli import main
 from tower_anime.errors import DatabaseError, InvalidInput, TowerError
@@ -20,8 +21,11 @@ from tower_anime.story.load import SAFE_ID
 
 
 def base_config(story_dir, **sections):
-    cfg = {"story": {"characters": str(story_dir / "characters.yaml"), "episodes_dir": str(story_dir / "episodes")},
-           "facts": {"source": "none"}, "backends": {"voice": "espeak"}}
+    cfg = {
+        "story": {"characters": str(story_dir / "characters.yaml"), "episodes_dir": str(story_dir / "episodes")},
+        "facts": {"source": "none"},
+        "backends": {"voice": "espeak"},
+    }
     for key, value in sections.items():
         cfg[key] = {**cfg.get(key, {}), **value}
     return cfg
@@ -64,21 +68,27 @@ def test_the_test_story_passes(story_dir):
 
 # 1. duplicate keys, in every YAML the project reads ---------------------------------------
 
+
 def test_duplicate_key_in_an_episode_names_file_and_line(story_dir):
     path = story_dir / "episodes" / "test01.yaml"
     text = path.read_text().replace("        frames: 49\n", "        frames: 49\n        frames: 14400\n", 1)
     path.write_text(text)
     line = text.splitlines().index("        frames: 14400") + 1
     found = refused_config(story_dir)
-    assert found == [f"{path}: line {line}, column 9: not valid YAML: duplicate key 'frames' (first at line {line - 1}); "
-                     "YAML keeps only the last value, so remove or rename one of them"]
+    assert found == [
+        f"{path}: line {line}, column 9: not valid YAML: duplicate key 'frames' (first at line {line - 1}); "
+        "YAML keeps only the last value, so remove or rename one of them"
+    ]
 
 
-@pytest.mark.parametrize("name, text", [
-    ("config.yaml", "music:\n  bed_level_db: -8\n  bed_level_db: -1000000000\n"),
-    ("characters.yaml", "characters:\n  a: {name: A}\n  a: {name: B}\n"),
-    ("facts.yaml", "facts:\n  - {subject: x, predicate: y, object: z, subject: w}\n"),
-])
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("config.yaml", "music:\n  bed_level_db: -8\n  bed_level_db: -1000000000\n"),
+        ("characters.yaml", "characters:\n  a: {name: A}\n  a: {name: B}\n"),
+        ("facts.yaml", "facts:\n  - {subject: x, predicate: y, object: z, subject: w}\n"),
+    ],
+)
 def test_duplicate_keys_are_refused_in_every_yaml(tmp_path, name, text):
     path = tmp_path / name
     path.write_text(text)
@@ -94,11 +104,12 @@ def test_a_merge_key_may_be_overridden(tmp_path):
 
 # 2. bytes that are not UTF-8; 3. malformed config ------------------------------------------
 
+
 def test_a_file_that_is_not_utf8_names_the_byte(story_dir):
     path = story_dir / "episodes" / "test01.yaml"
     raw = path.read_bytes()
     at = raw.index(b"Akira races")
-    path.write_bytes(raw[:at] + b"\xff" + raw[at + 1:])
+    path.write_bytes(raw[:at] + b"\xff" + raw[at + 1 :])
     found = refused_config(story_dir)
     line = raw[:at].count(b"\n") + 1
     assert found == [f"{path}: byte {at} (line {line}): not UTF-8 text (byte 0xff); save the file as UTF-8"]
@@ -116,11 +127,16 @@ def test_cli_prints_one_line_per_problem_without_traceback(tmp_path):
     bad.write_text("output:\n  width: 100000\n  width: 768\n")
     ranges = tmp_path / "ranges.yaml"
     ranges.write_text("output: {width: 100000}\nmusic: {bed_level_db: -1.0e+9}\n")
-    for path, wanted in ((bad, [f"{bad}: line 3, column 3: not valid YAML: duplicate key 'width'"]),
-                         (ranges, [f"{ranges}: music.bed_level_db: got -1000000000.0",
-                                   f"{ranges}: output.width: got 100000"])):
-        proc = subprocess.run([sys.executable, "-m", "tower_anime.cli", "--config", str(path), "validate"],
-                              capture_output=True, text=True, cwd=ROOT)
+    for path, wanted in (
+        (bad, [f"{bad}: line 3, column 3: not valid YAML: duplicate key 'width'"]),
+        (ranges, [f"{ranges}: music.bed_level_db: got -1000000000.0", f"{ranges}: output.width: got 100000"]),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "tower_anime.cli", "--config", str(path), "validate"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         lines = proc.stderr.splitlines()
         assert lines[0] == f"tower-anime: {len(wanted)} problem(s) in the story/config:"
@@ -140,6 +156,7 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
 
 # 4. ids match exactly; 5. story.episodes -------------------------------------------------
 
+
 def test_an_id_with_a_trailing_newline_is_refused(story_dir):
     assert SAFE_ID.match("ep01\n") is None and SAFE_ID.match("ep01")
     path = edit_episode(story_dir, lambda d: shot(d).update(id="s1\n"))
@@ -150,11 +167,17 @@ def test_an_id_with_a_trailing_newline_is_refused(story_dir):
     assert any(p.startswith(f"{path}: characters.'mei\\n': bad key; expected an id") for p in found), found
 
 
-@pytest.mark.parametrize("episodes, wanted", [
-    (["../../etc/x"], "my.yaml: story.episodes[0]: got '../../etc/x'; expected an id of letters"),
-    (["test01\n"], "my.yaml: story.episodes[0]: got 'test01\\n'; expected an id of letters"),
-    (["test01", "nope"], "my.yaml: story.episodes[1]: got 'nope'; no such episode in the story; expected one of ['test01']"),
-])
+@pytest.mark.parametrize(
+    "episodes, wanted",
+    [
+        (["../../etc/x"], "my.yaml: story.episodes[0]: got '../../etc/x'; expected an id of letters"),
+        (["test01\n"], "my.yaml: story.episodes[0]: got 'test01\\n'; expected an id of letters"),
+        (
+            ["test01", "nope"],
+            "my.yaml: story.episodes[1]: got 'nope'; no such episode in the story; expected one of ['test01']",
+        ),
+    ],
+)
 def test_story_episodes_must_be_safe_known_ids(story_dir, episodes, wanted):
     found = refused_config(story_dir, story={"episodes": episodes})
     assert len(found) == 1 and found[0].startswith(wanted)
@@ -162,17 +185,24 @@ def test_story_episodes_must_be_safe_known_ids(story_dir, episodes, wanted):
 
 # 6. reference pictures -------------------------------------------------------------------
 
+
 def _write(path, text):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
 
-@pytest.mark.parametrize("make, wanted", [
-    (lambda root: "refs/missing.png", "no such file in the project folder"),
-    (lambda root: "/etc/passwd", "outside the project folder"),
-    (lambda root: "../outside.png", "outside the project folder"),
-    (lambda root: _write(root / "refs" / "a.png", "not a picture") or "refs/a.png", "not a picture Pillow can decode"),
-])
+@pytest.mark.parametrize(
+    "make, wanted",
+    [
+        (lambda root: "refs/missing.png", "no such file in the project folder"),
+        (lambda root: "/etc/passwd", "outside the project folder"),
+        (lambda root: "../outside.png", "outside the project folder"),
+        (
+            lambda root: _write(root / "refs" / "a.png", "not a picture") or "refs/a.png",
+            "not a picture Pillow can decode",
+        ),
+    ],
+)
 def test_a_bad_reference_image_is_named(story_dir, monkeypatch, make, wanted):
     monkeypatch.chdir(story_dir)
     ref = make(story_dir)
@@ -202,37 +232,68 @@ def test_a_truncated_png_is_refused(story_dir, monkeypatch):
 
 # 7. ranges -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("section, values, field, wanted", [
-    ("output", {"width": 100000}, "output.width", "got 100000; expected frame width in pixels, a multiple of 32 from 64 to 4096"),
-    ("output", {"height": 720}, "output.height", "got 720; expected frame height in pixels"),
-    ("output", {"fps": 0}, "output.fps", "got 0; expected frames per second, 1 to 120"),
-    ("music", {"bed_level_db": -1e9}, "music.bed_level_db", "got -1000000000.0; expected music level under the mix before loudness normalisation, -60 to 0 dB"),
-    ("music", {"bed_level_db": math.nan}, "music.bed_level_db", "got nan; expected a finite number"),
-    ("comfyui", {"timeouts": {"job": 1e12}}, "comfyui.timeouts.job", "got 1000000000000.0"),
-    ("voice", {"http": {"retries": 1000}}, "voice.http.retries", "got 1000"),
-    ("voice", {"http": {"timeout_s": math.inf}}, "voice.http.timeout_s", "got inf"),
-    ("mix", {"duck_release_ms": 1e9}, "mix.duck_release_ms", "got 1000000000.0"),
-])
+
+@pytest.mark.parametrize(
+    "section, values, field, wanted",
+    [
+        (
+            "output",
+            {"width": 100000},
+            "output.width",
+            "got 100000; expected frame width in pixels, a multiple of 32 from 64 to 4096",
+        ),
+        ("output", {"height": 720}, "output.height", "got 720; expected frame height in pixels"),
+        ("output", {"fps": 0}, "output.fps", "got 0; expected frames per second, 1 to 120"),
+        (
+            "music",
+            {"bed_level_db": -1e9},
+            "music.bed_level_db",
+            "got -1000000000.0; expected music level under the mix before loudness normalisation, -60 to 0 dB",
+        ),
+        ("music", {"bed_level_db": math.nan}, "music.bed_level_db", "got nan; expected a finite number"),
+        ("comfyui", {"timeouts": {"job": 1e12}}, "comfyui.timeouts.job", "got 1000000000000.0"),
+        ("voice", {"http": {"retries": 1000}}, "voice.http.retries", "got 1000"),
+        ("voice", {"http": {"timeout_s": math.inf}}, "voice.http.timeout_s", "got inf"),
+        ("mix", {"duck_release_ms": 1e9}, "mix.duck_release_ms", "got 1000000000.0"),
+    ],
+)
 def test_out_of_range_config_is_refused(story_dir, section, values, field, wanted):
     found = refused_config(story_dir, **{section: values})
     assert any(p.startswith(f"my.yaml: {field}: {wanted}") for p in found), found
 
 
-@pytest.mark.parametrize("edit, field, wanted", [
-    (lambda d: shot(d).update(frames=10 ** 9), "scenes[0].shots[0].frames", "got 1000000000; expected a positive whole number"),
-    (lambda d: shot(d, 0, 1).update(duration=math.inf), "scenes[0].shots[1].duration", "got inf"),
-    (lambda d: shot(d).update(seed=-1), "scenes[0].shots[0].seed", "got -1; expected a whole number from 0 to 4294967295"),
-    (lambda d: shot(d)["dialogue"][0].update(at=math.nan), "scenes[0].shots[0].dialogue[0].at", "got nan; expected a finite number"),
-    (lambda d: d["scenes"][1].update(transition_seconds=1e6), "scenes[1].transition_seconds", "got 1000000.0"),
-    (lambda d: d["scenes"][0].update(music_seed=2 ** 40), "scenes[0].music_seed", "got 1099511627776"),
-])
+@pytest.mark.parametrize(
+    "edit, field, wanted",
+    [
+        (
+            lambda d: shot(d).update(frames=10**9),
+            "scenes[0].shots[0].frames",
+            "got 1000000000; expected a positive whole number",
+        ),
+        (lambda d: shot(d, 0, 1).update(duration=math.inf), "scenes[0].shots[1].duration", "got inf"),
+        (
+            lambda d: shot(d).update(seed=-1),
+            "scenes[0].shots[0].seed",
+            "got -1; expected a whole number from 0 to 4294967295",
+        ),
+        (
+            lambda d: shot(d)["dialogue"][0].update(at=math.nan),
+            "scenes[0].shots[0].dialogue[0].at",
+            "got nan; expected a finite number",
+        ),
+        (lambda d: d["scenes"][1].update(transition_seconds=1e6), "scenes[1].transition_seconds", "got 1000000.0"),
+        (lambda d: d["scenes"][0].update(music_seed=2**40), "scenes[0].music_seed", "got 1099511627776"),
+    ],
+)
 def test_out_of_range_episode_values_are_refused(story_dir, edit, field, wanted):
     path = edit_episode(story_dir, edit)
     found = refused_config(story_dir)
     assert any(p.startswith(f"{path}: {field}: {wanted}") for p in found), found
 
 
-@pytest.mark.parametrize("voice, field", [({"pitch": 100}, "pitch"), ({"speed": math.nan}, "speed"), ({"speed": 0}, "speed")])
+@pytest.mark.parametrize(
+    "voice, field", [({"pitch": 100}, "pitch"), ({"speed": math.nan}, "speed"), ({"speed": 0}, "speed")]
+)
 def test_out_of_range_voice_is_refused(story_dir, voice, field):
     path = edit_characters(story_dir, lambda d: d["characters"]["akira"].update(voice=voice))
     found = refused_config(story_dir)
@@ -241,18 +302,44 @@ def test_out_of_range_voice_is_refused(story_dir, voice, field):
 
 # 8. text that cannot be spoken, drawn or muxed --------------------------------------------
 
-@pytest.mark.parametrize("edit, field, wanted", [
-    (lambda d: shot(d)["dialogue"][0].update(text="   \n "), "scenes[0].shots[0].dialogue[0].text", "is only white space"),
-    (lambda d: shot(d).update(action="runs\x00away"), "scenes[0].shots[0].action", "holds the control character U+0000"),
-    (lambda d: d["scenes"][0].update(title="Street\x1b[31m"), "scenes[0].title", "holds the control character U+001B"),
-    (lambda d: d["scenes"][0].update(title="Street\nnight"), "scenes[0].title", "holds a line break or tab"),
-    (lambda d: shot(d).update(action="x" * 1_000_000), "scenes[0].shots[0].action", "got 'xxxx"),
-    (lambda d: shot(d)["dialogue"][0].update(text="<i>Go!</i>"), "scenes[0].shots[0].dialogue[0].text",
-     "holds '<i>', which subtitle players draw as formatting (or hide) instead of showing it; write the words without <...> tags"),
-    (lambda d: shot(d)["dialogue"][0].update(text="{\\an8}Go!"), "scenes[0].shots[0].dialogue[0].text",
-     "holds a brace '{' or '}': players read {...} as a subtitle override"),
-    (lambda d: shot(d)["dialogue"][0].update(text="Go {{ name }}!"), "scenes[0].shots[0].dialogue[0].text", "holds a brace"),
-])
+
+@pytest.mark.parametrize(
+    "edit, field, wanted",
+    [
+        (
+            lambda d: shot(d)["dialogue"][0].update(text="   \n "),
+            "scenes[0].shots[0].dialogue[0].text",
+            "is only white space",
+        ),
+        (
+            lambda d: shot(d).update(action="runs\x00away"),
+            "scenes[0].shots[0].action",
+            "holds the control character U+0000",
+        ),
+        (
+            lambda d: d["scenes"][0].update(title="Street\x1b[31m"),
+            "scenes[0].title",
+            "holds the control character U+001B",
+        ),
+        (lambda d: d["scenes"][0].update(title="Street\nnight"), "scenes[0].title", "holds a line break or tab"),
+        (lambda d: shot(d).update(action="x" * 1_000_000), "scenes[0].shots[0].action", "got 'xxxx"),
+        (
+            lambda d: shot(d)["dialogue"][0].update(text="<i>Go!</i>"),
+            "scenes[0].shots[0].dialogue[0].text",
+            "holds '<i>', which subtitle players draw as formatting (or hide) instead of showing it; write the words without <...> tags",
+        ),
+        (
+            lambda d: shot(d)["dialogue"][0].update(text="{\\an8}Go!"),
+            "scenes[0].shots[0].dialogue[0].text",
+            "holds a brace '{' or '}': players read {...} as a subtitle override",
+        ),
+        (
+            lambda d: shot(d)["dialogue"][0].update(text="Go {{ name }}!"),
+            "scenes[0].shots[0].dialogue[0].text",
+            "holds a brace",
+        ),
+    ],
+)
 def test_text_that_cannot_be_spoken_or_shown_is_refused(story_dir, edit, field, wanted):
     path = edit_episode(story_dir, edit)
     found = refused_config(story_dir)
@@ -262,16 +349,21 @@ def test_text_that_cannot_be_spoken_or_shown_is_refused(story_dir, edit, field, 
 def test_a_nul_in_a_character_name_is_refused(story_dir):
     path = edit_characters(story_dir, lambda d: d["characters"]["akira"].update(name="Aki\x00ra"))
     found = refused_config(story_dir)
-    assert found == [f"{path}: characters.akira.name: holds the control character U+0000 (a NUL, escape or similar "
-                     "cannot be spoken, drawn or muxed); remove it"]
+    assert found == [
+        f"{path}: characters.akira.name: holds the control character U+0000 (a NUL, escape or similar "
+        "cannot be spoken, drawn or muxed); remove it"
+    ]
 
 
 # 9. one line where a traceback was -------------------------------------------------------
 
+
 def test_a_template_the_sandbox_refuses_is_one_line(story_dir):
     body = '{"x": {{ text.__class__.__mro__[1].__subclasses__() | length }}}'
     found = refused_config(story_dir, backends={"voice": "http"}, voice={"http": {"body": body}})
-    assert found and all(p.startswith("my.yaml: voice.http.body: does something the template sandbox refuses") for p in found)
+    assert found and all(
+        p.startswith("my.yaml: voice.http.body: does something the template sandbox refuses") for p in found
+    )
 
 
 def test_db_export_onto_a_file_is_one_line(tmp_path):
@@ -304,12 +396,16 @@ def test_a_one_frame_clip_is_measured():
 
 # 10. masking -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("url, masked", [
-    ("postgresql://tower:p@ss@db.example/prod", "postgresql://tower:***@db.example/prod"),
-    ("postgresql://tower:a@b@c@h:5433/prod", "postgresql://tower:***@h:5433/prod"),
-    ("postgresql://tower:p#ss@h/prod", "postgresql://tower:***@h/prod"),
-    ("postgresql://tower:p/ss?x@h/prod", "postgresql://tower:***@h/prod"),
-])
+
+@pytest.mark.parametrize(
+    "url, masked",
+    [
+        ("postgresql://tower:p@ss@db.example/prod", "postgresql://tower:***@db.example/prod"),
+        ("postgresql://tower:a@b@c@h:5433/prod", "postgresql://tower:***@h:5433/prod"),
+        ("postgresql://tower:p#ss@h/prod", "postgresql://tower:***@h/prod"),
+        ("postgresql://tower:p/ss?x@h/prod", "postgresql://tower:***@h/prod"),
+    ],
+)
 def test_credentials_end_at_the_last_at(url, masked):
     from tower_anime.audio.service import Masker
     from tower_anime.store import mask_url
@@ -328,6 +424,7 @@ def test_an_unescaped_at_never_reaches_a_message():
 
 # 12. the workflow stops before any job ---------------------------------------------------
 
+
 def test_the_workflow_stops_before_any_job_on_a_duplicate_key(tmp_path):
     work = copy_workflow(tmp_path / "wf")
     cfg = work / "tests" / "data" / "config.yaml"
@@ -335,8 +432,10 @@ def test_the_workflow_stops_before_any_job_on_a_duplicate_key(tmp_path):
     proc = snakemake(work, "-n", "--cores", "1", check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "Tower: 1 problem(s) in the story/config:\n  - " in proc.stderr
-    assert (f"  - {work}/tests/data/config.yaml: line 12, column 3: not valid YAML: duplicate key 'duck_ratio' "
-            "(first at line 11)") in proc.stderr
+    assert (
+        f"  - {work}/tests/data/config.yaml: line 12, column 3: not valid YAML: duplicate key 'duck_ratio' "
+        "(first at line 11)"
+    ) in proc.stderr
     assert "duplicate key 'duck_ratio'" in proc.stderr and "Nothing was run." in proc.stderr
     assert not (work / "build").exists()
     shutil.rmtree(work)

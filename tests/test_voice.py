@@ -1,4 +1,5 @@
 """Offline voices: real speech from piper and espeak-ng, pitch that tells characters apart."""
+
 import wave
 
 import numpy as np
@@ -9,8 +10,11 @@ from tower_anime.errors import MediaError
 
 
 def spec(engine, pitch=0, speed=1.0, text="Nexus Corp is hiding something.", line="l1"):
-    return {"line": line, "text": text,
-            "voice": {"engine": engine, "pitch": pitch, "speed": speed, "espeak_voice": "en-us"}}
+    return {
+        "line": line,
+        "text": text,
+        "voice": {"engine": engine, "pitch": pitch, "speed": speed, "espeak_voice": "en-us"},
+    }
 
 
 def samples(path):
@@ -32,7 +36,7 @@ def test_engines_speak_at_48k_without_silence_padding(tmp_path, engine):
     synthesize_line(spec(engine), out)
     x = samples(out)
     assert 1.0 < wav_seconds(out) < 5.0
-    assert np.sqrt(np.mean(x ** 2)) > 0.02          # real speech, not silence
+    assert np.sqrt(np.mean(x**2)) > 0.02  # real speech, not silence
     assert np.abs(x[:240]).max() > 0.001 or np.abs(x[:2400]).max() > 0.01  # starts promptly
     assert not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
 

@@ -1,11 +1,11 @@
 """Voices shaped per character after any backend: pitch, tempo and timbre (formant shift and
 shelves) from the character sheet, measured on real audio, the same bytes on every run."""
+
 import hashlib
 import subprocess
 import wave
 
 import numpy as np
-import pytest
 
 from tower_anime.audio.voice import post_filter, shape_filters, synthesize_line, timbre_of
 from tower_anime.media import chain_text
@@ -23,20 +23,39 @@ def tone(path, f0=150.0, seconds=1.5):
 
 
 def shaped(src, out, voice):
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-af", chain_text(shape_filters(voice, RATE)), "-ac", "1", "-c:a", "pcm_s16le", "-fflags", "+bitexact", str(out)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-af",
+            chain_text(shape_filters(voice, RATE)),
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_s16le",
+            "-fflags",
+            "+bitexact",
+            str(out),
+        ],
+        check=True,
+    )
     with wave.open(str(out)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float64), w.getnframes() / RATE
 
 
 def spectrum(x):
-    x = x[len(x) // 4: 3 * len(x) // 4]
+    x = x[len(x) // 4 : 3 * len(x) // 4]
     mag = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     return np.fft.rfftfreq(len(x), 1 / RATE), mag
 
 
 def f0(x, lo=100, hi=250):
     """The fundamental by autocorrelation (the strongest harmonic moves with the formants)."""
-    x = x[len(x) // 4: 3 * len(x) // 4]
+    x = x[len(x) // 4 : 3 * len(x) // 4]
     ac = np.fft.irfft(np.abs(np.fft.rfft(x, 2 * len(x))) ** 2)[: RATE // lo + 1]
     lags = np.arange(RATE // hi, RATE // lo + 1)
     return RATE / lags[np.argmax(ac[lags])]
@@ -57,8 +76,8 @@ def test_a_formant_shift_moves_the_resonances_and_keeps_the_pitch_and_length(tmp
     plain, n0 = shaped(tmp_path / "in.wav", tmp_path / "plain.wav", {})
     up, n1 = shaped(tmp_path / "in.wav", tmp_path / "up.wav", {"timbre": {"formant": 3}})
     down, n2 = shaped(tmp_path / "in.wav", tmp_path / "down.wav", {"timbre": {"formant": -3}})
-    assert abs(f0(up) - 150) < 3 and abs(f0(down) - 150) < 3        # the pitch stays
-    assert abs(n1 - n0) < 0.03 and abs(n2 - n0) < 0.03               # so does the length
+    assert abs(f0(up) - 150) < 3 and abs(f0(down) - 150) < 3  # the pitch stays
+    assert abs(n1 - n0) < 0.03 and abs(n2 - n0) < 0.03  # so does the length
     assert centroid(up) > 1.08 * centroid(plain) > 1.08 * centroid(down)
 
 
@@ -89,15 +108,20 @@ def test_every_character_sounds_different_through_one_voice_and_the_same_each_ti
     sheet = load_yaml(ROOT / "config" / "characters.yaml")["characters"]
     digests, centroids = {}, {}
     for cid, c in sheet.items():
-        voice = {"engine": "espeak", "espeak_voice": "en-us", "speed": 1.0, "pitch": c["voice"]["pitch"],
-                 "timbre": timbre_of(c)}
+        voice = {
+            "engine": "espeak",
+            "espeak_voice": "en-us",
+            "speed": 1.0,
+            "pitch": c["voice"]["pitch"],
+            "timbre": timbre_of(c),
+        }
         spec = {"line": f"l_{cid}", "text": "Nexus Corp is hiding something.", "voice": voice}
         runs = []
         for i in range(2):
             out = tmp_path / f"{cid}{i}.wav"
             synthesize_line(spec, out)
             runs.append(hashlib.sha256(out.read_bytes()).hexdigest())
-        assert runs[0] == runs[1]                                      # deterministic
+        assert runs[0] == runs[1]  # deterministic
         digests[cid] = runs[0]
         with wave.open(str(tmp_path / f"{cid}0.wav")) as w:
             centroids[cid] = centroid(np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(float))

@@ -1,11 +1,11 @@
 """The real workflow on the small test episode: the delivered MKV, incremental re-planning,
 bad input stopped before any job. (QC gates in a real run: tests/test_qc_workflow.py.)"""
+
 import json
 
 import pytest
+from conftest import copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs, shot_jobs, snakemake
 
-from conftest import (copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs, shot_jobs,
-                      snakemake)
 from tower_anime.media import count_frames, loudness, probe
 
 pytestmark = pytest.mark.workflow
@@ -29,6 +29,7 @@ def edit_episode(work, fn):
 
 
 # --- the delivered episode -------------------------------------------------------------
+
 
 def test_episode_streams_chapters_and_subtitles(built):
     mkv = built / "episodes" / f"{EP}.mkv"
@@ -71,12 +72,17 @@ def test_reports_are_written_and_pass(built):
 
 
 def test_no_temporary_files_left(built):
-    leftovers = [p for d in ("stills", "clips", "audio", "subs", "episodes", "build", "reports")
-                 for p in (built / d).rglob("*") if ".tmp" in p.name]
+    leftovers = [
+        p
+        for d in ("stills", "clips", "audio", "subs", "episodes", "build", "reports")
+        for p in (built / d).rglob("*")
+        if ".tmp" in p.name
+    ]
     assert leftovers == []
 
 
 # --- incremental builds ----------------------------------------------------------------
+
 
 def test_nothing_edited_nothing_to_do(built):
     assert planned(built) == set()
@@ -105,31 +111,46 @@ def test_editing_a_line_replans_its_voice_subtitles_mix_and_episode(built, tmp_p
     # a line that still fits its shot: the sound, the episode and that shot's clip move (its
     # speaker's mouth follows the new voice); its still and every other clip stay
     edit_episode(work, lambda d: d["scenes"][1]["shots"][0]["dialogue"][0].update(text="Welcome!"))
-    assert planned(work) == {
-        ("voice", f"audio/{EP}/voice/s3_l1.wav"), ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
-        ("clip", f"clips/{EP}/s3.mp4"), ("qc_clip", f"reports/{EP}/clips/s3.json"),
-        ("place_lines", f"build/{EP}/placement.json"),
-        ("subtitles", f"subs/{EP}.eng.srt"), ("mix", f"audio/{EP}/mix.wav"),
-    } | EPISODE_JOBS
+    assert (
+        planned(work)
+        == {
+            ("voice", f"audio/{EP}/voice/s3_l1.wav"),
+            ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
+            ("clip", f"clips/{EP}/s3.mp4"),
+            ("qc_clip", f"reports/{EP}/clips/s3.json"),
+            ("place_lines", f"build/{EP}/placement.json"),
+            ("subtitles", f"subs/{EP}.eng.srt"),
+            ("mix", f"audio/{EP}/mix.wav"),
+        }
+        | EPISODE_JOBS
+    )
 
 
 def test_changing_a_mood_replans_that_scenes_music(built, tmp_path):
     work = fork(built, tmp_path)
     edit_episode(work, lambda d: d["scenes"][1].update(mood="triumphant"))
-    assert planned(work) == {
-        ("music", f"audio/{EP}/music/office.wav"), ("qc_music", f"reports/{EP}/music/office.json"),
-        ("mix", f"audio/{EP}/mix.wav"),
-    } | EPISODE_JOBS
+    assert (
+        planned(work)
+        == {
+            ("music", f"audio/{EP}/music/office.wav"),
+            ("qc_music", f"reports/{EP}/music/office.json"),
+            ("mix", f"audio/{EP}/mix.wav"),
+        }
+        | EPISODE_JOBS
+    )
 
 
 # --- bad input and failed gates --------------------------------------------------------
 
+
 def test_invalid_story_stops_before_any_job(tmp_path):
     work = copy_workflow(tmp_path / "bad")
+
     def breakit(d):
         d["scenes"][0]["shots"][0]["characters"] = ["nobody"]
         d["scenes"][0]["shots"][1]["id"] = "../x"
         d["scenes"][1]["shots"][0]["frames"] = -5
+
     edit_episode(work, breakit)
     proc = snakemake(work, "--cores", "2", check=False)
     assert proc.returncode != 0

@@ -24,6 +24,7 @@ AceStep       POST /generate {"prompt", "lyrics", "duration", "format", "instrum
 Errors are FastAPI's shape: {"detail": ...}, 422 for a body of the wrong types. Every request is
 recorded as (method, path, headers, body).
 """
+
 import base64
 import io
 import json
@@ -48,10 +49,30 @@ def espeak_wav(text, voice="en-us", speed=1.0, rate=22050):
     """espeak-ng speech as WAV bytes at `rate` (mono 16-bit)."""
     with tempfile.TemporaryDirectory() as tmp:
         raw, out = Path(tmp) / "raw.wav", Path(tmp) / "out.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(round(165 * speed)), "-w", str(raw), text],
-                       check=True, capture_output=True)
-        subprocess.run(["ffmpeg", "-v", "error", "-i", str(raw), "-ar", str(rate), "-ac", "1", "-c:a", "pcm_s16le",
-                        "-fflags", "+bitexact", str(out)], check=True)
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(round(165 * speed)), "-w", str(raw), text],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-i",
+                str(raw),
+                "-ar",
+                str(rate),
+                "-ac",
+                "1",
+                "-c:a",
+                "pcm_s16le",
+                "-fflags",
+                "+bitexact",
+                str(out),
+            ],
+            check=True,
+        )
         return out.read_bytes()
 
 
@@ -81,13 +102,13 @@ class LoopbackService:
     routes: list = []
 
     def __init__(self, token=None):
-        self.token = token                  # None: no auth; else Bearer <token> required where checked
+        self.token = token  # None: no auth; else Bearer <token> required where checked
         self.requests = []
         self.lock = threading.Lock()
         self.tmp = Path(tempfile.mkdtemp(prefix=f"tower-{type(self).__name__.lower()}-"))
         self.port = 0
         self.server = None
-        self.connections = set()            # open client sockets: a restart drops them, as a real one does
+        self.connections = set()  # open client sockets: a restart drops them, as a real one does
         self._start()
 
     def _start(self):
@@ -132,12 +153,14 @@ class LoopbackService:
 
     def restart(self, down_s, forget=False):
         """Go away for down_s seconds (connections refused), then come back on the same port."""
+
         def cycle():
             self.stop()
             if forget:
                 self.forget()
             time.sleep(down_s)
             self._start()
+
         threading.Thread(target=cycle, daemon=True).start()
 
     def forget(self):
@@ -249,17 +272,31 @@ class EchoBrain(LoopbackService):
         got = self._speech(h, body)
         if got:
             wav, text = got
-            self.send_json(h, 200, {"audio_base64": base64.b64encode(wav).decode(), "format": "wav",
-                                    "text_length": len(text), "audio_bytes": len(wav)})
+            self.send_json(
+                h,
+                200,
+                {
+                    "audio_base64": base64.b64encode(wav).decode(),
+                    "format": "wav",
+                    "text_length": len(text),
+                    "audio_bytes": len(wav),
+                },
+            )
 
     # --- knowledge base ---------------------------------------------------------------
 
     def add(self, subject, predicate, obj, confidence=0.9, source="api"):
         fid = self.next_id
         self.next_id += 1
-        self.facts[fid] = {"id": fid, "subject": subject, "predicate": predicate, "object": obj,
-                           "confidence": confidence, "source": source,
-                           "created_at": datetime.now(timezone.utc).isoformat()}
+        self.facts[fid] = {
+            "id": fid,
+            "subject": subject,
+            "predicate": predicate,
+            "object": obj,
+            "confidence": confidence,
+            "source": source,
+            "created_at": datetime.now(timezone.utc).isoformat(),
+        }
         return self.facts[fid]
 
     def list_facts(self, h, m, body, query):
@@ -268,16 +305,18 @@ class EchoBrain(LoopbackService):
         except ValueError:
             return self.send_json(h, 422, {"detail": "limit and offset are integers"})
         if not 1 <= limit <= 500 or offset < 0:
-            return self.send_json(h, 422, {"detail": [{"loc": ["query", "limit"],
-                                                       "msg": "Input should be less than or equal to 500"}]})
+            return self.send_json(
+                h, 422, {"detail": [{"loc": ["query", "limit"], "msg": "Input should be less than or equal to 500"}]}
+            )
         rows = sorted(self.facts.values(), key=lambda f: f["id"])
         if query.get("subject"):
             rows = [f for f in rows if f["subject"].lower() == query["subject"].lower()]
         if query.get("search"):
             needle = query["search"].lower()
             rows = [f for f in rows if needle in f"{f['subject']} {f['predicate']} {f['object']}".lower()]
-        self.send_json(h, 200, {"facts": rows[offset:offset + limit], "total": len(rows), "limit": limit,
-                                "offset": offset})
+        self.send_json(
+            h, 200, {"facts": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset}
+        )
 
     def create_fact(self, h, m, body, query):
         body = body or {}
@@ -320,8 +359,10 @@ class EchoBrain(LoopbackService):
 class StudioVoice(LoopbackService):
     """The anime studio's voice API: JSON naming a file on its host, and an audio route."""
 
-    routes = [("POST", r"/api/voice/synthesize", "synthesize", True),
-              ("GET", r"/api/voice/synthesis/([0-9a-f-]+)/audio", "audio", True)]
+    routes = [
+        ("POST", r"/api/voice/synthesize", "synthesize", True),
+        ("GET", r"/api/voice/synthesis/([0-9a-f-]+)/audio", "audio", True),
+    ]
     VOICES = {"akira": "en-us+m3", "luna": "en-us+f3", "viktor": "en-us+m7"}
 
     def __init__(self, token=None):
@@ -342,8 +383,16 @@ class StudioVoice(LoopbackService):
         self.jobs[job] = path
         with wave.open(str(path)) as w:
             seconds = w.getnframes() / w.getframerate()
-        self.send_json(h, 200, {"output_path": f"/opt/tower-anime/voice/{job}.wav", "engine_used": engine,
-                                "duration_seconds": round(seconds, 3), "job_id": job})
+        self.send_json(
+            h,
+            200,
+            {
+                "output_path": f"/opt/tower-anime/voice/{job}.wav",
+                "engine_used": engine,
+                "duration_seconds": round(seconds, 3),
+                "job_id": job,
+            },
+        )
 
     def audio(self, h, m, body, query):
         path = self.jobs.get(m.group(1))
@@ -360,7 +409,7 @@ class AceStep(LoopbackService):
     def __init__(self, work_s=0.6):
         self.work_s = work_s
         self.tasks = {}
-        self.behaviour = deque()      # per submitted task: "fail", "hang" or "ok"
+        self.behaviour = deque()  # per submitted task: "fail", "hang" or "ok"
         super().__init__(None)
 
     def forget(self):
@@ -371,8 +420,11 @@ class AceStep(LoopbackService):
         if not isinstance(body.get("prompt"), str) or not isinstance(body.get("duration"), (int, float)):
             return self.send_json(h, 422, _invalid("prompt", "Field required"))
         task = uuid.uuid4().hex[:16]
-        self.tasks[task] = {"started": time.monotonic(), "body": body,
-                            "behaviour": self.behaviour.popleft() if self.behaviour else "ok"}
+        self.tasks[task] = {
+            "started": time.monotonic(),
+            "body": body,
+            "behaviour": self.behaviour.popleft() if self.behaviour else "ok",
+        }
         self.send_json(h, 200, {"task_id": task, "status": "queued"})
 
     def status(self, h, m, body, query):

@@ -3,6 +3,7 @@ weather (docs/places/<name>.png, 384x256).
 
     python docs/places/render.py
 """
+
 from pathlib import Path
 
 from PIL import Image
@@ -11,13 +12,23 @@ from tower_anime.stills.places import FALLBACK, SETTINGS, WEATHER
 from tower_anime.stills.storyboard import draw_storyboard
 
 HERE = Path(__file__).resolve().parent
-AKIRA = {"id": "akira", "name": "Akira",
-         "palette": {"hair": "#1a1a2e", "skin": "#f1c27d", "outfit": "#e63946", "accent": "#00b4ff"}}
+AKIRA = {
+    "id": "akira",
+    "name": "Akira",
+    "palette": {"hair": "#1a1a2e", "skin": "#f1c27d", "outfit": "#e63946", "accent": "#00b4ff"},
+}
 
 
 def panel(name: str, location: str, tod: str) -> None:
-    spec = {"shot": name, "location": location, "time_of_day": tod, "seed": 7, "action": location,
-            "camera": {"move": "static", "framing": "wide"}, "characters": [AKIRA]}
+    spec = {
+        "shot": name,
+        "location": location,
+        "time_of_day": tod,
+        "seed": 7,
+        "action": location,
+        "camera": {"move": "static", "framing": "wide"},
+        "characters": [AKIRA],
+    }
     draw_storyboard(spec).resize((384, 256), Image.Resampling.LANCZOS).save(HERE / f"{name}.png", optimize=True)
 
 

@@ -3,11 +3,12 @@
 The workflow (rules/common.smk) and `tower-anime validate` both call check_inputs, so a
 story the CLI accepts is a story the workflow plans, and every refusal is an InvalidInput
 with one line per problem (file, field, value, what is allowed)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
 
 from .config import load_config, validate_config
 from .errors import InvalidInput, ValidationProblem
@@ -20,8 +21,8 @@ from .story.load import Story
 class Checked:
     config: dict
     story: Story
-    context: object     # facts.PromptContext or None
-    plans: dict         # episode id -> EpisodePlan
+    context: object  # facts.PromptContext or None
+    plans: dict  # episode id -> EpisodePlan
 
 
 def config_file_problems(files: Iterable) -> list:
@@ -37,15 +38,15 @@ def config_file_problems(files: Iterable) -> list:
     return found
 
 
-def _decodes(path: Path) -> Optional[str]:
+def _decodes(path: Path) -> str | None:
     """None when Pillow can open, verify and decode the picture; else why not."""
     from PIL import Image
 
     try:
         with Image.open(path) as im:
-            im.verify()     # structure and checksums
+            im.verify()  # structure and checksums
         with Image.open(path) as im:
-            im.load()       # the pixels themselves (verify does not decode them)
+            im.load()  # the pixels themselves (verify does not decode them)
     except Exception as e:  # Pillow raises many types for a bad file; the message says which
         return f"{type(e).__name__}: {' '.join(str(e).split())[:120]}"
     return None
@@ -63,27 +64,51 @@ def reference_problems(characters: dict, where: Path | str, root: Path | str | N
         field = f"characters.{cid}.reference_image"
         path = (root / ref).resolve()
         if not path.is_relative_to(root):
-            found.append(ValidationProblem(where, field, f"got {ref!r}, outside the project folder {root}; copy the "
-                                           "picture into the project (e.g. config/references/) and give its relative path"))
+            found.append(
+                ValidationProblem(
+                    where,
+                    field,
+                    f"got {ref!r}, outside the project folder {root}; copy the "
+                    "picture into the project (e.g. config/references/) and give its relative path",
+                )
+            )
         elif not path.is_file():
-            found.append(ValidationProblem(where, field, f"got {ref!r}: no such file in the project folder {root}; "
-                                           "give the path of a PNG or JPEG picture of the character"))
+            found.append(
+                ValidationProblem(
+                    where,
+                    field,
+                    f"got {ref!r}: no such file in the project folder {root}; "
+                    "give the path of a PNG or JPEG picture of the character",
+                )
+            )
         else:
             why = _decodes(path)
             if why:
-                found.append(ValidationProblem(where, field, f"got {ref!r}, which is not a picture Pillow can decode "
-                                               f"({why}); give a PNG or JPEG picture of the character"))
+                found.append(
+                    ValidationProblem(
+                        where,
+                        field,
+                        f"got {ref!r}, which is not a picture Pillow can decode "
+                        f"({why}); give a PNG or JPEG picture of the character",
+                    )
+                )
     return found
 
 
 def episode_list_problems(config: dict, story: Story, label: Path | str) -> list:
     """story.episodes names episodes to build: each must be one the story has."""
-    return [ValidationProblem(label, f"story.episodes[{i}]", f"got {ep!r}; no such episode in the story; expected one "
-                              f"of {sorted(story.episodes)}")
-            for i, ep in enumerate(config["story"]["episodes"]) if ep not in story.episodes]
+    return [
+        ValidationProblem(
+            label,
+            f"story.episodes[{i}]",
+            f"got {ep!r}; no such episode in the story; expected one of {sorted(story.episodes)}",
+        )
+        for i, ep in enumerate(config["story"]["episodes"])
+        if ep not in story.episodes
+    ]
 
 
-def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: Optional[tuple] = None) -> Checked:
+def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: tuple | None = None) -> Checked:
     """Validate the config (filling defaults in place), load the story and facts, check the
     references and plan every episode; raise InvalidInput listing every problem found.
 
@@ -102,7 +127,7 @@ def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: 
     return Checked(config, story, context, plans)
 
 
-def check_config_file(path: Path | str, overrides: Optional[dict] = None) -> Checked:
+def check_config_file(path: Path | str, overrides: dict | None = None) -> Checked:
     """check_inputs on a config file (what `tower-anime validate --config FILE` runs)."""
     config = load_config(path, overrides)
     return check_inputs(config, str(path))

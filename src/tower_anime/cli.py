@@ -1,5 +1,6 @@
 """`tower-anime`: check the story and show the plan without running anything; manage the
 story database (`db`) and the facts knowledge base (`facts`)."""
+
 import argparse
 import json
 import os
@@ -12,7 +13,7 @@ from .errors import TowerError
 
 
 def _plans(args):
-    checked = check_config_file(args.config)   # the same checks as the workflow's
+    checked = check_config_file(args.config)  # the same checks as the workflow's
     for ep, plan in checked.plans.items():
         for note in plan.notes:  # shots grown or sped up for their dialogue (voice.fit_lines)
             print(f"note: {ep}: {note}", file=sys.stderr)
@@ -22,8 +23,10 @@ def _plans(args):
 def cmd_validate(args: argparse.Namespace) -> None:
     _, story, plans = _plans(args)
     for ep, plan in plans.items():
-        print(f"{ep}: {len(plan.scenes)} scenes, {len(plan.shots)} shots, {len(plan.lines)} lines, "
-              f"{plan.total_frames} frames = {plan.duration:.2f} s")
+        print(
+            f"{ep}: {len(plan.scenes)} scenes, {len(plan.shots)} shots, {len(plan.lines)} lines, "
+            f"{plan.total_frames} frames = {plan.duration:.2f} s"
+        )
     print(f"OK: {len(story.characters)} characters, {len(plans)} episode(s)")
 
 
@@ -33,12 +36,14 @@ def cmd_plan(args: argparse.Namespace) -> None:
         raise TowerError(f"no episode {args.episode!r}; the story has {sorted(plans)}")
     plan = plans[args.episode]
     fps = plan.fps
-    print(f"{plan.id} \"{plan.title}\"  {plan.total_frames} frames @ {fps} fps = {plan.duration:.2f} s")
+    print(f'{plan.id} "{plan.title}"  {plan.total_frames} frames @ {fps} fps = {plan.duration:.2f} s')
     for row in plan.shots:
         spec = plan.stills[row["shot"]]
         who = ",".join(c["id"] for c in spec["characters"]) or "-"
-        print(f"  {row['start_frame'] / fps:7.2f}s  {row['scene']:>10} {row['shot']:<12} {row['frames']:4d}f "
-              f"{row['transition_in']:<9} {spec['camera']['move']:<9} {who:<18} {spec['action'][:50]}")
+        print(
+            f"  {row['start_frame'] / fps:7.2f}s  {row['scene']:>10} {row['shot']:<12} {row['frames']:4d}f "
+            f"{row['transition_in']:<9} {spec['camera']['move']:<9} {who:<18} {spec['action'][:50]}"
+        )
 
 
 def _config_or_defaults(args):
@@ -81,8 +86,10 @@ def cmd_db_import(args: argparse.Namespace) -> None:
 
     with _database(args, "story", create=True) as db:
         n = import_folder(db, args.folder)
-        print(f"{_where(db)}: imported {n['characters']} characters, {n['episodes']} episode(s), "
-              f"{n['shots']} shots, {n['templates']} workflow template(s) from {args.folder}")
+        print(
+            f"{_where(db)}: imported {n['characters']} characters, {n['episodes']} episode(s), "
+            f"{n['shots']} shots, {n['templates']} workflow template(s) from {args.folder}"
+        )
 
 
 def cmd_db_export(args: argparse.Namespace) -> None:
@@ -90,8 +97,10 @@ def cmd_db_export(args: argparse.Namespace) -> None:
 
     with _database(args, "story") as db:
         n = export_folder(db, args.folder)
-        print(f"{db.display}: wrote {n['characters']} characters, {n['episodes']} episode(s), "
-              f"{n['templates']} workflow template(s) to {args.folder}")
+        print(
+            f"{db.display}: wrote {n['characters']} characters, {n['episodes']} episode(s), "
+            f"{n['templates']} workflow template(s) to {args.folder}"
+        )
 
 
 def cmd_facts_add(args: argparse.Namespace) -> None:
@@ -154,17 +163,25 @@ def cmd_facts_serve(args: argparse.Namespace) -> None:
     from .store import resolve_url
 
     cfg = _config_or_defaults(args)
-    limits = Limits.from_config(cfg, max_query_chars=args.max_query_chars, max_query_words=args.max_query_words,
-                                max_results=args.max_results, timeout_s=args.timeout,
-                                max_message_bytes=args.max_message_bytes)
+    limits = Limits.from_config(
+        cfg,
+        max_query_chars=args.max_query_chars,
+        max_query_words=args.max_query_words,
+        max_results=args.max_results,
+        timeout_s=args.timeout,
+        max_message_bytes=args.max_message_bytes,
+    )
     from .story.source import load_configured_story
 
     url = resolve_url(cfg, "facts", args.database, args.schema)
     characters = lambda: load_configured_story(cfg).characters  # noqa: E731
     if args.http:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
-            print(f"warning: serving facts on {args.host}: the MCP endpoint has no authentication; anyone who "
-                  "reaches that address can read and add facts", file=sys.stderr)
+            print(
+                f"warning: serving facts on {args.host}: the MCP endpoint has no authentication; anyone who "
+                "reaches that address can read and add facts",
+                file=sys.stderr,
+            )
         serve_http(url, cfg, limits, characters, args.host, args.port)
     else:
         serve(url, cfg, limits, characters)
@@ -182,8 +199,10 @@ def _knowledge_base(args):
 
 def _print_changes(changes, verb, where, dry_run):
     head = "would add" if dry_run else "added"
-    print(f"{where}: {changes.total} fact(s) {verb}, {changes.present} already there, {len(changes.added)} {head}"
-          + (" (dry run: nothing changed)" if dry_run else ""))
+    print(
+        f"{where}: {changes.total} fact(s) {verb}, {changes.present} already there, {len(changes.added)} {head}"
+        + (" (dry run: nothing changed)" if dry_run else "")
+    )
     for f in changes.added:
         print(f"  + {f.subject} | {f.predicate} | {f.object}")
     for why in changes.skipped:
@@ -220,12 +239,17 @@ def cmd_facts_pull(args: argparse.Namespace) -> None:
         from .fsutil import write_text_atomic
 
         facts, skipped = remote_facts(kb, args.subject)
-        doc = {"source": f"knowledge base {kb.display}",
-               "facts": [{"subject": f.subject, "predicate": f.predicate, "object": f.object} for f in facts]}
+        doc = {
+            "source": f"knowledge base {kb.display}",
+            "facts": [{"subject": f.subject, "predicate": f.predicate, "object": f.object} for f in facts],
+        }
         if not args.dry_run:
             write_text_atomic(Path(args.to_file), yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
-        print(f"{kb.display}: {len(facts)} fact(s)" + (f", {len(skipped)} skipped" if skipped else "")
-              + (f" would be written to {args.to_file} (dry run)" if args.dry_run else f" written to {args.to_file}"))
+        print(
+            f"{kb.display}: {len(facts)} fact(s)"
+            + (f", {len(skipped)} skipped" if skipped else "")
+            + (f" would be written to {args.to_file} (dry run)" if args.dry_run else f" written to {args.to_file}")
+        )
         for why in skipped:
             print(f"  skipped: {why}")
         return
@@ -238,7 +262,7 @@ def cmd_facts_pull(args: argparse.Namespace) -> None:
                 require_schema(db)
                 where = _where(db)
                 changes = pull(kb, db, args.subject, dry_run=True)
-        except DatabaseError as e:   # no database yet: everything would be added
+        except DatabaseError as e:  # no database yet: everything would be added
             where = f"the facts database ({' '.join(str(e).split())[:120]})"
             changes = pull(kb, None, args.subject, dry_run=True)
         _print_changes(changes, f"in {kb.display}", where, True)
@@ -253,8 +277,9 @@ def cmd_services_check(args: argparse.Namespace) -> int:
     from .services import check_services
 
     cfg = _config_or_defaults(args)
-    results = check_services(cfg, sample=not args.no_sample, everything=args.all, database=args.database,
-                             schema=args.schema)
+    results = check_services(
+        cfg, sample=not args.no_sample, everything=args.all, database=args.database, schema=args.schema
+    )
     for r in results:
         print(r.line())
     return 1 if any(r.status == "FAIL" for r in results) else 0
@@ -262,27 +287,46 @@ def cmd_services_check(args: argparse.Namespace) -> int:
 
 def _add_db_commands(sub):
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--database", metavar="URL",
-                        help="postgresql://user@host:5432/dbname or sqlite:///path.db (default: story.database_url, "
-                             "then $TOWER_DATABASE_URL, then sqlite:///build/tower.db)")
-    common.add_argument("--schema", metavar="NAME",
-                        help="PostgreSQL: the schema of Tower's tables (default: story.database_schema, tower); "
-                             "nothing outside it is touched")
-    common.add_argument("--configfile", metavar="FILE", action="append",
-                        help="a config file merged over --config, as snakemake --configfile (repeatable), "
-                             "e.g. config/services/user-database.yaml")
-    db = sub.add_parser("db", help="the story database: init, import, export").add_subparsers(dest="db_command", required=True)
-    db.add_parser("init", parents=[common], help="create or migrate the schema (safe to run again)").set_defaults(fn=cmd_db_init)
-    p = db.add_parser("import", parents=[common], help="load DIR/characters.yaml, DIR/episodes/*.yaml and DIR/workflows/* "
-                      "(all checked first, written in one transaction)")
+    common.add_argument(
+        "--database",
+        metavar="URL",
+        help="postgresql://user@host:5432/dbname or sqlite:///path.db (default: story.database_url, "
+        "then $TOWER_DATABASE_URL, then sqlite:///build/tower.db)",
+    )
+    common.add_argument(
+        "--schema",
+        metavar="NAME",
+        help="PostgreSQL: the schema of Tower's tables (default: story.database_schema, tower); "
+        "nothing outside it is touched",
+    )
+    common.add_argument(
+        "--configfile",
+        metavar="FILE",
+        action="append",
+        help="a config file merged over --config, as snakemake --configfile (repeatable), "
+        "e.g. config/services/user-database.yaml",
+    )
+    db = sub.add_parser("db", help="the story database: init, import, export").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("init", parents=[common], help="create or migrate the schema (safe to run again)").set_defaults(
+        fn=cmd_db_init
+    )
+    p = db.add_parser(
+        "import",
+        parents=[common],
+        help="load DIR/characters.yaml, DIR/episodes/*.yaml and DIR/workflows/* "
+        "(all checked first, written in one transaction)",
+    )
     p.add_argument("folder", metavar="DIR")
     p.set_defaults(fn=cmd_db_import)
     p = db.add_parser("export", parents=[common], help="write the database's story back to DIR as YAML")
     p.add_argument("folder", metavar="DIR")
     p.set_defaults(fn=cmd_db_export)
 
-    facts = sub.add_parser("facts", help="the facts knowledge base: add, import, search, list, serve, push, pull").add_subparsers(
-        dest="facts_command", required=True)
+    facts = sub.add_parser(
+        "facts", help="the facts knowledge base: add, import, search, list, serve, push, pull"
+    ).add_subparsers(dest="facts_command", required=True)
     p = facts.add_parser("add", parents=[common], help="add one fact (nothing happens if it is known)")
     p.add_argument("subject")
     p.add_argument("predicate")
@@ -301,26 +345,42 @@ def _add_db_commands(sub):
     p.add_argument("--subject", help="only facts about this subject (any case)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(fn=cmd_facts_list)
-    p = facts.add_parser("serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, "
-                         "character_sheet)")
+    p = facts.add_parser(
+        "serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, character_sheet)"
+    )
     p.add_argument("--max-query-chars", type=int, metavar="N", help="longest search query (default: facts.server)")
-    p.add_argument("--max-query-words", type=int, metavar="N", help="most words in a search query (default: facts.server)")
+    p.add_argument(
+        "--max-query-words", type=int, metavar="N", help="most words in a search query (default: facts.server)"
+    )
     p.add_argument("--max-results", type=int, metavar="N", help="most facts one search returns (default: facts.server)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="time bound of one call (default: facts.server)")
-    p.add_argument("--max-message-bytes", type=int, metavar="N", help="longest JSON-RPC message (default: facts.server)")
-    p.add_argument("--http", action="store_true", help="serve MCP over streamable HTTP at http://HOST:PORT/mcp "
-                   "instead of stdio")
-    p.add_argument("--host", default="127.0.0.1", help="--http: the address to bind (default: %(default)s; there is "
-                   "no authentication, so keep it on loopback)")
+    p.add_argument(
+        "--max-message-bytes", type=int, metavar="N", help="longest JSON-RPC message (default: facts.server)"
+    )
+    p.add_argument(
+        "--http", action="store_true", help="serve MCP over streamable HTTP at http://HOST:PORT/mcp instead of stdio"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="--http: the address to bind (default: %(default)s; there is no authentication, so keep it on loopback)",
+    )
     p.add_argument("--port", type=int, default=8765, help="--http: the port (default: %(default)s)")
     p.set_defaults(fn=cmd_facts_serve)
     kb = argparse.ArgumentParser(add_help=False, parents=[common])
     kb.add_argument("--url", help="the knowledge base's API prefix (default: knowledge_base.url)")
     kb.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
-    p = facts.add_parser("push", parents=[kb], help="add Tower's facts to your knowledge base (knowledge_base.url); "
-                         "facts it holds are left alone")
-    p.add_argument("--from", dest="source", choices=["files", "database"],
-                   help="Tower's facts from facts.files or the facts database (default: as facts.source)")
+    p = facts.add_parser(
+        "push",
+        parents=[kb],
+        help="add Tower's facts to your knowledge base (knowledge_base.url); facts it holds are left alone",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=["files", "database"],
+        help="Tower's facts from facts.files or the facts database (default: as facts.source)",
+    )
     p.set_defaults(fn=cmd_facts_push)
     p = facts.add_parser("pull", parents=[kb], help="add your knowledge base's facts to Tower's facts database")
     p.add_argument("--subject", help="only the facts about this subject")
@@ -328,21 +388,28 @@ def _add_db_commands(sub):
     p.set_defaults(fn=cmd_facts_pull)
 
     services = sub.add_parser("services", help="your own services: check them").add_subparsers(
-        dest="services_command", required=True)
-    p = services.add_parser("check", parents=[common], help="for each configured service (voice, music, knowledge "
-                            "base, database): reachable, auth, one sample request; tokens never shown")
+        dest="services_command", required=True
+    )
+    p = services.add_parser(
+        "check",
+        parents=[common],
+        help="for each configured service (voice, music, knowledge "
+        "base, database): reachable, auth, one sample request; tokens never shown",
+    )
     p.add_argument("--no-sample", action="store_true", help="only reachability and auth, no sample request")
     p.add_argument("--all", action="store_true", help="also the services the config does not use")
     p.set_defaults(fn=cmd_services_check)
 
 
 def cmd_estimate(args: argparse.Namespace) -> None:
-    from .estimate import estimate, planned_jobs, describe_estimate, read_benchmarks
+    from .estimate import describe_estimate, estimate, planned_jobs, read_benchmarks
 
     records = read_benchmarks(args.benchmarks)
     if not records:
-        raise TowerError(f"no benchmark records under {args.benchmarks}/; build an episode once "
-                         "(snakemake --cores 2 episodes/ep01.mkv) so there is something to measure")
+        raise TowerError(
+            f"no benchmark records under {args.benchmarks}/; build an episode once "
+            "(snakemake --cores 2 episodes/ep01.mkv) so there is something to measure"
+        )
     extra = ["--configfile", args.configfile] if args.configfile else []
     jobs = planned_jobs(args.targets, extra, cores=args.cores)
     est = estimate(jobs, records, args.gpus, args.cores, args.job_overhead, args.startup)
@@ -353,8 +420,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     from .series import init_series
 
     written = init_series(args.folder, args.title)
-    print(f"created {args.folder}: {len(written)} files. Next:\n  cd {args.folder}\n"
-          "  snakemake --cores 2 episodes/ep01.mkv")
+    print(
+        f"created {args.folder}: {len(written)} files. Next:\n  cd {args.folder}\n"
+        "  snakemake --cores 2 episodes/ep01.mkv"
+    )
     return 0
 
 
@@ -376,13 +445,18 @@ def cmd_qc(args: argparse.Namespace) -> int:
         if row.check == "(no report)":
             print(f"NOT CHECKED {row.kind} {row.item}: {row.exempt}; report: {row.report}")
         else:
-            print(f"FAIL {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}); "
-                  f"report: {row.report}\n  likely cause and fix: {hint(row.kind, row.check)}")
+            print(
+                f"FAIL {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}); "
+                f"report: {row.report}\n  likely cause and fix: {hint(row.kind, row.check)}"
+            )
     for row in waived.itertuples():
-        print(f"WAIVED {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}): "
-              f"{row.waived}")
-    print(f"{args.episode}: {len(df)} checks, {len(failed)} failed, {len(waived)} waived; "
-          f"wrote {out / 'qc.csv'} and {out / 'qc.html'}")
+        print(
+            f"WAIVED {row.kind} {row.item}: {row.check} = {row.value} (required {row.op} {row.threshold}): {row.waived}"
+        )
+    print(
+        f"{args.episode}: {len(df)} checks, {len(failed)} failed, {len(waived)} waived; "
+        f"wrote {out / 'qc.csv'} and {out / 'qc.html'}"
+    )
     return 1 if len(failed) else 0
 
 
@@ -400,16 +474,20 @@ def cmd_timeline_diff(args: argparse.Namespace) -> int:
     fill_old_at(edit, story.episodes[args.episode])
     print(edit.text(args.episode))
     if edit.refused:
-        raise EditRefused(f"{len(edit.refused)} change(s) above the story cannot hold; make them in the story "
-                          "(or undo them in the editor). Nothing was written.")
+        raise EditRefused(
+            f"{len(edit.refused)} change(s) above the story cannot hold; make them in the story "
+            "(or undo them in the editor). Nothing was written."
+        )
     if not args.apply or edit.empty:
         return 0
     if config["story"]["source"] == "database":
         from .editor.roundtrip import apply_database
 
         where = apply_database(edit, args.episode, config)
-        print(f"wrote episode {args.episode} in {where}; the next build follows the edit "
-              "(`snakemake -n` lists what runs again)")
+        print(
+            f"wrote episode {args.episode} in {where}; the next build follows the edit "
+            "(`snakemake -n` lists what runs again)"
+        )
         return 0
     path = story.files[args.episode]
 
@@ -429,8 +507,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     try:
         from .review.server import serve
     except ImportError as e:  # the web stack is only needed here, never by the workflow
-        raise TowerError(f"the review room needs {e.name}: pip install -e . (it is a dependency of "
-                         "tower-anime)") from None
+        raise TowerError(
+            f"the review room needs {e.name}: pip install -e . (it is a dependency of tower-anime)"
+        ) from None
     token = args.token or os.environ.get("TOWER_REVIEW_TOKEN") or None
     default = Path("config/config.yaml")
     # the workflow always reads config/config.yaml; another --config is passed as Snakemake's --configfile
@@ -453,36 +532,56 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("targets", nargs="+", help="Snakemake targets, e.g. episodes/ep01.mkv")
     p.add_argument("--gpus", type=int, nargs="+", default=[1, 2, 4], help="GPU counts to predict for")
     p.add_argument("--cores", type=int, default=2, help="CPU job slots (--cores locally, --jobs on a cluster)")
-    p.add_argument("--job-overhead", type=float, default=0.1,
-                   help="seconds added per job: ~0.1 locally; on SLURM the queue and status polling, ~5-15")
+    p.add_argument(
+        "--job-overhead",
+        type=float,
+        default=0.1,
+        help="seconds added per job: ~0.1 locally; on SLURM the queue and status polling, ~5-15",
+    )
     p.add_argument("--startup", type=float, default=3.0, help="seconds Snakemake takes to start and plan")
     p.add_argument("--benchmarks", default="benchmarks", help="folder of benchmark records (default: %(default)s)")
     p.add_argument("--configfile", help="extra config file passed to Snakemake (as for the build)")
     p.set_defaults(fn=cmd_estimate)
-    p = sub.add_parser("qc", help="write reports/<ep>/qc.csv and qc.html from the reports on disk; "
-                                  "list failed checks (exit 1 if any)")
+    p = sub.add_parser(
+        "qc", help="write reports/<ep>/qc.csv and qc.html from the reports on disk; list failed checks (exit 1 if any)"
+    )
     p.add_argument("episode")
     p.set_defaults(fn=cmd_qc)
     timeline = sub.add_parser("timeline", help="the editor's timeline: read an edited one back").add_subparsers(
-        dest="timeline_command", required=True)
-    p = timeline.add_parser("diff", help="show an edited .otio's changes to the story (exit 1 if it holds any the "
-                                         "story cannot express); --apply writes them into the episode's YAML")
+        dest="timeline_command", required=True
+    )
+    p = timeline.add_parser(
+        "diff",
+        help="show an edited .otio's changes to the story (exit 1 if it holds any the "
+        "story cannot express); --apply writes them into the episode's YAML",
+    )
     p.add_argument("episode")
     p.add_argument("edited", help="the edited timeline (.otio)")
     p.add_argument("--apply", action="store_true", help="write the changes into the story (comments kept)")
     p.set_defaults(fn=cmd_timeline_diff)
-    p = sub.add_parser("review", help="the review room: a web page to look at an episode by scene, edit the story "
-                                      "(shown as a diff first) and rebuild")
-    p.add_argument("--host", default="127.0.0.1", help="address to serve (default: %(default)s; any other address "
-                   "needs a token)")
+    p = sub.add_parser(
+        "review",
+        help="the review room: a web page to look at an episode by scene, edit the story "
+        "(shown as a diff first) and rebuild",
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to serve (default: %(default)s; any other address needs a token)"
+    )
     p.add_argument("--port", type=int, default=8700, help="port (default: %(default)s)")
     p.add_argument("--token", help="access token (default: $TOWER_REVIEW_TOKEN); required off loopback")
     p.add_argument("--cores", type=int, default=2, help="--cores of the builds it starts (default: %(default)s)")
-    p.add_argument("--snakemake-args", nargs="*", metavar="ARG",
-                   help="more Snakemake arguments for its dry runs and builds (e.g. --resources gpu=1)")
+    p.add_argument(
+        "--snakemake-args",
+        nargs="*",
+        metavar="ARG",
+        help="more Snakemake arguments for its dry runs and builds (e.g. --resources gpu=1)",
+    )
     p.set_defaults(fn=cmd_review)
-    p = sub.add_parser("init", help="create your own series in a new folder: config, characters, one episode and "
-                                    "a Snakefile that uses Tower's workflow as a module")
+    p = sub.add_parser(
+        "init",
+        help="create your own series in a new folder: config, characters, one episode and "
+        "a Snakefile that uses Tower's workflow as a module",
+    )
     p.add_argument("folder")
     p.add_argument("--title", help="the series' title (default: the folder's name)")
     p.set_defaults(fn=cmd_init)
@@ -509,8 +608,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         text = " ".join(str(e).split())[:300]
-        print(f"tower-anime: unexpected error ({type(e).__name__}: {text}); run again with --debug "
-              "to see the traceback", file=sys.stderr)
+        print(
+            f"tower-anime: unexpected error ({type(e).__name__}: {text}); run again with --debug to see the traceback",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -1,4 +1,5 @@
 """Workflow configuration: validated against src/tower_anime/schemas/config.schema.yaml, defaults filled."""
+
 from __future__ import annotations
 
 import copy
@@ -14,8 +15,11 @@ def _check_backends(config, file):
     """Backend names are open (plugins add more), so they are checked against the registry."""
     from . import backends
 
-    problems = [p for stage in backends.STAGES
-                for p in backends.unknown(stage, config["backends"][stage], file, f"backends.{stage}")]
+    problems = [
+        p
+        for stage in backends.STAGES
+        for p in backends.unknown(stage, config["backends"][stage], file, f"backends.{stage}")
+    ]
     if problems:
         raise InvalidInput(problems)
 
@@ -25,8 +29,15 @@ def validate_config(config: dict[str, Any], file: Path | str = "config/config.ya
     validate(config, "config", file)
     loud = config["loudness"]
     if loud["profile"] != "default" and loud["profile"] not in loud["profiles"]:
-        raise InvalidInput([ValidationProblem(file, "loudness.profile", f"unknown profile {loud['profile']!r}; expected "
-                                              f"one of {['default', *sorted(loud['profiles'])]}")])
+        raise InvalidInput(
+            [
+                ValidationProblem(
+                    file,
+                    "loudness.profile",
+                    f"unknown profile {loud['profile']!r}; expected one of {['default', *sorted(loud['profiles'])]}",
+                )
+            ]
+        )
     _check_backends(config, file)
     return config
 
@@ -41,8 +52,11 @@ def merge_config(base: dict, extra: dict) -> dict:
     return base
 
 
-def load_config(path: Path | str = "config/config.yaml", overrides: dict[str, Any] | None = None,
-                extra_files: Iterable[Path | str] = ()) -> dict[str, Any]:
+def load_config(
+    path: Path | str = "config/config.yaml",
+    overrides: dict[str, Any] | None = None,
+    extra_files: Iterable[Path | str] = (),
+) -> dict[str, Any]:
     """Read, merge extra config files (like snakemake --configfile) and overrides (like
     snakemake --config), validate. Returns a new dict."""
     data = copy.deepcopy(read_yaml(path))

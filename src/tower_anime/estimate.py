@@ -5,6 +5,7 @@ follows the real workflow; the durations are each rule's mean over its benchmark
 (benchmarks/<rule>/...tsv); a list scheduler then replays the graph on `cores` CPU slots and
 `gpus` cards, the way Snakemake's greedy scheduler hands out ready jobs by priority.
 """
+
 from __future__ import annotations
 
 import csv
@@ -65,22 +66,26 @@ def parse_dry_run(text: str) -> list[Job]:
         if not jobid:
             continue
         resources = dict(kv.split("=", 1) for kv in _field(body, "resources").split(", ") if "=" in kv)
-        jobs.append(Job(
-            jobid=int(jobid), rule=rule,
-            outputs=[p for p in _field(body, "output").split(", ") if p],
-            inputs=[p for p in _field(body, "input").split(", ") if p],
-            threads=int(_field(body, "threads") or 1),
-            gpu=int(float(resources.get("gpu", 0) or 0)),
-            priority=int(_field(body, "priority") or 0),
-        ))
+        jobs.append(
+            Job(
+                jobid=int(jobid),
+                rule=rule,
+                outputs=[p for p in _field(body, "output").split(", ") if p],
+                inputs=[p for p in _field(body, "input").split(", ") if p],
+                threads=int(_field(body, "threads") or 1),
+                gpu=int(float(resources.get("gpu", 0) or 0)),
+                priority=int(_field(body, "priority") or 0),
+            )
+        )
     producer = {out: j.jobid for j in jobs for out in j.outputs}
     for j in jobs:
         j.deps = {producer[i] for i in j.inputs if i in producer and producer[i] != j.jobid}
     return jobs
 
 
-def planned_jobs(targets: Sequence[str], snakemake_args: Sequence[str] = (), workdir: Path | str = ".",
-                 cores: int = 2) -> list[Job]:
+def planned_jobs(
+    targets: Sequence[str], snakemake_args: Sequence[str] = (), workdir: Path | str = ".", cores: int = 2
+) -> list[Job]:
     # --cores matters even in a dry run: Snakemake caps each job's threads at it
     cmd = [sys.executable, "-m", "snakemake", *targets, "--forceall", "-n", "--cores", str(cores), *snakemake_args]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -92,8 +97,9 @@ def planned_jobs(targets: Sequence[str], snakemake_args: Sequence[str] = (), wor
     return jobs
 
 
-def simulate(jobs: Sequence[Job], seconds: Callable[[Job], float], cores: int, gpus: int,
-             job_overhead: float = 0.0) -> float:
+def simulate(
+    jobs: Sequence[Job], seconds: Callable[[Job], float], cores: int, gpus: int, job_overhead: float = 0.0
+) -> float:
     """Makespan of a greedy list schedule: highest priority first among ready jobs."""
     by_id = {j.jobid: j for j in jobs}
     waiting = {j.jobid: set(j.deps) for j in jobs}
@@ -119,8 +125,7 @@ def simulate(jobs: Sequence[Job], seconds: Callable[[Job], float], cores: int, g
                     started = True
                     break
         if not running:
-            raise TowerError("the job graph cannot be scheduled with these resources "
-                             f"(cores={cores}, gpus={gpus})")
+            raise TowerError(f"the job graph cannot be scheduled with these resources (cores={cores}, gpus={gpus})")
         now, i = heapq.heappop(running)
         job = by_id[i]
         free_cores += min(job.threads, cores)
@@ -136,13 +141,19 @@ def simulate(jobs: Sequence[Job], seconds: Callable[[Job], float], cores: int, g
 @dataclass
 class Estimate:
     jobs: list
-    per_rule: dict          # rule -> (count, mean seconds, records or 0)
-    predictions: dict       # gpus -> seconds
+    per_rule: dict  # rule -> (count, mean seconds, records or 0)
+    predictions: dict  # gpus -> seconds
     missing: list
 
 
-def estimate(jobs: list[Job], records: dict[str, list[float]], gpus_options: Iterable[int], cores: int,
-             job_overhead: float = 0.1, startup: float = 3.0) -> Estimate:
+def estimate(
+    jobs: list[Job],
+    records: dict[str, list[float]],
+    gpus_options: Iterable[int],
+    cores: int,
+    job_overhead: float = 0.1,
+    startup: float = 3.0,
+) -> Estimate:
     means = {rule: mean(v) for rule, v in records.items() if v}
     per_rule = {}
     for j in jobs:
@@ -166,8 +177,10 @@ def fmt_seconds(s: float) -> str:
 
 def describe_estimate(est: Estimate, targets: Sequence[str], cores: int) -> str:
     gpu_jobs = [j for j in est.jobs if j.gpu]
-    lines = [f"target: {' '.join(targets)}: {len(est.jobs)} jobs ({len(gpu_jobs)} on a GPU)",
-             f"{'rule':<14}{'jobs':>6}{'mean s':>9}{'total s':>10}  records"]
+    lines = [
+        f"target: {' '.join(targets)}: {len(est.jobs)} jobs ({len(gpu_jobs)} on a GPU)",
+        f"{'rule':<14}{'jobs':>6}{'mean s':>9}{'total s':>10}  records",
+    ]
     for rule, (count, secs, n) in sorted(est.per_rule.items(), key=lambda kv: -kv[1][0] * kv[1][1]):
         lines.append(f"{rule:<14}{count:>6}{secs:>9.2f}{count * secs:>10.1f}  {n or 'none (assumed)'}")
     gpu_work = sum(est.per_rule[j.rule][1] for j in gpu_jobs)
@@ -176,6 +189,8 @@ def describe_estimate(est: Estimate, targets: Sequence[str], cores: int) -> str:
     for g, s in est.predictions.items():
         lines.append(f"  {g} GPU{'s' if g != 1 else ''}: {fmt_seconds(s)} ({s:.1f} s)")
     if est.missing:
-        lines.append(f"no benchmark records yet for: {', '.join(est.missing)} (assumed {DEFAULT_SECONDS} s each; "
-                     "build something once to measure them)")
+        lines.append(
+            f"no benchmark records yet for: {', '.join(est.missing)} (assumed {DEFAULT_SECONDS} s each; "
+            "build something once to measure them)"
+        )
     return "\n".join(lines)

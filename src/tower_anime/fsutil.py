@@ -5,6 +5,7 @@ A killed job therefore never leaves a half-written file under its real name, a w
 failed quietly (a full disk under a tool that still exits 0) is caught before the rename,
 and Snakemake never mistakes a truncated file for a finished one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,10 @@ def _cannot_write(target: Path, e: OSError) -> OutputError:
     from .verify_output import likely_cause
 
     reason = e.strerror or str(e)
-    return OutputError(f"cannot write {target}: {reason} (folder {target.parent}, {_free(target.parent)}); "
-                       f"nothing was left under that name. Likely cause and fix: {likely_cause(reason)}")
+    return OutputError(
+        f"cannot write {target}: {reason} (folder {target.parent}, {_free(target.parent)}); "
+        f"nothing was left under that name. Likely cause and fix: {likely_cause(reason)}"
+    )
 
 
 def _nearly_full(folder: Path) -> bool:
@@ -62,8 +65,10 @@ def _incomplete(target: Path, problem: str) -> OutputError:
 
     # a tool that hit a full disk may say nothing at all: the free space tells
     cause = likely_cause("No space left on device" if _nearly_full(target.parent) else problem)
-    return OutputError(f"{target} was not written completely: {problem}; nothing was left under that name "
-                       f"({_free(target.parent)}). Likely cause and fix: {cause}")
+    return OutputError(
+        f"{target} was not written completely: {problem}; nothing was left under that name "
+        f"({_free(target.parent)}). Likely cause and fix: {cause}"
+    )
 
 
 def _remove_stale(target: Path, suffix: str) -> None:
@@ -120,8 +125,9 @@ def _commit(tmp: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_paths(targets: Sequence[str | Path], check: Callable[[Path], None] | Sequence | None = None,
-                 suffix: str | None = None) -> Iterator[list[Path]]:
+def atomic_paths(
+    targets: Sequence[str | Path], check: Callable[[Path], None] | Sequence | None = None, suffix: str | None = None
+) -> Iterator[list[Path]]:
     """Yield temporary paths beside `targets`; when the block ends, sync each one, run
     `check` on it (one callable for all, or one per target, or None), and only when every
     file passed rename them all to their real names.
@@ -165,8 +171,9 @@ def atomic_paths(targets: Sequence[str | Path], check: Callable[[Path], None] | 
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path, suffix: str | None = None,
-                check: Callable[[Path], None] | None = None) -> Iterator[Path]:
+def atomic_path(
+    target: str | Path, suffix: str | None = None, check: Callable[[Path], None] | None = None
+) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to `target` once the block
     ended without an exception and `check(tmp)` (see verify_output) found it complete.
     On any failure the temporary file is removed (see atomic_paths)."""
@@ -180,8 +187,9 @@ def _same_bytes(data: bytes) -> Callable[[Path], None]:
 
         back = Path(path).read_bytes()
         if back != data:
-            raise IncompleteOutput(f"{len(back)} of {len(data)} bytes read back"
-                                   + (" (different bytes)" if len(back) == len(data) else ""))
+            raise IncompleteOutput(
+                f"{len(back)} of {len(data)} bytes read back" + (" (different bytes)" if len(back) == len(data) else "")
+            )
 
     return check
 

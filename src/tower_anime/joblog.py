@@ -1,4 +1,5 @@
 """Read back the wall-clock stamps that every job writes to its log (see scripting.run_step)."""
+
 from __future__ import annotations
 
 import re

@@ -8,6 +8,7 @@ fact exists. Both directions compare facts as Tower does (subject, predicate and
 regardless of case and spacing), so pushing or pulling twice changes nothing, and a dry run
 says exactly what a real run would add. The bearer token (token_env) is never shown.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -30,10 +31,10 @@ def key(subject: str, predicate: str, obj: str) -> tuple[str, str, str]:
 class Changes:
     """What a push or a pull did (or, in a dry run, would do)."""
 
-    total: int = 0                                         # facts on the sending side
-    present: int = 0                                       # already on the receiving side
-    added: list[Fact] = field(default_factory=list)        # added (or to add, in a dry run)
-    skipped: list[str] = field(default_factory=list)       # facts that cannot be taken, and why
+    total: int = 0  # facts on the sending side
+    present: int = 0  # already on the receiving side
+    added: list[Fact] = field(default_factory=list)  # added (or to add, in a dry run)
+    skipped: list[str] = field(default_factory=list)  # facts that cannot be taken, and why
 
 
 class KnowledgeBase:
@@ -57,14 +58,17 @@ class KnowledgeBase:
         out, offset, size = [], 0, int(self.settings["page_size"])
         while True:
             params = {"limit": size, "offset": offset, **({"subject": subject} if subject else {})}
-            resp = self.client.send("GET", f"{self.base}/facts", "reading the knowledge base", self.origin,
-                                    params=params)
+            resp = self.client.send(
+                "GET", f"{self.base}/facts", "reading the knowledge base", self.origin, params=params
+            )
             try:
                 doc = resp.json()
                 page, total = doc["facts"], int(doc.get("total", 0))
             except (ValueError, KeyError, TypeError):
-                raise ServiceError(f"reading the knowledge base: GET {self.display}/facts did not answer "
-                                   '{"facts": [...], "total": ...}; check knowledge_base.url') from None
+                raise ServiceError(
+                    f"reading the knowledge base: GET {self.display}/facts did not answer "
+                    '{"facts": [...], "total": ...}; check knowledge_base.url'
+                ) from None
             out.extend(page)
             offset += len(page)
             if not page or offset >= total:
@@ -72,17 +76,25 @@ class KnowledgeBase:
 
     def add(self, fact: Fact, confidence: float) -> bool:
         """POST one fact; True when added, False when the knowledge base had it (409)."""
-        body = {"subject": fact.subject, "predicate": fact.predicate, "object": fact.object,
-                "confidence": confidence}
-        resp = self.client.send("POST", f"{self.base}/facts", f"adding {fact.subject} / {fact.predicate}",
-                                self.origin, accept=(409,), json=body)
+        body = {"subject": fact.subject, "predicate": fact.predicate, "object": fact.object, "confidence": confidence}
+        resp = self.client.send(
+            "POST",
+            f"{self.base}/facts",
+            f"adding {fact.subject} / {fact.predicate}",
+            self.origin,
+            accept=(409,),
+            json=body,
+        )
         return resp.status_code != 409
 
 
 def push(kb: KnowledgeBase, facts: list[Fact], dry_run: bool = False) -> Changes:
     """Add to the knowledge base each fact it does not hold yet (a 409 counts as held)."""
-    there = {key(f["subject"], f["predicate"], f["object"]) for f in kb.facts()
-             if all(isinstance(f.get(k), str) for k in ("subject", "predicate", "object"))}
+    there = {
+        key(f["subject"], f["predicate"], f["object"])
+        for f in kb.facts()
+        if all(isinstance(f.get(k), str) for k in ("subject", "predicate", "object"))
+    }
     changes = Changes(total=len(facts))
     for fact in facts:
         if key(*fact.triple) in there:
@@ -100,9 +112,15 @@ def remote_facts(kb: KnowledgeBase, subject: str | None = None) -> tuple[list[Fa
     facts, skipped = [], []
     for f in kb.facts(subject):
         try:
-            facts.append(make_fact(f.get("subject"), f.get("predicate"), f.get("object"),
-                                   PUSH_SOURCE if not f.get("source") else f"{PUSH_SOURCE}: {f['source']}",
-                                   where=f"knowledge base fact {f.get('id', '?')}"))
+            facts.append(
+                make_fact(
+                    f.get("subject"),
+                    f.get("predicate"),
+                    f.get("object"),
+                    PUSH_SOURCE if not f.get("source") else f"{PUSH_SOURCE}: {f['source']}",
+                    where=f"knowledge base fact {f.get('id', '?')}",
+                )
+            )
         except InvalidInput as e:
             skipped.extend(str(p) for p in e.problems)
     return facts, skipped

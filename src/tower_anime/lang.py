@@ -5,6 +5,7 @@ name in itself for track names ("日本語", "Español").
 
 A small table rather than a library: the autonyms are the only data a track menu needs, and
 pycountry/langcodes bring tens of megabytes of locale data for them."""
+
 from __future__ import annotations
 
 import re
@@ -15,34 +16,121 @@ from typing import Any
 # ISO 639-1 -> (ISO 639-2/B, the language's name in itself). Covers the languages espeak-ng
 # speaks that have an ISO 639-1 code; a three-letter code not listed here is used as it is.
 _TABLE: dict[str, tuple[str, str]] = {
-    "af": ("afr", "Afrikaans"), "am": ("amh", "አማርኛ"), "an": ("arg", "Aragonés"), "ar": ("ara", "العربية"),
-    "as": ("asm", "অসমীয়া"), "az": ("aze", "Azərbaycan"), "ba": ("bak", "Башҡорт"), "be": ("bel", "Беларуская"),
-    "bg": ("bul", "Български"), "bn": ("ben", "বাংলা"), "bs": ("bos", "Bosanski"), "ca": ("cat", "Català"),
-    "cs": ("cze", "Čeština"), "cy": ("wel", "Cymraeg"), "da": ("dan", "Dansk"), "de": ("ger", "Deutsch"),
-    "el": ("gre", "Ελληνικά"), "en": ("eng", "English"), "eo": ("epo", "Esperanto"), "es": ("spa", "Español"),
-    "et": ("est", "Eesti"), "eu": ("baq", "Euskara"), "fa": ("per", "فارسی"), "fi": ("fin", "Suomi"),
-    "fr": ("fre", "Français"), "ga": ("gle", "Gaeilge"), "gd": ("gla", "Gàidhlig"), "gn": ("grn", "Avañe'ẽ"),
-    "gu": ("guj", "ગુજરાતી"), "he": ("heb", "עברית"), "hi": ("hin", "हिन्दी"), "hr": ("hrv", "Hrvatski"),
-    "ht": ("hat", "Kreyòl ayisyen"), "hu": ("hun", "Magyar"), "hy": ("arm", "Հայերեն"), "ia": ("ina", "Interlingua"),
-    "id": ("ind", "Bahasa Indonesia"), "io": ("ido", "Ido"), "is": ("ice", "Íslenska"), "it": ("ita", "Italiano"),
-    "ja": ("jpn", "日本語"), "ka": ("geo", "ქართული"), "kk": ("kaz", "Қазақ"), "kl": ("kal", "Kalaallisut"),
-    "kn": ("kan", "ಕನ್ನಡ"), "ko": ("kor", "한국어"), "ku": ("kur", "Kurdî"), "ky": ("kir", "Кыргызча"),
-    "la": ("lat", "Latina"), "lb": ("ltz", "Lëtzebuergesch"), "lt": ("lit", "Lietuvių"), "lv": ("lav", "Latviešu"),
-    "mi": ("mao", "Māori"), "mk": ("mac", "Македонски"), "ml": ("mal", "മലയാളം"), "mr": ("mar", "मराठी"),
-    "ms": ("may", "Bahasa Melayu"), "mt": ("mlt", "Malti"), "my": ("bur", "မြန်မာ"), "nb": ("nob", "Norsk bokmål"),
-    "ne": ("nep", "नेपाली"), "nl": ("dut", "Nederlands"), "no": ("nor", "Norsk"), "om": ("orm", "Oromoo"),
-    "or": ("ori", "ଓଡ଼ିଆ"), "pa": ("pan", "ਪੰਜਾਬੀ"), "pl": ("pol", "Polski"), "pt": ("por", "Português"),
-    "qu": ("que", "Runa Simi"), "ro": ("rum", "Română"), "ru": ("rus", "Русский"), "sd": ("snd", "سنڌي"),
-    "si": ("sin", "සිංහල"), "sk": ("slo", "Slovenčina"), "sl": ("slv", "Slovenščina"), "sq": ("alb", "Shqip"),
-    "sr": ("srp", "Српски"), "sv": ("swe", "Svenska"), "sw": ("swa", "Kiswahili"), "ta": ("tam", "தமிழ்"),
-    "te": ("tel", "తెలుగు"), "th": ("tha", "ไทย"), "tk": ("tuk", "Türkmen"), "tn": ("tsn", "Setswana"),
-    "tr": ("tur", "Türkçe"), "tt": ("tat", "Татар"), "ug": ("uig", "ئۇيغۇرچە"), "uk": ("ukr", "Українська"),
-    "ur": ("urd", "اردو"), "uz": ("uzb", "Oʻzbek"), "vi": ("vie", "Tiếng Việt"), "zh": ("chi", "中文"),
+    "af": ("afr", "Afrikaans"),
+    "am": ("amh", "አማርኛ"),
+    "an": ("arg", "Aragonés"),
+    "ar": ("ara", "العربية"),
+    "as": ("asm", "অসমীয়া"),
+    "az": ("aze", "Azərbaycan"),
+    "ba": ("bak", "Башҡорт"),
+    "be": ("bel", "Беларуская"),
+    "bg": ("bul", "Български"),
+    "bn": ("ben", "বাংলা"),
+    "bs": ("bos", "Bosanski"),
+    "ca": ("cat", "Català"),
+    "cs": ("cze", "Čeština"),
+    "cy": ("wel", "Cymraeg"),
+    "da": ("dan", "Dansk"),
+    "de": ("ger", "Deutsch"),
+    "el": ("gre", "Ελληνικά"),
+    "en": ("eng", "English"),
+    "eo": ("epo", "Esperanto"),
+    "es": ("spa", "Español"),
+    "et": ("est", "Eesti"),
+    "eu": ("baq", "Euskara"),
+    "fa": ("per", "فارسی"),
+    "fi": ("fin", "Suomi"),
+    "fr": ("fre", "Français"),
+    "ga": ("gle", "Gaeilge"),
+    "gd": ("gla", "Gàidhlig"),
+    "gn": ("grn", "Avañe'ẽ"),
+    "gu": ("guj", "ગુજરાતી"),
+    "he": ("heb", "עברית"),
+    "hi": ("hin", "हिन्दी"),
+    "hr": ("hrv", "Hrvatski"),
+    "ht": ("hat", "Kreyòl ayisyen"),
+    "hu": ("hun", "Magyar"),
+    "hy": ("arm", "Հայերեն"),
+    "ia": ("ina", "Interlingua"),
+    "id": ("ind", "Bahasa Indonesia"),
+    "io": ("ido", "Ido"),
+    "is": ("ice", "Íslenska"),
+    "it": ("ita", "Italiano"),
+    "ja": ("jpn", "日本語"),
+    "ka": ("geo", "ქართული"),
+    "kk": ("kaz", "Қазақ"),
+    "kl": ("kal", "Kalaallisut"),
+    "kn": ("kan", "ಕನ್ನಡ"),
+    "ko": ("kor", "한국어"),
+    "ku": ("kur", "Kurdî"),
+    "ky": ("kir", "Кыргызча"),
+    "la": ("lat", "Latina"),
+    "lb": ("ltz", "Lëtzebuergesch"),
+    "lt": ("lit", "Lietuvių"),
+    "lv": ("lav", "Latviešu"),
+    "mi": ("mao", "Māori"),
+    "mk": ("mac", "Македонски"),
+    "ml": ("mal", "മലയാളം"),
+    "mr": ("mar", "मराठी"),
+    "ms": ("may", "Bahasa Melayu"),
+    "mt": ("mlt", "Malti"),
+    "my": ("bur", "မြန်မာ"),
+    "nb": ("nob", "Norsk bokmål"),
+    "ne": ("nep", "नेपाली"),
+    "nl": ("dut", "Nederlands"),
+    "no": ("nor", "Norsk"),
+    "om": ("orm", "Oromoo"),
+    "or": ("ori", "ଓଡ଼ିଆ"),
+    "pa": ("pan", "ਪੰਜਾਬੀ"),
+    "pl": ("pol", "Polski"),
+    "pt": ("por", "Português"),
+    "qu": ("que", "Runa Simi"),
+    "ro": ("rum", "Română"),
+    "ru": ("rus", "Русский"),
+    "sd": ("snd", "سنڌي"),
+    "si": ("sin", "සිංහල"),
+    "sk": ("slo", "Slovenčina"),
+    "sl": ("slv", "Slovenščina"),
+    "sq": ("alb", "Shqip"),
+    "sr": ("srp", "Српски"),
+    "sv": ("swe", "Svenska"),
+    "sw": ("swa", "Kiswahili"),
+    "ta": ("tam", "தமிழ்"),
+    "te": ("tel", "తెలుగు"),
+    "th": ("tha", "ไทย"),
+    "tk": ("tuk", "Türkmen"),
+    "tn": ("tsn", "Setswana"),
+    "tr": ("tur", "Türkçe"),
+    "tt": ("tat", "Татар"),
+    "ug": ("uig", "ئۇيغۇرچە"),
+    "uk": ("ukr", "Українська"),
+    "ur": ("urd", "اردو"),
+    "uz": ("uzb", "Oʻzbek"),
+    "vi": ("vie", "Tiếng Việt"),
+    "zh": ("chi", "中文"),
 }
 # ISO 639-2/T codes that differ from the /B ones Matroska writes (deu and ger both mean German)
-_TERMINOLOGY = {"sqi": "alb", "hye": "arm", "eus": "baq", "mya": "bur", "zho": "chi", "ces": "cze", "nld": "dut",
-                "fra": "fre", "kat": "geo", "deu": "ger", "ell": "gre", "isl": "ice", "mkd": "mac", "mri": "mao",
-                "msa": "may", "fas": "per", "ron": "rum", "slk": "slo", "cym": "wel"}
+_TERMINOLOGY = {
+    "sqi": "alb",
+    "hye": "arm",
+    "eus": "baq",
+    "mya": "bur",
+    "zho": "chi",
+    "ces": "cze",
+    "nld": "dut",
+    "fra": "fre",
+    "kat": "geo",
+    "deu": "ger",
+    "ell": "gre",
+    "isl": "ice",
+    "mkd": "mac",
+    "mri": "mao",
+    "msa": "may",
+    "fas": "per",
+    "ron": "rum",
+    "slk": "slo",
+    "cym": "wel",
+}
 _FROM_THREE = {three: two for two, (three, _) in _TABLE.items()}
 # Matroska's codes for tracks that are not one language
 SPECIAL = {"mul": "Multiple languages", "und": "Undetermined", "zxx": "No linguistic content"}
@@ -85,8 +173,10 @@ def problem(code: Any) -> str | None:
     if not isinstance(code, str) or not TAG.match(code):
         return f"got {code!r}; expected an ISO 639 language code such as ja, en, es (or jpn, eng, spa; es-MX)"
     if primary(code) is None:
-        return (f"got {code!r}: {code.split('-')[0]!r} is not an ISO 639-1 code Tower knows; use the language's "
-                "ISO 639-1 code (ja, en, es) or its ISO 639-2 code (jpn, eng, spa)")
+        return (
+            f"got {code!r}: {code.split('-')[0]!r} is not an ISO 639-1 code Tower knows; use the language's "
+            "ISO 639-1 code (ja, en, es) or its ISO 639-2 code (jpn, eng, spa)"
+        )
     return None
 
 

@@ -1,4 +1,5 @@
 """The one place that runs FFmpeg/ffprobe as subprocesses and reads their answers."""
+
 from __future__ import annotations
 
 import itertools
@@ -69,6 +70,7 @@ Stream = Any  # an ffmpeg-python stream (a node's output pad)
 
 class Filter(NamedTuple):
     """One filter of a chain: its name, positional options (FFmpeg's shorthand order), named options."""
+
     name: str
     args: tuple = ()
     options: dict = {}
@@ -117,8 +119,17 @@ class _SourceFilter(_lib.nodes.FilterNode):
     """A filter without inputs (anullsrc): ffmpeg-python's FilterNode wants at least one."""
 
     def __init__(self, name, args, kwargs):
-        _lib.nodes.Node.__init__(self, None, name, {_lib.nodes.FilterableStream}, _lib.nodes.FilterableStream,
-                                 0, 0, args=list(args), kwargs=dict(kwargs))
+        _lib.nodes.Node.__init__(
+            self,
+            None,
+            name,
+            {_lib.nodes.FilterableStream},
+            _lib.nodes.FilterableStream,
+            0,
+            0,
+            args=list(args),
+            kwargs=dict(kwargs),
+        )
 
 
 def generate(name: str, *args: Any, **options: Any) -> Stream:
@@ -155,12 +166,13 @@ def with_script(args: list[str], script: Path | str) -> list[str]:
     args = list(args)
     i = args.index("-filter_complex")
     Path(script).write_text(args[i + 1])
-    args[i:i + 2] = ["-filter_complex_script", str(script)]
+    args[i : i + 2] = ["-filter_complex_script", str(script)]
     return args
 
 
-def run_graph(spec: Stream, what: str, log: TextIO | None = None, script: Path | str | None = None,
-              options: Iterable[str] = ()) -> subprocess.CompletedProcess[str]:
+def run_graph(
+    spec: Stream, what: str, log: TextIO | None = None, script: Path | str | None = None, options: Iterable[str] = ()
+) -> subprocess.CompletedProcess[str]:
     """Run FFmpeg on a graph built with the functions above (through run(): the same logging,
     write-error check and MediaError). script: a file for the graph text (see with_script);
     options: global options before the inputs (e.g. "-v", "error")."""
@@ -204,8 +216,17 @@ def ffmpeg_from_frames(frames: Iterable[bytes], args: Iterable[Any], what: str, 
 def probe(path: Path | str) -> dict[str, Any]:
     """ffprobe streams, format and chapters of a media file as a dict."""
     proc = run(
-        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
-         "-show_chapters", str(path)],
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+            "-show_chapters",
+            str(path),
+        ],
         f"ffprobe {path}",
     )
     return json.loads(proc.stdout)
@@ -214,8 +235,19 @@ def probe(path: Path | str) -> dict[str, Any]:
 def count_frames(path: Path | str) -> int:
     """Decoded video frame count (exact, not the container's estimate)."""
     proc = run(
-        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
-         "stream=nb_read_frames", "-of", "default=nw=1:nk=1", str(path)],
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "default=nw=1:nk=1",
+            str(path),
+        ],
         f"count frames of {path}",
     )
     return int(proc.stdout.strip())
@@ -230,14 +262,17 @@ def loudness(path: Path | str, stream: str = "a:0") -> dict[str, float | None]:
     """Integrated loudness (LUFS), true peak (dBTP) and loudness range (LU) by FFmpeg's ebur128 meter."""
     metered = source(path)[stream].filter("ebur128", peak="true")
     proc = run_graph(output(metered, "-", f="null"), f"loudness of {path}")
-    summary = proc.stderr[proc.stderr.rfind("Summary:"):]
+    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
     i = _SUMMARY_I.search(summary)
     tp = _SUMMARY_TP.search(summary)
     if not i or not tp:
         raise MediaError(f"could not read the ebur128 summary for {path}")
     lra = _SUMMARY_LRA.search(summary)
-    return {"integrated_lufs": float(i.group(1)), "true_peak_dbtp": float(tp.group(1)),
-            "loudness_range_lu": float(lra.group(1)) if lra else None}
+    return {
+        "integrated_lufs": float(i.group(1)),
+        "true_peak_dbtp": float(tp.group(1)),
+        "loudness_range_lu": float(lra.group(1)) if lra else None,
+    }
 
 
 def read_pcm(path: Path | str, rate: int, channels: int = 1) -> np.ndarray:
@@ -245,8 +280,25 @@ def read_pcm(path: Path | str, rate: int, channels: int = 1) -> np.ndarray:
     import numpy as np
 
     require_tool("ffmpeg")
-    proc = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-ac", str(channels),
-                           "-ar", str(rate), "-f", "f32le", "-"], stdin=subprocess.DEVNULL, capture_output=True)
+    proc = subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-ac",
+            str(channels),
+            "-ar",
+            str(rate),
+            "-f",
+            "f32le",
+            "-",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.decode(errors="replace").strip().splitlines()[-8:])
         raise MediaError(f"decode {path} failed (exit {proc.returncode}):\n{tail}")

@@ -7,6 +7,7 @@ Two ways in, both read once per process:
   PYTHONPATH (quick local experiments; the tests use it for a backend that fails on purpose).
 A plugin module calls tower_anime.backends.register(Backend(...)) (README: Writing a backend).
 """
+
 import importlib
 import os
 from importlib.metadata import entry_points
@@ -38,8 +39,9 @@ def load_plugins() -> None:
         try:
             obj = ep.load()
         except Exception as e:
-            raise TowerError(f"backend plugin {ep.name!r} ({ep.value}, entry point group {GROUP}) failed to load: "
-                             f"{e}") from None
+            raise TowerError(
+                f"backend plugin {ep.name!r} ({ep.value}, entry point group {GROUP}) failed to load: {e}"
+            ) from None
         if callable(obj):
             obj()
     for name in filter(None, (n.strip() for n in os.environ.get(ENV, "").split(","))):
@@ -49,5 +51,6 @@ def load_plugins() -> None:
         try:
             importlib.import_module(name)
         except Exception as e:
-            raise TowerError(f"backend plugin module {name!r} (from {ENV}) failed to import: {e}; "
-                             f"check the name and PYTHONPATH") from None
+            raise TowerError(
+                f"backend plugin module {name!r} (from {ENV}) failed to import: {e}; check the name and PYTHONPATH"
+            ) from None

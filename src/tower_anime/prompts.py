@@ -5,6 +5,7 @@ from a knowledge base) there and every template can use them. The rendered promp
 the per-shot spec, so editing a template, the style or a shot re-plans exactly the shots
 whose prompt text changed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,9 +38,15 @@ def prompt_context(stage: str, spec: dict[str, Any], style: dict[str, Any]) -> d
         "location": spec["location"],
         "time_of_day": spec["time_of_day"],
         "camera": dict(spec["camera"]),
-        "characters": [{"id": c["id"], "name": c["name"], "description": c["description"],
-                        "facts": [dict(f) for f in c.get("facts") or []]}
-                       for c in spec.get("characters", [])],
+        "characters": [
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "description": c["description"],
+                "facts": [dict(f) for f in c.get("facts") or []],
+            }
+            for c in spec.get("characters", [])
+        ],
         "style": {**style, **bible},
     }
     if "frames" in spec and "fps" in spec:
@@ -47,11 +54,11 @@ def prompt_context(stage: str, spec: dict[str, Any], style: dict[str, Any]) -> d
     return ctx
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _environment(templates_dir):
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
-        undefined=jinja2.StrictUndefined,   # a misspelt variable is an error, not an empty string
+        undefined=jinja2.StrictUndefined,  # a misspelt variable is an error, not an empty string
         autoescape=False,
         keep_trailing_newline=False,
     )
@@ -71,19 +78,30 @@ def render_prompt(templates_dir: Path | str, name: str, context: dict[str, Any])
     try:
         text = _environment(str(templates_dir)).get_template(name).render(context)
     except jinja2.TemplateNotFound:
-        raise InvalidInput([ValidationProblem(path, "", "prompt template not found; create it or set prompts.dir in the config")]) from None
+        raise InvalidInput(
+            [ValidationProblem(path, "", "prompt template not found; create it or set prompts.dir in the config")]
+        ) from None
     except jinja2.TemplateSyntaxError as e:
-        raise InvalidInput([ValidationProblem(path, f"line {e.lineno}", f"template syntax error: {e.message}")]) from None
+        raise InvalidInput(
+            [ValidationProblem(path, f"line {e.lineno}", f"template syntax error: {e.message}")]
+        ) from None
     except (jinja2.UndefinedError, TypeError, KeyError) as e:
         line = _template_line(e, name)
-        raise InvalidInput([ValidationProblem(
-            path, f"line {line}" if line else "",
-            f"{e}; the context has {sorted(context)} (see tower_anime/prompts.py prompt_context)")]) from None
+        raise InvalidInput(
+            [
+                ValidationProblem(
+                    path,
+                    f"line {line}" if line else "",
+                    f"{e}; the context has {sorted(context)} (see tower_anime/prompts.py prompt_context)",
+                )
+            ]
+        ) from None
     return " ".join(text.split())
 
 
-def build_prompts(stage: str, spec: dict[str, Any], style: dict[str, Any],
-                  templates_dir: Path | str = "config/prompts") -> dict[str, str]:
+def build_prompts(
+    stage: str, spec: dict[str, Any], style: dict[str, Any], templates_dir: Path | str = "config/prompts"
+) -> dict[str, str]:
     """{"positive", "negative"} prompts of one shot for `stage` ("still" or "clip")."""
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")

@@ -1,4 +1,5 @@
 """JSON-schema validation with messages that name the file, the field and what is expected."""
+
 from __future__ import annotations
 
 import copy
@@ -29,7 +30,7 @@ def schema_dir() -> Path:
     return SCHEMA_DIR
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_schema(name):
     with open(schema_dir() / f"{name}.schema.yaml", encoding="utf-8") as f:
         return yaml.load(f, Loader=_LOADER)
@@ -76,13 +77,14 @@ def _with_defaults(validator_class):
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _defaults_class(cls):
     return _with_defaults(cls)
 
 
-def problems(instance: Any, schema: dict[str, Any], file: Path | str,
-             fill_defaults: bool = True) -> list[ValidationProblem]:
+def problems(
+    instance: Any, schema: dict[str, Any], file: Path | str, fill_defaults: bool = True
+) -> list[ValidationProblem]:
     """Every schema problem of `instance` as ValidationProblem, in document order."""
     cls = jsonschema.validators.validator_for(schema)
     if fill_defaults:
@@ -95,17 +97,27 @@ def problems(instance: Any, schema: dict[str, Any], file: Path | str,
             # name the unknown key itself rather than its parent
             extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
             for key in extra:
-                found.append(ValidationProblem(file, field_path(path + [key]), "unknown field; remove it or check its spelling"))
+                found.append(
+                    ValidationProblem(file, field_path(path + [key]), "unknown field; remove it or check its spelling")
+                )
             continue
         if "propertyNames" in error.schema_path and error.validator != "propertyNames":
             # jsonschema reports a bad key at its parent, as the key's own failed keyword
             desc = error.schema.get("description") if isinstance(error.schema, dict) else None
-            found.append(ValidationProblem(file, field_path(path + [error.instance]),
-                                           f"bad key; expected {desc or error.message}"))
+            found.append(
+                ValidationProblem(
+                    file, field_path(path + [error.instance]), f"bad key; expected {desc or error.message}"
+                )
+            )
             continue
         if error.validator == "propertyNames":
-            found.append(ValidationProblem(file, field_path(path + [error.instance]) if not isinstance(error.instance, dict) else field_path(path),
-                                           f"bad key; expected {error.schema.get('description', 'a valid id')}"))
+            found.append(
+                ValidationProblem(
+                    file,
+                    field_path(path + [error.instance]) if not isinstance(error.instance, dict) else field_path(path),
+                    f"bad key; expected {error.schema.get('description', 'a valid id')}",
+                )
+            )
             continue
         found.append(ValidationProblem(file, field_path(path), _expected(error)))
     return found + value_problems(instance, file)
@@ -132,15 +144,24 @@ def value_problems(instance: Any, file: Path | str, path: tuple[str | int, ...] 
     elif isinstance(instance, str):
         bad = control_character(instance)
         if bad is not None:
-            found.append(ValidationProblem(file, field_path(list(path)), f"holds the control character U+{ord(bad):04X} "
-                                           "(a NUL, escape or similar cannot be spoken, drawn or muxed); remove it"))
+            found.append(
+                ValidationProblem(
+                    file,
+                    field_path(list(path)),
+                    f"holds the control character U+{ord(bad):04X} "
+                    "(a NUL, escape or similar cannot be spoken, drawn or muxed); remove it",
+                )
+            )
     elif isinstance(instance, dict):
         for key, value in instance.items():
             key_text = str(key)
             if isinstance(key, str) and control_character(key) is not None:
                 key_text = repr(key)[1:-1]
-                found.append(ValidationProblem(file, field_path(list(path) + [key_text]),
-                                               "the key holds a control character; remove it"))
+                found.append(
+                    ValidationProblem(
+                        file, field_path(list(path) + [key_text]), "the key holds a control character; remove it"
+                    )
+                )
             found += value_problems(value, file, (*path, key_text))
     elif isinstance(instance, list):
         for i, value in enumerate(instance):
@@ -166,8 +187,12 @@ class _UniqueKeyLoader(_LOADER):
                     continue
                 if first is not None:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} (first at line {first}); YAML keeps only the last value, "
-                        "so remove or rename one of them", key_node.start_mark)
+                        None,
+                        None,
+                        f"duplicate key {key!r} (first at line {first}); YAML keeps only the last value, "
+                        "so remove or rename one of them",
+                        key_node.start_mark,
+                    )
         return super().construct_mapping(node, deep)
 
 
@@ -206,8 +231,15 @@ def read_yaml(path: Path | str) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        raise InvalidInput([ValidationProblem(path, f"byte {e.start} (line {line})",
-                                              f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8")]) from None
+        raise InvalidInput(
+            [
+                ValidationProblem(
+                    path,
+                    f"byte {e.start} (line {line})",
+                    f"not UTF-8 text (byte 0x{raw[e.start]:02x}); save the file as UTF-8",
+                )
+            ]
+        ) from None
     return parse_yaml(text, path)
 
 

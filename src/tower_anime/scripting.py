@@ -1,4 +1,5 @@
 """Glue for the workflow's `script:` files: log to the job's log, print user errors once."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,11 @@ def run_step(snakemake: Any, fn: Callable[[TextIO], object]) -> None:
     sys.stderr = log
     # wall-clock stamps in every job log: progress you can follow, and the evidence that two
     # GPU jobs never overlapped (tests read them back on a cluster)
-    print(f"[tower] start {time.time():.3f} rule={snakemake.rule} host={socket.gethostname()} "
-          f"slurm_job={os.environ.get('SLURM_JOB_ID', '-')}", file=log)
+    print(
+        f"[tower] start {time.time():.3f} rule={snakemake.rule} host={socket.gethostname()} "
+        f"slurm_job={os.environ.get('SLURM_JOB_ID', '-')}",
+        file=log,
+    )
     try:
         fn(log)
         print(f"[tower] end {time.time():.3f}", file=log)

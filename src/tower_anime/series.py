@@ -5,6 +5,7 @@ prompt and ComfyUI templates, and a Snakefile that uses Tower's workflow as a Sn
 `module` (the convention of the snakemake-workflows catalog). Tower is updated without
 touching the series, and the series is versioned without Tower's code.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -21,8 +22,10 @@ def workflow_root() -> Path:
     root = Path(__file__).resolve().parents[2]
     if (root / "Snakefile").is_file() and (root / "rules" / "common.smk").is_file():
         return root
-    raise TowerError(f"Tower's workflow (Snakefile, rules/, scripts/) is not beside the package at {root}; "
-                     "install Tower from its checkout with `pip install -e .` (README: Quick start)")
+    raise TowerError(
+        f"Tower's workflow (Snakefile, rules/, scripts/) is not beside the package at {root}; "
+        "install Tower from its checkout with `pip install -e .` (README: Quick start)"
+    )
 
 
 def init_series(folder: str | Path, title: str | None = None) -> list[Path]:

@@ -6,6 +6,7 @@ Tokens are never printed: auth is reported by the name of the variable and wheth
 URLs are masked (user:password@ becomes user:***@), and every service message goes through the
 HTTP client's masking.
 """
+
 from __future__ import annotations
 
 import io
@@ -25,8 +26,8 @@ SAMPLE_TEXT = "Tower connection check."
 @dataclass
 class Result:
     service: str
-    status: str                 # OK, FAIL, WARN (not needed to build) or SKIP
-    target: str                 # the masked URL
+    status: str  # OK, FAIL, WARN (not needed to build) or SKIP
+    target: str  # the masked URL
     notes: list[str]
 
     def line(self) -> str:
@@ -55,15 +56,36 @@ def auth_note(token_env: str | None, environ: dict | None = None) -> str:
 
 
 def _voice_context(config: dict) -> dict:
-    return {"text": SAMPLE_TEXT, "line": "check", "episode": "check", "scene": "check", "shot": "check",
-            "speaker": "check", "speaker_index": 0, "name": "Check", "voice_id": "check", "emotion": "neutral",
-            "speed": 1.0, "length_scale": 1.0, "pitch": 0, "sample_rate": config["output"]["sample_rate"]}
+    return {
+        "text": SAMPLE_TEXT,
+        "line": "check",
+        "episode": "check",
+        "scene": "check",
+        "shot": "check",
+        "speaker": "check",
+        "speaker_index": 0,
+        "name": "Check",
+        "voice_id": "check",
+        "emotion": "neutral",
+        "speed": 1.0,
+        "length_scale": 1.0,
+        "pitch": 0,
+        "sample_rate": config["output"]["sample_rate"],
+    }
 
 
 def _music_context(config: dict) -> dict:
-    return {"episode": "check", "scene": "check", "title": "Connection check", "mood": "calm",
-            "cue": "a short connection check", "tempo": 90, "duration": 5.0, "seed": 1,
-            "sample_rate": config["output"]["sample_rate"]}
+    return {
+        "episode": "check",
+        "scene": "check",
+        "title": "Connection check",
+        "mood": "calm",
+        "cue": "a short connection check",
+        "tempo": 90,
+        "duration": 5.0,
+        "seed": 1,
+        "sample_rate": config["output"]["sample_rate"],
+    }
 
 
 def _check_audio(stage: str, config: dict, sample: bool) -> Result:
@@ -101,16 +123,20 @@ def _check_knowledge_base(config: dict, sample: bool) -> Result:
     kb = KnowledgeBase(settings)
     down = reachable(settings["url"], float(settings["connect_timeout_s"]))
     if down:  # only `facts push` and `facts pull` need it: a warning, not a failure
-        return Result("knowledge base", "WARN", kb.display, [down, "check knowledge_base.url (needed by facts push/pull)"])
+        return Result(
+            "knowledge base", "WARN", kb.display, [down, "check knowledge_base.url (needed by facts push/pull)"]
+        )
     notes = ["reachable", auth_note(settings["token_env"])]
     if sample:
         try:
-            resp = kb.client.send("GET", f"{kb.base}/facts", "knowledge base sample", kb.origin,
-                                  params={"limit": 1, "offset": 0})
+            resp = kb.client.send(
+                "GET", f"{kb.base}/facts", "knowledge base sample", kb.origin, params={"limit": 1, "offset": 0}
+            )
             total = resp.json().get("total")
         except (TowerError, ValueError, AttributeError) as e:
-            return Result("knowledge base", "FAIL", kb.display,
-                          notes + [f"sample request failed: {' '.join(str(e).split())}"])
+            return Result(
+                "knowledge base", "FAIL", kb.display, notes + [f"sample request failed: {' '.join(str(e).split())}"]
+            )
         notes.append(f"sample (GET /facts?limit=1): {total} fact(s) there")
     return Result("knowledge base", "OK", kb.display, notes)
 
@@ -128,8 +154,11 @@ def _check_database(config: dict, sample: bool, database: str | None, schema: st
     except TowerError as e:
         return Result("database", "FAIL", url.masked, [" ".join(str(e).split())])
     with db:
-        notes = ["reachable", "auth: as the URL or ~/.pgpass says (never shown)"] if url.dialect == "postgresql" \
+        notes = (
+            ["reachable", "auth: as the URL or ~/.pgpass says (never shown)"]
+            if url.dialect == "postgresql"
             else ["SQLite file"]
+        )
         if url.dialect == "postgresql":
             notes.append(f"schema {url.schema}")
         if not sample:
@@ -137,27 +166,35 @@ def _check_database(config: dict, sample: bool, database: str | None, schema: st
         try:
             applied = applied_versions(db)
             if not applied:
-                return Result("database", "FAIL", url.masked, notes + ["no Tower tables yet: run `tower-anime db init`"])
+                return Result(
+                    "database", "FAIL", url.masked, notes + ["no Tower tables yet: run `tower-anime db init`"]
+                )
             want = latest_version(db.dialect)
             counts = {t: db.value(f"SELECT count(*) AS n FROM {t}") for t in ("characters", "episodes", "facts")}
         except TowerError as e:
             return Result("database", "FAIL", url.masked, notes + [" ".join(str(e).split())])
         state = f"version {max(applied):04d}" + ("" if max(applied) >= want else f" (needs {want:04d}: run db init)")
-        notes.append(f"sample: {state}, {counts['characters']} characters, {counts['episodes']} episode(s), "
-                     f"{counts['facts']} facts")
+        notes.append(
+            f"sample: {state}, {counts['characters']} characters, {counts['episodes']} episode(s), "
+            f"{counts['facts']} facts"
+        )
         return Result("database", "OK" if max(applied) >= want else "FAIL", url.masked, notes)
 
 
 def _check_comfyui(config: dict) -> Result:
     servers = config["comfyui"]["servers"]
     down = [d for d in (reachable(s, float(config["comfyui"]["timeouts"]["connect"])) for s in servers) if d]
-    notes = [f"{len(servers) - len(down)}/{len(servers)} server(s) reachable", *down,
-             "nodes and models are checked by the workflow's preflight when a run starts (comfyui.preflight)"]
+    notes = [
+        f"{len(servers) - len(down)}/{len(servers)} server(s) reachable",
+        *down,
+        "nodes and models are checked by the workflow's preflight when a run starts (comfyui.preflight)",
+    ]
     return Result("comfyui", "FAIL" if down else "OK", ", ".join(mask_url(s) for s in servers), notes)
 
 
-def check_services(config: dict, sample: bool = True, everything: bool = False, database: str | None = None,
-                   schema: str | None = None) -> list[Result]:
+def check_services(
+    config: dict, sample: bool = True, everything: bool = False, database: str | None = None, schema: str | None = None
+) -> list[Result]:
     """One Result per service; those the config does not use are SKIP unless `everything`."""
     backends = config["backends"]
     uses = {
@@ -170,9 +207,12 @@ def check_services(config: dict, sample: bool = True, everything: bool = False, 
     results = []
     for name, used in uses.items():
         if not (used or everything):
-            why = {"voice": "backends.voice is not http", "music": "backends.music is not http",
-                   "database": "story.source and facts.source are not database",
-                   "comfyui": "backends.stills and backends.clips are not comfyui"}[name]
+            why = {
+                "voice": "backends.voice is not http",
+                "music": "backends.music is not http",
+                "database": "story.source and facts.source are not database",
+                "comfyui": "backends.stills and backends.clips are not comfyui",
+            }[name]
             results.append(Result(name, "SKIP", "-", [f"not used ({why}); --all checks it anyway"]))
         elif name in ("voice", "music"):
             results.append(_check_audio(name, config, sample))

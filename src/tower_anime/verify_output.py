@@ -7,6 +7,7 @@ of a 1.06 s line whose header still said 1.06 s. So the tool's error output is r
 (write_errors), and each file is read back: every byte of audio, every pixel of a still,
 and every packet of a video.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,8 @@ _WRITE_ERRORS = re.compile(
     r"Input/output error|Read-only file system|File too large|av_interleaved_write_frame\(\)|"
     r"Error muxing a packet|Error submitting a packet to the muxer|"
     # "Invalid argument" alone also names bad options; count it when it is about writing
-    r"(?i:(writ|trailer|mux|clos|flush)[^\n]*Invalid argument)")
+    r"(?i:(writ|trailer|mux|clos|flush)[^\n]*Invalid argument)"
+)
 
 
 def write_errors(stderr: str) -> list[str]:
@@ -44,21 +46,26 @@ def likely_cause(text: str) -> str:
     if re.search(r"No space left|Disk quota|File too large", text):
         return "the disk is full (or over quota): free space on it (df -h), then run again"
     if re.search(r"Read-only file system|Permission denied|Operation not permitted", text):
-        return ("the folder is not writable: make it writable (chmod, chattr -i, a read-write mount) or point the "
-                "output elsewhere, then run again")
+        return (
+            "the folder is not writable: make it writable (chmod, chattr -i, a read-write mount) or point the "
+            "output elsewhere, then run again"
+        )
     if re.search(r"I/O error|Input/output error", text):
         return "the disk or network share failed a write: check it (dmesg, mount), then run again"
-    return ("the writer stopped early (a full disk, a killed or crashed tool): check free space (df -h) "
-            "and the job's log, then run again")
+    return (
+        "the writer stopped early (a full disk, a killed or crashed tool): check free space (df -h) "
+        "and the job's log, then run again"
+    )
 
 
 # --------------------------------------------------------------------------- audio
+
 
 def _riff_chunks(data: bytes):
     """(id, payload offset, declared size) of each chunk after the RIFF/WAVE header."""
     pos = 12
     while pos + 8 <= len(data):
-        cid, size = data[pos:pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
+        cid, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
         yield cid, pos + 8, size
         pos += 8 + size + (size & 1)
 
@@ -86,7 +93,8 @@ def wav(path: str | Path, samples: int | None = None, channels: int | None = Non
             if present < size:
                 raise IncompleteOutput(
                     f"its header declares {size // align / rate:.3f} s ({size // align} samples) but the file "
-                    f"holds {present // align / rate:.3f} s: {size - present} bytes of audio are missing")
+                    f"holds {present // align / rate:.3f} s: {size - present} bytes of audio are missing"
+                )
             if size % align:
                 raise IncompleteOutput(f"its data ({size} bytes) is not a whole number of {align}-byte frames")
             if channels is not None and nch != channels:
@@ -99,8 +107,12 @@ def wav(path: str | Path, samples: int | None = None, channels: int | None = Non
 
 def decodes(path: str | Path) -> None:
     """FFmpeg decodes every stream of the file to the end without a single error line."""
-    proc = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "null", "-"],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "null", "-"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0 or proc.stderr.strip():
         raise IncompleteOutput(f"it does not decode to the end: {_last(proc.stderr) or f'exit {proc.returncode}'}")
 
@@ -113,6 +125,7 @@ def audio(path: str | Path, samples: int | None = None, channels: int | None = N
 
 
 # --------------------------------------------------------------------------- pictures
+
 
 def image(path: str | Path) -> None:
     """A still or thumbnail that Pillow opens, verifies (PNG: every chunk's CRC) and decodes."""
@@ -133,15 +146,28 @@ def image(path: str | Path) -> None:
 
 # --------------------------------------------------------------------------- video
 
+
 def video(path: str | Path, frames: int | None = None, audio: bool = False) -> None:
     """A video whose every packet is there: ffprobe reads the stream headers and counts the
     packets of the first video stream without an error line. That count equals `frames`
     when given (one packet per frame in H.264), otherwise the frame count its own header
     declares (MP4); `audio`: an audio stream with packets is there too (the MKV master)."""
     proc = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_packets", "-show_entries",
-         "stream=index,codec_type,width,height,nb_frames,nb_read_packets:format=duration", "-of", "json", str(path)],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_entries",
+            "stream=index,codec_type,width,height,nb_frames,nb_read_packets:format=duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise IncompleteOutput(f"ffprobe cannot read it: {_last(proc.stderr) or f'exit {proc.returncode}'}")
     if proc.stderr.strip():  # e.g. "stream 0, offset 0x4c66: partial file" for a cut MP4

@@ -2,6 +2,7 @@
 before any art exists (README: Writing a backend). Load it with
 TOWER_PLUGINS=tower_card (and this folder on PYTHONPATH), then set backends.stills: card and,
 optionally, its config section `card: {colour: "#rrggbb"}`."""
+
 import zlib
 
 from PIL import Image, ImageDraw, ImageFont

@@ -8,6 +8,7 @@ meter is not dialogue-gated, so the stem holding only dialogue is measured). Bel
 `low_dialogue_share` of dialogue in the running time the programme is measured instead, at
 `low_dialogue_lufs` (the streaming rule for programmes with little speech).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,9 +21,14 @@ def resolve_profile(cfg: dict[str, Any]) -> dict[str, Any]:
     name = loud["profile"]
     if name == "default":
         qc = cfg.get("qc", {}).get("episode", {})
-        return {"name": "default", "integrated_lufs": loud["integrated_lufs"],
-                "true_peak_dbtp": loud["true_peak_dbtp"], "tolerance_lu": qc.get("loudness_tolerance_lu"),
-                "measure": "programme", "low_dialogue_share": 0}
+        return {
+            "name": "default",
+            "integrated_lufs": loud["integrated_lufs"],
+            "true_peak_dbtp": loud["true_peak_dbtp"],
+            "tolerance_lu": qc.get("loudness_tolerance_lu"),
+            "measure": "programme",
+            "low_dialogue_share": 0,
+        }
     return {"name": name, **loud["profiles"][name]}
 
 

@@ -9,6 +9,7 @@ ceiling. FFmpeg's loudnorm is not used: its linear mode quietly turns into dynam
 when the peaks do not allow the gain, which would pump the dialogue and break the stems' sum.
 
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,8 @@ from ..media import (
 )
 from .delivery import reference, resolve_profile
 
-OVERSAMPLE = 4            # the limiter runs at 192 kHz so that it sees inter-sample peaks
-CORRECTION_LU = 0.2       # EBU R128 s1 QC tolerance: a pass 2 further off than this is redone once
+OVERSAMPLE = 4  # the limiter runs at 192 kHz so that it sees inter-sample peaks
+CORRECTION_LU = 0.2  # EBU R128 s1 QC tolerance: a pass 2 further off than this is redone once
 STEMS = ("dialogue", "music")
 
 
@@ -61,10 +62,19 @@ def mix_graph(timeline: dict, placed: list, music: dict, voices: dict, cfg: dict
         start = scene["start_frame"] / fps
         dur = scene["frames"] / fps
         f = min(fade, dur / 4)
-        beds.append(chain(music[scene["scene"]], [
-            *_stereo(rate), fx("atrim", 0, f"{dur:.4f}"), fx("volume", f"{music_cfg['bed_level_db']}dB"),
-            fx("afade", t="in", d=f"{f:.3f}"), fx("afade", t="out", st=f"{dur - f:.4f}", d=f"{f:.3f}"),
-            fx("adelay", round(start * 1000), all=1)]))
+        beds.append(
+            chain(
+                music[scene["scene"]],
+                [
+                    *_stereo(rate),
+                    fx("atrim", 0, f"{dur:.4f}"),
+                    fx("volume", f"{music_cfg['bed_level_db']}dB"),
+                    fx("afade", t="in", d=f"{f:.3f}"),
+                    fx("afade", t="out", st=f"{dur - f:.4f}", d=f"{f:.3f}"),
+                    fx("adelay", round(start * 1000), all=1),
+                ],
+            )
+        )
     bed = chain(join(beds, "amix", inputs=len(beds), normalize=0), exact)
     if not placed:
         silence = chain(generate("anullsrc", r=rate, cl="stereo"), [fx("atrim", end_sample=samples)])
@@ -77,24 +87,48 @@ def mix_graph(timeline: dict, placed: list, music: dict, voices: dict, cfg: dict
         delay = fx("adelay", round(cue["start"] * 1000), all=1)
         lines.append(chain(voices[cue["line"]], [*tempo, *_stereo(rate), delay]))
     dkey, dmix, dstem = split(chain(join(lines, "amix", inputs=len(lines), normalize=0), exact), 3)
-    ducked = join([bed, dkey], "sidechaincompress", threshold=duck["duck_threshold"], ratio=duck["duck_ratio"],
-                  attack=duck["duck_attack_ms"], release=duck["duck_release_ms"])
+    ducked = join(
+        [bed, dkey],
+        "sidechaincompress",
+        threshold=duck["duck_threshold"],
+        ratio=duck["duck_ratio"],
+        attack=duck["duck_attack_ms"],
+        release=duck["duck_release_ms"],
+    )
     ducked, mstem = split(ducked, 2)
     return join([ducked, dmix], "amix", inputs=2, normalize=0), dstem, mstem
 
 
-def premix_args(timeline: dict, placed: list, music_paths: dict, voice_paths: dict, cfg: dict,
-                premix: Path | str, dialogue: Path | str, music: Path | str) -> list[str]:
+def premix_args(
+    timeline: dict,
+    placed: list,
+    music_paths: dict,
+    voice_paths: dict,
+    cfg: dict,
+    premix: Path | str,
+    dialogue: Path | str,
+    music: Path | str,
+) -> list[str]:
     """FFmpeg arguments writing the premix and the two raw stems (32-bit float WAVs)."""
     sources = {s["scene"]: source(music_paths[s["scene"]]).audio for s in timeline["scenes"]}
     voices = {cue["line"]: source(voice_paths[cue["line"]]).audio for cue in placed}
     streams = mix_graph(timeline, placed, sources, voices, cfg)
-    return graph(outputs(*(output(stream, path, **{"c:a": "pcm_f32le"})
-                           for stream, path in zip(streams, (premix, dialogue, music)))))
+    return graph(
+        outputs(
+            *(output(stream, path, **{"c:a": "pcm_f32le"}) for stream, path in zip(streams, (premix, dialogue, music)))
+        )
+    )
 
 
-def pass2_args(premix: Path | str, stems_in: dict, parts: list, gain_db: float, limit_dbtp: float | None,
-               samples: int, output_cfg: dict) -> list[str]:
+def pass2_args(
+    premix: Path | str,
+    stems_in: dict,
+    parts: list,
+    gain_db: float,
+    limit_dbtp: float | None,
+    samples: int,
+    output_cfg: dict,
+) -> list[str]:
     """FFmpeg arguments for pass 2: the gain on the mix and the stems, the limiter on the mix
     only, each cut to `samples`; parts: the mix's, the dialogue's and the music's files."""
     exact = [fx("apad"), fx("atrim", end_sample=samples)]
@@ -102,10 +136,11 @@ def pass2_args(premix: Path | str, stems_in: dict, parts: list, gain_db: float, 
     mix = [gain]
     if limit_dbtp is not None:
         rate = output_cfg["sample_rate"]
-        mix += [fx("aresample", rate * OVERSAMPLE),
-                fx("alimiter", limit=f"{10 ** (limit_dbtp / 20):.5f}", attack=5, release=50, level="false",
-                   latency="true"),
-                fx("aresample", rate)]
+        mix += [
+            fx("aresample", rate * OVERSAMPLE),
+            fx("alimiter", limit=f"{10 ** (limit_dbtp / 20):.5f}", attack=5, release=50, level="false", latency="true"),
+            fx("aresample", rate),
+        ]
     streams = [chain(source(premix).audio, [*mix, *exact])]
     streams += [chain(source(stems_in[name]).audio, [gain, *exact]) for name in STEMS]
     # the delivery format for a mix and its stems (config output: rate, bit depth)
@@ -116,15 +151,27 @@ def pass2_args(premix: Path | str, stems_in: dict, parts: list, gain_db: float, 
 def _pass2(premix, stems_in, out_wav, stems_out, gain_db, limit_dbtp, samples, output, log):
     """Gain on the mix and the stems, the limiter on the mix only; every output written atomically."""
     # all three checked complete before any takes its real name
-    with atomic_paths([out_wav, stems_out["dialogue"], stems_out["music"]],
-                      check=lambda p: verify_output.wav(p, samples)) as parts:
-        ffmpeg(pass2_args(premix, stems_in, list(parts), gain_db, limit_dbtp, samples, output),
-               "loudness normalisation (pass 2)", log)
+    with atomic_paths(
+        [out_wav, stems_out["dialogue"], stems_out["music"]], check=lambda p: verify_output.wav(p, samples)
+    ) as parts:
+        ffmpeg(
+            pass2_args(premix, stems_in, list(parts), gain_db, limit_dbtp, samples, output),
+            "loudness normalisation (pass 2)",
+            log,
+        )
 
 
-def mix_episode(timeline: dict, placed: list[dict], music_paths: dict, voice_paths: dict, out_wav: Path | str,
-                cfg: dict, log: TextIO | None = None, stems: dict[str, Path | str] | None = None,
-                record: Path | str | None = None) -> dict[str, Any]:
+def mix_episode(
+    timeline: dict,
+    placed: list[dict],
+    music_paths: dict,
+    voice_paths: dict,
+    out_wav: Path | str,
+    cfg: dict,
+    log: TextIO | None = None,
+    stems: dict[str, Path | str] | None = None,
+    record: Path | str | None = None,
+) -> dict[str, Any]:
     """Render the ducked mix of exactly the episode's length, its stems, normalised to the profile.
 
     stems: {"dialogue": path, "music": path} to keep (48 kHz 24-bit WAVs); record: a JSON path
@@ -147,8 +194,9 @@ def mix_episode(timeline: dict, placed: list[dict], music_paths: dict, voice_pat
         before = {"programme": loudness(premix), "dialogue": loudness(raw["dialogue"])}
         measured = before[what]["integrated_lufs"]
         if not math.isfinite(measured) or measured <= -69.9:
-            raise MediaError(f"the {what} of episode {timeline['episode']} is silent "
-                             f"({measured} LUFS); nothing to normalise")
+            raise MediaError(
+                f"the {what} of episode {timeline['episode']} is silent ({measured} LUFS); nothing to normalise"
+            )
         gain = target - measured
         passes = []
         for _ in range(2):
@@ -161,15 +209,24 @@ def mix_episode(timeline: dict, placed: list[dict], music_paths: dict, voice_pat
                 break
             gain += error  # the limiter took some loudness away: ask for it once more
     result = {
-        "episode": timeline["episode"], "profile": profile, "reference": what, "target_lufs": target,
-        "ceiling_dbtp": round(ceiling, 2), "dialogue_share": share, "premix": before, "passes": passes,
+        "episode": timeline["episode"],
+        "profile": profile,
+        "reference": what,
+        "target_lufs": target,
+        "ceiling_dbtp": round(ceiling, 2),
+        "dialogue_share": share,
+        "premix": before,
+        "passes": passes,
         "result": passes[-1]["measured"],
     }
     if log is not None:
-        print(f"loudness: {what} {before[what]['integrated_lufs']} -> "
-              f"{result['result'][what]['integrated_lufs']} LUFS (target {target}, profile {profile['name']}), "
-              f"gain {passes[-1]['gain_db']} dB, limiter {'on' if passes[-1]['limiter_dbtp'] is not None else 'off'}",
-              file=log, flush=True)
+        print(
+            f"loudness: {what} {before[what]['integrated_lufs']} -> "
+            f"{result['result'][what]['integrated_lufs']} LUFS (target {target}, profile {profile['name']}), "
+            f"gain {passes[-1]['gain_db']} dB, limiter {'on' if passes[-1]['limiter_dbtp'] is not None else 'off'}",
+            file=log,
+            flush=True,
+        )
     if record:
         write_json_atomic(record, result)
     return result

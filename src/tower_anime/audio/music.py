@@ -6,6 +6,7 @@ lead (a melody or an arpeggio) and, for energetic moods, light drums, ending on 
 held tonic chord. render_cue() renders it with FluidSynth, then FFmpeg levels it and
 cuts it to exactly spec["duration"] seconds with a fade-in and a fade-out.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,8 @@ from typing import Any, TextIO
 import mido
 import numpy as np
 
-from ..errors import MediaError
 from .. import verify_output
+from ..errors import MediaError
 from ..fsutil import atomic_path
 from ..media import chain, ffmpeg, fx, graph, output, run, source
 
@@ -34,8 +35,8 @@ TICKS_PER_BEAT = 480
 BEATS_PER_BAR = 4
 PAD, BASS, LEAD, DRUMS = 0, 1, 2, 9  # MIDI channels; 9 is the General MIDI drum channel
 
-PEAK_CEILING_DB = -1.5   # the rendered cue never peaks above this
-MAX_GAIN_DB = 20.0       # never boost a quiet render by more than this
+PEAK_CEILING_DB = -1.5  # the rendered cue never peaks above this
+MAX_GAIN_DB = 20.0  # never boost a quiet render by more than this
 
 # Mood name -> arrangement parameters.
 #   tempo: beats per minute (distinct per mood); mode: "major"/"minor"
@@ -47,54 +48,134 @@ MAX_GAIN_DB = 20.0       # never boost a quiet render by more than this
 #   level_db: target RMS level of the rendered cue in dBFS
 MOODS = {
     "neutral": {
-        "tempo": 96, "mode": "major", "pad": 89, "bass": 32, "lead": 0,
-        "lead_style": "melody", "density": 1, "bass_style": "half", "drums": None,
-        "progressions": ("I V vi IV", "I IV vi V", "I vi IV V"), "level_db": -24.0,
+        "tempo": 96,
+        "mode": "major",
+        "pad": 89,
+        "bass": 32,
+        "lead": 0,
+        "lead_style": "melody",
+        "density": 1,
+        "bass_style": "half",
+        "drums": None,
+        "progressions": ("I V vi IV", "I IV vi V", "I vi IV V"),
+        "level_db": -24.0,
     },
     "calm": {
-        "tempo": 72, "mode": "major", "pad": 89, "bass": 32, "lead": 46,
-        "lead_style": "arpeggio", "density": 2, "bass_style": "whole", "drums": None,
-        "progressions": ("I vi IV V", "I iii vi IV", "I IV I V"), "level_db": -26.0,
+        "tempo": 72,
+        "mode": "major",
+        "pad": 89,
+        "bass": 32,
+        "lead": 46,
+        "lead_style": "arpeggio",
+        "density": 2,
+        "bass_style": "whole",
+        "drums": None,
+        "progressions": ("I vi IV V", "I iii vi IV", "I IV I V"),
+        "level_db": -26.0,
     },
     "melancholy": {
-        "tempo": 66, "mode": "minor", "pad": 49, "bass": 42, "lead": 0,
-        "lead_style": "melody", "density": 1, "bass_style": "whole", "drums": None,
-        "progressions": ("i bVI bIII bVII", "i iv bVII bIII", "i iv bVI V"), "level_db": -26.0,
+        "tempo": 66,
+        "mode": "minor",
+        "pad": 49,
+        "bass": 42,
+        "lead": 0,
+        "lead_style": "melody",
+        "density": 1,
+        "bass_style": "whole",
+        "drums": None,
+        "progressions": ("i bVI bIII bVII", "i iv bVII bIII", "i iv bVI V"),
+        "level_db": -26.0,
     },
     "triumphant": {
-        "tempo": 116, "mode": "major", "pad": 49, "bass": 32, "lead": 56,
-        "lead_style": "melody", "density": 1, "bass_style": "pulse", "drums": "backbeat",
-        "progressions": ("I V vi IV", "I IV V I", "I bVII IV I"), "level_db": -21.0,
+        "tempo": 116,
+        "mode": "major",
+        "pad": 49,
+        "bass": 32,
+        "lead": 56,
+        "lead_style": "melody",
+        "density": 1,
+        "bass_style": "pulse",
+        "drums": "backbeat",
+        "progressions": ("I V vi IV", "I IV V I", "I bVII IV I"),
+        "level_db": -21.0,
     },
     "mysterious": {
-        "tempo": 84, "mode": "minor", "pad": 52, "bass": 33, "lead": 11,
-        "lead_style": "arpeggio", "density": 2, "bass_style": "half", "drums": None,
-        "progressions": ("i bVII bVI bVII", "i iv bVII bIII", "i bVI iv V"), "level_db": -26.0,
+        "tempo": 84,
+        "mode": "minor",
+        "pad": 52,
+        "bass": 33,
+        "lead": 11,
+        "lead_style": "arpeggio",
+        "density": 2,
+        "bass_style": "half",
+        "drums": None,
+        "progressions": ("i bVII bVI bVII", "i iv bVII bIII", "i bVI iv V"),
+        "level_db": -26.0,
     },
     "action": {
-        "tempo": 144, "mode": "minor", "pad": 61, "bass": 38, "lead": 40,
-        "lead_style": "arpeggio", "density": 2, "bass_style": "eighths", "drums": "backbeat",
-        "progressions": ("i bVI bVII i", "i bVII bVI V", "i bIII bVII iv"), "level_db": -21.0,
+        "tempo": 144,
+        "mode": "minor",
+        "pad": 61,
+        "bass": 38,
+        "lead": 40,
+        "lead_style": "arpeggio",
+        "density": 2,
+        "bass_style": "eighths",
+        "drums": "backbeat",
+        "progressions": ("i bVI bVII i", "i bVII bVI V", "i bIII bVII iv"),
+        "level_db": -21.0,
     },
     "romantic": {
-        "tempo": 76, "mode": "major", "pad": 89, "bass": 32, "lead": 40,
-        "lead_style": "melody", "density": 1, "bass_style": "half", "drums": None,
-        "progressions": ("I vi ii V", "I iii IV V", "I vi IV V"), "level_db": -25.0,
+        "tempo": 76,
+        "mode": "major",
+        "pad": 89,
+        "bass": 32,
+        "lead": 40,
+        "lead_style": "melody",
+        "density": 1,
+        "bass_style": "half",
+        "drums": None,
+        "progressions": ("I vi ii V", "I iii IV V", "I vi IV V"),
+        "level_db": -25.0,
     },
     "ominous": {
-        "tempo": 60, "mode": "minor", "pad": 49, "bass": 43, "lead": 60,
-        "lead_style": "melody", "density": 0.5, "bass_style": "whole", "drums": None,
-        "progressions": ("i bII i V", "i bVI iv V", "i iv i bII"), "level_db": -25.0,
+        "tempo": 60,
+        "mode": "minor",
+        "pad": 49,
+        "bass": 43,
+        "lead": 60,
+        "lead_style": "melody",
+        "density": 0.5,
+        "bass_style": "whole",
+        "drums": None,
+        "progressions": ("i bII i V", "i bVI iv V", "i iv i bII"),
+        "level_db": -25.0,
     },
     "hopeful": {
-        "tempo": 100, "mode": "major", "pad": 49, "bass": 32, "lead": 73,
-        "lead_style": "melody", "density": 1, "bass_style": "half", "drums": "light",
-        "progressions": ("I V vi IV", "IV I V vi", "I IV vi V"), "level_db": -23.0,
+        "tempo": 100,
+        "mode": "major",
+        "pad": 49,
+        "bass": 32,
+        "lead": 73,
+        "lead_style": "melody",
+        "density": 1,
+        "bass_style": "half",
+        "drums": "light",
+        "progressions": ("I V vi IV", "IV I V vi", "I IV vi V"),
+        "level_db": -23.0,
     },
     "tense": {
-        "tempo": 108, "mode": "minor", "pad": 49, "bass": 33, "lead": 45,
-        "lead_style": "arpeggio", "density": 2, "bass_style": "eighths", "drums": "pulse",
-        "progressions": ("i i bVI V", "i bII i V", "i iv i V"), "level_db": -23.0,
+        "tempo": 108,
+        "mode": "minor",
+        "pad": 49,
+        "bass": 33,
+        "lead": 45,
+        "lead_style": "arpeggio",
+        "density": 2,
+        "bass_style": "eighths",
+        "drums": "pulse",
+        "progressions": ("i i bVI V", "i bII i V", "i iv i V"),
+        "level_db": -23.0,
     },
 }
 
@@ -102,22 +183,17 @@ MOODS = {
 # whole words are tried before stems, so "hopeless" is not taken for "hope*".
 _KEYWORDS = {
     "tense": "tense tension* suspense* nervous* anxious anxiety uneasy unease stalk* sneak* "
-             "danger* urgent urgency pursuit standoff",
-    "calm": "calm* peace* serene serenity quiet* gentle* relax* tranquil* soothing soft* lazy cozy "
-            "idyllic pastoral",
+    "danger* urgent urgency pursuit standoff",
+    "calm": "calm* peace* serene serenity quiet* gentle* relax* tranquil* soothing soft* lazy cozy idyllic pastoral",
     "melancholy": "melanchol* sad sadly sadness sorrow* grief griev* lonely loneliness tear tears "
-                  "cry crying loss wistful nostalg* regret* farewell mourn* bittersweet hopeless",
+    "cry crying loss wistful nostalg* regret* farewell mourn* bittersweet hopeless",
     "triumphant": "triumph* victory victorious hero heroic heroes glory glorious celebrat* epic "
-                  "win wins winning proud majestic fearless",
-    "mysterious": "myster* strange* eerie curious wonder* magic* secret* enigma* uncanny dream* "
-                  "ethereal",
-    "action": "action fight* battle* chase* run running combat fast frantic escape* clash* "
-              "energetic exciting",
+    "win wins winning proud majestic fearless",
+    "mysterious": "myster* strange* eerie curious wonder* magic* secret* enigma* uncanny dream* ethereal",
+    "action": "action fight* battle* chase* run running combat fast frantic escape* clash* energetic exciting",
     "romantic": "romanc* romantic love* loving tender* intimate affection* kiss* sweet",
-    "ominous": "ominous dark* dread* menac* doom* sinister threat* evil foreboding grim horror "
-               "fear* creep*",
-    "hopeful": "hope* uplift* bright* optimis* dawn inspir* determin* resolve cheer* happy "
-               "happiness joy*",
+    "ominous": "ominous dark* dread* menac* doom* sinister threat* evil foreboding grim horror fear* creep*",
+    "hopeful": "hope* uplift* bright* optimis* dawn inspir* determin* resolve cheer* happy happiness joy*",
     "neutral": "neutral",
 }
 _WORDS = {w: m for m, ws in _KEYWORDS.items() for w in ws.split() if not w.endswith("*")}
@@ -126,9 +202,20 @@ _STEMS = [(w[:-1], m) for m, ws in _KEYWORDS.items() for w in ws.split() if w.en
 MAJOR, MINOR, DIMINISHED = (0, 4, 7), (0, 3, 7), (0, 3, 6)
 # Roman numeral -> (root in semitones above the tonic, triad intervals).
 CHORDS = {
-    "I": (0, MAJOR), "ii": (2, MINOR), "iii": (4, MINOR), "IV": (5, MAJOR), "V": (7, MAJOR),
-    "vi": (9, MINOR), "i": (0, MINOR), "bII": (1, MAJOR), "bIII": (3, MAJOR), "iv": (5, MINOR),
-    "v": (7, MINOR), "bVI": (8, MAJOR), "bVII": (10, MAJOR), "iidim": (2, DIMINISHED),
+    "I": (0, MAJOR),
+    "ii": (2, MINOR),
+    "iii": (4, MINOR),
+    "IV": (5, MAJOR),
+    "V": (7, MAJOR),
+    "vi": (9, MINOR),
+    "i": (0, MINOR),
+    "bII": (1, MAJOR),
+    "bIII": (3, MAJOR),
+    "iv": (5, MINOR),
+    "v": (7, MINOR),
+    "bVI": (8, MAJOR),
+    "bVII": (10, MAJOR),
+    "iidim": (2, DIMINISHED),
 }
 SCALES = {"major": (0, 2, 4, 5, 7, 9, 11), "minor": (0, 2, 3, 5, 7, 8, 10)}
 KEY_NAMES = {
@@ -163,6 +250,7 @@ PROGRAM_TRIM_DB = {0: 5, 11: 6, 38: -3, 45: 2, 46: 5, 60: -3, 73: -2}
 
 # ---------------------------------------------------------------- moods
 
+
 def _match_mood(text):
     """The mood named by the first keyword in `text`, or None."""
     for word in re.findall(r"[a-z]+", str(text or "").lower()):
@@ -190,6 +278,7 @@ def profile_for(spec: dict) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- form
+
 
 def _duration(spec):
     """spec["duration"] in seconds, checked."""
@@ -235,6 +324,7 @@ def _nearest(pitches, target):
 
 # ---------------------------------------------------------------- parts
 # Each part is a list of notes (start beat, length in beats, pitch, velocity).
+
 
 def _pad_part(chords, tonic, home, end):
     """Sustained close-position triads, each voiced nearest the previous one."""
@@ -310,8 +400,7 @@ def _melody_part(chords, tonic, home, end, profile, intro, rng):
         slot = (bar % 4, chord)
         if slot not in cache or rng.random() < 0.25:
             phrase_end = bar % 4 == 3
-            cache[slot] = _melody_bar(_chord_pcs(tonic, chord), scale, prev, low, high,
-                                      rhythms, phrase_end, rng)
+            cache[slot] = _melody_bar(_chord_pcs(tonic, chord), scale, prev, low, high, rhythms, phrase_end, rng)
         start = bar * BEATS_PER_BAR
         for beat, length, pitch, vel in cache[slot]:
             notes.append((start + beat, length, pitch, vel))
@@ -366,8 +455,7 @@ def _arpeggio_part(chords, tonic, home, end, density, intro, rng):
         tones = _in_range(_chord_pcs(tonic, chord), home + 12, home + 31)
         start = bar * BEATS_PER_BAR
         if bar == len(chords) - 1:
-            notes += [(start + i * step, end - start - i * step, p, 70)
-                      for i, p in enumerate(tones[:4])]
+            notes += [(start + i * step, end - start - i * step, p, 70) for i, p in enumerate(tones[:4])]
         elif bar >= intro:
             figure = _arpeggio_figure(tones, shape)
             for i in range(int(BEATS_PER_BAR * density)):
@@ -404,6 +492,7 @@ def _drum_part(bars, end, style, intro, rng):
 
 # ---------------------------------------------------------------- MIDI
 
+
 def _ticks(beats):
     """Beats to MIDI ticks."""
     return round(beats * TICKS_PER_BEAT)
@@ -419,13 +508,15 @@ def _track(name, channel, program, notes, end):
     volume, pan, reverb = MIX[channel]
     if channel != DRUMS:  # CC7 is ~40*log10(value/127) dB in FluidSynth
         volume = min(127, round(volume * 10 ** (PROGRAM_TRIM_DB.get(program, 0) / 40)))
-    track = mido.MidiTrack([
-        mido.MetaMessage("track_name", name=name, time=0),
-        mido.Message("program_change", channel=channel, program=program, time=0),
-        mido.Message("control_change", channel=channel, control=7, value=volume, time=0),
-        mido.Message("control_change", channel=channel, control=10, value=pan, time=0),
-        mido.Message("control_change", channel=channel, control=91, value=reverb, time=0),
-    ])
+    track = mido.MidiTrack(
+        [
+            mido.MetaMessage("track_name", name=name, time=0),
+            mido.Message("program_change", channel=channel, program=program, time=0),
+            mido.Message("control_change", channel=channel, control=7, value=volume, time=0),
+            mido.Message("control_change", channel=channel, control=10, value=pan, time=0),
+            mido.Message("control_change", channel=channel, control=91, value=reverb, time=0),
+        ]
+    )
     events = []
     for start, length, pitch, vel in notes:
         on, off = _ticks(start), _ticks(min(start + length, end))
@@ -454,28 +545,35 @@ def compose_cue(spec: dict) -> mido.MidiFile:
     chords = [loop[b % len(loop)] for b in range(bars - 1)] + [final]
     intro = 2 if bars >= 8 else 0  # long cues open with pad and bass alone
 
-    conductor = mido.MidiTrack([
-        mido.MetaMessage("track_name", name=_ascii(" ".join(
-            str(spec[k]) for k in ("episode", "scene", "mood") if spec.get(k))), time=0),
-        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(profile["tempo"]), time=0),
-        mido.MetaMessage("time_signature", numerator=BEATS_PER_BAR, denominator=4, time=0),
-        mido.MetaMessage("key_signature", key=KEY_NAMES[profile["mode"]][tonic], time=0),
-        mido.MetaMessage("end_of_track", time=_ticks(end)),
-    ])
+    conductor = mido.MidiTrack(
+        [
+            mido.MetaMessage(
+                "track_name",
+                name=_ascii(" ".join(str(spec[k]) for k in ("episode", "scene", "mood") if spec.get(k))),
+                time=0,
+            ),
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(profile["tempo"]), time=0),
+            mido.MetaMessage("time_signature", numerator=BEATS_PER_BAR, denominator=4, time=0),
+            mido.MetaMessage("key_signature", key=KEY_NAMES[profile["mode"]][tonic], time=0),
+            mido.MetaMessage("end_of_track", time=_ticks(end)),
+        ]
+    )
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
     midi.tracks.append(conductor)
     midi.tracks.append(_track("pad", PAD, profile["pad"], _pad_part(chords, tonic, home, end), end))
-    midi.tracks.append(_track("bass", BASS, profile["bass"],
-                              _bass_part(chords, tonic, end, profile["bass_style"], rng), end))
-    midi.tracks.append(_track("lead", LEAD, profile["lead"],
-                              _lead_part(chords, tonic, home, end, profile, intro, rng), end))
+    midi.tracks.append(
+        _track("bass", BASS, profile["bass"], _bass_part(chords, tonic, end, profile["bass_style"], rng), end)
+    )
+    midi.tracks.append(
+        _track("lead", LEAD, profile["lead"], _lead_part(chords, tonic, home, end, profile, intro, rng), end)
+    )
     if profile["drums"]:
-        midi.tracks.append(_track("drums", DRUMS, 0,
-                                  _drum_part(bars, end, profile["drums"], intro, rng), end))
+        midi.tracks.append(_track("drums", DRUMS, 0, _drum_part(bars, end, profile["drums"], intro, rng), end))
     return midi
 
 
 # ---------------------------------------------------------------- rendering
+
 
 def find_soundfont(preferred: Iterable[Path | str] | None = None) -> str:
     """The first existing SoundFont of `preferred` then SOUNDFONT_PATHS; MediaError when none."""
@@ -483,8 +581,7 @@ def find_soundfont(preferred: Iterable[Path | str] | None = None) -> str:
     for path in tried:
         if Path(path).is_file():
             return path
-    raise MediaError(f"no SoundFont found (tried: {', '.join(tried)}); "
-                     "run bash setup.sh (installs fluid-soundfont-gm)")
+    raise MediaError(f"no SoundFont found (tried: {', '.join(tried)}); run bash setup.sh (installs fluid-soundfont-gm)")
 
 
 def _gain_db(raw, duration, rate, level_db):
@@ -499,21 +596,26 @@ def _gain_db(raw, duration, rate, level_db):
     return min(wanted, allowed, MAX_GAIN_DB)
 
 
-def finish_args(raw: Path | str, out: Path | str, rate: int, gain_db: float, duration: float, fade_in: float,
-                fade_out: float) -> list[str]:
+def finish_args(
+    raw: Path | str, out: Path | str, rate: int, gain_db: float, duration: float, fade_in: float, fade_out: float
+) -> list[str]:
     """FFmpeg arguments from FluidSynth's raw float32 stereo to `out`: levelled, exactly
     `duration` long, faded, 16-bit. The render runs past `duration` (the form ends up to a
     beat later, plus the reverb tail); atrim/apad make the length exact to the sample."""
     samples = round(duration * rate)
-    finished = chain(source(raw, f="f32le", ar=rate, ac=2).audio, [
-        fx("volume", f"{gain_db:.2f}dB"),
-        fx("atrim", end_sample=samples),
-        fx("apad", whole_len=samples),
-        fx("afade", t="in", st=0, d=f"{fade_in:.3f}"),
-        fx("afade", t="out", st=f"{duration - fade_out:.3f}", d=f"{fade_out:.3f}"),
-    ])
-    return graph(output(finished, out, ar=rate, ac=2,
-                        **{"c:a": "pcm_s16le", "fflags": "+bitexact", "flags:a": "+bitexact"}))
+    finished = chain(
+        source(raw, f="f32le", ar=rate, ac=2).audio,
+        [
+            fx("volume", f"{gain_db:.2f}dB"),
+            fx("atrim", end_sample=samples),
+            fx("apad", whole_len=samples),
+            fx("afade", t="in", st=0, d=f"{fade_in:.3f}"),
+            fx("afade", t="out", st=f"{duration - fade_out:.3f}", d=f"{fade_out:.3f}"),
+        ],
+    )
+    return graph(
+        output(finished, out, ar=rate, ac=2, **{"c:a": "pcm_s16le", "fflags": "+bitexact", "flags:a": "+bitexact"})
+    )
 
 
 def render_cue(spec: dict, out_wav: Path | str, soundfont: Path | str, log: TextIO | None = None) -> None:
@@ -525,17 +627,37 @@ def render_cue(spec: dict, out_wav: Path | str, soundfont: Path | str, log: Text
     rate = int(spec.get("sample_rate", 48000))
     what = f"music cue {spec.get('episode', '?')}/{spec.get('scene', '?')}"
     if not Path(soundfont).is_file():
-        raise MediaError(f"{what}: SoundFont {soundfont} does not exist; "
-                         "run bash setup.sh (installs fluid-soundfont-gm)")
+        raise MediaError(
+            f"{what}: SoundFont {soundfont} does not exist; run bash setup.sh (installs fluid-soundfont-gm)"
+        )
     samples = round(duration * rate)
     fade_in, fade_out = _fades(duration)
     with tempfile.TemporaryDirectory(prefix="tower-music-") as tmp_dir:
         mid, raw = Path(tmp_dir) / "cue.mid", Path(tmp_dir) / "cue.f32"
         compose_cue(spec).save(mid)
         # Headerless little-endian float32 stereo: unlike 16-bit it cannot clip before leveling.
-        run(["fluidsynth", "-ni", "-g", "0.6", "-r", rate, "-T", "raw", "-O", "float",
-             "-E", "little", "-F", raw, soundfont, mid], f"FluidSynth render of {what}", log)
+        run(
+            [
+                "fluidsynth",
+                "-ni",
+                "-g",
+                "0.6",
+                "-r",
+                rate,
+                "-T",
+                "raw",
+                "-O",
+                "float",
+                "-E",
+                "little",
+                "-F",
+                raw,
+                soundfont,
+                mid,
+            ],
+            f"FluidSynth render of {what}",
+            log,
+        )
         gain = _gain_db(raw, duration, rate, profile_for(spec)["level_db"])
         with atomic_path(out_wav, check=lambda p: verify_output.wav(p, samples, 2)) as tmp:
-            ffmpeg(finish_args(raw, tmp, rate, gain, duration, fade_in, fade_out),
-                   f"FFmpeg finish of {what}", log)
+            ffmpeg(finish_args(raw, tmp, rate, gain, duration, fade_in, fade_out), f"FFmpeg finish of {what}", log)

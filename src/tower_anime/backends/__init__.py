@@ -16,15 +16,17 @@ config for servers and timeouts, and the files `inputs` named, by their names):
   music   render(spec, out_wav, log=None, **runtime)               writes the cue, exactly
                                                                    spec["duration"] long
 """
+
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import TowerError, ValidationProblem
 
@@ -49,7 +51,7 @@ class PlanContext:
     characters: dict
     scene: dict
     shot: dict | None = None
-    line: dict | None = None       # the dialogue line (voice)
+    line: dict | None = None  # the dialogue line (voice)
     line_id: str | None = None
 
 
@@ -59,17 +61,17 @@ class PendingJob:
 
     stage: str
     spec: dict
-    inputs: dict[str, Any]         # the job's named inputs (e.g. ComfyUI's "workflow")
-    label: str                     # the rule and the item, e.g. "still ep01/sc01_sh01"
+    inputs: dict[str, Any]  # the job's named inputs (e.g. ComfyUI's "workflow")
+    label: str  # the rule and the item, e.g. "still ep01/sc01_sh01"
 
 
 @dataclass(frozen=True)
 class Backend:
     """Everything Tower needs to know about one backend of one stage."""
 
-    stage: str                     # one of STAGES
-    name: str                      # what backends.<stage> (or a character's voice.engine) names
-    render: Callable[..., None]    # see the module docstring for its arguments per stage
+    stage: str  # one of STAGES
+    name: str  # what backends.<stage> (or a character's voice.engine) names
+    render: Callable[..., None]  # see the module docstring for its arguments per stage
     # the job's spec from the planner's common spec: adds the fields that shape this backend's
     # output (and drops those that do not), so a job re-plans exactly when its output would change
     shape: Callable[[dict, PlanContext], dict] | None = None
@@ -78,8 +80,8 @@ class Backend:
     code: tuple[str, ...] | None = None
     # extra file inputs of a job, by name: (spec, config) -> {name: path}
     files: Callable[[dict, dict], dict[str, str]] | None = None
-    seeded: bool = True            # False: a retake with the next seed would render the same
-    gpu: bool = False              # renders on a GPU (its own, or a server's)
+    seeded: bool = True  # False: a retake with the next seed would render the same
+    gpu: bool = False  # renders on a GPU (its own, or a server's)
     languages: tuple[str, ...] = ("*",)  # voice: language subtags it speaks; "*" any
     min_frames: Callable[[int], int] | None = None  # clips: fewest frames at an fps; None: 1
     caption_fraction: float = 0.0  # stills: share of the frame's top it fills with a caption
@@ -170,5 +172,11 @@ def unknown(stage: str, name: str, file: Path | str, field: str) -> list[Validat
     known = names(stage)
     if name in known:
         return []
-    return [ValidationProblem(file, field, f"unknown {stage} backend {name!r}; expected one of {known} "
-                                           "(a backend plugin can add more: README, Writing a backend)")]
+    return [
+        ValidationProblem(
+            file,
+            field,
+            f"unknown {stage} backend {name!r}; expected one of {known} "
+            "(a backend plugin can add more: README, Writing a backend)",
+        )
+    ]

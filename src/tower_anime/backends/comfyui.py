@@ -5,6 +5,7 @@ ComfyUI). One declaration per stage; they share the config section `comfyui`.
 No package code is an input of its jobs: a fix to the client must not re-render a season.
 The workflow template a shot uses is, so editing it re-renders exactly its shots.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,14 @@ from . import Backend, PendingJob, PlanContext, register
 _KIND = {"stills": "still", "clips": "clip"}
 
 
-def render_still(spec: dict, out_path: Path | str, log: TextIO | None = None, workflow: Path | str | None = None,
-                 config: dict | None = None, **runtime: Any) -> None:
+def render_still(
+    spec: dict,
+    out_path: Path | str,
+    log: TextIO | None = None,
+    workflow: Path | str | None = None,
+    config: dict | None = None,
+    **runtime: Any,
+) -> None:
     """Submit the still's graph (made from `workflow`, a template path) and fetch the PNG."""
     # imported here: the client (websocket, HTTP) is not needed to plan a run
     from ..comfyui.render import render_still as render
@@ -26,8 +33,15 @@ def render_still(spec: dict, out_path: Path | str, log: TextIO | None = None, wo
     render(spec, out_path, log, workflow, config)
 
 
-def render_clip(spec: dict, still_path: Path | str, out_path: Path | str, log: TextIO | None = None,
-                workflow: Path | str | None = None, config: dict | None = None, **runtime: Any) -> None:
+def render_clip(
+    spec: dict,
+    still_path: Path | str,
+    out_path: Path | str,
+    log: TextIO | None = None,
+    workflow: Path | str | None = None,
+    config: dict | None = None,
+    **runtime: Any,
+) -> None:
     """Upload the still, submit the clip's graph and fetch the MP4 (trimmed to spec['frames'])."""
     from ..comfyui.render import render_clip as render
 
@@ -41,8 +55,12 @@ def shape_still(spec: dict, where: PlanContext) -> dict:
 
 
 def shape_clip(spec: dict, where: PlanContext) -> dict:
-    return {**spec, **clip_fields(spec["still"], spec["frames"], spec["fps"], where.shot, where.episode,
-                                  where.characters, where.config)}
+    return {
+        **spec,
+        **clip_fields(
+            spec["still"], spec["frames"], spec["fps"], where.shot, where.episode, where.characters, where.config
+        ),
+    }
 
 
 def template_file(spec: dict, config: dict) -> dict[str, str]:
@@ -73,8 +91,14 @@ def min_frames(fps: int) -> int:
     return 1
 
 
-COMMON = dict(code=(), files=template_file, seeded=True, gpu=True, check_story=workflow_problems,
-              preflight=preflight, submit_host=on_submit_host)
+COMMON = dict(
+    code=(),
+    files=template_file,
+    seeded=True,
+    gpu=True,
+    check_story=workflow_problems,
+    preflight=preflight,
+    submit_host=on_submit_host,
+)
 register(Backend(stage="stills", name="comfyui", render=render_still, shape=shape_still, **COMMON))
-register(Backend(stage="clips", name="comfyui", render=render_clip, shape=shape_clip, min_frames=min_frames,
-                 **COMMON))
+register(Backend(stage="clips", name="comfyui", render=render_clip, shape=shape_clip, min_frames=min_frames, **COMMON))

@@ -1,5 +1,6 @@
 """espeak-ng: the fast formant voice, in a character's `voice.espeak_voice` (such as en-us+f3).
 The synthesis is audio/voice.py (synth_espeak); the voice stage pitches and trims it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,12 +10,14 @@ from ..audio.voice import synth_espeak, with_timbre
 from . import Backend, PlanContext, register
 
 # The primary language subtags of `espeak-ng --voices` (eSpeak NG 1.51)
-LANGUAGES = tuple("""
+LANGUAGES = tuple(
+    """
 af am an ar as az ba be bg bn bpy bs ca chr cmn cs cv cy da de el en eo es et eu fa fi fr ga gd gn
 grc gu hak haw he hi hr ht hu hy hyw ia id io is it ja jbo ka kk kl kn ko kok ku ky la lb lfn lt ltg lv
 mi mk ml mr ms mt my nb nci ne nl nog om or pa pap piqd pl pt py qdb qu quc qya ro ru sd shn si
 sjn sk sl smj sq sr sv sw ta te th tk tn tr tt ug uk ur uz vi yue
-""".split())
+""".split()
+)
 
 
 def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
@@ -27,8 +30,14 @@ def shape(spec: dict, where: PlanContext) -> dict:
     return with_timbre(spec, where.characters[spec["speaker"]])
 
 
-register(Backend(
-    stage="voice", name="espeak", render=render, shape=shape,
-    code=("backends/espeak.py", "audio/voice.py"),
-    seeded=False, languages=LANGUAGES,
-))
+register(
+    Backend(
+        stage="voice",
+        name="espeak",
+        render=render,
+        shape=shape,
+        code=("backends/espeak.py", "audio/voice.py"),
+        seeded=False,
+        languages=LANGUAGES,
+    )
+)

@@ -7,6 +7,7 @@ The client's own code is not an input of the jobs; what shapes the audio after t
 the voice stage's character shaping and trim (audio/voice.py: pitch, tempo and timbre, for
 what voice.http.tower_applies names), the fit of a cue to its scene (audio/fit.py).
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -19,14 +20,16 @@ from ..audio.voice import timbre_of
 from . import Backend, PlanContext, register
 
 
-def speak(spec: dict, raw_path: Path | str, log: TextIO | None = None, transport: dict | None = None,
-          **runtime: Any) -> None:
+def speak(
+    spec: dict, raw_path: Path | str, log: TextIO | None = None, transport: dict | None = None, **runtime: Any
+) -> None:
     """Fetch the line's audio from the voice service into raw_path, checked as audio."""
     # imported here: the client is not needed to plan a run
     from ..audio.service import fetch_audio
 
-    info = fetch_audio(spec["request"], raw_path, transport, "voice",
-                       f"voice line {spec.get('episode', '?')}/{spec['line']}", log)
+    info = fetch_audio(
+        spec["request"], raw_path, transport, "voice", f"voice line {spec.get('episode', '?')}/{spec['line']}", log
+    )
     if log is not None:
         print(f"accepted {info['codec']} reply: {info['seconds']:.2f} s", file=log, flush=True)
 
@@ -39,13 +42,20 @@ def shape_line(spec: dict, where: PlanContext) -> dict:
     voice = spec["voice"]
     service = config["voice"]["http"]
     context = {
-        "text": spec["text"], "line": spec["line"], "episode": spec["episode"], "scene": where.scene["id"],
-        "shot": where.shot["id"], "speaker": speaker, "name": character["name"],
+        "text": spec["text"],
+        "line": spec["line"],
+        "episode": spec["episode"],
+        "scene": where.scene["id"],
+        "shot": where.shot["id"],
+        "speaker": speaker,
+        "name": character["name"],
         "voice_id": sheet.get("voice_id", speaker),
         # the character's place in the sheet: for services that number their speakers
         "speaker_index": list(where.characters).index(speaker),
         "emotion": line.get("emotion", sheet.get("emotion", "neutral")),
-        "speed": voice["speed"], "pitch": voice["pitch"], "sample_rate": config["output"]["sample_rate"],
+        "speed": voice["speed"],
+        "pitch": voice["pitch"],
+        "sample_rate": config["output"]["sample_rate"],
         # Piper's length_scale: > 1 speaks slower
         "length_scale": round(1.0 / float(voice["speed"]), 4),
     }
@@ -58,13 +68,18 @@ def shape_line(spec: dict, where: PlanContext) -> dict:
         shaped["tempo"] = voice["speed"]
     if "timbre" in applies and timbre_of(character):
         shaped["timbre"] = timbre_of(character)
-    return {**{k: spec[k] for k in ("episode", "line", "speaker", "text")}, "voice": shaped,
-            "request": service_request(service, context, f"line {spec['line']} of episode {spec['episode']}",
-                                       where.config_file, "voice.http")}
+    return {
+        **{k: spec[k] for k in ("episode", "line", "speaker", "text")},
+        "voice": shaped,
+        "request": service_request(
+            service, context, f"line {spec['line']} of episode {spec['episode']}", where.config_file, "voice.http"
+        ),
+    }
 
 
-def compose(spec: dict, out_wav: Path | str, log: TextIO | None = None, transport: dict | None = None,
-            **runtime: Any) -> None:
+def compose(
+    spec: dict, out_wav: Path | str, log: TextIO | None = None, transport: dict | None = None, **runtime: Any
+) -> None:
     """Fetch the scene's cue from the music service and fit it to the scene, to the sample."""
     from ..audio.fit import fit_to_duration
     from ..audio.service import fetch_audio
@@ -73,19 +88,34 @@ def compose(spec: dict, out_wav: Path | str, log: TextIO | None = None, transpor
     with tempfile.TemporaryDirectory(prefix="tower-music-") as tmp:
         reply = Path(tmp) / "reply"
         info = fetch_audio(spec["request"], reply, transport, "music", what, log)
-        fit_to_duration(reply, out_wav, info["seconds"], float(spec["duration"]), int(spec["sample_rate"]),
-                        spec["fit"]["fade"], spec["fit"]["crossfade"], what, log)
+        fit_to_duration(
+            reply,
+            out_wav,
+            info["seconds"],
+            float(spec["duration"]),
+            int(spec["sample_rate"]),
+            spec["fit"]["fade"],
+            spec["fit"]["crossfade"],
+            what,
+            log,
+        )
 
 
 def shape_cue(spec: dict, where: PlanContext) -> dict:
     """The rendered request and the fit in place of the composer's inputs."""
     scene, music = where.scene, where.config["music"]
-    context = {**{k: spec[k] for k in ("episode", "scene", "mood", "cue", "seed", "duration", "sample_rate")},
-               "title": scene["title"], "tempo": profile_for(spec)["tempo"]}
-    return {**{k: spec[k] for k in ("episode", "scene", "duration", "sample_rate", "backend")},
-            "request": service_request(music["http"], context, f"scene {scene['id']} of episode {spec['episode']}",
-                                       where.config_file, "music.http"),
-            "fit": {"fade": music["fit_fade"], "crossfade": music["loop_crossfade"]}}
+    context = {
+        **{k: spec[k] for k in ("episode", "scene", "mood", "cue", "seed", "duration", "sample_rate")},
+        "title": scene["title"],
+        "tempo": profile_for(spec)["tempo"],
+    }
+    return {
+        **{k: spec[k] for k in ("episode", "scene", "duration", "sample_rate", "backend")},
+        "request": service_request(
+            music["http"], context, f"scene {scene['id']} of episode {spec['episode']}", where.config_file, "music.http"
+        ),
+        "fit": {"fade": music["fit_fade"], "crossfade": music["loop_crossfade"]},
+    }
 
 
 register(Backend(stage="voice", name="http", render=speak, shape=shape_line, code=("audio/voice.py",)))

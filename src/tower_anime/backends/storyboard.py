@@ -1,6 +1,7 @@
 """The embedded stills backend: a flat-colour storyboard panel per shot (Pillow, no GPU).
 The drawing is stills/storyboard.py (with stills/backgrounds, figures, captions, colours and
 text); this module declares it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,9 +48,15 @@ def glyph_problems(story: _Story, config: dict, stage: str) -> list:
         missing = check_text(str(text), bold)
         if missing:
             shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in missing)
-            found.append(ValidationProblem(where, field, f"{str(text)[:60]!r} has character(s) {shown} that no font of "
-                                           f"the storyboard draws ({' or '.join(names(bold))}): they would be drawn "
-                                           "as empty boxes; write them otherwise (or install a font that has them)"))
+            found.append(
+                ValidationProblem(
+                    where,
+                    field,
+                    f"{str(text)[:60]!r} has character(s) {shown} that no font of "
+                    f"the storyboard draws ({' or '.join(names(bold))}): they would be drawn "
+                    "as empty boxes; write them otherwise (or install a font that has them)",
+                )
+            )
 
     sheet = config["story"]["characters"] if config["story"]["source"] == "yaml" else "story database (characters)"
     for cid, char in story.characters.items():
@@ -65,10 +72,24 @@ def glyph_problems(story: _Story, config: dict, stage: str) -> list:
     return found
 
 
-register(Backend(
-    stage="stills", name="storyboard", render=render,
-    code=("backends/storyboard.py", "stills/storyboard.py", "stills/backgrounds.py", "stills/figures.py",
-          "stills/captions.py", "stills/colours.py", "stills/text.py", "stills/places.py", "stills/fonts.py"),
-    caption_fraction=CAPTION_FRACTION, check_story=glyph_problems,
-    faces=True,  # the PNG records each face (stills/figures.face_box): camera clips move mouths
-))
+register(
+    Backend(
+        stage="stills",
+        name="storyboard",
+        render=render,
+        code=(
+            "backends/storyboard.py",
+            "stills/storyboard.py",
+            "stills/backgrounds.py",
+            "stills/figures.py",
+            "stills/captions.py",
+            "stills/colours.py",
+            "stills/text.py",
+            "stills/places.py",
+            "stills/fonts.py",
+        ),
+        caption_fraction=CAPTION_FRACTION,
+        check_story=glyph_problems,
+        faces=True,  # the PNG records each face (stills/figures.face_box): camera clips move mouths
+    )
+)

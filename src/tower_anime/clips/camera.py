@@ -12,6 +12,7 @@ episode is). Measured on 2 cores, 121 frames 768x512: 1.05 s and 9.6 MB with ult
 against 1.29 s and 0.75 MB lossy (crf 18 veryfast). Drawing the frames of a push-in took 0.86 s
 with Lanczos, 0.46 s with bicubic (used: every move passes its clip gate).
 """
+
 from collections.abc import Iterator
 
 from PIL import Image
@@ -87,8 +88,9 @@ def safe_area(width: int, height: int, hold_top: float = 0.0) -> tuple[float, fl
     return width - w, height - (height - hold_top) / (1 + ZOOM), w, float(height)
 
 
-def camera_frames(still: Image.Image, move: str, frames: int, hold_top: int = 0,
-                  faces: FaceAnimator | None = None) -> Iterator[bytes]:
+def camera_frames(
+    still: Image.Image, move: str, frames: int, hold_top: int = 0, faces: FaceAnimator | None = None
+) -> Iterator[bytes]:
     """RGB24 bytes of each frame of the move over `still`; its top `hold_top` rows stay put.
     faces: redraws mouths and eyes on the still before each frame is cropped from it."""
     width, height = still.size
@@ -104,8 +106,9 @@ def camera_frames(still: Image.Image, move: str, frames: int, hold_top: int = 0,
         yield frame.tobytes()
 
 
-def render_camera_clip(spec: dict, still_path, out_path, log=None, preset: str = "ultrafast",
-                       voices: dict | None = None) -> None:
+def render_camera_clip(
+    spec: dict, still_path, out_path, log=None, preset: str = "ultrafast", voices: dict | None = None
+) -> None:
     """Write a lossless H.264 clip of exactly spec['frames'] frames at spec['fps']; the top
     spec['hold_top'] rows (the storyboard's caption strip) stay still. On a storyboard still
     the speakers of spec['lines'] move their mouths with their voices (voices: line id ->
@@ -118,12 +121,39 @@ def render_camera_clip(spec: dict, still_path, out_path, log=None, preset: str =
     if picture.size != (width, height):  # a still of another size fills the frame
         picture = picture.resize((width, height), Image.Resampling.LANCZOS)
         faces = []  # recorded in the still's own pixels
-    animator = FaceAnimator(faces, spec.get("lines") or [], voices or {}, frames, fps, still.get("seed", 0)) \
-        if faces else None
+    animator = (
+        FaceAnimator(faces, spec.get("lines") or [], voices or {}, frames, fps, still.get("seed", 0)) if faces else None
+    )
     pixels = camera_frames(picture, still["camera"]["move"], frames, spec.get("hold_top", 0), animator)
     with atomic_path(out_path, check=lambda p: verify_output.video(p, frames=frames)) as tmp:
-        ffmpeg_from_frames(pixels, [
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
-            "-frames:v", str(frames), "-c:v", "libx264", "-preset", preset, "-qp", "0",
-            "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an", tmp,
-        ], f"camera move for shot {still['shot']}", log)
+        ffmpeg_from_frames(
+            pixels,
+            [
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "rgb24",
+                "-s",
+                f"{width}x{height}",
+                "-r",
+                str(fps),
+                "-i",
+                "pipe:0",
+                "-frames:v",
+                str(frames),
+                "-c:v",
+                "libx264",
+                "-preset",
+                preset,
+                "-qp",
+                "0",
+                "-pix_fmt",
+                "yuv420p",
+                "-movflags",
+                "+faststart",
+                "-an",
+                tmp,
+            ],
+            f"camera move for shot {still['shot']}",
+            log,
+        )

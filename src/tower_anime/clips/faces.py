@@ -5,6 +5,7 @@ Everything is deterministic: the mouth from the voice file's samples and the lin
 in the shot (episode/placement.py, the function the mix uses), the blinks from the shot's
 seed and the character id. A character who is not speaking keeps the still's closed mouth.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,13 @@ from ..episode.placement import place_lines
 
 # PNG text chunk where a storyboard still records its characters' faces (JSON, cast order)
 FACES_KEY = "tower.faces"
-INK = (28, 28, 36)          # the storyboard's line colour (stills/colours.py)
-MOUTH = (120, 32, 44)       # inside of an open mouth
+INK = (28, 28, 36)  # the storyboard's line colour (stills/colours.py)
+MOUTH = (120, 32, 44)  # inside of an open mouth
 # loudness (share of the line's 95th-percentile frame loudness) above which the mouth is
 # half open, and fully open: below the first it stays closed (pauses, breaths)
 HALF_OPEN, FULL_OPEN = 0.2, 0.55
-BLINK_SECONDS = 0.12        # eyes closed for about three frames at 24 fps
-BLINK_EVERY = (2.0, 5.0)    # seconds between blinks, drawn uniformly
+BLINK_SECONDS = 0.12  # eyes closed for about three frames at 24 fps
+BLINK_EVERY = (2.0, 5.0)  # seconds between blinks, drawn uniformly
 
 
 def voice_loudness(path, fps: float) -> np.ndarray:
@@ -38,7 +39,7 @@ def voice_loudness(path, fps: float) -> np.ndarray:
     samples = np.frombuffer(raw, dtype="<i2").astype(np.float32).reshape(-1, channels).mean(axis=1) / 32768.0
     step = rate / fps
     count = int(np.ceil(len(samples) / step)) if len(samples) else 0
-    rms = np.array([np.sqrt(np.mean(samples[int(k * step):int((k + 1) * step)] ** 2) + 1e-12) for k in range(count)])
+    rms = np.array([np.sqrt(np.mean(samples[int(k * step) : int((k + 1) * step)] ** 2) + 1e-12) for k in range(count)])
     scale = np.percentile(rms, 95) if count else 1.0
     return rms / max(scale, 1e-4)
 
@@ -73,7 +74,7 @@ def blink_track(seed, char_id: str, frames: int, fps: float) -> np.ndarray:
     t = rng.uniform(0.5, BLINK_EVERY[1])
     while t * fps < frames:
         start = int(t * fps)
-        shut[start:start + length] = True
+        shut[start : start + length] = True
         t += rng.uniform(*BLINK_EVERY)
     return shut
 
@@ -124,4 +125,4 @@ def still_faces(image: Image.Image) -> list[dict]:
 
 def voice_files(runtime: dict) -> dict[str, Path]:
     """The job's named inputs voice_<line> (rules/clips.smk), by line id."""
-    return {k[len("voice_"):]: Path(v) for k, v in runtime.items() if k.startswith("voice_")}
+    return {k[len("voice_") :]: Path(v) for k, v in runtime.items() if k.startswith("voice_")}

@@ -5,6 +5,7 @@ Failures are typed: Unreachable (no connection), Transient (connection reset, 5x
 websocket dropped: worth a retry), PromptRejected (400 from /prompt), ExecutionFailed /
 OutOfMemory / Interrupted (from the websocket), JobTimeout.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,17 @@ import requests
 import websocket
 
 from ..store.url import mask_url
-from .errors import (ComfyUIError, ExecutionFailed, Interrupted, JobTimeout, OutputGone, Transient, Unreachable,
-                     execution_failed, prompt_rejected)
+from .errors import (
+    ComfyUIError,
+    ExecutionFailed,
+    Interrupted,
+    JobTimeout,
+    OutputGone,
+    Transient,
+    Unreachable,
+    execution_failed,
+    prompt_rejected,
+)
 
 # How often a quiet websocket is backed up by a look at /history (a missed message, or a
 # socket that is not the one the server routes our client_id to, must not hang a job).
@@ -55,9 +65,9 @@ class ComfyUIClient:
         self.url = url.rstrip("/")
         self.client_id = client_id or uuid.uuid4().hex
         self.timeout = (connect_timeout, read_timeout)
-        self.version = version   # (major, minor, patch) from /system_stats, None: unknown (old)
+        self.version = version  # (major, minor, patch) from /system_stats, None: unknown (old)
         self.session = requests.Session()
-        self.session.trust_env = False   # a proxy from the environment must not see local traffic
+        self.session.trust_env = False  # a proxy from the environment must not see local traffic
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -81,12 +91,16 @@ class ComfyUIClient:
     def _json(self, method, path, **kw):
         resp = self._request(method, path, **kw)
         if resp.status_code != 200:
-            raise ComfyUIError(f"{method} {self.url}{path} answered {resp.status_code}: {resp.text[:300].strip()} "
-                               "(is this a ComfyUI server, and a recent one?)")
+            raise ComfyUIError(
+                f"{method} {self.url}{path} answered {resp.status_code}: {resp.text[:300].strip()} "
+                "(is this a ComfyUI server, and a recent one?)"
+            )
         try:
             return resp.json()
         except ValueError:
-            raise Transient(f"{method} {self.url}{path} answered something that is not JSON: {resp.text[:200]!r}") from None
+            raise Transient(
+                f"{method} {self.url}{path} answered something that is not JSON: {resp.text[:200]!r}"
+            ) from None
 
     def system_stats(self) -> dict[str, Any]:
         """The health check: versions and devices (GET /system_stats)."""
@@ -124,9 +138,12 @@ class ComfyUIClient:
         """
         path = Path(path)
         with open(path, "rb") as f:
-            resp = self._request("POST", "/upload/image",
-                                 files={"image": (name or path.name, f, "image/png")},
-                                 data={"type": "input", "overwrite": "false"})
+            resp = self._request(
+                "POST",
+                "/upload/image",
+                files={"image": (name or path.name, f, "image/png")},
+                data={"type": "input", "overwrite": "false"},
+            )
         if resp.status_code != 200:
             raise ComfyUIError(f"upload of {path} to {self.url} answered {resp.status_code}: {resp.text[:200]!r}")
         body = resp.json()
@@ -173,14 +190,20 @@ class ComfyUIClient:
 
     def download(self, item: dict[str, Any], dest: Path | str) -> None:
         """Stream one output file (`{"filename", "subfolder", "type"}` from history) to dest."""
-        params = {"filename": item["filename"], "subfolder": item.get("subfolder", ""), "type": item.get("type", "output")}
+        params = {
+            "filename": item["filename"],
+            "subfolder": item.get("subfolder", ""),
+            "type": item.get("type", "output"),
+        }
         try:
             resp = self.session.get(self.url + "/view", params=params, timeout=self.timeout, stream=True)
         except requests.RequestException as e:
             raise Transient(f"download of {item['filename']} from {self.url} failed: {_reason(e)}", down=True) from e
         with resp:
             if resp.status_code == 404:
-                raise OutputGone(f"{self.url} no longer has {params['subfolder']}/{params['filename']} (deleted on the server)")
+                raise OutputGone(
+                    f"{self.url} no longer has {params['subfolder']}/{params['filename']} (deleted on the server)"
+                )
             if resp.status_code >= 500:
                 raise Transient(f"GET {self.url}/view answered {resp.status_code}")
             if resp.status_code != 200:
@@ -190,7 +213,9 @@ class ComfyUIClient:
                     for chunk in resp.iter_content(1 << 20):
                         f.write(chunk)
             except requests.RequestException as e:
-                raise Transient(f"download of {item['filename']} from {self.url} broke off: {_reason(e)}", down=True) from e
+                raise Transient(
+                    f"download of {item['filename']} from {self.url} broke off: {_reason(e)}", down=True
+                ) from e
 
     # --- websocket --------------------------------------------------------------------
 
@@ -199,15 +224,19 @@ class ComfyUIClient:
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         try:
-            return websocket.create_connection(f"{scheme}://{parts.netloc}{parts.path}/ws?clientId={self.client_id}",
-                                               timeout=self.timeout[0], enable_multithread=False)
+            return websocket.create_connection(
+                f"{scheme}://{parts.netloc}{parts.path}/ws?clientId={self.client_id}",
+                timeout=self.timeout[0],
+                enable_multithread=False,
+            )
         except ConnectionRefusedError as e:
             raise Unreachable(self.url, _reason(e)) from e
         except (OSError, websocket.WebSocketException) as e:
             raise Transient(f"websocket to {self.url} failed: {_reason(e)}", down=True) from e
 
-    def follow(self, ws: websocket.WebSocket, prompt_id: str, graph: dict[str, Any], deadline: float, log: TextIO,
-               what: str) -> dict[str, Any]:
+    def follow(
+        self, ws: websocket.WebSocket, prompt_id: str, graph: dict[str, Any], deadline: float, log: TextIO, what: str
+    ) -> dict[str, Any]:
         """Log the prompt's progress until it ends; return its history entry.
 
         Ends on `executing` with node null (history is stored by then), or when /history has
@@ -218,23 +247,26 @@ class ComfyUIClient:
         while True:
             now = time.monotonic()
             if now >= deadline:
-                raise JobTimeout(f"{what}: prompt {prompt_id} did not finish in time on {self.url}; "
-                                 "raise comfyui.timeouts.job or look at the server's console")
+                raise JobTimeout(
+                    f"{what}: prompt {prompt_id} did not finish in time on {self.url}; "
+                    "raise comfyui.timeouts.job or look at the server's console"
+                )
             ws.settimeout(max(0.05, min(POLL_SECONDS, deadline - now)))
             try:
                 opcode, data = ws.recv_data()
             except websocket.WebSocketTimeoutException:
                 opcode, data = None, None
             except (websocket.WebSocketConnectionClosedException, OSError, websocket.WebSocketException) as e:
-                raise Transient(f"lost the websocket to {self.url} while {what} ran (server restart?): {_reason(e)}",
-                                down=True) from e
+                raise Transient(
+                    f"lost the websocket to {self.url} while {what} ran (server restart?): {_reason(e)}", down=True
+                ) from e
             if opcode is None or time.monotonic() - last_check >= POLL_SECONDS:
                 last_check = time.monotonic()
                 entry = self.check_prompt(prompt_id, log, what)
                 if entry is not None:
                     return entry
             if opcode != websocket.ABNF.OPCODE_TEXT:
-                continue   # quiet, or a binary frame (a preview)
+                continue  # quiet, or a binary frame (a preview)
             msg = json.loads(data)
             kind, body = msg.get("type"), msg.get("data") or {}
             if body.get("prompt_id") not in (None, prompt_id):
@@ -246,7 +278,9 @@ class ComfyUIClient:
             elif kind == "execution_cached":
                 nodes = body.get("nodes") or []
                 if nodes and len(nodes) >= len(graph):
-                    print(f"comfyui: {what}: identical graph, the server reuses its cached result", file=log, flush=True)
+                    print(
+                        f"comfyui: {what}: identical graph, the server reuses its cached result", file=log, flush=True
+                    )
                 elif nodes:
                     print(f"comfyui: {what}: {len(nodes)} node(s) cached", file=log, flush=True)
             elif kind == "executing":
@@ -254,18 +288,23 @@ class ComfyUIClient:
                 if node is not None:
                     print(f"comfyui: {what}: node {node} ({classes.get(node, '?')})", file=log, flush=True)
                 elif body.get("prompt_id") == prompt_id:
-                    done = True   # the last message of a run: history is stored by now
+                    done = True  # the last message of a run: history is stored by now
             elif kind == "progress":
                 node = body.get("node")
-                print(f"comfyui: {what}: node {node} ({classes.get(node, '?')}) step {body.get('value')}/{body.get('max')}",
-                      file=log, flush=True)
+                print(
+                    f"comfyui: {what}: node {node} ({classes.get(node, '?')}) step {body.get('value')}/{body.get('max')}",
+                    file=log,
+                    flush=True,
+                )
             elif kind == "execution_success":
                 done = True
             elif kind == "execution_error":
                 raise execution_failed(body, self.url, what)
             elif kind == "execution_interrupted":
-                raise Interrupted(f"{what}: prompt {prompt_id} was interrupted on {self.url} at node "
-                                  f"{body.get('node_id')} ({body.get('node_type')}), not by Tower (the UI's Cancel?)")
+                raise Interrupted(
+                    f"{what}: prompt {prompt_id} was interrupted on {self.url} at node "
+                    f"{body.get('node_id')} ({body.get('node_type')}), not by Tower (the UI's Cancel?)"
+                )
             if done:
                 entry = self._await_history(prompt_id)
                 if entry is not None:
@@ -276,8 +315,8 @@ class ComfyUIClient:
         has forgotten it (a restart empties the queue and the history). With a log, a prompt
         that waits behind others logs how many are ahead (when it changes, and every
         WAIT_LOG_SECONDS)."""
-        queued = self.queue()   # first the queue, then history: a prompt leaves the queue
-        entry = self.history(prompt_id)   # only after its history entry is stored
+        queued = self.queue()  # first the queue, then history: a prompt leaves the queue
+        entry = self.history(prompt_id)  # only after its history entry is stored
         if entry and _finished(entry):
             return entry
         if prompt_id not in queued["running"] + queued["pending"]:
@@ -299,8 +338,11 @@ class ComfyUIClient:
             return
         now = time.monotonic()
         if ahead != state["ahead"] or now - state["said"] >= WAIT_LOG_SECONDS:
-            print(f"comfyui: {what}: waiting: {ahead} prompt(s) ahead on {mask_url(self.url)} (other clients' work)",
-                  file=log, flush=True)
+            print(
+                f"comfyui: {what}: waiting: {ahead} prompt(s) ahead on {mask_url(self.url)} (other clients' work)",
+                file=log,
+                flush=True,
+            )
             state["ahead"], state["said"] = ahead, now
 
     def _await_history(self, prompt_id, seconds=10.0):
@@ -329,20 +371,32 @@ def history_error(entry: dict[str, Any], url: str, what: str) -> ComfyUIError | 
             return execution_failed(data, url, what)
         if event == "execution_interrupted":
             return Interrupted(f"{what}: the prompt was interrupted on {url}")
-    return ExecutionFailed(f"{what}: ComfyUI at {url} reports status {status.get('status_str')!r} without an error message")
+    return ExecutionFailed(
+        f"{what}: ComfyUI at {url} reports status {status.get('status_str')!r} without an error message"
+    )
 
 
 def output_files(entry: dict[str, Any], node_id: str) -> list[dict[str, Any]]:
     """Files the save node wrote: `images` (SaveImage, core SaveVideo) or `gifs` (VHS)."""
     out = (entry.get("outputs") or {}).get(node_id) or {}
-    return [item for key in ("images", "gifs", "videos") for item in out.get(key, [])
-            if isinstance(item, dict) and item.get("type", "output") == "output" and item.get("filename")]
+    return [
+        item
+        for key in ("images", "gifs", "videos")
+        for item in out.get(key, [])
+        if isinstance(item, dict) and item.get("type", "output") == "output" and item.get("filename")
+    ]
 
 
 def _reason(exc):
     text = str(exc)
-    for marker in ("Connection refused", "Connection reset", "Name or service not known", "timed out",
-                   "Remote end closed", "Connection aborted"):
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "Name or service not known",
+        "timed out",
+        "Remote end closed",
+        "Connection aborted",
+    ):
         if marker in text:
             return marker
     return text[:200] or type(exc).__name__

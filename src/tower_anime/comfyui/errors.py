@@ -3,6 +3,7 @@
 The shapes translated here are the real server's (as observed on ComfyUI 0.3.64): the
 400 body of POST /prompt (`error` + `node_errors`) and the websocket `execution_error`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,11 @@ def start_hint(url: str) -> str:
         command = f"`python main.py --listen {listen} --port {port}`{where}"
         if command not in commands:
             commands.append(command)
-    return (f"start ComfyUI (in its folder: {' and '.join(commands)}) "
-            "or set comfyui.servers in your config to where it runs")
+    return (
+        f"start ComfyUI (in its folder: {' and '.join(commands)}) "
+        "or set comfyui.servers in your config to where it runs"
+    )
+
 
 # Which models/ folder a dropdown input of a loader reads, for "put the file there" hints.
 MODEL_FOLDERS = {
@@ -41,9 +45,11 @@ MODEL_FOLDERS = {
     "model_name": "models/upscale_models",
 }
 
-OOM_HINT = ("the card ran out of memory. Free it (close other programs using the GPU), lower "
-            "output.width/height or the clip length, use a smaller text encoder (e.g. "
-            "t5xxl_fp8_e4m3fn.safetensors), or start ComfyUI with --lowvram or --reserve-vram 1")
+OOM_HINT = (
+    "the card ran out of memory. Free it (close other programs using the GPU), lower "
+    "output.width/height or the clip length, use a smaller text encoder (e.g. "
+    "t5xxl_fp8_e4m3fn.safetensors), or start ComfyUI with --lowvram or --reserve-vram 1"
+)
 
 
 class ComfyUIError(TowerError):
@@ -157,8 +163,9 @@ def describe_node_error(node_id: str, entry: dict[str, Any], graph: dict[str, An
     return lines
 
 
-def prompt_rejected(body: dict[str, Any] | None, url: str, template: str | None = None,
-                    graph: dict[str, Any] | None = None) -> PromptRejected:
+def prompt_rejected(
+    body: dict[str, Any] | None, url: str, template: str | None = None, graph: dict[str, Any] | None = None
+) -> PromptRejected:
     """PromptRejected from the JSON body of a 400 answer to POST /prompt."""
     err = (body or {}).get("error") or {}
     if isinstance(err, str):
@@ -189,5 +196,7 @@ def execution_failed(data: dict[str, Any], url: str, what: str) -> ExecutionFail
     first = message[0] if message else ""
     kind = data.get("exception_type", "exception")
     if is_oom(data):
-        return OutOfMemory(f"out of GPU memory rendering {what} on {url}: {node} raised {kind}: {first}\n  hint: {OOM_HINT}")
+        return OutOfMemory(
+            f"out of GPU memory rendering {what} on {url}: {node} raised {kind}: {first}\n  hint: {OOM_HINT}"
+        )
     return ExecutionFailed(f"ComfyUI at {url} failed rendering {what}: {node} raised {kind}: {first}")

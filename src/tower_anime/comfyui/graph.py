@@ -4,6 +4,7 @@ A template is the API format (`{"<id>": {"class_type", "inputs"}}`) with Jinja2 
 Every `{{ ... }}` writes a JSON value (strings quoted and escaped), so a prompt with quotes or
 newlines can never break the graph, and every variable must be defined (StrictUndefined).
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,10 +20,23 @@ from .errors import TemplateError
 # Outputs of the core nodes the shipped templates use (an index past these is a wiring bug).
 # Other classes are checked against the server's /object_info by the preflight.
 CORE_OUTPUTS = {
-    "CheckpointLoaderSimple": 3, "LoraLoader": 2, "CLIPTextEncode": 1, "EmptyLatentImage": 1,
-    "KSampler": 1, "VAEDecode": 1, "SaveImage": 0, "CLIPLoader": 1, "LoadImage": 2,
-    "LTXVImgToVideo": 3, "LTXVConditioning": 2, "LTXVScheduler": 1, "KSamplerSelect": 1,
-    "SamplerCustom": 2, "CreateVideo": 1, "SaveVideo": 0, "VHS_VideoCombine": 1,
+    "CheckpointLoaderSimple": 3,
+    "LoraLoader": 2,
+    "CLIPTextEncode": 1,
+    "EmptyLatentImage": 1,
+    "KSampler": 1,
+    "VAEDecode": 1,
+    "SaveImage": 0,
+    "CLIPLoader": 1,
+    "LoadImage": 2,
+    "LTXVImgToVideo": 3,
+    "LTXVConditioning": 2,
+    "LTXVScheduler": 1,
+    "KSamplerSelect": 1,
+    "SamplerCustom": 2,
+    "CreateVideo": 1,
+    "SaveVideo": 0,
+    "VHS_VideoCombine": 1,
 }
 
 
@@ -32,7 +46,7 @@ def _json_value(value):
     return json.dumps(value)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _environment(folder):
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
@@ -60,8 +74,9 @@ def render_template(path: Path | str, variables: dict[str, Any]) -> dict[str, An
         line = text.splitlines()[e.lineno - 1] if 0 < e.lineno <= len(text.splitlines()) else ""
         raise TemplateError(
             f"{path}: the rendered template is not JSON ({e.msg} at rendered line {e.lineno}, column {e.colno}: "
-            f"{line.strip()[:160]!r}). Placeholders write JSON values: write \"seed\": {{{{ seed }}}} and "
-            f"\"text\": {{{{ prompt }}}} without quotes around them") from None
+            f'{line.strip()[:160]!r}). Placeholders write JSON values: write "seed": {{{{ seed }}}} and '
+            f'"text": {{{{ prompt }}}} without quotes around them'
+        ) from None
     validate_graph(graph, path)
     return graph
 
@@ -74,10 +89,14 @@ def validate_graph(graph: Any, source: Path | str = "graph") -> dict[str, Any]:
     """Structure checks of an API-format graph: what the server would reject, said plainly."""
     problems = []
     if not isinstance(graph, dict) or not graph:
-        raise TemplateError(f"{source}: expected an API-format graph (an object of nodes by id); got {type(graph).__name__}. "
-                            "Export it from ComfyUI with 'Export (API)', not the UI's saved workflow")
+        raise TemplateError(
+            f"{source}: expected an API-format graph (an object of nodes by id); got {type(graph).__name__}. "
+            "Export it from ComfyUI with 'Export (API)', not the UI's saved workflow"
+        )
     if "nodes" in graph and "links" in graph:
-        raise TemplateError(f"{source}: this is the UI's saved workflow format (nodes/links); export it with 'Export (API)'")
+        raise TemplateError(
+            f"{source}: this is the UI's saved workflow format (nodes/links); export it with 'Export (API)'"
+        )
     for node_id, node in graph.items():
         if not isinstance(node, dict) or not isinstance(node.get("class_type"), str) or not node["class_type"]:
             problems.append(f"node {node_id}: no class_type")
@@ -91,8 +110,13 @@ def validate_graph(graph: Any, source: Path | str = "graph") -> dict[str, Any]:
             if value is None:
                 problems.append(f"{where}: is null (a placeholder with no value)")
             elif is_link(value):
-                if len(value) != 2 or not isinstance(value[0], str) or not isinstance(value[1], int) or isinstance(value[1], bool):
-                    problems.append(f"{where}: a link must be [\"<node id>\", <output index>]; got {value!r}")
+                if (
+                    len(value) != 2
+                    or not isinstance(value[0], str)
+                    or not isinstance(value[1], int)
+                    or isinstance(value[1], bool)
+                ):
+                    problems.append(f'{where}: a link must be ["<node id>", <output index>]; got {value!r}')
                     continue
                 src, index = value
                 if src not in graph:
@@ -101,14 +125,18 @@ def validate_graph(graph: Any, source: Path | str = "graph") -> dict[str, Any]:
                 src_class = graph[src].get("class_type") if isinstance(graph[src], dict) else None
                 outputs = CORE_OUTPUTS.get(src_class)
                 if index < 0 or (outputs is not None and index >= outputs):
-                    problems.append(f"{where}: links to output {index} of node {src} ({src_class}), which has "
-                                    f"{outputs} output(s) (indexes 0..{(outputs or 1) - 1})")
+                    problems.append(
+                        f"{where}: links to output {index} of node {src} ({src_class}), which has "
+                        f"{outputs} output(s) (indexes 0..{(outputs or 1) - 1})"
+                    )
     if not problems:
         cycle = _find_cycle(graph)
         if cycle:
             problems.append("the links form a cycle: " + " -> ".join(cycle))
     if problems:
-        raise TemplateError(f"{source}: {len(problems)} problem(s) in the graph:" + "".join(f"\n  - {p}" for p in problems))
+        raise TemplateError(
+            f"{source}: {len(problems)} problem(s) in the graph:" + "".join(f"\n  - {p}" for p in problems)
+        )
     return graph
 
 
@@ -142,8 +170,9 @@ def save_node(graph: dict[str, Any], filename_prefix: str, source: Path | str = 
     ids = [i for i, n in graph.items() if n["inputs"].get("filename_prefix") == filename_prefix]
     if len(ids) != 1:
         raise TemplateError(
-            f"{source}: expected exactly one node with \"filename_prefix\": {{{{ filename_prefix }}}} "
-            f"(the node that saves the result); found {len(ids)}")
+            f'{source}: expected exactly one node with "filename_prefix": {{{{ filename_prefix }}}} '
+            f"(the node that saves the result); found {len(ids)}"
+        )
     return ids[0]
 
 

@@ -1,4 +1,5 @@
 """Checks of what a server sends back, before it is moved into stills/ or clips/."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -25,8 +26,10 @@ def pick(files: Sequence[dict[str, Any]], stage: str, what: str) -> dict[str, An
         if Path(item["filename"]).suffix.lower() in suffixes:
             return item
     names = [f"{i.get('subfolder', '')}/{i['filename']}" for i in files]
-    raise BadOutput(f"{what}: the save node wrote {names or 'no file'}; expected a {'/'.join(suffixes)} file. "
-                    "Check the save node of the workflow template (SaveImage for stills; SaveVideo mp4/h264 for clips)")
+    raise BadOutput(
+        f"{what}: the save node wrote {names or 'no file'}; expected a {'/'.join(suffixes)} file. "
+        "Check the save node of the workflow template (SaveImage for stills; SaveVideo mp4/h264 for clips)"
+    )
 
 
 def check_still(path: Path | str, width: int, height: int, what: str) -> None:
@@ -41,8 +44,10 @@ def check_still(path: Path | str, width: int, height: int, what: str) -> None:
     if fmt != "PNG":
         raise BadOutput(f"{what}: the server sent a {fmt} image; expected PNG (use SaveImage)")
     if size != (width, height):
-        raise BadOutput(f"{what}: the server sent a {size[0]}x{size[1]} image; expected {width}x{height}. "
-                        "Does the workflow template pass {{ width }} and {{ height }} to its latent?")
+        raise BadOutput(
+            f"{what}: the server sent a {size[0]}x{size[1]} image; expected {width}x{height}. "
+            "Does the workflow template pass {{ width }} and {{ height }} to its latent?"
+        )
 
 
 def check_video(path: Path | str, frames: int, width: int, height: int, fps: float, what: str) -> None:
@@ -65,12 +70,36 @@ def check_video(path: Path | str, frames: int, width: int, height: int, fps: flo
     if got_frames != frames:
         problems.append(f"{got_frames} frames (expected {frames})")
     if problems:
-        raise BadOutput(f"{what}: the server's video has " + ", ".join(problems) +
-                        ". Does the workflow template pass {{ width }}, {{ height }}, {{ frames }} and {{ fps }} through?")
+        raise BadOutput(
+            f"{what}: the server's video has "
+            + ", ".join(problems)
+            + ". Does the workflow template pass {{ width }}, {{ height }}, {{ frames }} and {{ fps }} through?"
+        )
 
 
 def trim_video(src: Path | str, dest: Path | str, frames: int, fps: float, log: TextIO | None = None) -> None:
     """The first `frames` frames (the model renders step*k+1; the shot may want fewer)."""
-    ffmpeg(["-i", src, "-frames:v", str(frames), "-r", str(fps), "-c:v", "libx264", "-preset", TRIM_PRESET,
-            "-crf", str(TRIM_CRF), "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an", dest],
-           f"trim to {frames} frames", log)
+    ffmpeg(
+        [
+            "-i",
+            src,
+            "-frames:v",
+            str(frames),
+            "-r",
+            str(fps),
+            "-c:v",
+            "libx264",
+            "-preset",
+            TRIM_PRESET,
+            "-crf",
+            str(TRIM_CRF),
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            "-an",
+            dest,
+        ],
+        f"trim to {frames} frames",
+        log,
+    )

@@ -7,6 +7,7 @@ never touches the network on a dry run. Where the submitting host cannot reach t
 (one ComfyUI per GPU node on localhost), `comfyui.preflight: per-job` moves the server check
 into each job (`check_job`), against the server that job leased.
 """
+
 from __future__ import annotations
 
 import sys
@@ -62,7 +63,12 @@ def _number_problem(cls, name, value, spec):
     (length - 1) // 8 * 8 + 1 frames, in sizes of 32), so the result has the wrong length or
     size. Float steps are the UI's increments and are not checked.
     """
-    if not isinstance(spec, (list, tuple)) or len(spec) < 2 or spec[0] not in ("INT", "FLOAT") or not isinstance(spec[1], dict):
+    if (
+        not isinstance(spec, (list, tuple))
+        or len(spec) < 2
+        or spec[0] not in ("INT", "FLOAT")
+        or not isinstance(spec[1], dict)
+    ):
         return None
     kind, opts = spec[0], spec[1]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "INT" and value != int(value)):
@@ -76,8 +82,10 @@ def _number_problem(cls, name, value, spec):
         base = lo if lo is not None else 0
         if (int(value) - base) % step:
             below = base + (int(value) - base) // step * step
-            text = (f"{cls}.{name} = {value}: the server takes {base} plus a multiple of {step} "
-                    f"({below} or {below + step}); the model would round it to {below}")
+            text = (
+                f"{cls}.{name} = {value}: the server takes {base} plus a multiple of {step} "
+                f"({below} or {below + step}); the model would round it to {below}"
+            )
             if name in ("width", "height"):
                 text += f": set output.width and output.height to multiples of {step}"
             elif name == "length":
@@ -94,21 +102,39 @@ def check_graph(graph: dict[str, Any], object_info: dict[str, Any]) -> list[tupl
         cls = node["class_type"]
         info = object_info.get(cls)
         if not info:
-            missing.append(("node", cls, f"node class {cls!r}: not on the server; update ComfyUI or install the custom node that provides it"))
+            missing.append(
+                (
+                    "node",
+                    cls,
+                    f"node class {cls!r}: not on the server; update ComfyUI or install the custom node that provides it",
+                )
+            )
             continue
         declared = info.get("input") or {}
         required = declared.get("required") or {}
         specs = {**(declared.get("optional") or {}), **required}
         for name in required:
             if name not in node["inputs"]:
-                missing.append(("wiring", (cls, name), f"node {node_id} ({cls}): required input {name!r} is not set by the template"))
+                missing.append(
+                    (
+                        "wiring",
+                        (cls, name),
+                        f"node {node_id} ({cls}): required input {name!r} is not set by the template",
+                    )
+                )
         for name, value in node["inputs"].items():
             if is_link(value):
                 src_cls = graph[value[0]]["class_type"]
                 src_out = (object_info.get(src_cls) or {}).get("output")
                 if src_out is not None and value[1] >= len(src_out):
-                    missing.append(("wiring", (node_id, name), f"node {node_id} ({cls}) input {name!r}: node {value[0]} "
-                                    f"({src_cls}) has only {len(src_out)} output(s)"))
+                    missing.append(
+                        (
+                            "wiring",
+                            (node_id, name),
+                            f"node {node_id} ({cls}) input {name!r}: node {value[0]} "
+                            f"({src_cls}) has only {len(src_out)} output(s)",
+                        )
+                    )
                 continue
             if value == UPLOAD_PLACEHOLDER:
                 continue
@@ -119,10 +145,22 @@ def check_graph(graph: dict[str, Any], object_info: dict[str, Any]) -> list[tupl
             choices = _choices(specs.get(name))
             if choices is not None and value not in choices:
                 if name in MODEL_FOLDERS:
-                    missing.append(("model", (cls, name, value), f"model file {value!r} ({cls}.{name}): not on the server; put it in "
-                                    f"ComfyUI/{MODEL_FOLDERS[name]}/ or change the name in your config. The server has: {choices}"))
+                    missing.append(
+                        (
+                            "model",
+                            (cls, name, value),
+                            f"model file {value!r} ({cls}.{name}): not on the server; put it in "
+                            f"ComfyUI/{MODEL_FOLDERS[name]}/ or change the name in your config. The server has: {choices}",
+                        )
+                    )
                 else:
-                    missing.append(("value", (cls, name, value), f"{cls}.{name} = {value!r}: not offered by the server; allowed: {choices}"))
+                    missing.append(
+                        (
+                            "value",
+                            (cls, name, value),
+                            f"{cls}.{name} = {value!r}: not offered by the server; allowed: {choices}",
+                        )
+                    )
     return missing
 
 
@@ -186,8 +224,9 @@ def _fits(stage, spec, template, object_info):
     return not [p for p in check_graph(graph, object_info) if p[0] == "node"]
 
 
-def fitting_templates(url: str, jobs: Iterable[_Job], graphs: Iterable[tuple[str, dict[str, Any]]],
-                      object_info: dict[str, Any]) -> list[str]:
+def fitting_templates(
+    url: str, jobs: Iterable[_Job], graphs: Iterable[tuple[str, dict[str, Any]]], object_info: dict[str, Any]
+) -> list[str]:
     """For each stage whose template uses node classes `url` lacks: the other templates in
     the same folder that fit the server (e.g. a VideoHelperSuite VHS_VideoCombine clip
     template on a server without the core SaveVideo), one line per stage and template."""
@@ -197,36 +236,44 @@ def fitting_templates(url: str, jobs: Iterable[_Job], graphs: Iterable[tuple[str
         if (stage, template) in done or not [p for p in check_graph(graph, object_info) if p[0] == "node"]:
             continue
         done.add((stage, template))
-        fits = [t.name for t in sorted(template.parent.glob("*.j2"))
-                if t != template and _fits(stage, spec, t, object_info)]
+        fits = [
+            t.name for t in sorted(template.parent.glob("*.j2")) if t != template and _fits(stage, spec, t, object_info)
+        ]
         key = "stills" if stage == "still" else "clips"
         if fits:
-            lines.append(f"{url}: {template.name} needs node classes this server lacks; the {key} template(s) "
-                         f"{', '.join(fits)} fit its nodes: set comfyui.{key}.workflow (or a shot's or an "
-                         f"episode's workflow.{key}) to one of them")
+            lines.append(
+                f"{url}: {template.name} needs node classes this server lacks; the {key} template(s) "
+                f"{', '.join(fits)} fit its nodes: set comfyui.{key}.workflow (or a shot's or an "
+                f"episode's workflow.{key}) to one of them"
+            )
         else:
-            lines.append(f"{url}: no {key} template in {template.parent} fits this server's nodes; install the "
-                         "missing custom nodes or update ComfyUI")
+            lines.append(
+                f"{url}: no {key} template in {template.parent} fits this server's nodes; install the "
+                "missing custom nodes or update ComfyUI"
+            )
     return lines
 
 
 def server_problems(url: str, graphs: Iterable[tuple[str, dict[str, Any]]], object_info: dict[str, Any]) -> list[str]:
     """One line per thing `url` lacks for graphs = [(label, graph)], naming the jobs that need it."""
-    found = {}   # (kind, key) -> [text, labels...]
+    found = {}  # (kind, key) -> [text, labels...]
     for label, graph in graphs:
         for kind, key, text in check_graph(graph, object_info):
             entry = found.setdefault((kind, key), [text])
             entry.append(label)
     problems = []
-    for (kind, _), (text, *labels) in sorted(found.items(), key=lambda kv: str(kv[0])):
+    for (_kind, _), (text, *labels) in sorted(found.items(), key=lambda kv: str(kv[0])):
         shown = ", ".join(sorted(set(labels))[:8]) + (" ..." if len(set(labels)) > 8 else "")
         problems.append(f"{url}: {text} (needed by {shown})")
     return problems
 
 
 def missing_on_server(problems: Sequence[str], hints: Iterable[str] = ()) -> MissingOnServer:
-    return MissingOnServer(f"ComfyUI preflight: {len(problems)} thing(s) missing; nothing was run:\n  - "
-                           + "\n  - ".join(problems) + "".join(f"\n  hint: {h}" for h in hints))
+    return MissingOnServer(
+        f"ComfyUI preflight: {len(problems)} thing(s) missing; nothing was run:\n  - "
+        + "\n  - ".join(problems)
+        + "".join(f"\n  hint: {h}" for h in hints)
+    )
 
 
 def check_job(stage: str, spec: dict[str, Any], template: Path | str, label: str, client: ComfyUIClient) -> None:
@@ -271,15 +318,19 @@ def schedule_advice(schedule: dict[str, Any], servers: Sequence[str]) -> list[st
     if gpu is None:
         notes.append(f"no gpu limit: run with --resources gpu={n} so that at most one job uses each server")
     elif gpu < n:
-        notes.append(f"--resources gpu={gpu} but comfyui.servers lists {n}: only {gpu} will be used at a time "
-                     f"(run with --resources gpu={n})")
+        notes.append(
+            f"--resources gpu={gpu} but comfyui.servers lists {n}: only {gpu} will be used at a time "
+            f"(run with --resources gpu={n})"
+        )
     elif gpu > n:
         notes.append(f"--resources gpu={gpu} but comfyui.servers lists {n}: the extra jobs wait for a free server")
     sub = schedule.get("subsample")
     if sub and schedule.get("pending", 0) > sub:
-        notes.append(f"{schedule['pending']} ComfyUI jobs pending and --scheduler-subsample {sub}: once more jobs than "
-                     "that are ready, clips may be picked before all stills and the card may switch models; "
-                     "use --workflow-profile profiles/comfyui")
+        notes.append(
+            f"{schedule['pending']} ComfyUI jobs pending and --scheduler-subsample {sub}: once more jobs than "
+            "that are ready, clips may be picked before all stills and the card may switch models; "
+            "use --workflow-profile profiles/comfyui"
+        )
     return notes
 
 
@@ -290,14 +341,17 @@ def per_job_notes(settings: dict[str, Any]) -> list[str]:
         # one ComfyUI per node, all at the same localhost URL: the lock file names are equal on
         # every node, so a lock folder on the shared filesystem would let one job at a time run
         # in the whole cluster (or none, where the filesystem has no working flock)
-        notes.append(f"comfyui.lock_dir is {settings['lock_dir']!r}, inside the project folder: on a cluster "
-                     "that folder is shared, and jobs on different nodes would lock each other out of "
-                     "their own localhost server; set it to a node-local folder such as /tmp/tower-comfyui-locks")
+        notes.append(
+            f"comfyui.lock_dir is {settings['lock_dir']!r}, inside the project folder: on a cluster "
+            "that folder is shared, and jobs on different nodes would lock each other out of "
+            "their own localhost server; set it to a node-local folder such as /tmp/tower-comfyui-locks"
+        )
     return notes
 
 
-def run_preflight(jobs: Sequence[_Job], config: dict[str, Any], log_path: Path | str,
-                  schedule: dict[str, Any] | None = None) -> bool:
+def run_preflight(
+    jobs: Sequence[_Job], config: dict[str, Any], log_path: Path | str, schedule: dict[str, Any] | None = None
+) -> bool:
     """The workflow's onstart check: print to the terminal and log_path; True when jobs may run.
 
     comfyui.preflight: submit-host checks here; per-job leaves the check to each job (see
@@ -307,18 +361,22 @@ def run_preflight(jobs: Sequence[_Job], config: dict[str, Any], log_path: Path |
         return True
     settings = config["comfyui"]
     mode = settings["preflight"]
-    if mode in ("off", False):   # YAML reads a bare `off` as false
+    if mode in ("off", False):  # YAML reads a bare `off` as false
         return True
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as f:
         out = _Tee(sys.stderr, f)
         try:
             if mode == "per-job":
-                job_graphs(jobs)   # templates need no server: checked here all the same
+                job_graphs(jobs)  # templates need no server: checked here all the same
                 for note in per_job_notes(settings):
                     print(f"WARNING: comfyui: {note}", file=out, flush=True)
-                print(f"Tower: ComfyUI preflight: per-job; each of the {len(jobs)} job(s) checks its own server "
-                      "before it renders", file=out, flush=True)
+                print(
+                    f"Tower: ComfyUI preflight: per-job; each of the {len(jobs)} job(s) checks its own server "
+                    "before it renders",
+                    file=out,
+                    flush=True,
+                )
                 return True
             up = preflight(jobs, settings, out)
         except ComfyUIError as e:

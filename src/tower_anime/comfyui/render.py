@@ -5,6 +5,7 @@ Caching truth: ComfyUI runs nothing for a graph it has just run, and its history
 at the file it wrote before. Results are therefore always read from the history entry of
 *our* prompt_id (a fresh uuid per submission), never picked from a folder by name or time.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,7 +42,7 @@ def _signals_cancel():
         raise _Cancelled(signal.Signals(signum).name)
 
     if threading.current_thread() is not threading.main_thread():
-        yield   # signals reach the main thread only
+        yield  # signals reach the main thread only
         return
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -61,12 +62,12 @@ class ComfyJob:
         self.width, self.height = still["width"], still["height"]
         t = settings["timeouts"]
         self.timeouts = (t["connect"], t["request"])
-        self.client_id = uuid.uuid4().hex   # one per job: a reconnected socket gets our events again
-        self.submitted = {}   # server url -> prompt id: after a dropped connection, resume it
+        self.client_id = uuid.uuid4().hex  # one per job: a reconnected socket gets our events again
+        self.submitted = {}  # server url -> prompt id: after a dropped connection, resume it
         self.checked = set()  # servers this job has checked (comfyui.preflight: per-job)
-        self.active = None    # (client, prompt id) while a prompt of ours may be on a card
-        self.version = None   # the leased server's ComfyUI version, from /system_stats
-        self.url = None       # the server this job last tried
+        self.active = None  # (client, prompt id) while a prompt of ours may be on a card
+        self.version = None  # the leased server's ComfyUI version, from /system_stats
+        self.url = None  # the server this job last tried
         c = spec["comfyui"]
         # what the card must hold for this job: a change is when comfyui.free_between_models frees it
         self.model = " + ".join(filter(None, (c.get("checkpoint"), c.get("text_encoder"))))
@@ -79,14 +80,15 @@ class ComfyJob:
 
     def run(self, out_path: Path | str, still_path: Path | str | None = None) -> None:
         s = self.settings
-        failures = 0          # faults other than a server being down: at most comfyui.retries
+        failures = 0  # faults other than a server being down: at most comfyui.retries
         down_since, down_tries = None, 0
         try:
             with _signals_cancel():
                 while True:
                     try:
-                        with lease(s["servers"], s["lock_dir"], self._health, self.log, self.what,
-                                   s["timeouts"]["lease"]) as (url, stats):
+                        with lease(
+                            s["servers"], s["lock_dir"], self._health, self.log, self.what, s["timeouts"]["lease"]
+                        ) as (url, stats):
                             self.url, self.version = url, server_version(stats)
                             self.say(f"using {url} ({describe(stats)})")
                             self._check(url)
@@ -99,18 +101,25 @@ class ComfyJob:
                             waited, budget = now - down_since, s["restart_budget_s"]
                             if waited >= budget:
                                 raise self._gave_up(e, waited) from None
-                            delay = min(s["backoff"] * 2 ** down_tries, MAX_DOWN_WAIT, budget - waited)
+                            delay = min(s["backoff"] * 2**down_tries, MAX_DOWN_WAIT, budget - waited)
                             down_tries += 1
-                            print(f"WARNING: comfyui: {self.what}: {e}; waiting for the server to come back: "
-                                  f"retry in {delay:.1f} s ({waited:.0f} s of comfyui.restart_budget_s = {budget:g} s "
-                                  "used)", file=self.log, flush=True)
+                            print(
+                                f"WARNING: comfyui: {self.what}: {e}; waiting for the server to come back: "
+                                f"retry in {delay:.1f} s ({waited:.0f} s of comfyui.restart_budget_s = {budget:g} s "
+                                "used)",
+                                file=self.log,
+                                flush=True,
+                            )
                         else:
                             failures += 1
                             if failures > s["retries"]:
                                 raise ComfyUIError(f"{self.what}: gave up after {failures} attempt(s): {e}") from None
                             delay = s["backoff"] * 2 ** (failures - 1)
-                            print(f"WARNING: comfyui: {self.what}: {e}; retry {failures}/{s['retries']} in {delay:.1f} s",
-                                  file=self.log, flush=True)
+                            print(
+                                f"WARNING: comfyui: {self.what}: {e}; retry {failures}/{s['retries']} in {delay:.1f} s",
+                                file=self.log,
+                                flush=True,
+                            )
                         time.sleep(delay)
         except _Cancelled as c:
             raise JobCancelled(f"{self.what}: stopped by {c}; {self._interrupt()}") from None
@@ -143,21 +152,27 @@ class ComfyJob:
             return f"could not interrupt prompt {prompt_id} on {client.url} ({e}); cancel it in the ComfyUI queue"
         if not sent:
             version = ".".join(map(str, self.version)) if self.version else "of unknown version"
-            return (f"removed prompt {prompt_id} from the queue of {client.url}; not interrupted: ComfyUI {version} "
-                    "stops whatever runs on /interrupt, another client's prompt included (0.3.56 and later stop "
-                    "one prompt), so a prompt of ours that already runs goes on to its end; cancel it in ComfyUI")
+            return (
+                f"removed prompt {prompt_id} from the queue of {client.url}; not interrupted: ComfyUI {version} "
+                "stops whatever runs on /interrupt, another client's prompt included (0.3.56 and later stop "
+                "one prompt), so a prompt of ours that already runs goes on to its end; cancel it in ComfyUI"
+            )
         wait = self.settings["timeouts"]["interrupt"]
-        self.say(f"interrupt requested for prompt {prompt_id} on {client.url}; it takes effect at the next "
-                 f"sampler step or node boundary (waiting up to {wait:g} s)")
+        self.say(
+            f"interrupt requested for prompt {prompt_id} on {client.url}; it takes effect at the next "
+            f"sampler step or node boundary (waiting up to {wait:g} s)"
+        )
         try:
             stopped = client.wait_stopped(prompt_id, wait)
         except ComfyUIError as e:
             return f"interrupt of prompt {prompt_id} requested on {client.url}; could not see it stop ({e})"
         if stopped:
             return f"interrupted prompt {prompt_id} on {client.url}: it has stopped, so the card is free"
-        return (f"interrupt of prompt {prompt_id} requested on {client.url}, but it still ran {wait:g} s later "
-                "(a node between sampler steps, such as a text encoder, finishes first); it stops at the next "
-                "step or node boundary")
+        return (
+            f"interrupt of prompt {prompt_id} requested on {client.url}, but it still ran {wait:g} s later "
+            "(a node between sampler steps, such as a text encoder, finishes first); it stops at the next "
+            "step or node boundary"
+        )
 
     def _free_if_model_changes(self, client, url):
         """comfyui.free_between_models: POST /free when this server's last Tower job loaded
@@ -170,8 +185,11 @@ class ComfyJob:
                 client.free()
                 self.say(f"freed the card on {url} (POST /free): the model changes from {before} to {self.model}")
             except ComfyUIError as e:
-                print(f"WARNING: comfyui: {self.what}: could not free the card on {url} ({e}); going on",
-                      file=self.log, flush=True)
+                print(
+                    f"WARNING: comfyui: {self.what}: could not free the card on {url} ({e}); going on",
+                    file=self.log,
+                    flush=True,
+                )
         note_model(self.settings["lock_dir"], url, self.model)
 
     def _graph(self, image, prefix):
@@ -180,7 +198,7 @@ class ComfyJob:
 
     def _on_server(self, url, out_path, still_path):
         client = ComfyUIClient(url, *self.timeouts, client_id=self.client_id, version=self.version)
-        ws = client.connect()   # before submitting: no event of our prompt may be missed
+        ws = client.connect()  # before submitting: no event of our prompt may be missed
         try:
             image = None
             if still_path is not None:
@@ -195,16 +213,18 @@ class ComfyJob:
                 if prompt_id is None:
                     self._free_if_model_changes(client, url)
                     chosen = uuid.uuid4().hex
-                    self.submitted[url] = chosen   # to look it up again if the answer is lost
+                    self.submitted[url] = chosen  # to look it up again if the answer is lost
                     self.active = (client, chosen)
                     # the id in the server's answer is the one it runs under (before 0.3.44 the
                     # server ignores the one we send)
                     prompt_id, number = client.submit(graph, chosen, self.template)
                     self.submitted[url] = prompt_id
                     self.active = (client, prompt_id)
-                    self.say(f"queued as prompt {prompt_id} (#{number})"
-                             + ("" if prompt_id == chosen else "; the server chose the id (ComfyUI before 0.3.44)"))
-                    client.waiting = None   # a new prompt: its queue position is logged afresh
+                    self.say(
+                        f"queued as prompt {prompt_id} (#{number})"
+                        + ("" if prompt_id == chosen else "; the server chose the id (ComfyUI before 0.3.44)")
+                    )
+                    client.waiting = None  # a new prompt: its queue position is logged afresh
                     client.log_position(client.queue(), prompt_id, self.log, self.what)
                 if entry is None:
                     self.active = (client, prompt_id)
@@ -249,8 +269,11 @@ class ComfyJob:
     def _fetch(self, client, entry, node, out_path):
         item = pick(output_files(entry, node), self.stage, self.what)
         self.say(f"fetching {item.get('subfolder', '')}/{item['filename']}")
-        complete = (verify_output.image if self.stage == "still"
-                    else lambda p: verify_output.video(p, frames=self.spec["frames"]))
+        complete = (
+            verify_output.image
+            if self.stage == "still"
+            else lambda p: verify_output.video(p, frames=self.spec["frames"])
+        )
         with atomic_path(out_path, check=complete) as tmp:
             if self.stage == "still":
                 client.download(item, tmp)
@@ -276,12 +299,18 @@ class ComfyJob:
                 os.unlink(raw)
 
 
-def render_still(spec: dict[str, Any], out_path: Path | str, log: TextIO, template: Path | str,
-                 config: dict[str, Any]) -> None:
+def render_still(
+    spec: dict[str, Any], out_path: Path | str, log: TextIO, template: Path | str, config: dict[str, Any]
+) -> None:
     ComfyJob("still", spec, template, config["comfyui"], log).run(out_path)
 
 
-def render_clip(spec: dict[str, Any], still_path: Path | str, out_path: Path | str, log: TextIO,
-                template: Path | str, config: dict[str, Any]) -> None:
+def render_clip(
+    spec: dict[str, Any],
+    still_path: Path | str,
+    out_path: Path | str,
+    log: TextIO,
+    template: Path | str,
+    config: dict[str, Any],
+) -> None:
     ComfyJob("clip", spec, template, config["comfyui"], log).run(out_path, still_path=still_path)
-

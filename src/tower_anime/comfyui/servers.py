@@ -8,6 +8,7 @@ gpu=N` (N = number of servers) keeps Snakemake from starting more GPU jobs than 
 servers; the locks decide which job gets which server, and also hold when two Snakemake
 runs share the lock folder. flock is reliable on local disks; keep lock_dir off NFS.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,8 +47,15 @@ def _note_holder(fd, what):
 
 
 @contextlib.contextmanager
-def lease(servers: Sequence[str], lock_dir: Path | str, health: Callable[[str], Any], log: TextIO,
-          what: str = "job", wait_seconds: float = 86400.0, poll: float = 0.5) -> Iterator[tuple[str, Any]]:
+def lease(
+    servers: Sequence[str],
+    lock_dir: Path | str,
+    health: Callable[[str], Any],
+    log: TextIO,
+    what: str = "job",
+    wait_seconds: float = 86400.0,
+    poll: float = 0.5,
+) -> Iterator[tuple[str, Any]]:
     """Yield (url, health info) of a free, healthy server, locked for this process.
 
     Servers are tried in the listed order; one that is down is skipped with a warning.
@@ -63,7 +71,7 @@ def lease(servers: Sequence[str], lock_dir: Path | str, health: Callable[[str], 
                 continue
             fd = _try_lock(lock_file(lock_dir, url))
             if fd is None:
-                continue   # another job holds this server
+                continue  # another job holds this server
             try:
                 try:
                     info = health(url)
@@ -76,14 +84,16 @@ def lease(servers: Sequence[str], lock_dir: Path | str, health: Callable[[str], 
                 return
             finally:
                 os.ftruncate(fd, 0)
-                os.close(fd)   # closing the descriptor releases the flock
+                os.close(fd)  # closing the descriptor releases the flock
         if all(u in down for u in servers):
             if len(servers) == 1:
                 raise down[servers[0]]
             raise Unreachable(", ".join(servers), "every listed server is down")
         if time.monotonic() >= deadline:
-            raise JobTimeout(f"{what}: no ComfyUI server became free in {wait_seconds:.0f} s; every one of "
-                             f"{servers} was busy with other jobs (run with --resources gpu={len(servers)} or fewer)")
+            raise JobTimeout(
+                f"{what}: no ComfyUI server became free in {wait_seconds:.0f} s; every one of "
+                f"{servers} was busy with other jobs (run with --resources gpu={len(servers)} or fewer)"
+            )
         if not waiting_said:
             print(f"comfyui: {what}: waiting for a free server (all busy with other jobs)", file=log, flush=True)
             waiting_said = True

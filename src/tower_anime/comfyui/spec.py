@@ -5,6 +5,7 @@ Everything that shapes the picture (prompt text, LoRAs, checkpoint, sampler sett
 workflow template's name) is in the spec, so Snakemake re-plans exactly the shots whose
 values changed. Servers, timeouts and retries are not: they never change a picture.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -42,13 +43,24 @@ def model_length(frames: int, step: int) -> int:
 
 def loras_of(characters: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One LoRA per character of the shot that has one, in the shot's order."""
-    return [{"name": c["lora"]["file"], "strength_model": c["lora"].get("strength_model", 0.8),
-             "strength_clip": c["lora"].get("strength_clip", 0.8)}
-            for c in characters if c.get("lora")]
+    return [
+        {
+            "name": c["lora"]["file"],
+            "strength_model": c["lora"].get("strength_model", 0.8),
+            "strength_clip": c["lora"].get("strength_clip", 0.8),
+        }
+        for c in characters
+        if c.get("lora")
+    ]
 
 
-def resolve_workflow(stage: str, shot: dict[str, Any], episode: dict[str, Any],
-                     characters: dict[str, dict[str, Any]], config: dict[str, Any]) -> str:
+def resolve_workflow(
+    stage: str,
+    shot: dict[str, Any],
+    episode: dict[str, Any],
+    characters: dict[str, dict[str, Any]],
+    config: dict[str, Any],
+) -> str:
     """The template's file name: shot > first character of the shot naming one > episode > config."""
     key = STAGE_KEYS[stage]
     if (shot.get("workflow") or {}).get(key):
@@ -66,8 +78,9 @@ def workflow_path(config: dict[str, Any], name: str) -> Path:
     return Path(config["comfyui"]["workflows_dir"]) / name
 
 
-def workflow_problems(story: _Story, config: dict[str, Any], key: str,
-                      config_file: Path | str = "config") -> list[ValidationProblem]:
+def workflow_problems(
+    story: _Story, config: dict[str, Any], key: str, config_file: Path | str = "config"
+) -> list[ValidationProblem]:
     """Every workflow template the comfyui backend of stage `key` (stills, clips) could use
     exists: one problem per bad name."""
     folder = Path(config["comfyui"]["workflows_dir"])
@@ -76,7 +89,9 @@ def workflow_problems(story: _Story, config: dict[str, Any], key: str,
 
     def check(file, field, name):
         if not (folder / name).is_file():
-            found.append(ValidationProblem(file, field, f"no workflow template {name!r} in {folder}; expected one of {have}"))
+            found.append(
+                ValidationProblem(file, field, f"no workflow template {name!r} in {folder}; expected one of {have}")
+            )
 
     check(config_file, f"comfyui.{key}.workflow", config["comfyui"][key]["workflow"])
     for cid, char in story.characters.items():
@@ -93,32 +108,53 @@ def workflow_problems(story: _Story, config: dict[str, Any], key: str,
     return found
 
 
-def still_fields(still: dict[str, Any], shot: dict[str, Any], episode: dict[str, Any],
-                 characters: dict[str, dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
+def still_fields(
+    still: dict[str, Any],
+    shot: dict[str, Any],
+    episode: dict[str, Any],
+    characters: dict[str, dict[str, Any]],
+    config: dict[str, Any],
+) -> dict[str, Any]:
     """The comfyui part of a still spec: its prompts and its render settings."""
     c = config["comfyui"]["stills"]
     return {
         "prompt": build_prompts("still", still, config["style"], config["prompts"]["dir"]),
         "comfyui": {
             "workflow": resolve_workflow("still", shot, episode, characters, config),
-            "checkpoint": c["checkpoint"], "steps": c["steps"], "cfg": c["cfg"],
-            "sampler": c["sampler"], "scheduler": c["scheduler"],
+            "checkpoint": c["checkpoint"],
+            "steps": c["steps"],
+            "cfg": c["cfg"],
+            "sampler": c["sampler"],
+            "scheduler": c["scheduler"],
             "loras": loras_of(still["characters"]),
         },
     }
 
 
-def clip_fields(still: dict[str, Any], frames: int, fps: float, shot: dict[str, Any], episode: dict[str, Any],
-                characters: dict[str, dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
+def clip_fields(
+    still: dict[str, Any],
+    frames: int,
+    fps: float,
+    shot: dict[str, Any],
+    episode: dict[str, Any],
+    characters: dict[str, dict[str, Any]],
+    config: dict[str, Any],
+) -> dict[str, Any]:
     """The comfyui part of a clip spec. `length` is what the model renders; the clip is
     trimmed to the shot's `frames` afterwards."""
     c = config["comfyui"]["clips"]
     return {
-        "prompt": build_prompts("clip", {**still, "frames": frames, "fps": fps}, config["style"], config["prompts"]["dir"]),
+        "prompt": build_prompts(
+            "clip", {**still, "frames": frames, "fps": fps}, config["style"], config["prompts"]["dir"]
+        ),
         "comfyui": {
             "workflow": resolve_workflow("clip", shot, episode, characters, config),
-            "checkpoint": c["checkpoint"], "text_encoder": c["text_encoder"], "steps": c["steps"],
-            "cfg": c["cfg"], "sampler": c["sampler"], "image_strength": c["image_strength"],
+            "checkpoint": c["checkpoint"],
+            "text_encoder": c["text_encoder"],
+            "steps": c["steps"],
+            "cfg": c["cfg"],
+            "sampler": c["sampler"],
+            "image_strength": c["image_strength"],
             "length": model_length(frames, c["length_step"]),
             "loras": loras_of(still["characters"]),
         },
@@ -135,19 +171,28 @@ def template_variables(stage: str, spec: dict[str, Any], prefix: str, image: str
     c = spec["comfyui"]
     still = spec if stage == "still" else spec["still"]
     variables = {
-        "prompt": spec["prompt"]["positive"], "negative_prompt": spec["prompt"]["negative"],
-        "seed": still["seed"], "width": still["width"], "height": still["height"],
-        "checkpoint": c["checkpoint"], "steps": c["steps"], "cfg": c["cfg"], "sampler": c["sampler"],
-        "loras": c["loras"], "filename_prefix": prefix,
-        "episode": still["episode"], "shot": still["shot"],
+        "prompt": spec["prompt"]["positive"],
+        "negative_prompt": spec["prompt"]["negative"],
+        "seed": still["seed"],
+        "width": still["width"],
+        "height": still["height"],
+        "checkpoint": c["checkpoint"],
+        "steps": c["steps"],
+        "cfg": c["cfg"],
+        "sampler": c["sampler"],
+        "loras": c["loras"],
+        "filename_prefix": prefix,
+        "episode": still["episode"],
+        "shot": still["shot"],
     }
     if c["loras"]:
         variables["lora"] = c["loras"][0]
     if stage == "still":
         variables["scheduler"] = c["scheduler"]
     else:
-        variables.update(frames=c["length"], fps=spec["fps"], text_encoder=c["text_encoder"],
-                         image_strength=c["image_strength"])
+        variables.update(
+            frames=c["length"], fps=spec["fps"], text_encoder=c["text_encoder"], image_strength=c["image_strength"]
+        )
         if image is not None:
             variables["image"] = image
     return variables

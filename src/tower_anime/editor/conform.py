@@ -4,6 +4,7 @@ dialogue stem, to prove that the timeline is the master to the frame and to the 
 The FFmpeg graph comes from the timeline's data: each clip's media (relative to the .otio file),
 its source range (a trim), the crossfades (Transitions) and the fades (Tower_Fade Effects),
 joined by the same xfade / concat / fade chain the master uses (episode/master.py)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -34,8 +35,7 @@ def conform_graph(timeline: dict, rows: list[dict]) -> str:
     return ";\n".join(pre + [graph])
 
 
-def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: dict,
-                    log: TextIO | None = None) -> dict:
+def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: dict, log: TextIO | None = None) -> dict:
     """Encode the picture of an .otio file as the master is encoded (config `output`): the same
     frames give the same decoded pictures. Returns the timeline dict it was built from."""
     otio_path = Path(otio_path)
@@ -46,10 +46,31 @@ def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: di
     with tempfile.TemporaryDirectory(prefix="tower-conform-") as tmp:
         graph = Path(tmp) / "graph.txt"
         graph.write_text(conform_graph(timeline, rows))
-        ffmpeg([*inputs, "-filter_complex_script", graph, "-map", "[vout]",
-                "-c:v", encoder(output_cfg["video_codec"]), "-preset", output_cfg["video_preset"],
-                "-crf", str(output_cfg["video_crf"]), "-pix_fmt", output_cfg["pix_fmt"], "-r", str(timeline["fps"]),
-                "-fflags", "+bitexact", "-y", str(out_video)], f"conform of {otio_path.name}", log)
+        ffmpeg(
+            [
+                *inputs,
+                "-filter_complex_script",
+                graph,
+                "-map",
+                "[vout]",
+                "-c:v",
+                encoder(output_cfg["video_codec"]),
+                "-preset",
+                output_cfg["video_preset"],
+                "-crf",
+                str(output_cfg["video_crf"]),
+                "-pix_fmt",
+                output_cfg["pix_fmt"],
+                "-r",
+                str(timeline["fps"]),
+                "-fflags",
+                "+bitexact",
+                "-y",
+                str(out_video),
+            ],
+            f"conform of {otio_path.name}",
+            log,
+        )
     return timeline
 
 
@@ -57,14 +78,17 @@ def decoded_frames(path: Path | str, width: int, height: int) -> np.ndarray:
     """Every frame of a file's picture as 8-bit YUV 4:2:0 planes, one row per frame."""
     import subprocess
 
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "rawvideo",
-                          "-pix_fmt", "yuv420p", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, width * height * 3 // 2)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def line_offsets(otio_path: Path | str, dialogue_stem: Path | str) -> list[tuple[str, int, int]]:
@@ -79,12 +103,12 @@ def line_offsets(otio_path: Path | str, dialogue_stem: Path | str) -> list[tuple
     margin = rate // 10
     for clip in dialogue_clips(tl):
         tempo = fx("atempo", f"{clip['tempo']:.4f}") if clip["tempo"] != 1.0 else NO_TEMPO
-        voice = _samples(otio_path.parent / clip["media"], rate, tempo)[clip["source_start"]:]
+        voice = _samples(otio_path.parent / clip["media"], rate, tempo)[clip["source_start"] :]
         lo = max(0, clip["start"] - margin)
-        window = stem[lo:clip["start"] + len(voice) + margin]
+        window = stem[lo : clip["start"] + len(voice) + margin]
         n = len(window) + len(voice)
         size = 1 << (n - 1).bit_length()
-        corr = np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(voice, size)), size)[:len(window)]
+        corr = np.fft.irfft(np.fft.rfft(window, size) * np.conj(np.fft.rfft(voice, size)), size)[: len(window)]
         out.append((clip["meta"].get("line", clip["name"]), clip["start"], lo + int(np.argmax(corr))))
     return out
 
@@ -100,8 +124,7 @@ def samples_args(path, rate: int, tempo: Filter = NO_TEMPO) -> list[str]:
 def _samples(path, rate: int, tempo: Filter = NO_TEMPO) -> np.ndarray:
     import subprocess
 
-    raw = subprocess.run(["ffmpeg", "-v", "error", *samples_args(path, rate, tempo)],
-                         capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", *samples_args(path, rate, tempo)], capture_output=True, check=True
+    ).stdout
     return np.frombuffer(raw, np.float32).astype(np.float64)
-
-

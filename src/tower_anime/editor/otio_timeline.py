@@ -16,6 +16,7 @@ Metadata under "tower": the timeline's (episode, fps, size, the plan's digest), 
 backend, prompts, QC result, its planned row), each line's (id, shot, placed start) and cue's.
 Media paths are relative to the folder of the .otio file.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,12 +43,17 @@ def _rel(path, folder) -> str:
 
 
 def _ref(path, folder, frames: int, rate: float) -> otio.schema.ExternalReference:
-    return otio.schema.ExternalReference(target_url=_rel(path, folder), available_range=TR(RT(0, rate), RT(frames, rate)))
+    return otio.schema.ExternalReference(
+        target_url=_rel(path, folder), available_range=TR(RT(0, rate), RT(frames, rate))
+    )
 
 
 def _fade(direction: str, frames: int, colour: str, by: str) -> otio.schema.Effect:
-    return otio.schema.Effect(name=f"fade {direction} {'from' if direction == 'in' else 'to'} {colour}", effect_name=FADE,
-                              metadata={"tower": {"fade": direction, "frames": frames, "colour": colour, "by": by}})
+    return otio.schema.Effect(
+        name=f"fade {direction} {'from' if direction == 'in' else 'to'} {colour}",
+        effect_name=FADE,
+        metadata={"tower": {"fade": direction, "frames": frames, "colour": colour, "by": by}},
+    )
 
 
 def _join(track: otio.schema.Track, rows: list[dict], rate: float, make_clip) -> None:
@@ -59,10 +65,15 @@ def _join(track: otio.schema.Track, rows: list[dict], rate: float, make_clip) ->
     for i, row in enumerate(rows):
         if row["crossfade_in"] and i:
             d = row["crossfade_in"]
-            track.append(otio.schema.Transition(
-                name=f"crossfade {d}f", transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-                in_offset=RT(heads[i], rate), out_offset=RT(d - heads[i], rate),
-                metadata={"tower": {"kind": "crossfade", "frames": d}}))
+            track.append(
+                otio.schema.Transition(
+                    name=f"crossfade {d}f",
+                    transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                    in_offset=RT(heads[i], rate),
+                    out_offset=RT(d - heads[i], rate),
+                    metadata={"tower": {"kind": "crossfade", "frames": d}},
+                )
+            )
         start = row["start_frame"] + heads[i]
         if start > cursor:
             track.append(otio.schema.Gap(source_range=TR(RT(0, rate), RT(start - cursor, rate))))
@@ -72,9 +83,18 @@ def _join(track: otio.schema.Track, rows: list[dict], rate: float, make_clip) ->
         cursor = start + row["frames"] - heads[i] - tails[i]
 
 
-def build_timeline(timeline: dict, shots: dict, music: dict, placement: dict, subtitles: list,
-                   reports: dict, paths: dict, folder: Path | str, sample_rate: int,
-                   timeline_json: str) -> otio.schema.Timeline:
+def build_timeline(
+    timeline: dict,
+    shots: dict,
+    music: dict,
+    placement: dict,
+    subtitles: list,
+    reports: dict,
+    paths: dict,
+    folder: Path | str,
+    sample_rate: int,
+    timeline_json: str,
+) -> otio.schema.Timeline:
     """The episode's OTIO timeline.
 
     timeline: plan.timeline(); shots / music: per shot / scene metadata (seed, backend, prompts...);
@@ -85,9 +105,17 @@ def build_timeline(timeline: dict, shots: dict, music: dict, placement: dict, su
     total = timeline["total_frames"]
     tl = otio.schema.Timeline(name=timeline["title"], global_start_time=RT(0, fps))
     tl.metadata["tower"] = {
-        "format": FORMAT, "episode": ep, "fps": fps, "width": timeline["width"], "height": timeline["height"],
-        "total_frames": total, "sample_rate": sample_rate, "plan": digest(timeline_json),
-        "fade_in_frames": timeline["fade_in_frames"], "fade_out_frames": timeline["fade_out_frames"]}
+        "format": FORMAT,
+        "episode": ep,
+        "fps": fps,
+        "width": timeline["width"],
+        "height": timeline["height"],
+        "total_frames": total,
+        "sample_rate": sample_rate,
+        "plan": digest(timeline_json),
+        "fade_in_frames": timeline["fade_in_frames"],
+        "fade_out_frames": timeline["fade_out_frames"],
+    }
 
     picture = otio.schema.Track(name="Picture", kind=otio.schema.TrackKind.Video)
     edges = shot_edges(timeline)
@@ -101,9 +129,12 @@ def build_timeline(timeline: dict, shots: dict, music: dict, placement: dict, su
         failed = [c["metric"] for c in report.get("checks", []) if not c.get("pass", True)]
         clip = otio.schema.Clip(name=sid, media_reference=_ref(paths["clips"][sid], folder, row["frames"], fps))
         clip.metadata["tower"] = {
-            **shots[sid], "shot": sid, "scene": row["scene"],
+            **shots[sid],
+            "shot": sid,
+            "scene": row["scene"],
             "planned": {k: row[k] for k in ("start_frame", "frames", "transition_in", "transition_frames")},
-            "qc": {"clip": report.get("pass"), "still": (report.get("still") or {}).get("pass"), "failed": failed}}
+            "qc": {"clip": report.get("pass"), "still": (report.get("still") or {}).get("pass"), "failed": failed},
+        }
         first, last = row["index"] == 0, row["index"] == len(rows) - 1
         if edge["fade_in"]:
             by = "episode_fade" if first else row["transition_in"]
@@ -124,23 +155,30 @@ def build_timeline(timeline: dict, shots: dict, music: dict, placement: dict, su
         if start > cursor:
             dialogue.append(otio.schema.Gap(source_range=TR(RT(0, sample_rate), RT(start - cursor, sample_rate))))
         played = round(length / cue["tempo"])
-        clip = otio.schema.Clip(name=f"{cue['speaker']}: {cue['text']}",
-                                media_reference=_ref(paths["voice"][cue["line"]], folder, length, sample_rate),
-                                source_range=TR(RT(0, sample_rate), RT(played, sample_rate)))
+        clip = otio.schema.Clip(
+            name=f"{cue['speaker']}: {cue['text']}",
+            media_reference=_ref(paths["voice"][cue["line"]], folder, length, sample_rate),
+            source_range=TR(RT(0, sample_rate), RT(played, sample_rate)),
+        )
         if cue["tempo"] != 1.0:
             clip.effects.append(otio.schema.LinearTimeWarp(name=f"tempo {cue['tempo']}", time_scalar=cue["tempo"]))
-        clip.metadata["tower"] = {k: cue[k] for k in ("line", "speaker", "text", "shot", "scene", "start", "end",
-                                                      "tempo", "window")}
+        clip.metadata["tower"] = {
+            k: cue[k] for k in ("line", "speaker", "text", "shot", "scene", "start", "end", "tempo", "window")
+        }
         dialogue.append(clip)
         cursor = start + played
 
     cues = otio.schema.Track(name="Music", kind=otio.schema.TrackKind.Audio)
-    scene_rows = [{**s, "crossfade_in": max(0, prev["start_frame"] + prev["frames"] - s["start_frame"]) if prev else 0}
-                  for prev, s in zip([None] + timeline["scenes"][:-1], timeline["scenes"])]
+    scene_rows = [
+        {**s, "crossfade_in": max(0, prev["start_frame"] + prev["frames"] - s["start_frame"]) if prev else 0}
+        for prev, s in zip([None] + timeline["scenes"][:-1], timeline["scenes"])
+    ]
 
     def cue_clip(row):
-        clip = otio.schema.Clip(name=f"music: {row['title']}",
-                                media_reference=_ref(paths["music"][row["scene"]], folder, row["frames"], fps))
+        clip = otio.schema.Clip(
+            name=f"music: {row['title']}",
+            media_reference=_ref(paths["music"][row["scene"]], folder, row["frames"], fps),
+        )
         clip.metadata["tower"] = {**music.get(row["scene"], {}), "scene": row["scene"]}
         return clip
 
@@ -152,23 +190,39 @@ def build_timeline(timeline: dict, shots: dict, music: dict, placement: dict, su
         track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
         track.enabled = False  # the alternative track set: switch it on instead of Dialogue + Music
         track.metadata["tower"] = {"track_set": "stems" if key != "mix" else "mix"}
-        track.append(otio.schema.Clip(name=name, media_reference=_ref(paths["stems"][key], folder, samples, sample_rate),
-                                      source_range=TR(RT(0, sample_rate), RT(samples, sample_rate))))
+        track.append(
+            otio.schema.Clip(
+                name=name,
+                media_reference=_ref(paths["stems"][key], folder, samples, sample_rate),
+                source_range=TR(RT(0, sample_rate), RT(samples, sample_rate)),
+            )
+        )
         tl.tracks.append(track)
 
     for s in timeline["scenes"]:
-        tl.tracks.markers.append(otio.schema.Marker(
-            name=s["title"], marked_range=TR(RT(s["start_frame"], fps), RT(s["frames"], fps)),
-            color=otio.schema.MarkerColor.PURPLE, metadata={"tower": {"kind": "scene", "scene": s["scene"]}}))
+        tl.tracks.markers.append(
+            otio.schema.Marker(
+                name=s["title"],
+                marked_range=TR(RT(s["start_frame"], fps), RT(s["frames"], fps)),
+                color=otio.schema.MarkerColor.PURPLE,
+                metadata={"tower": {"kind": "scene", "scene": s["scene"]}},
+            )
+        )
     for n, (a, b, text) in enumerate(subtitles, 1):
         ms_a, ms_b = round(a * 1000), round(b * 1000)
-        tl.tracks.markers.append(otio.schema.Marker(
-            name=text.replace("\n", " "), marked_range=TR(RT(ms_a, 1000), RT(ms_b - ms_a, 1000)),
-            color=otio.schema.MarkerColor.YELLOW, metadata={"tower": {"kind": "subtitle", "event": n, "text": text}}))
+        tl.tracks.markers.append(
+            otio.schema.Marker(
+                name=text.replace("\n", " "),
+                marked_range=TR(RT(ms_a, 1000), RT(ms_b - ms_a, 1000)),
+                color=otio.schema.MarkerColor.YELLOW,
+                metadata={"tower": {"kind": "subtitle", "event": n, "text": text}},
+            )
+        )
     return tl
 
 
 # --- exports through OTIO's adapters -------------------------------------------------------
+
 
 def _to_frames(tl: otio.schema.Timeline, fps: int) -> otio.schema.Timeline:
     """A copy with every time at the picture rate: FCP 7 XML and EDL count frames only (their
@@ -213,13 +267,20 @@ def export_edl(tl: otio.schema.Timeline, path: Path | str) -> None:
     otio.adapters.write_to_file(frames, str(path), adapter_name="cmx_3600")
 
 
-def write_timeline_files(tl: otio.schema.Timeline, otio_path: Path | str, fcp_path: Path | str | None = None,
-                         edl_path: Path | str | None = None) -> None:
+def write_timeline_files(
+    tl: otio.schema.Timeline,
+    otio_path: Path | str,
+    fcp_path: Path | str | None = None,
+    edl_path: Path | str | None = None,
+) -> None:
     """The .otio (and the exports), each written under a temporary name and renamed."""
     from ..fsutil import atomic_path
 
-    for path, writer in ((otio_path, lambda p: otio.adapters.write_to_file(tl, str(p), adapter_name="otio_json")),
-                         (fcp_path, lambda p: export_fcp_xml(tl, p)), (edl_path, lambda p: export_edl(tl, p))):
+    for path, writer in (
+        (otio_path, lambda p: otio.adapters.write_to_file(tl, str(p), adapter_name="otio_json")),
+        (fcp_path, lambda p: export_fcp_xml(tl, p)),
+        (edl_path, lambda p: export_edl(tl, p)),
+    ):
         if path is None:
             continue
         with atomic_path(path) as part:
@@ -227,6 +288,7 @@ def write_timeline_files(tl: otio.schema.Timeline, otio_path: Path | str, fcp_pa
 
 
 # --- reading a timeline back ---------------------------------------------------------------
+
 
 class TimelineError(TowerError):
     """A timeline Tower cannot read back."""
@@ -238,8 +300,10 @@ def read(path: Path | str) -> otio.schema.Timeline:
     except Exception as e:  # OTIO raises its own types, and ValueError / KeyError from JSON
         raise TimelineError(f"{path}: not a timeline OpenTimelineIO can read ({type(e).__name__}: {e})") from None
     if "tower" not in tl.metadata:
-        raise TimelineError(f"{path}: no Tower metadata; expected a timeline written by Tower "
-                            "(timelines/<ep>.otio) and edited, not made elsewhere")
+        raise TimelineError(
+            f"{path}: no Tower metadata; expected a timeline written by Tower "
+            "(timelines/<ep>.otio) and edited, not made elsewhere"
+        )
     return tl
 
 
@@ -267,9 +331,17 @@ def picture_rows(tl: otio.schema.Timeline) -> tuple[list[dict], list[str]]:
             continue
         meta = item.metadata.get("tower") or {}
         url = getattr(item.media_reference, "target_url", None)
-        row = {"shot": meta.get("shot"), "name": item.name, "media": url, "meta": meta,
-               "source_start": _frames(item.source_range.start_time, fps) if item.source_range else 0,
-               "transition_in": "cut", "transition_frames": 0, "fade_in": None, "fade_out": None}
+        row = {
+            "shot": meta.get("shot"),
+            "name": item.name,
+            "media": url,
+            "meta": meta,
+            "source_start": _frames(item.source_range.start_time, fps) if item.source_range else 0,
+            "transition_in": "cut",
+            "transition_frames": 0,
+            "fade_in": None,
+            "fade_out": None,
+        }
         head = 0
         if pending is not None:
             head = _frames(pending.in_offset, fps)
@@ -296,12 +368,18 @@ def picture_rows(tl: otio.schema.Timeline) -> tuple[list[dict], list[str]]:
         if row["transition_in"] == "cut" and fin and fin.get("by") in COLOURS:
             row["transition_in"] = fin["by"]
             row["transition_frames"] = fin["frames"] + (fout["frames"] if fout else 0)
-            if not fout or fout.get("by") != fin["by"] or dip_halves(row["transition_frames"]) != (fout["frames"], fin["frames"]):
-                problems.append(f"the {fin['by']} into {row['name']!r} has lost its other half (the fade out of "
-                                f"{before['name']!r})")
+            if (
+                not fout
+                or fout.get("by") != fin["by"]
+                or dip_halves(row["transition_frames"]) != (fout["frames"], fin["frames"])
+            ):
+                problems.append(
+                    f"the {fin['by']} into {row['name']!r} has lost its other half (the fade out of {before['name']!r})"
+                )
         elif fout and fout.get("by") in COLOURS and not (fin and fin.get("by") == fout["by"]):
-            problems.append(f"the {fout['by']} after {before['name']!r} has lost its other half (the fade in of "
-                            f"{row['name']!r})")
+            problems.append(
+                f"the {fout['by']} after {before['name']!r} has lost its other half (the fade in of {row['name']!r})"
+            )
     return rows, problems
 
 
@@ -311,14 +389,41 @@ def timeline_of(tl: otio.schema.Timeline) -> tuple[dict, list[dict]]:
     rows, problems = picture_rows(tl)
     if problems:
         raise TimelineError("the picture track cannot be rebuilt: " + "; ".join(problems))
-    fade_in = rows[0]["fade_in"]["frames"] if rows and rows[0]["fade_in"] and rows[0]["fade_in"]["by"] == "episode_fade" else 0
-    fade_out = rows[-1]["fade_out"]["frames"] if rows and rows[-1]["fade_out"] and rows[-1]["fade_out"]["by"] == "episode_fade" else 0
-    shots = [{"shot": r["shot"] or r["name"], "scene": r["meta"].get("scene"), "start_frame": r["start_frame"],
-              "frames": r["frames"], "transition_in": r["transition_in"], "transition_frames": r["transition_frames"]}
-             for r in rows]
+    fade_in = (
+        rows[0]["fade_in"]["frames"]
+        if rows and rows[0]["fade_in"] and rows[0]["fade_in"]["by"] == "episode_fade"
+        else 0
+    )
+    fade_out = (
+        rows[-1]["fade_out"]["frames"]
+        if rows and rows[-1]["fade_out"] and rows[-1]["fade_out"]["by"] == "episode_fade"
+        else 0
+    )
+    shots = [
+        {
+            "shot": r["shot"] or r["name"],
+            "scene": r["meta"].get("scene"),
+            "start_frame": r["start_frame"],
+            "frames": r["frames"],
+            "transition_in": r["transition_in"],
+            "transition_frames": r["transition_frames"],
+        }
+        for r in rows
+    ]
     total = max((r["start_frame"] + r["frames"] for r in rows), default=0)
-    return ({"episode": meta["episode"], "fps": meta["fps"], "width": meta["width"], "height": meta["height"],
-             "total_frames": total, "fade_in_frames": fade_in, "fade_out_frames": fade_out, "shots": shots}, rows)
+    return (
+        {
+            "episode": meta["episode"],
+            "fps": meta["fps"],
+            "width": meta["width"],
+            "height": meta["height"],
+            "total_frames": total,
+            "fade_in_frames": fade_in,
+            "fade_out_frames": fade_out,
+            "shots": shots,
+        },
+        rows,
+    )
 
 
 def dialogue_clips(tl: otio.schema.Timeline) -> list[dict]:
@@ -333,9 +438,15 @@ def dialogue_clips(tl: otio.schema.Timeline) -> list[dict]:
             continue
         span = track.range_of_child_at_index(index)
         tempo = next((e.time_scalar for e in item.effects if isinstance(e, otio.schema.LinearTimeWarp)), 1.0)
-        out.append({"name": item.name, "meta": item.metadata.get("tower") or {},
-                    "media": getattr(item.media_reference, "target_url", None),
-                    "start": round(span.start_time.rescaled_to(rate).value),
-                    "length": round(span.duration.rescaled_to(rate).value),
-                    "source_start": round(item.source_range.start_time.rescaled_to(rate).value), "tempo": tempo})
+        out.append(
+            {
+                "name": item.name,
+                "meta": item.metadata.get("tower") or {},
+                "media": getattr(item.media_reference, "target_url", None),
+                "start": round(span.start_time.rescaled_to(rate).value),
+                "length": round(span.duration.rescaled_to(rate).value),
+                "source_start": round(item.source_range.start_time.rescaled_to(rate).value),
+                "tempo": tempo,
+            }
+        )
     return out

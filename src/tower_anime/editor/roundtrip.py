@@ -7,6 +7,7 @@ shot dropped, doubled or moved to another scene, scenes reordered, a clip from o
 story, a gap, a transition added, removed or changed, a fade changed, a line trimmed, dropped,
 added or moved out of its shot. A head trim is kept as a length only (the clip is made again
 from its first frame), and said so."""
+
 from __future__ import annotations
 
 import copy
@@ -31,9 +32,9 @@ class EditRefused(TowerError):
 
 @dataclass
 class Edit:
-    frames: dict = field(default_factory=dict)      # shot -> (planned frames, edited frames)
-    order: dict = field(default_factory=dict)       # scene -> (planned shot order, edited order)
-    at: dict = field(default_factory=dict)          # line -> (shot, position, old at or None, new at)
+    frames: dict = field(default_factory=dict)  # shot -> (planned frames, edited frames)
+    order: dict = field(default_factory=dict)  # scene -> (planned shot order, edited order)
+    at: dict = field(default_factory=dict)  # line -> (shot, position, old at or None, new at)
     notes: list = field(default_factory=list)
     refused: list = field(default_factory=list)
 
@@ -62,12 +63,15 @@ def read_edit(edited: Path | str, plan: EpisodePlan, placement: dict | None = No
     if meta.get("episode") != plan.id:
         raise EditRefused(f"{edited} is a timeline of episode {meta.get('episode')!r}, not {plan.id!r}")
     if meta.get("plan") != digest(dumps(plan.timeline())):
-        raise EditRefused(f"the story of {plan.id} changed since {edited} was written: build timelines/{plan.id}.otio "
-                          "again and make the edit on it")
+        raise EditRefused(
+            f"the story of {plan.id} changed since {edited} was written: build timelines/{plan.id}.otio "
+            "again and make the edit on it"
+        )
     rows, problems = picture_rows(tl)
     edit.refused += problems
-    edit.refused += [f"a second picture track {t.name!r}: the story has one picture" for t in tl.video_tracks()[1:]
-                     if len(t)]
+    edit.refused += [
+        f"a second picture track {t.name!r}: the story has one picture" for t in tl.video_tracks()[1:] if len(t)
+    ]
     planned = {r["shot"]: r for r in plan.shots}
     seen = {}
     for r in rows:
@@ -92,15 +96,19 @@ def read_edit(edited: Path | str, plan: EpisodePlan, placement: dict | None = No
             else:
                 blocks.append((scene, [r["shot"]]))
     if [b[0] for b in blocks] != scene_order:
-        for scene, shots in blocks:
+        for _scene, shots in blocks:
             for sid in shots:
                 home = planned[sid]["scene"]
                 if [b[0] for b in blocks].count(home) > 1:
-                    edit.refused.append(f"shot {sid} of scene {home} was moved out of its scene (the story keeps each "
-                                        "scene's shots together: move it in the story)")
+                    edit.refused.append(
+                        f"shot {sid} of scene {home} was moved out of its scene (the story keeps each "
+                        "scene's shots together: move it in the story)"
+                    )
         if len(set(b[0] for b in blocks)) == len(blocks):
-            edit.refused.append(f"the scenes were reordered ({' '.join(b[0] for b in blocks)}; the story has "
-                                f"{' '.join(scene_order)}): reorder them in the story")
+            edit.refused.append(
+                f"the scenes were reordered ({' '.join(b[0] for b in blocks)}; the story has "
+                f"{' '.join(scene_order)}): reorder them in the story"
+            )
     else:
         for scene, shots in blocks:
             old = [r["shot"] for r in plan.shots if r["scene"] == scene]
@@ -113,24 +121,33 @@ def read_edit(edited: Path | str, plan: EpisodePlan, placement: dict | None = No
         if sid not in planned:
             continue
         p = planned[sid]
-        want = (p["transition_in"], p["transition_frames"]) if sid == next(
-            (b[1][0] for b in blocks if b[0] == p["scene"]), None) else ("cut", 0)
+        want = (
+            (p["transition_in"], p["transition_frames"])
+            if sid == next((b[1][0] for b in blocks if b[0] == p["scene"]), None)
+            else ("cut", 0)
+        )
         if (r["transition_in"], r["transition_frames"]) != want and rows.index(r) > 0:
             where = "into scene " + p["scene"] if sid in first_of_scene else f"inside scene {p['scene']}"
-            edit.refused.append(f"the transition before shot {sid} ({where}) is {r['transition_in']} "
-                                f"{r['transition_frames']}f, the story's is {want[0]} {want[1]}f: change `transition` "
-                                "in the story")
+            edit.refused.append(
+                f"the transition before shot {sid} ({where}) is {r['transition_in']} "
+                f"{r['transition_frames']}f, the story's is {want[0]} {want[1]}f: change `transition` "
+                "in the story"
+            )
         if p["frames"] != r["frames"]:
             edit.frames[sid] = (p["frames"], r["frames"])
         if r["source_start"]:
-            edit.notes.append(f"shot {sid} was trimmed by {r['source_start']} frame(s) at its head: the story keeps "
-                              "its length only, and the clip is made again over that length from its first frame")
+            edit.notes.append(
+                f"shot {sid} was trimmed by {r['source_start']} frame(s) at its head: the story keeps "
+                "its length only, and the clip is made again over that length from its first frame"
+            )
     for key, row in (("fade_in", rows[0] if rows else None), ("fade_out", rows[-1] if rows else None)):
         fade = row[key] if row else None
         frames = fade["frames"] if fade and fade.get("by") == "episode_fade" else 0
         if row is not None and frames != plan.timeline()[f"{key}_frames"]:
-            edit.refused.append(f"the episode's {key.replace('_', ' ')} is {frames} frames, the story's "
-                                f"{plan.timeline()[f'{key}_frames']}: set {key}_seconds in the story")
+            edit.refused.append(
+                f"the episode's {key.replace('_', ' ')} is {frames} frames, the story's "
+                f"{plan.timeline()[f'{key}_frames']}: set {key}_seconds in the story"
+            )
     _lines(tl, plan, rows, edit)
     return edit
 
@@ -144,15 +161,19 @@ def _lines(tl, plan, rows, edit: Edit) -> None:
     for clip in dialogue_clips(tl):
         lid = clip["meta"].get("line")
         if lid not in cues:
-            edit.refused.append(f"audio clip {clip['name']!r} ({clip['media']}) on the Dialogue track is not a line "
-                                "of the story: write lines in the story")
+            edit.refused.append(
+                f"audio clip {clip['name']!r} ({clip['media']}) on the Dialogue track is not a line "
+                "of the story: write lines in the story"
+            )
             continue
         found.add(lid)
         cue, placed = cues[lid], clip["meta"]
         played = round(round(placed["end"] * 1000 - placed["start"] * 1000) * rate / 1000)
         if clip["source_start"] or abs(clip["length"] - played) > rate // 100 or clip["tempo"] != placed["tempo"]:
-            edit.refused.append(f"line {lid} was trimmed or retimed ({placed['end'] - placed['start']:.3f} s -> "
-                                f"{clip['length'] / rate:.3f} s): the story cannot trim a voice; shorten its text")
+            edit.refused.append(
+                f"line {lid} was trimmed or retimed ({placed['end'] - placed['start']:.3f} s -> "
+                f"{clip['length'] / rate:.3f} s): the story cannot trim a voice; shorten its text"
+            )
             continue
         row = by_shot.get(cue["shot"])
         if row is None:
@@ -166,9 +187,11 @@ def _lines(tl, plan, rows, edit: Edit) -> None:
             continue
         end = start + clip["length"] / rate
         if start < shot_start or end > (row["start_frame"] + row["frames"]) / fps:
-            edit.refused.append(f"line {lid} was moved out of its shot {cue['shot']} (to {start:.3f}-{end:.3f} s; "
-                                f"the shot spans {shot_start:.3f}-{(row['start_frame'] + row['frames']) / fps:.3f} s): "
-                                "a line belongs to its shot")
+            edit.refused.append(
+                f"line {lid} was moved out of its shot {cue['shot']} (to {start:.3f}-{end:.3f} s; "
+                f"the shot spans {shot_start:.3f}-{(row['start_frame'] + row['frames']) / fps:.3f} s): "
+                "a line belongs to its shot"
+            )
             continue
         position = int(lid.rsplit("_l", 1)[1]) - 1
         edit.at[lid] = (cue["shot"], position, None, offset_new)
@@ -178,6 +201,7 @@ def _lines(tl, plan, rows, edit: Edit) -> None:
 
 
 # --- writing it into the story ---------------------------------------------------------------
+
 
 def _apply_to(doc, edit: Edit) -> None:
     """The edit on an episode document (plain or ruamel), in place."""
@@ -192,7 +216,7 @@ def _apply_to(doc, edit: Edit) -> None:
                 if "duration" in shot:
                     del shot["duration"]
                 shot["frames"] = edit.frames[shot["id"]][1]
-            for lid, (sid, position, _, new) in edit.at.items():
+            for _lid, (sid, position, _, new) in edit.at.items():
                 if sid == shot["id"]:
                     shot["dialogue"][position]["at"] = new
 
@@ -249,8 +273,9 @@ def apply_database(edit: Edit, ep: str, config: dict) -> str:
         if ep not in episodes:
             raise EditRefused(f"{db.display} has no episode {ep!r}; nothing was written")
         edited = apply_plain(edit, episodes[ep])
-        docs = {e: (copy.deepcopy(edited if e == ep else d), f"{db.display} (episode {e})")
-                for e, d in episodes.items()}
+        docs = {
+            e: (copy.deepcopy(edited if e == ep else d), f"{db.display} (episode {e})") for e, d in episodes.items()
+        }
         try:
             story = story_from_documents(copy.deepcopy(characters_doc), docs, f"{db.display} (characters)")
             plan_story(story, config)

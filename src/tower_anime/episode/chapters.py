@@ -1,4 +1,5 @@
 """FFMETADATA with the episode title and one chapter per scene, for `-map_chapters`."""
+
 from __future__ import annotations
 
 
@@ -18,6 +19,12 @@ def ffmetadata(timeline: dict) -> str:
         # a crossfade overlaps two scenes; the chapter changes where the next scene starts
         end_frame = scenes[i + 1]["start_frame"] if i + 1 < len(scenes) else scene["start_frame"] + scene["frames"]
         end = round(end_frame * 1000 / fps)
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}",
-                  f"title={_escape(scene['title'])}", ""]
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={start}",
+            f"END={end}",
+            f"title={_escape(scene['title'])}",
+            "",
+        ]
     return "\n".join(lines)

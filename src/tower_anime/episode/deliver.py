@@ -1,4 +1,5 @@
 """Delivery: the master becomes episodes/<ep>.mkv only when its QC reports pass."""
+
 from __future__ import annotations
 
 import shutil

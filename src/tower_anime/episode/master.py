@@ -1,19 +1,18 @@
 """One FFmpeg run that joins the clips (cuts and crossfades), lays the mix under them and
 muxes subtitles, chapters and the title into the episode MKV (H.264 + Opus)."""
+
 import struct
 import tempfile
 from pathlib import Path
-from typing import Sequence
 
-from .. import lang
+from .. import lang, verify_output
 from ..errors import MediaError
-from .. import verify_output
 from ..fsutil import atomic_path
 from ..media import encoder, ffmpeg, probe
-from .transitions import shot_edges
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
 from .subtitles import srt_time
+from .transitions import shot_edges
 
 
 def _fade_out(n: int, frames: int, fps: int, colour: str) -> str:
@@ -23,8 +22,7 @@ def _fade_out(n: int, frames: int, fps: int, colour: str) -> str:
     FFmpeg's frame-counted fade-out first dims the frame after its start frame, which would
     have to be -1 when the fade is the whole shot; its time-based form computes the level from
     each frame's time, so the frames are stamped 1..frames for it and back to 0..frames-1."""
-    return (f"setpts=PTS+1,fade=t=out:st={(frames - n) / fps:.6f}:d={n / fps:.6f}:c={colour},"
-            f"setpts=PTS-1")
+    return f"setpts=PTS+1,fade=t=out:st={(frames - n) / fps:.6f}:d={n / fps:.6f}:c={colour},setpts=PTS-1"
 
 
 def video_graph(timeline: dict) -> str:
@@ -65,9 +63,11 @@ def video_graph(timeline: dict) -> str:
             # keeps its real frames paired; the clone meets P = 0 (the later shot alone, as
             # wanted there) or is dropped at the end, either way one frame at the right place
             c = d / (d + 1)
-            parts.append(f"{current}tpad=stop=1:stop_mode=clone[p{i}];\n"
-                         f"[p{i}][v{i}]xfade=transition=custom:expr='B+(A-B)*P*{c:.6f}+0.5'"
-                         f":duration={d / fps:.6f}:offset={(length - d) / fps:.6f},{tb}{out}")
+            parts.append(
+                f"{current}tpad=stop=1:stop_mode=clone[p{i}];\n"
+                f"[p{i}][v{i}]xfade=transition=custom:expr='B+(A-B)*P*{c:.6f}+0.5'"
+                f":duration={d / fps:.6f}:offset={(length - d) / fps:.6f},{tb}{out}"
+            )
             length += shot["frames"] - d
         else:
             # concat runs in microseconds: back to frame numbers for the next xfade
@@ -112,13 +112,13 @@ def set_matroska_duration(path, seconds: float) -> None:
     sound (measured). `seconds` is the end of the longest stream as it is played."""
     with open(path, "r+b") as f:
         head = f.read(1 << 16)
-        info = head.find(b"\x15\x49\xa9\x66")          # the Info element
-        scale = head.find(b"\x2a\xd7\xb1", info)        # TimestampScale, ns per tick
-        at = head.find(b"\x44\x89\x88", info)           # Duration, written as an 8-byte float
+        info = head.find(b"\x15\x49\xa9\x66")  # the Info element
+        scale = head.find(b"\x2a\xd7\xb1", info)  # TimestampScale, ns per tick
+        at = head.find(b"\x44\x89\x88", info)  # Duration, written as an 8-byte float
         if info < 0 or scale < 0 or at < 0:
             raise MediaError(f"{path}: no Matroska Info/Duration in the first 64 KiB; cannot set its duration")
         size = head[scale + 3] & 0x7F if head[scale + 3] & 0x80 else None
-        ticks = int.from_bytes(head[scale + 4:scale + 4 + size], "big") if size else 1_000_000
+        ticks = int.from_bytes(head[scale + 4 : scale + 4 + size], "big") if size else 1_000_000
         f.seek(at + 3)
         f.write(struct.pack(">d", seconds * 1e9 / ticks))
 
@@ -139,7 +139,7 @@ def set_chapter_language(path, code: str) -> int:
             return 0
         first = data[at + 4]
         width = 8 - first.bit_length() + 1  # EBML variable-size integer: its length from the first byte
-        size = int.from_bytes(bytes([first & (0xFF >> width)]) + data[at + 5:at + 4 + width], "big")
+        size = int.from_bytes(bytes([first & (0xFF >> width)]) + data[at + 5 : at + 4 + width], "big")
         start, end = at + 4 + width, at + 4 + width + size
         found, i = 0, data.find(b"\x43\x7c\x83und", start, end)  # ChapLanguage, 3 bytes, "und"
         while i >= 0:
@@ -156,27 +156,55 @@ def _stream_tags(timeline: dict, output_cfg: dict, languages: dict | None, track
     player's menu."""
     if languages is None:  # one track in the configured language, as before tracks had languages
         code = output_cfg["subtitle_language"]
-        languages = {"audio": code, "audio_languages": [code], "chapters": None,
-                     "subtitles": [{"lang": code, "name": lang.name(code), "default": True, "forced": False}]}
+        languages = {
+            "audio": code,
+            "audio_languages": [code],
+            "chapters": None,
+            "subtitles": [{"lang": code, "name": lang.name(code), "default": True, "forced": False}],
+        }
     subs = languages["subtitles"]
     if len(subs) != tracks:
         raise MediaError(f"{tracks} subtitle file(s) for {len(subs)} subtitle track(s) {[t['lang'] for t in subs]}")
     spoken = [lang.name(c) for c in languages.get("audio_languages") or [languages["audio"]]]
     spoken = ["Music and effects"] if languages["audio"] == "zxx" else spoken
     channels = {1: "mono", 2: "stereo"}.get(output_cfg["audio_channels"], f"{output_cfg['audio_channels']} channels")
-    args = ["-default_mode", "passthrough",  # the flags below, not FFmpeg's guess
-            "-disposition:v:0", "default", "-metadata:s:v:0", f"title=Picture ({timeline['width']}x{timeline['height']})",
-            "-disposition:a:0", "default", "-metadata:s:a:0", f"language={languages['audio']}",
-            "-metadata:s:a:0", f"title={', '.join(spoken)} ({channels})"]
+    args = [
+        "-default_mode",
+        "passthrough",  # the flags below, not FFmpeg's guess
+        "-disposition:v:0",
+        "default",
+        "-metadata:s:v:0",
+        f"title=Picture ({timeline['width']}x{timeline['height']})",
+        "-disposition:a:0",
+        "default",
+        "-metadata:s:a:0",
+        f"language={languages['audio']}",
+        "-metadata:s:a:0",
+        f"title={', '.join(spoken)} ({channels})",
+    ]
     for i, t in enumerate(subs):
         flags = "+".join(f for f in ("default", "forced") if t[f]) or "0"
-        args += [f"-disposition:s:{i}", flags, f"-metadata:s:s:{i}", f"language={t['lang']}",
-                 f"-metadata:s:s:{i}", f"title={t['name']}"]
+        args += [
+            f"-disposition:s:{i}",
+            flags,
+            f"-metadata:s:s:{i}",
+            f"language={t['lang']}",
+            f"-metadata:s:s:{i}",
+            f"title={t['name']}",
+        ]
     return args
 
 
-def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mkv, output_cfg: dict,
-                     log=None, languages: dict | None = None) -> None:
+def assemble_episode(
+    timeline: dict,
+    clip_paths: list,
+    mix_wav,
+    srt_path,
+    out_mkv,
+    output_cfg: dict,
+    log=None,
+    languages: dict | None = None,
+) -> None:
     """clip_paths in timeline order. Writes out_mkv atomically: exactly total_frames frames at
     fps, the mix under them from the first to the last frame, subtitles cut at the picture's end.
 
@@ -195,8 +223,9 @@ def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mk
         subs = []
         for i, src in enumerate(srt_paths):
             subs.append(Path(tmp) / f"subs{i}.srt")
-            subs[-1].write_text(clip_srt(Path(src).read_text(encoding="utf-8"), timeline["total_frames"] / fps),
-                                encoding="utf-8")
+            subs[-1].write_text(
+                clip_srt(Path(src).read_text(encoding="utf-8"), timeline["total_frames"] / fps), encoding="utf-8"
+            )
         inputs = []
         for p in clip_paths:
             inputs += ["-i", p]
@@ -208,27 +237,61 @@ def assemble_episode(timeline: dict, clip_paths: list, mix_wav, srt_path, out_mk
         sub_maps = [a for i in range(len(subs)) for a in ("-map", f"{n + 1 + i}:s")]
         complete = lambda p: verify_output.video(p, frames=timeline["total_frames"], audio=True)  # noqa: E731
         with atomic_path(out_mkv, check=complete) as part:
-            ffmpeg([
-                *inputs, "-filter_complex_script", graph,
-                "-map", "[vout]", "-map", f"{n}:a", *sub_maps, "-map_chapters", str(chapters),
-                "-map_metadata", str(chapters),
-                # the delivery format from config `output`, which the episode gate checks too
-                "-c:v", encoder(output_cfg["video_codec"]), "-preset", output_cfg["video_preset"],
-                "-crf", str(output_cfg["video_crf"]), "-pix_fmt", output_cfg["pix_fmt"], "-r", str(fps),
-                "-c:a", encoder(output_cfg["audio_codec"]), "-b:a", output_cfg["audio_bitrate"],
-                "-ar", str(output_cfg["sample_rate"]), "-ac", str(output_cfg["audio_channels"]),
-                "-c:s", encoder(output_cfg["subtitle_codec"]), *tags,
-                "-metadata", f"title={timeline['title']}",
-                # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
-                "-avoid_negative_ts", "disabled",
-                # the Matroska muxer otherwise writes a random segment UID and the date: two
-                # builds of the same episode differed only there (tests/test_reproducible.py)
-                "-fflags", "+bitexact",
-                part,
-            ], f"episode {timeline['episode']}", log)
+            ffmpeg(
+                [
+                    *inputs,
+                    "-filter_complex_script",
+                    graph,
+                    "-map",
+                    "[vout]",
+                    "-map",
+                    f"{n}:a",
+                    *sub_maps,
+                    "-map_chapters",
+                    str(chapters),
+                    "-map_metadata",
+                    str(chapters),
+                    # the delivery format from config `output`, which the episode gate checks too
+                    "-c:v",
+                    encoder(output_cfg["video_codec"]),
+                    "-preset",
+                    output_cfg["video_preset"],
+                    "-crf",
+                    str(output_cfg["video_crf"]),
+                    "-pix_fmt",
+                    output_cfg["pix_fmt"],
+                    "-r",
+                    str(fps),
+                    "-c:a",
+                    encoder(output_cfg["audio_codec"]),
+                    "-b:a",
+                    output_cfg["audio_bitrate"],
+                    "-ar",
+                    str(output_cfg["sample_rate"]),
+                    "-ac",
+                    str(output_cfg["audio_channels"]),
+                    "-c:s",
+                    encoder(output_cfg["subtitle_codec"]),
+                    *tags,
+                    "-metadata",
+                    f"title={timeline['title']}",
+                    # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
+                    "-avoid_negative_ts",
+                    "disabled",
+                    # the Matroska muxer otherwise writes a random segment UID and the date: two
+                    # builds of the same episode differed only there (tests/test_reproducible.py)
+                    "-fflags",
+                    "+bitexact",
+                    part,
+                ],
+                f"episode {timeline['episode']}",
+                log,
+            )
             if languages and languages.get("chapters"):
                 set_chapter_language(part, languages["chapters"])
             # the longest stream as heard: the picture, unless the mix or a subtitle runs on
             events = [e for s in subs for e in parse_srt(s.read_text(encoding="utf-8"))]
-            set_matroska_duration(part, max(timeline["total_frames"] / fps, _seconds_of(mix_wav),
-                                            max((e[1] for e in events), default=0.0)))
+            set_matroska_duration(
+                part,
+                max(timeline["total_frames"] / fps, _seconds_of(mix_wav), max((e[1] for e in events), default=0.0)),
+            )

@@ -11,6 +11,7 @@ not fit even then stops the build with what to change.
 One rule writes the result (build/<ep>/placement.json); the mix, the subtitles and the
 episode gate all read that file, so they cannot disagree.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,7 +67,8 @@ def _refuse(cues, durations, top, limit):
         f"the dialogue of shot {shot} ({lines}) needs {need:.2f} s but the shot leaves {room:.2f} s for it, "
         f"and {top}x faster (voice.max_tempo) is not enough; give shot {shot} about {need - room:.2f} s more "
         "(frames or duration), shorten its lines, raise voice.max_tempo, or use voice.fit_lines: grow with "
-        "a slower voice.speaking_rate so the plan grows it")
+        "a slower voice.speaking_rate so the plan grows it"
+    )
 
 
 def place_lines(cues: list[dict], durations: dict) -> list[dict]:
@@ -79,6 +81,13 @@ def place_lines(cues: list[dict], durations: dict) -> list[dict]:
         group = list(group)
         tempo = _shot_tempo(group, durations)
         for cue, (start, end, _) in zip(group, _place(group, durations, tempo)):
-            placed.append({**cue, "start": start, "end": round(end, 3), "tempo": tempo,
-                           "voice_seconds": round(durations[cue["line"]], 4)})
+            placed.append(
+                {
+                    **cue,
+                    "start": start,
+                    "end": round(end, 3),
+                    "tempo": tempo,
+                    "voice_seconds": round(durations[cue["line"]], 4),
+                }
+            )
     return placed

@@ -5,6 +5,7 @@ Browsers do not play Matroska with H.264 and SubRip (Chromium's demuxer takes Ma
 WebM: VP8/VP9/AV1 with Opus/Vorbis), and H.264 itself plays only where the browser was built
 with proprietary codecs. VP9/Opus WebM plays in every current browser. The subtitles and the
 chapters are read back from the master, so the preview shows what the master carries."""
+
 import json
 from pathlib import Path
 from typing import TextIO
@@ -33,8 +34,14 @@ def chapters_vtt(chapters: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def make_preview(master: str | Path, out_video: str | Path, out_subtitles: str | Path, out_chapters: str | Path,
-                 settings: dict, log: TextIO | None = None) -> dict:
+def make_preview(
+    master: str | Path,
+    out_video: str | Path,
+    out_subtitles: str | Path,
+    out_chapters: str | Path,
+    settings: dict,
+    log: TextIO | None = None,
+) -> dict:
     """Encode the preview and write its two WebVTT tracks; returns what the master held.
 
     settings: review.preview of the config (video_bitrate, audio_bitrate, cpu_used)."""
@@ -45,16 +52,38 @@ def make_preview(master: str | Path, out_video: str | Path, out_subtitles: str |
     with atomic_path(out_video) as tmp:
         # realtime deadline with a high cpu-used: a preview for eyes, encoded in about the
         # programme's running time on 2 cores (the master stays the reference)
-        args = ["-i", str(master), "-map", "0:v:0", "-c:v", "libvpx-vp9", "-deadline", "realtime",
-                "-cpu-used", str(settings["cpu_used"]), "-row-mt", "1", "-b:v", settings["video_bitrate"],
-                "-pix_fmt", "yuv420p", "-map_chapters", "-1", "-map_metadata", "-1"]
+        args = [
+            "-i",
+            str(master),
+            "-map",
+            "0:v:0",
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            str(settings["cpu_used"]),
+            "-row-mt",
+            "1",
+            "-b:v",
+            settings["video_bitrate"],
+            "-pix_fmt",
+            "yuv420p",
+            "-map_chapters",
+            "-1",
+            "-map_metadata",
+            "-1",
+        ]
         if has_audio:
             args += ["-map", "0:a:0", "-c:a", "libopus", "-b:a", settings["audio_bitrate"]]
         ffmpeg([*args, "-f", "webm", str(tmp)], f"encoding the preview of {master}", log)
     if has_subs:
         with atomic_path(out_subtitles) as tmp:
-            ffmpeg(["-i", str(master), "-map", "0:s:0", "-c:s", "webvtt", "-f", "webvtt", str(tmp)],
-                   f"writing the subtitles of {master} as WebVTT", log)
+            ffmpeg(
+                ["-i", str(master), "-map", "0:s:0", "-c:s", "webvtt", "-f", "webvtt", str(tmp)],
+                f"writing the subtitles of {master} as WebVTT",
+                log,
+            )
     else:
         write_text_atomic(out_subtitles, "WEBVTT\n\n")
     chapters = info.get("chapters", [])

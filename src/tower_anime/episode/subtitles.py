@@ -7,11 +7,12 @@ milliseconds, and a limit met on unrounded times can be broken by the rounding (
 written at 17.0 characters a second measured 17.42 once muxed). A placed line is a dict with
 line, text, start, end (its voice) and window (the span its events must lie in).
 """
+
 import functools
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from ..errors import MediaError
 from ..lang import is_wide, join_rows, text_width
@@ -22,6 +23,7 @@ Event = tuple[float, float, str]  # (start s, end s, text with rows joined by "\
 @dataclass(frozen=True)
 class Limits:
     """The `subtitles` limits in the units the writer works in (characters, milliseconds)."""
+
     max_chars_per_line: int
     max_lines: int
     max_chars_per_second: float
@@ -49,17 +51,21 @@ def subtitle_limits(settings: Mapping, fps: float, language: str | None = None) 
     track in `language` (ISO 639-2) when given."""
     settings = limits_for(settings, language)
     limits = Limits(
-        max_chars_per_line=settings["max_chars_per_line"], max_lines=settings["max_lines"],
+        max_chars_per_line=settings["max_chars_per_line"],
+        max_lines=settings["max_lines"],
         max_chars_per_second=settings["max_chars_per_second"],
         min_ms=_ms_at_least(settings["min_duration_frames"], fps),
         max_ms=math.floor(round(settings["max_duration_seconds"] * 1000, 6)),
         gap_ms=_ms_at_least(settings["min_gap_frames"], fps),
         lead_ms=math.floor(round(settings["lead_frames"] * 1000 / fps, 6)),
-        half_width=settings.get("half_width", 1.0))
+        half_width=settings.get("half_width", 1.0),
+    )
     if limits.min_ms > limits.max_ms:
-        raise MediaError(f"subtitles.min_duration_frames ({settings['min_duration_frames']} frames at {fps} fps) "
-                         f"is longer than subtitles.max_duration_seconds ({settings['max_duration_seconds']} s); "
-                         "lower the first or raise the second")
+        raise MediaError(
+            f"subtitles.min_duration_frames ({settings['min_duration_frames']} frames at {fps} fps) "
+            f"is longer than subtitles.max_duration_seconds ({settings['max_duration_seconds']} s); "
+            "lower the first or raise the second"
+        )
     return limits
 
 
@@ -84,16 +90,20 @@ def _need_ms(chars: float, limits: Limits) -> int:
 # between any two characters, best after 。！？ then after 、 then where hiragana (a particle
 # or an ending) meets the next word; never before closing punctuation, a small kana or the
 # long-vowel mark, nor after an opening bracket (kinsoku shori).
-_CONJ_PREP_REL = set("""and but or nor so yet for because although though while whereas if unless
+_CONJ_PREP_REL = set(
+    """and but or nor so yet for because although though while whereas if unless
 until since when whenever where wherever after before once than that which who whom whose what
 to of in on at by with from into onto about over under through between against without within
-across along around behind beyond during toward towards upon like as near past via""".split())
-_GLUE = _CONJ_PREP_REL | set("""a an the this these those my your his her its our their some any no
+across along around behind beyond during toward towards upon like as near past via""".split()
+)
+_GLUE = _CONJ_PREP_REL | set(
+    """a an the this these those my your his her its our their some any no
 every each either neither another such all both few many much more most several i you he she we
 they it is are was were be been am has have had do does did will would shall should can could may
 might must not don't can't won't isn't aren't very too quite rather really just old new big small
 little good bad great long short last first next other same whole young dark bright red blue green
-black white high low full empty mr mrs ms dr""".split())
+black white high low full empty mr mrs ms dr""".split()
+)
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]」』）]*$")
 _CLAUSE_END = re.compile(r"([,;:—–、，；：]|--)[\"'”’)\]」』）]*$")
 _DASH = re.compile(r"^([—–-]|--)")
@@ -120,8 +130,11 @@ def _units(text: str) -> list[str]:
     units, cur = [], ""
     for i, ch in enumerate(text):
         prev = text[i - 1] if i else ""
-        can_break = bool(cur) and ch != " " and (
-            prev == " " or ((is_wide(prev) or is_wide(ch)) and ch not in _NO_START and prev not in _NO_END))
+        can_break = (
+            bool(cur)
+            and ch != " "
+            and (prev == " " or ((is_wide(prev) or is_wide(ch)) and ch not in _NO_START and prev not in _NO_END))
+        )
         if can_break:
             units.append(cur)
             cur = ""
@@ -165,7 +178,7 @@ def _layout(units: Sequence[str], costs: Sequence[float], i: int, j: int, limits
         best = {(0, i): (0.0, [])}
         for r in range(1, rows + 1):
             for b in range(i + 1, j + 1):
-                for a in ([i] if r == 1 else range(i + 1, b)):
+                for a in [i] if r == 1 else range(i + 1, b):
                     prev = best.get((r - 1, a))
                     if prev is None or width(a, b) > limits.max_chars_per_line:
                         continue
@@ -222,8 +235,7 @@ def _split_events(units: Sequence[str], limits: Limits, at_least: int = 1) -> li
         nxt = {}
         for i, (cost, starts) in layer.items():
             for j in range(i + 1, reach[i] + 1 if i < n else i):
-                c = (cost + (costs[i] if i else 0.0) + _EVEN * abs(offsets[j] - offsets[i] - ideal)
-                     + layout(i, j)[0])
+                c = cost + (costs[i] if i else 0.0) + _EVEN * abs(offsets[j] - offsets[i] - ideal) + layout(i, j)[0]
                 if j not in nxt or c < nxt[j][0]:
                     nxt[j] = (c, starts + [i])
         layer = nxt
@@ -239,14 +251,18 @@ def _check_words(line_id: str, units: Sequence[str], limits: Limits) -> None:
     for u in units:
         w, chars = u.strip(), text_width(u.strip(), limits.half_width)
         if chars > limits.max_chars_per_line:
-            raise MediaError(f"line {line_id}: the word {w!r} has {chars:g} characters, more than a subtitle row "
-                             f"holds (subtitles.max_chars_per_line = {limits.max_chars_per_line}); shorten or "
-                             "hyphenate it in the script")
+            raise MediaError(
+                f"line {line_id}: the word {w!r} has {chars:g} characters, more than a subtitle row "
+                f"holds (subtitles.max_chars_per_line = {limits.max_chars_per_line}); shorten or "
+                "hyphenate it in the script"
+            )
         if _need_ms(chars, limits) > limits.max_ms:
-            raise MediaError(f"line {line_id}: the word {w!r} needs {_need_ms(chars, limits) / 1000:.3f} s at "
-                             f"subtitles.max_chars_per_second, longer than one event may stay up "
-                             f"({limits.max_ms / 1000:g} s); raise subtitles.max_duration_seconds or "
-                             "subtitles.max_chars_per_second")
+            raise MediaError(
+                f"line {line_id}: the word {w!r} needs {_need_ms(chars, limits) / 1000:.3f} s at "
+                f"subtitles.max_chars_per_second, longer than one event may stay up "
+                f"({limits.max_ms / 1000:g} s); raise subtitles.max_duration_seconds or "
+                "subtitles.max_chars_per_second"
+            )
 
 
 def split_text(text: str, limits: Limits, at_least: int = 1) -> list[str]:
@@ -319,7 +335,8 @@ def _line_events(cue: Mapping, lo: int, hi: int, limits: Limits) -> list[tuple[i
         raise MediaError(
             f"line {cue['line']}: its subtitles ({chars:g} characters) need {need / 1000:.3f} s at the limits but "
             f"its window gives {max(hi - earliest, 0) / 1000:.3f} s ({earliest / 1000:.3f}-{hi / 1000:.3f} s); "
-            "lengthen the shot, shorten the line, or raise subtitles.max_chars_per_second")
+            "lengthen the shot, shorten the line, or raise subtitles.max_chars_per_second"
+        )
     start = max(earliest, min(s, hi - need))  # on the voice; early (at most lead) only if needed
     most = len(parts) * limits.max_ms + limits.gap_ms * (len(parts) - 1)
     end = min(hi, max(e, start + need), start + most)
@@ -327,7 +344,8 @@ def _line_events(cue: Mapping, lo: int, hi: int, limits: Limits) -> list[tuple[i
         raise MediaError(
             f"line {cue['line']}: its voice lasts {(e - s) / 1000:.3f} s but its {len(words)} word(s) make at most "
             f"{len(parts)} event(s) of {limits.max_ms / 1000:g} s; split the line or raise "
-            "subtitles.max_duration_seconds")
+            "subtitles.max_duration_seconds"
+        )
     durs = _share(end - start - limits.gap_ms * (len(parts) - 1) - sum(needs), parts, needs, limits)
     out, t = [], start
     for part, d in zip(parts, durs):
@@ -360,8 +378,10 @@ def events(placed: Sequence[Mapping], limits: Limits) -> list[Event]:
 
 
 def build_srt(placed: Sequence[Mapping], limits: Limits) -> str:
-    blocks = [f"{n}\n{srt_time(start)} --> {srt_time(end)}\n{text}\n"
-              for n, (start, end, text) in enumerate(events(placed, limits), 1)]
+    blocks = [
+        f"{n}\n{srt_time(start)} --> {srt_time(end)}\n{text}\n"
+        for n, (start, end, text) in enumerate(events(placed, limits), 1)
+    ]
     return "\n".join(blocks)
 
 

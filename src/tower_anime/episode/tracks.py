@@ -11,9 +11,10 @@ is forced ("foreign parts only") when none of its lines is spoken in its own lan
 translates what is said in other languages, which a player shows even with subtitles off. The
 audio track is tagged with the dialogue's language, `mul` when lines are in several, `zxx`
 when there are none."""
+
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .. import lang
 from .subtitles import reading_seconds, subtitle_limits
@@ -29,8 +30,9 @@ def line_texts(line: Mapping, code: str) -> dict[str, str]:
 
 def line_reading(line: Mapping, code: str, settings: Mapping, fps: float) -> float:
     """The least time the line's subtitles need on screen, over every track it is on."""
-    return max(reading_seconds(text, subtitle_limits(settings, fps, track))
-               for track, text in line_texts(line, code).items())
+    return max(
+        reading_seconds(text, subtitle_limits(settings, fps, track)) for track, text in line_texts(line, code).items()
+    )
 
 
 def subtitle_tracks(lines: Sequence[tuple[str, str, Mapping]], audience: str) -> list[dict]:
@@ -50,8 +52,15 @@ def subtitle_tracks(lines: Sequence[tuple[str, str, Mapping]], audience: str) ->
     out = []
     for track in order:
         forced = track not in spoken and bool(tracks[track])
-        out.append({"lang": track, "name": lang.name(track) + (" (forced)" if forced else ""),
-                    "default": track == audience, "forced": forced, "lines": tracks[track]})
+        out.append(
+            {
+                "lang": track,
+                "name": lang.name(track) + (" (forced)" if forced else ""),
+                "default": track == audience,
+                "forced": forced,
+                "lines": tracks[track],
+            }
+        )
     return out
 
 

@@ -1,6 +1,7 @@
 """Transitions in frames: how many frames of each shot a crossfade, a dip or the episode's
 fades take, the one rule that splits a dip between its two shots, and the check that every
 transition fits the shots it joins (refused before any job, one line each)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,8 +33,17 @@ def shot_edges(timeline: dict) -> list[dict]:
     start / end that its transitions take, which must not overlap (head + tail <= frames).
     """
     shots = timeline["shots"]
-    edges = [{"crossfade_in": 0, "crossfade_out": 0, "fade_in": 0, "fade_out": 0,
-              "fade_in_colour": "black", "fade_out_colour": "black"} for _ in shots]
+    edges = [
+        {
+            "crossfade_in": 0,
+            "crossfade_out": 0,
+            "fade_in": 0,
+            "fade_out": 0,
+            "fade_in_colour": "black",
+            "fade_out_colour": "black",
+        }
+        for _ in shots
+    ]
     for i, shot in enumerate(shots[1:], 1):
         kind, n = shot["transition_in"], shot["transition_frames"]
         if kind == "crossfade":
@@ -69,9 +79,14 @@ def check_transitions(timeline: dict, episode: dict, where: Path | str) -> list[
         return shots[i]["frames"] - used
 
     def refuse(field, value, frames, most, why):
-        found.append(ValidationProblem(where, field,
-                                       f"got {value!r} = {_seconds(frames, fps)}; expected more than 0 and at most "
-                                       f"{_seconds(most, fps)}: {why}"))
+        found.append(
+            ValidationProblem(
+                where,
+                field,
+                f"got {value!r} = {_seconds(frames, fps)}; expected more than 0 and at most "
+                f"{_seconds(most, fps)}: {why}",
+            )
+        )
 
     scene_index = {s["id"]: si for si, s in enumerate(episode["scenes"])}
     for i, shot in enumerate(shots[1:], 1):
@@ -83,15 +98,25 @@ def check_transitions(timeline: dict, episode: dict, where: Path | str) -> list[
         most = min(before, after) if kind == "crossfade" else min(2 * before + 1, 2 * after)
         if n > most:
             si = scene_index[shot["scene"]]
-            refuse(f"scenes[{si}].transition_seconds", episode["scenes"][si].get("transition_seconds", 0.5), n,
-                   max(most, 0), f"the {kind} joins shot {shots[i - 1]['shot']!r} ({before} of its "
-                   f"{shots[i - 1]['frames']} frames free) and shot {shot['shot']!r} ({after} of its "
-                   f"{shot['frames']} frames free)")
+            refuse(
+                f"scenes[{si}].transition_seconds",
+                episode["scenes"][si].get("transition_seconds", 0.5),
+                n,
+                max(most, 0),
+                f"the {kind} joins shot {shots[i - 1]['shot']!r} ({before} of its "
+                f"{shots[i - 1]['frames']} frames free) and shot {shot['shot']!r} ({after} of its "
+                f"{shot['frames']} frames free)",
+            )
     for key, i, other in (("fade_in", 0, "tail"), ("fade_out", len(shots) - 1, "head")):
         n = timeline.get(f"{key}_frames", 0)
         most = free(i, edges[i][other])
         if n and n > most:
-            refuse(f"{key}_seconds", episode.get(f"{key}_seconds"), n, max(most, 0),
-                   f"the {'first' if key == 'fade_in' else 'last'} shot {shots[i]['shot']!r} has "
-                   f"{most} of its {shots[i]['frames']} frames free")
+            refuse(
+                f"{key}_seconds",
+                episode.get(f"{key}_seconds"),
+                n,
+                max(most, 0),
+                f"the {'first' if key == 'fade_in' else 'last'} shot {shots[i]['shot']!r} has "
+                f"{most} of its {shots[i]['frames']} frames free",
+            )
     return found

@@ -4,6 +4,7 @@ into the per-shot specs so that a changed fact re-plans exactly the shots it con
 Pure functions over Fact triples: the same facts give the same lists, in the same order,
 whether they came from config/facts/*.yaml or from the database.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -28,27 +29,37 @@ def _pairs(facts):
     return [{"predicate": p, "object": o} for p, o in sorted({(f.predicate, f.object) for f in facts})]
 
 
-def character_facts(facts: Sequence[Fact], character_ids: Iterable[str],
-                    characters: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+def character_facts(
+    facts: Sequence[Fact], character_ids: Iterable[str], characters: dict[str, dict[str, Any]]
+) -> dict[str, list[dict[str, str]]]:
     """{character id: [{predicate, object}, ...]} for the given ids."""
-    return {cid: _pairs(f for f in facts if fold(f.subject) in character_subjects(cid, characters[cid]))
-            for cid in character_ids}
+    return {
+        cid: _pairs(f for f in facts if fold(f.subject) in character_subjects(cid, characters[cid]))
+        for cid in character_ids
+    }
 
 
-def style_bible(facts: Iterable[Fact], subject: str = "Style Bible",
-                predicates: Iterable[str] | None = None) -> list[dict[str, str]]:
+def style_bible(
+    facts: Iterable[Fact], subject: str = "Style Bible", predicates: Iterable[str] | None = None
+) -> list[dict[str, str]]:
     """The style bible's facts ({predicate, object}), only `predicates` when given."""
     key = fold(subject)
     wanted = None if predicates is None else set(predicates)
     return _pairs(f for f in facts if fold(f.subject) == key and (wanted is None or f.predicate in wanted))
 
 
-def prompt_context(facts: Sequence[Fact], character_ids: Iterable[str], characters: dict[str, dict[str, Any]],
-                   style_subject: str = "Style Bible",
-                   style_predicates: Iterable[str] | None = None) -> dict[str, Any]:
+def prompt_context(
+    facts: Sequence[Fact],
+    character_ids: Iterable[str],
+    characters: dict[str, dict[str, Any]],
+    style_subject: str = "Style Bible",
+    style_predicates: Iterable[str] | None = None,
+) -> dict[str, Any]:
     """What a prompt template needs: {"characters": {id: [...]}, "style": [...]}."""
-    return {"characters": character_facts(facts, character_ids, characters),
-            "style": style_bible(facts, style_subject, style_predicates)}
+    return {
+        "characters": character_facts(facts, character_ids, characters),
+        "style": style_bible(facts, style_subject, style_predicates),
+    }
 
 
 class PromptContext:

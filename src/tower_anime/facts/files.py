@@ -1,4 +1,5 @@
 """Facts as data: the Fact triple, and facts files (config/facts/*.yaml) read and checked."""
+
 from __future__ import annotations
 
 import glob
@@ -27,8 +28,7 @@ def _clean(text):
     return " ".join(str(text).split())
 
 
-def make_fact(subject: object, predicate: object, obj: object, source: str,
-              where: Path | str = "command line") -> Fact:
+def make_fact(subject: object, predicate: object, obj: object, source: str, where: Path | str = "command line") -> Fact:
     """One fact from loose values, checked against the same schema as a facts file."""
     item = {"subject": subject, "predicate": predicate, "object": obj}
     # the schema of one item of a facts file, so problems name just the argument
@@ -43,8 +43,10 @@ def read_facts_file(path: Path | str) -> list[Fact]:
     doc = read_yaml(path)
     validate(doc, "facts", path)
     default_source = doc.get("source") or str(path)
-    return [Fact(_clean(f["subject"]), _clean(f["predicate"]), _clean(f["object"]), f.get("source") or default_source)
-            for f in doc["facts"]]
+    return [
+        Fact(_clean(f["subject"]), _clean(f["predicate"]), _clean(f["object"]), f.get("source") or default_source)
+        for f in doc["facts"]
+    ]
 
 
 def read_fact_files(patterns: Iterable[Path | str]) -> list[Fact]:

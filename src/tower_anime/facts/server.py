@@ -13,6 +13,7 @@ by the SDK's streamable HTTP transport over HTTP, where a body over max_message_
 refused (413) before it is read, and a Host or Origin header other than the server's own
 address is refused (403: DNS rebinding protection).
 """
+
 import contextlib
 import functools
 import threading
@@ -58,16 +59,18 @@ class Limits:
 class InvalidArguments(TowerError):
     """A tool's arguments break a bound: answered as JSON-RPC -32602 Invalid params."""
 
-INSTRUCTIONS = ("Facts about the Tower anime production: characters, style bible, models, services and "
-                "workflow, as subject - predicate - object. Search before you add; adding a known fact "
-                "changes nothing.")
+
+INSTRUCTIONS = (
+    "Facts about the Tower anime production: characters, style bible, models, services and "
+    "workflow, as subject - predicate - object. Search before you add; adding a known fact "
+    "changes nothing."
+)
 
 
 class FactsService:
     """The tools' logic, without the protocol: one method per tool, TowerError on bad input."""
 
-    def __init__(self, url, config: dict, limits: Limits | None = None,
-                 characters: Callable[[], dict] | None = None):
+    def __init__(self, url, config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None):
         self.url = url
         self.config = config
         # the story's characters, from whoever runs the server (the CLI): the facts floor does
@@ -111,13 +114,17 @@ class FactsService:
         """InvalidArguments when the query is longer than the bounds allow (checked before any work)."""
         lim = self.limits
         if len(query) > lim.max_query_chars:
-            raise InvalidArguments(f"search_facts: the query has {len(query)} characters; at most "
-                                   f"{lim.max_query_chars} are allowed (facts.server.max_query_chars)")
+            raise InvalidArguments(
+                f"search_facts: the query has {len(query)} characters; at most "
+                f"{lim.max_query_chars} are allowed (facts.server.max_query_chars)"
+            )
         words = 0
         for words, _ in enumerate(_WORD.finditer(query), 1):
             if words > lim.max_query_words:
-                raise InvalidArguments(f"search_facts: the query has more than {lim.max_query_words} words; "
-                                       f"at most {lim.max_query_words} are allowed (facts.server.max_query_words)")
+                raise InvalidArguments(
+                    f"search_facts: the query has more than {lim.max_query_words} words; "
+                    f"at most {lim.max_query_words} are allowed (facts.server.max_query_words)"
+                )
 
     def search(self, query: str, limit: int = 10) -> list[dict]:
         """Ranked search within the bounds: `limit` is capped at max_results."""
@@ -153,14 +160,17 @@ class FactsService:
             facts = facts_about(db, subjects)
             style = style_bible(facts_about(db, [style_subject]), style_subject)
         if cid is None and not facts:
-            raise TowerError(f"no character or fact subject {character!r}; characters in the story: "
-                             f"{sorted(v['name'] for v in characters.values())}")
+            raise TowerError(
+                f"no character or fact subject {character!r}; characters in the story: "
+                f"{sorted(v['name'] for v in characters.values())}"
+            )
         sheet = {"id": cid, "name": characters[cid]["name"] if cid else character}
         if cid:
             c = characters[cid]
             sheet.update({k: c[k] for k in ("description", "palette", "voice", "lora", "reference_image") if k in c})
-        sheet["facts"] = [{"predicate": f.predicate, "object": f.object}
-                          for f in sorted(facts, key=lambda f: (f.predicate, f.object))]
+        sheet["facts"] = [
+            {"predicate": f.predicate, "object": f.object} for f in sorted(facts, key=lambda f: (f.predicate, f.object))
+        ]
         sheet["style"] = style
         return sheet
 
@@ -193,8 +203,10 @@ def build_server(service: FactsService) -> Any:
             except ToolError as e:
                 cause = e.__cause__
                 if isinstance(cause, ValidationError) and not isinstance(e, UnexpectedToolError):
-                    problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}"
-                                         for err in cause.errors())
+                    problems = "; ".join(
+                        f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}"
+                        for err in cause.errors()
+                    )
                     raise MCPError(INVALID_PARAMS, f"Invalid params: {name} arguments: {problems}") from None
                 raise
 
@@ -212,16 +224,22 @@ def build_server(service: FactsService) -> Any:
         except TowerError as e:
             raise ToolError(str(e)) from None  # the message reaches the client; no traceback
         except TimeoutError:
-            raise ToolError(f"no answer within {lim.timeout_s + GRACE_S:g} s (facts.server.timeout_s "
-                            f"= {lim.timeout_s:g}); try fewer words or a smaller limit") from None
+            raise ToolError(
+                f"no answer within {lim.timeout_s + GRACE_S:g} s (facts.server.timeout_s "
+                f"= {lim.timeout_s:g}); try fewer words or a smaller limit"
+            ) from None
 
-    @server.tool(description=(
+    @server.tool(
+        description=(
             "Ranked full-text search over subject, predicate and object; best match first. "
             f"query: at most {lim.max_query_chars} characters and {lim.max_query_words} words. "
             f"limit: how many facts, at most {lim.max_results} (a larger limit gives {lim.max_results}). "
-            f"A search that takes longer than {lim.timeout_s:g} s is stopped with an error."))
-    async def search_facts(query: Annotated[str, Field(max_length=lim.max_query_chars)],
-                           limit: Annotated[int, Field(ge=1)] = 10) -> list[dict[str, Any]]:
+            f"A search that takes longer than {lim.timeout_s:g} s is stopped with an error."
+        )
+    )
+    async def search_facts(
+        query: Annotated[str, Field(max_length=lim.max_query_chars)], limit: Annotated[int, Field(ge=1)] = 10
+    ) -> list[dict[str, Any]]:
         return await call(service.search, query, limit)
 
     @server.tool()
@@ -251,8 +269,9 @@ async def _serve_stdio(server: Any, service: FactsService) -> None:
     source, out = wire()
     writer = LineWriter(out)
     try:
-        async with stdio_server(stdin=CheckedLines(source, writer, service.limits.max_message_bytes),
-                                stdout=writer) as (read_stream, write_stream):
+        async with stdio_server(
+            stdin=CheckedLines(source, writer, service.limits.max_message_bytes), stdout=writer
+        ) as (read_stream, write_stream):
             # MCPServer.run_stdio_async takes no streams; its low-level server is what it runs
             lowlevel = server._lowlevel_server
             await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
@@ -260,8 +279,9 @@ async def _serve_stdio(server: Any, service: FactsService) -> None:
         service.interrupt_all()  # input closed mid-call: stop the statement, exit now
 
 
-def serve(url: "str | DatabaseURL", config: dict, limits: Limits | None = None,
-          characters: Callable[[], dict] | None = None) -> None:
+def serve(
+    url: "str | DatabaseURL", config: dict, limits: Limits | None = None, characters: Callable[[], dict] | None = None
+) -> None:
     """Run until the client closes stdin. Nothing else may write to stdout: it is the protocol.
     characters(): the story's characters for the character_sheet tool."""
     import anyio
@@ -277,15 +297,25 @@ def http_app(service: FactsService, host: str, port: int) -> Any:
 
     names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
     hosts = sorted(f"{name}:{port}" for name in names)
-    security = TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts,
-                                         allowed_origins=[f"http://{h}" for h in hosts])
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=[f"http://{h}" for h in hosts]
+    )
     return build_server(service).streamable_http_app(
-        streamable_http_path="/mcp", max_request_body_size=service.limits.max_message_bytes,
-        transport_security=security, host=host)
+        streamable_http_path="/mcp",
+        max_request_body_size=service.limits.max_message_bytes,
+        transport_security=security,
+        host=host,
+    )
 
 
-def serve_http(url: "str | DatabaseURL", config: dict, limits: Limits | None = None,
-               characters: Callable[[], dict] | None = None, host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve_http(
+    url: "str | DatabaseURL",
+    config: dict,
+    limits: Limits | None = None,
+    characters: Callable[[], dict] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+) -> None:
     """Serve MCP over streamable HTTP at http://host:port/mcp until interrupted. No
     authentication: keep it on 127.0.0.1 (the default) or behind something that adds it."""
     import sys

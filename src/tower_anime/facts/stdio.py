@@ -14,6 +14,7 @@ ever. This layer answers it as JSON-RPC 2.0 says instead:
 Lines that pass go to the SDK unchanged; its replies and these errors share one writer, so
 lines never interleave. End of input ends the iteration, and so the server.
 """
+
 import json
 import os
 from collections.abc import AsyncIterator
@@ -109,8 +110,10 @@ class CheckedLines:
             if not raw:
                 return  # end of input: the session ends, and so the server
             if too_long:
-                await self._writer.error(INVALID_REQUEST, f"Invalid Request: a message may be at most "
-                                         f"{self._max} bytes (facts.server.max_message_bytes)")
+                await self._writer.error(
+                    INVALID_REQUEST,
+                    f"Invalid Request: a message may be at most {self._max} bytes (facts.server.max_message_bytes)",
+                )
                 continue
             if not raw.strip():
                 continue  # a blank line carries no message; nothing to answer

@@ -1,5 +1,6 @@
 """Facts in the database: add (each triple once), list, and ranked full-text search
 (FTS5 + bm25 on SQLite, a tsvector with a GIN index + ts_rank on PostgreSQL)."""
+
 from __future__ import annotations
 
 import re
@@ -46,9 +47,16 @@ def _now():
 
 def _row(r):
     created = r["created"]
-    created = created.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(created, "strftime") else str(created).replace(" ", "T") + "Z"
-    out = {"subject": r["subject"], "predicate": r["predicate"], "object": r["object"], "source": r["source"],
-           "created": created}
+    created = (
+        created.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(created, "strftime") else str(created).replace(" ", "T") + "Z"
+    )
+    out = {
+        "subject": r["subject"],
+        "predicate": r["predicate"],
+        "object": r["object"],
+        "source": r["source"],
+        "created": created,
+    }
     if "score" in r:
         out["score"] = round(float(r["score"]), 6)
     return out
@@ -63,7 +71,8 @@ def add_facts(db: Database, facts: Iterable[Fact]) -> int:
             added += db.execute(
                 "INSERT INTO facts (subject, predicate, object, source, created) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (subject, predicate, object) DO NOTHING",
-                (f.subject, f.predicate, f.object, f.source, created))
+                (f.subject, f.predicate, f.object, f.source, created),
+            )
     return added
 
 

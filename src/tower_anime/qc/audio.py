@@ -1,5 +1,6 @@
 """Voice line and music cue checks: decodes, sample rate, not silent, not clipped, and a
 length that fits (a voice line plausible for its text; a music cue covering its scene)."""
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,11 @@ def level_metrics(samples: np.ndarray) -> dict[str, float | None]:
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
     peak = float(np.abs(samples).max())
     db = lambda v: round(float(20 * np.log10(v)), 2) if v > 0 else -120.0  # noqa: E731
-    return {"rms_dbfs": db(rms), "peak_dbfs": db(peak),
-            "clipped_fraction": round(float((np.abs(samples) >= CLIP_LEVEL).mean()), 6)}
+    return {
+        "rms_dbfs": db(rms),
+        "peak_dbfs": db(peak),
+        "clipped_fraction": round(float((np.abs(samples) >= CLIP_LEVEL).mean()), 6),
+    }
 
 
 def _decoded(kind, item, path, waivers):
@@ -55,8 +59,9 @@ def _decoded(kind, item, path, waivers):
         verify_output.audio(path)  # all of it there: a WAV cut short still reads, without its end
         return read_audio(path), None
     except Exception as e:  # an unreadable file is a failed check, reported like any other
-        return None, make_report(kind, item, [check("decodes", False, "==", True)],
-                                 {"file": str(path), "error": str(e)}, waivers)
+        return None, make_report(
+            kind, item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)}, waivers
+        )
 
 
 def spoken_characters(text: str) -> int:
@@ -64,8 +69,9 @@ def spoken_characters(text: str) -> int:
     return len(re.findall(r"\w", text))
 
 
-def voice_report(path: Path | str, spec: dict, cfg: dict, sample_rate: int,
-                 waivers: Iterable[dict] = ()) -> dict[str, Any]:
+def voice_report(
+    path: Path | str, spec: dict, cfg: dict, sample_rate: int, waivers: Iterable[dict] = ()
+) -> dict[str, Any]:
     """cfg is config['qc']['voice']; sample_rate the delivery rate (config output)."""
     item = f"{spec['episode']}/{spec['line']}"
     decoded, failed = _decoded("voice", item, path, waivers)
@@ -80,11 +86,20 @@ def voice_report(path: Path | str, spec: dict, cfg: dict, sample_rate: int,
         check("sample_rate", rate, "==", sample_rate, "Hz"),
         check("rms_dbfs", levels["rms_dbfs"], ">=", cfg["min_rms_dbfs"], "dBFS"),
         check("clipped_fraction", levels["clipped_fraction"], "<=", cfg["max_clipped_fraction"]),
-        check("chars_per_second", round(chars / seconds, 2) if seconds else None, "between",
-              [cfg["min_chars_per_second"], cfg["max_chars_per_second"]]),
+        check(
+            "chars_per_second",
+            round(chars / seconds, 2) if seconds else None,
+            "between",
+            [cfg["min_chars_per_second"], cfg["max_chars_per_second"]],
+        ),
     ]
-    return make_report("voice", item, checks, {"file": str(path), "seconds": round(seconds, 3),
-                                               "peak_dbfs": levels["peak_dbfs"], "text": spec["text"]}, waivers)
+    return make_report(
+        "voice",
+        item,
+        checks,
+        {"file": str(path), "seconds": round(seconds, 3), "peak_dbfs": levels["peak_dbfs"], "text": spec["text"]},
+        waivers,
+    )
 
 
 def music_report(path: Path | str, spec: dict, cfg: dict, waivers: Iterable[dict] = ()) -> dict[str, Any]:
@@ -104,5 +119,10 @@ def music_report(path: Path | str, spec: dict, cfg: dict, waivers: Iterable[dict
         check("rms_dbfs", levels["rms_dbfs"], ">=", cfg["min_rms_dbfs"], "dBFS"),
         check("clipped_fraction", levels["clipped_fraction"], "<=", cfg["max_clipped_fraction"]),
     ]
-    return make_report("music", item, checks, {"file": str(path), "peak_dbfs": levels["peak_dbfs"],
-                                               "scene_seconds": spec["duration"]}, waivers)
+    return make_report(
+        "music",
+        item,
+        checks,
+        {"file": str(path), "peak_dbfs": levels["peak_dbfs"], "scene_seconds": spec["duration"]},
+        waivers,
+    )

@@ -5,6 +5,7 @@ One decode to half-size grey (qc/frames.py) feeds every metric; ffprobe runs bes
 The top strip a backend holds still (the storyboard caption) is left out of every
 picture metric: it is text that legitimately never moves.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,7 +58,7 @@ class FrameStats:
             level = lo + self.black_threshold * (hi - lo)  # blackdetect's pix_th
             self.black[name] += (np.count_nonzero(flat <= level, axis=1) >= self.black_ratio * pixels).tolist()
         offset = -self.count % self.SHARPNESS_STEP
-        self.sharp += laplacian_variance(chunk[offset::self.SHARPNESS_STEP].astype(np.float32)).tolist()
+        self.sharp += laplacian_variance(chunk[offset :: self.SHARPNESS_STEP].astype(np.float32)).tolist()
         wide = chunk.astype(np.int16)
         for frame in wide:
             self._hold(frame, pixels)
@@ -110,7 +111,7 @@ def _still_grey(still_path, width, height, rows):
     """The still in half-size grey, its bottom `rows` (the picture under a held top strip)."""
     with Image.open(still_path) as im:
         grey = im.convert("L").resize((width, height), Image.Resampling.BOX)
-    return np.asarray(grey, dtype=np.float32)[height - rows:]
+    return np.asarray(grey, dtype=np.float32)[height - rows :]
 
 
 def first_frame_ssim(first: np.ndarray, still_path: Path | str, width: int, height: int) -> float:
@@ -132,8 +133,9 @@ def _video_stream(path):
     return video
 
 
-def measure(path: Path | str, spec: dict, cfg: dict,
-            thumb: Path | str | None = None) -> tuple[int, int, float, dict[str, Any], int]:
+def measure(
+    path: Path | str, spec: dict, cfg: dict, thumb: Path | str | None = None
+) -> tuple[int, int, float, dict[str, Any], int]:
     """Decode once; return (width, height, fps, metrics in 0..255 grey, frame count).
 
     ffprobe runs beside the decode (it costs ~0.1 s on 2 cores). The decode assumes a YUV
@@ -161,12 +163,23 @@ def measure(path: Path | str, spec: dict, cfg: dict,
         stats = decode(first_filter)
     elif error:
         raise error
-    return int(video["width"]), int(video["height"]), float(Fraction(video["r_frame_rate"])), stats.full(levels), \
-        stats.count
+    return (
+        int(video["width"]),
+        int(video["height"]),
+        float(Fraction(video["r_frame_rate"])),
+        stats.full(levels),
+        stats.count,
+    )
 
 
-def clip_report(path: Path | str, spec: dict, cfg: dict, still_path: Path | str | None = None,
-                thumb: Path | str | None = None, waivers: Iterable[dict] = ()) -> dict[str, Any]:
+def clip_report(
+    path: Path | str,
+    spec: dict,
+    cfg: dict,
+    still_path: Path | str | None = None,
+    thumb: Path | str | None = None,
+    waivers: Iterable[dict] = (),
+) -> dict[str, Any]:
     """Measure a clip against what its spec asked for; cfg is config['qc']['clip']."""
     still = spec["still"]
     item = f"{still['episode']}/{still['shot']}"
@@ -178,8 +191,9 @@ def clip_report(path: Path | str, spec: dict, cfg: dict, still_path: Path | str 
         if thumb:  # the report must still be written: mark the sheet's place instead
             with atomic_path(thumb, check=verify_output.image) as tmp:
                 Image.new("RGB", (192, 128), (128, 128, 128)).save(tmp, format="JPEG")
-        return make_report("clip", item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)},
-                           waivers)
+        return make_report(
+            "clip", item, [check("decodes", False, "==", True)], {"file": str(path), "error": str(e)}, waivers
+        )
     want_fps, want_frames = spec["fps"], spec["frames"]
     backend, move = spec["backend"], still["camera"]["move"]
     frozen = m["held"]
@@ -193,23 +207,37 @@ def clip_report(path: Path | str, spec: dict, cfg: dict, still_path: Path | str 
         check("height", height, "==", still["height"], "px"),
         check("duration", round(n / fps, 4) if fps else 0.0, "==", round(want_frames / want_fps, 4), "s"),
         check("black_fraction", round(sum(m["black"]) / n, 4) if n else 1.0, "<=", cfg["max_black_fraction"]),
-        check("frozen_seconds", round((frozen + 1) / fps, 3) if frozen and fps else 0.0, "<=",
-              cfg["max_frozen_seconds"], "s", **_exempt(exempt_reason(cfg["frozen_exempt"], backend, move, "still"))),
+        check(
+            "frozen_seconds",
+            round((frozen + 1) / fps, 3) if frozen and fps else 0.0,
+            "<=",
+            cfg["max_frozen_seconds"],
+            "s",
+            **_exempt(exempt_reason(cfg["frozen_exempt"], backend, move, "still")),
+        ),
         check("max_luma_jump", round(float(jumps.max()), 3), "<=", cfg["max_luma_jump"], "levels"),
         check("min_sharpness", round(float(sharp.min()), 2), ">=", cfg["min_sharpness"]),
-        check("sharpness_ratio", round(float(sharp.min() / sharp.max()), 4) if sharp.max() > 0 else 0.0, ">=",
-              cfg["min_sharpness_ratio"]),
+        check(
+            "sharpness_ratio",
+            round(float(sharp.min() / sharp.max()), 4) if sharp.max() > 0 else 0.0,
+            ">=",
+            cfg["min_sharpness_ratio"],
+        ),
     ]
     reason = exempt_reason(cfg["first_frame_exempt"], backend, move, "starts away from the still")
     if still_path is None:
         reason = reason or "no still given to compare with"
     ssim = None
     if m["first"] is not None and still_path is not None and not reason:
-        ssim = round(first_frame_ssim(m["first"], still_path, still["width"] // SCALE,
-                                      still["height"] // SCALE), 4)
+        ssim = round(first_frame_ssim(m["first"], still_path, still["width"] // SCALE, still["height"] // SCALE), 4)
     checks.append(check("first_frame_ssim", ssim, ">=", cfg["min_first_frame_ssim"], **_exempt(reason)))
-    return make_report("clip", item, checks, {"file": str(path), "backend": backend, "move": move,
-                                              "seed": spec.get("seed", still.get("seed"))}, waivers)
+    return make_report(
+        "clip",
+        item,
+        checks,
+        {"file": str(path), "backend": backend, "move": move, "seed": spec.get("seed", still.get("seed"))},
+        waivers,
+    )
 
 
 def _exempt(reason):

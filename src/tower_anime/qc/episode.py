@@ -1,6 +1,7 @@
 """Episode checks: streams and codecs against the delivery profile, ends of picture and sound
 against each other and the script, loudness against the delivery profile (on the programme or
 the dialogue stem), the subtitle track against the voice lines, chapters and the title."""
+
 from __future__ import annotations
 
 import csv
@@ -22,16 +23,22 @@ from .speech import speech_checks
 from .subtitles import parse_srt, subtitle_checks
 
 
-def loudness_checks(profile: dict[str, Any], dialogue_share: float, programme: dict[str, Any],
-                    dialogue: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def loudness_checks(
+    profile: dict[str, Any], dialogue_share: float, programme: dict[str, Any], dialogue: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Measured loudness (media.loudness() dicts) against the profile: the target on what the
     profile measures (the programme, or the dialogue stem), the true peak of the programme."""
     what, target = reference(profile, dialogue_share)
     measured = dialogue if what == "dialogue" else programme
     value = None if measured is None else round(abs(measured["integrated_lufs"] - target), 2)
     return [
-        check("dialogue_loudness_off_target" if what == "dialogue" else "loudness_off_target",
-              value, "<=", profile["tolerance_lu"], "LU"),
+        check(
+            "dialogue_loudness_off_target" if what == "dialogue" else "loudness_off_target",
+            value,
+            "<=",
+            profile["tolerance_lu"],
+            "LU",
+        ),
         check("true_peak", programme["true_peak_dbtp"], "<=", profile["true_peak_dbtp"], "dBTP"),
     ]
 
@@ -41,14 +48,32 @@ def _delivery(profile, dialogue_share, cfg):
     measured_on, target = reference(profile, dialogue_share)
     # the loudness range is reported beside the config's figure, never gated (streaming specs
     # ask only that it be reported)
-    return {"profile": profile, "measured_on": measured_on, "target_lufs": target,
-            "dialogue_share": dialogue_share, "lra_target_lu": cfg["loudness"]["lra"]}
+    return {
+        "profile": profile,
+        "measured_on": measured_on,
+        "target_lufs": target,
+        "dialogue_share": dialogue_share,
+        "lra_target_lu": cfg["loudness"]["lra"],
+    }
 
 
 def stream_end(path: str, stream: str) -> tuple[int, float]:
     """(packets, end time in seconds) of one stream, from its packets: no decoding."""
-    proc = run(["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries",
-                "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)], f"packets of {path}")
+    proc = run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        f"packets of {path}",
+    )
     count, end = 0, 0.0
     for row in csv.reader(io.StringIO(proc.stdout)):
         if not row or not row[0] or row[0] == "N/A":
@@ -62,8 +87,10 @@ def stream_end(path: str, stream: str) -> tuple[int, float]:
 def audio_end(path: str, sample_rate: int) -> float:
     """Where the sound heard ends, in seconds: the last packet's end less the samples the
     encoder marked for the decoder to drop (Opus end trimming, Matroska DiscardPadding)."""
-    proc = run(["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_packets", "-of", "json", str(path)],
-               f"audio packets of {path}")
+    proc = run(
+        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_packets", "-of", "json", str(path)],
+        f"audio packets of {path}",
+    )
     end, padding = 0.0, 0
     for pkt in json.loads(proc.stdout).get("packets", []):
         if pkt.get("pts_time") in (None, "N/A"):
@@ -91,12 +118,17 @@ def chapter_languages(path: Path | str) -> list[str] | None:
 def _flags(stream) -> dict:
     """A stream's language, name and default/forced flags as the container has them."""
     tags, disp = stream.get("tags", {}), stream.get("disposition", {})
-    return {"lang": tags.get("language"), "name": tags.get("title"),
-            "default": bool(disp.get("default")), "forced": bool(disp.get("forced"))}
+    return {
+        "lang": tags.get("language"),
+        "name": tags.get("title"),
+        "default": bool(disp.get("default")),
+        "forced": bool(disp.get("forced")),
+    }
 
 
-def track_checks(path: Path | str, info_streams: dict, cfg: dict, placed: list[dict], fps: float,
-                 script: float) -> tuple[list, dict]:
+def track_checks(
+    path: Path | str, info_streams: dict, cfg: dict, placed: list[dict], fps: float, script: float
+) -> tuple[list, dict]:
     """Each subtitle track of the plan (cfg["tracks"]) against the file: its language, name and
     flags, then its events against its lines (their text in its language) within its
     language's limits; the video and audio flags and the audio's language; the chapters'
@@ -106,10 +138,12 @@ def track_checks(path: Path | str, info_streams: dict, cfg: dict, placed: list[d
     tags, tracks = cfg["languages"], cfg["tracks"]
     subs = info_streams.get("subtitle") or []
     video, audio = ((info_streams.get(k) or [{}])[0] for k in ("video", "audio"))
-    checks = [check("subtitle_tracks", len(subs), "==", len(tracks)),
-              check("video_default", _flags(video)["default"], "==", True),
-              check("audio_default", _flags(audio)["default"], "==", True),
-              check("audio_language", _flags(audio)["lang"], "==", tags["audio"])]
+    checks = [
+        check("subtitle_tracks", len(subs), "==", len(tracks)),
+        check("video_default", _flags(video)["default"], "==", True),
+        check("audio_default", _flags(audio)["default"], "==", True),
+        check("audio_language", _flags(audio)["lang"], "==", tags["audio"]),
+    ]
     measured = {}
     for i, (track, stream) in enumerate(zip(tracks, subs)):
         suffix = "" if i == 0 else f"@{track['lang']}"
@@ -120,29 +154,51 @@ def track_checks(path: Path | str, info_streams: dict, cfg: dict, placed: list[d
         events = parse_srt(muxed_subtitles(path, i))
         measured[f"subtitle_events{suffix}"] = len(events)
         lines = [{**cue, "text": track["lines"][cue["line"]]} for cue in placed if cue["line"] in track["lines"]]
-        found = subtitle_checks(events, lines, fps, limits_for(cfg["subtitles"], track["lang"]),
-                                cfg["qc"]["episode"]["subtitle_offset_frames"], script)
+        found = subtitle_checks(
+            events,
+            lines,
+            fps,
+            limits_for(cfg["subtitles"], track["lang"]),
+            cfg["qc"]["episode"]["subtitle_offset_frames"],
+            script,
+        )
         checks += [{**c, "metric": c["metric"] + suffix} for c in found]
     langs = chapter_languages(path)
     if langs is None:
-        checks.append(check("chapter_language", None, "==", tags["chapters"], exempt="mkvextract (mkvtoolnix) is not installed"))
+        checks.append(
+            check("chapter_language", None, "==", tags["chapters"], exempt="mkvextract (mkvtoolnix) is not installed")
+        )
     else:
         checks.append(check("chapter_language", sorted(set(langs)) or None, "==", [tags["chapters"]]))
     return checks, measured
 
 
-def episode_report(path: Path | str, timeline: dict, cfg: dict, placed: Sequence[dict] = (),
-                   waivers: Iterable[dict] = (), dialogue_stem: Path | str | None = None,
-                   dialogue_share: float = 0.0) -> dict[str, Any]:
+def episode_report(
+    path: Path | str,
+    timeline: dict,
+    cfg: dict,
+    placed: Sequence[dict] = (),
+    waivers: Iterable[dict] = (),
+    dialogue_stem: Path | str | None = None,
+    dialogue_share: float = 0.0,
+) -> dict[str, Any]:
     """timeline: the plan's timeline; placed: the voice lines where the mix put them, with
     their windows (build/<ep>/placement.json, episode.placement); cfg: the config sections output, loudness, subtitles, qc;
     dialogue_stem (and its share of the running time): measured too when the profile asks."""
     try:
         verify_output.video(path, audio=True)  # every packet there: a master cut short fails here
         info = probe(path)
-    except (MediaError, verify_output.IncompleteOutput) as e:  # the report is written all the same, and delivery refuses it
-        return make_report("episode", timeline["episode"], [check("decodes", False, "==", True)],
-                           {"file": str(path), "error": str(e)}, waivers)
+    except (
+        MediaError,
+        verify_output.IncompleteOutput,
+    ) as e:  # the report is written all the same, and delivery refuses it
+        return make_report(
+            "episode",
+            timeline["episode"],
+            [check("decodes", False, "==", True)],
+            {"file": str(path), "error": str(e)},
+            waivers,
+        )
     by_type = {}
     for s in info["streams"]:
         by_type.setdefault(s["codec_type"], []).append(s)
@@ -166,8 +222,14 @@ def episode_report(path: Path | str, timeline: dict, cfg: dict, placed: Sequence
         check("subtitle_codec", get(subs, "codec_name"), "==", delivery["subtitle_codec"]),
     ]
     if "tracks" not in cfg:  # one track, in the configured language
-        checks.append(check("subtitle_language", subs and subs.get("tags", {}).get("language"), "==",
-                            cfg["output"]["subtitle_language"]))
+        checks.append(
+            check(
+                "subtitle_language",
+                subs and subs.get("tags", {}).get("language"),
+                "==",
+                cfg["output"]["subtitle_language"],
+            )
+        )
     measured = {"script_seconds": round(script, 4)}
     if video:
         frames, _ = stream_end(path, "v:0")
@@ -188,8 +250,15 @@ def episode_report(path: Path | str, timeline: dict, cfg: dict, placed: Sequence
     # (a subtitle or the sound running on, the Opus CodecDelay counted in).
     duration = info["format"].get("duration")
     measured["container_duration"] = duration and round(float(duration), 4)
-    checks.append(check("container_duration_off_picture",
-                        duration and round(abs(float(duration) - picture_end) * 1000, 2), "<=", 1.0, "ms"))
+    checks.append(
+        check(
+            "container_duration_off_picture",
+            duration and round(abs(float(duration) - picture_end) * 1000, 2),
+            "<=",
+            1.0,
+            "ms",
+        )
+    )
     if audio:
         end = audio_end(path, int(audio["sample_rate"]))
         measured["audio_end"] = round(end, 4)
@@ -223,13 +292,26 @@ def episode_report(path: Path | str, timeline: dict, cfg: dict, placed: Sequence
     for ch, scene in zip(chapters, timeline["scenes"]):
         start = float(ch["start_time"])
         checks += [
-            check(f"chapter_start[{scene['scene']}]", round(abs(start - scene["start_frame"] / fps) / frame, 2),
-                  "<=", 1, "frames"),
+            check(
+                f"chapter_start[{scene['scene']}]",
+                round(abs(start - scene["start_frame"] / fps) / frame, 2),
+                "<=",
+                1,
+                "frames",
+            ),
             check(f"chapter_title[{scene['scene']}]", ch.get("tags", {}).get("title"), "==", scene["title"]),
         ]
     title = info["format"].get("tags", {}).get("title")
     checks.append(check("title", title, "==", timeline["title"]))
-    return make_report("episode", timeline["episode"], checks,
-                       {"file": str(path), "measured": measured,
-                        "delivery": _delivery(profile, dialogue_share, cfg),
-                        "chapter_titles": [c.get("tags", {}).get("title") for c in chapters]}, waivers)
+    return make_report(
+        "episode",
+        timeline["episode"],
+        checks,
+        {
+            "file": str(path),
+            "measured": measured,
+            "delivery": _delivery(profile, dialogue_share, cfg),
+            "chapter_titles": [c.get("tags", {}).get("title") for c in chapters],
+        },
+        waivers,
+    )

@@ -5,6 +5,7 @@ Measured on 2 cores (bench/qc_clip.py): decoding a 121-frame
 and converts to full-range grey while it decodes, so Python reads a quarter of the bytes,
 and the frames are read in chunks so the numpy work overlaps with the decoding.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -36,9 +37,15 @@ def luma_filter(video_stream: dict) -> tuple[Filter, tuple[int, int]]:
     return GREY, (0, 255)
 
 
-def grey_args(path: Path | str, width: int, height: int, first_filter: Filter = GREY, thumb: Path | str | None = None,
-              thumb_frames: Iterable[int] = (),
-              thumb_width: int = 192) -> list[str]:
+def grey_args(
+    path: Path | str,
+    width: int,
+    height: int,
+    first_filter: Filter = GREY,
+    thumb: Path | str | None = None,
+    thumb_frames: Iterable[int] = (),
+    thumb_width: int = 192,
+) -> list[str]:
     """FFmpeg arguments for grey_chunks: the grey frames as rawvideo on stdout and, with
     `thumb`, the strip of the frames numbered in `thumb_frames` written to that JPEG."""
     video = source(path, threads=2).video
@@ -46,20 +53,44 @@ def grey_args(path: Path | str, width: int, height: int, first_filter: Filter = 
     if not thumb:
         return graph(output(chain(video, scaled), "pipe:1", f="rawvideo"))
     grey, strip = split(video, 2, "split")
-    strip = chain(strip, [fx("select", "+".join(f"eq(n,{n})" for n in thumb_frames)),
-                          fx("scale", thumb_width, -2), fx("tile", f"{len(thumb_frames)}x1", padding=4)])
-    return graph(outputs(output(chain(grey, scaled), "pipe:1", f="rawvideo"),
-                         output(strip, thumb, **{"frames:v": 1, "q:v": 4, "update": 1})))
+    strip = chain(
+        strip,
+        [
+            fx("select", "+".join(f"eq(n,{n})" for n in thumb_frames)),
+            fx("scale", thumb_width, -2),
+            fx("tile", f"{len(thumb_frames)}x1", padding=4),
+        ],
+    )
+    return graph(
+        outputs(
+            output(chain(grey, scaled), "pipe:1", f="rawvideo"),
+            output(strip, thumb, **{"frames:v": 1, "q:v": 4, "update": 1}),
+        )
+    )
 
 
-def grey_chunks(path: Path | str, width: int, height: int, first_filter: Filter = GREY, thumb: Path | str | None = None,
-                thumb_frames: Iterable[int] = (), thumb_width: int = 192) -> Iterator[np.ndarray]:
+def grey_chunks(
+    path: Path | str,
+    width: int,
+    height: int,
+    first_filter: Filter = GREY,
+    thumb: Path | str | None = None,
+    thumb_frames: Iterable[int] = (),
+    thumb_width: int = 192,
+) -> Iterator[np.ndarray]:
     """Yield (N, height, width) uint8 arrays of successive frames of `path`, scaled to
     width x height after `first_filter`. With `thumb`, the same decode also writes the
     frames numbered in `thumb_frames` side by side into that JPEG (a contact-sheet strip)."""
     require_tool("ffmpeg")
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
-           *grey_args(path, width, height, first_filter, thumb, thumb_frames, thumb_width)]
+    cmd = [
+        "ffmpeg",
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        *grey_args(path, width, height, first_filter, thumb, thumb_frames, thumb_width),
+    ]
     frame = width * height
     errors = tempfile.TemporaryFile()  # a file, not a pipe: a chatty decoder cannot block on it
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
@@ -70,7 +101,7 @@ def grey_chunks(path: Path | str, width: int, height: int, first_filter: Filter 
                 break
             n = len(data) // frame
             if n:
-                yield np.frombuffer(data[:n * frame], dtype=np.uint8).reshape(n, height, width)
+                yield np.frombuffer(data[: n * frame], dtype=np.uint8).reshape(n, height, width)
     finally:
         proc.stdout.close()
         code = proc.wait()

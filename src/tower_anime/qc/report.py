@@ -5,6 +5,7 @@ report (require_pass), so a bad item stops only what depends on it and the repor
 A person may accept a failed check with a written reason (a waiver, `qc.waive` in config);
 the report records it and the gate lets the item through.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ from ..errors import GateFailed, TowerError
 from ..fsutil import write_json_atomic, write_text_atomic
 from .hints import hint
 
-_OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq, "<": operator.lt, ">": operator.gt,
-        "between": lambda v, t: t[0] <= v <= t[1]}
+_OPS = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+    "between": lambda v, t: t[0] <= v <= t[1],
+}
 
 
 def check(metric: str, value: Any, op: str, threshold: Any, unit: str = "", **extra: Any) -> dict[str, Any]:
@@ -32,12 +39,20 @@ def check(metric: str, value: Any, op: str, threshold: Any, unit: str = "", **ex
         ok = value is not None and _OPS[op](value, threshold)
     except TypeError:  # a measurement of the wrong type (e.g. None inside a tuple) fails
         ok = False
-    return {"metric": metric, "value": value, "op": op, "threshold": threshold, "unit": unit,
-            "pass": bool(ok) or bool(extra.get("exempt")), **extra}
+    return {
+        "metric": metric,
+        "value": value,
+        "op": op,
+        "threshold": threshold,
+        "unit": unit,
+        "pass": bool(ok) or bool(extra.get("exempt")),
+        **extra,
+    }
 
 
-def make_report(kind: str, item: str, checks: list[dict], extra: dict | None = None,
-                waivers: Iterable[dict] = ()) -> dict[str, Any]:
+def make_report(
+    kind: str, item: str, checks: list[dict], extra: dict | None = None, waivers: Iterable[dict] = ()
+) -> dict[str, Any]:
     """A report whose verdict counts a waived check as accepted (the waiver is recorded)."""
     report = {"kind": kind, "item": item, "checks": checks, **(extra or {})}
     apply_waivers(report, waivers)
@@ -55,9 +70,14 @@ def apply_waivers(report: dict, waivers: Iterable[dict]) -> dict:
         for w in mine:
             if w["check"] == c["metric"] and not c["pass"]:
                 c["waived"] = w["reason"]
-    report["waivers"] = [{"check": w["check"], "reason": w["reason"],
-                          "used": any(c["metric"] == w["check"] and "waived" in c for c in report["checks"])}
-                         for w in mine]
+    report["waivers"] = [
+        {
+            "check": w["check"],
+            "reason": w["reason"],
+            "used": any(c["metric"] == w["check"] and "waived" in c for c in report["checks"]),
+        }
+        for w in mine
+    ]
     report["pass"] = not failures(report)
     return report
 
@@ -76,6 +96,7 @@ def write_report(path: Path | str, report: dict) -> None:
 # Snakemake then sees an input newer than the render, with bytes other than it recorded, and
 # makes the render again on the next run (rules/common.smk: refusal). The set of input paths
 # stays the same either way, so accepting an item (a waiver) re-runs nothing but its check.
+
 
 def verdict_path(report_path: str | Path) -> Path:
     """reports/<ep>/clips/<shot>.json -> reports/<ep>/clips/<shot>.verdict"""
@@ -144,8 +165,10 @@ def describe_check(c: dict) -> str:
 def describe_failure(report: dict, c: dict, path: str | Path) -> str:
     """The refusal of one failed check: the item, the measurement, the report, and on a
     second line its likely cause and fix (qc/hints.py)."""
-    return (f"QC gate failed: {report['kind']} {report['item']}: {describe_check(c)}; report: {path}\n"
-            f"  likely cause and fix: {hint(report['kind'], c['metric'])}")
+    return (
+        f"QC gate failed: {report['kind']} {report['item']}: {describe_check(c)}; report: {path}\n"
+        f"  likely cause and fix: {hint(report['kind'], c['metric'])}"
+    )
 
 
 def require_pass(report_paths: list[str | Path]) -> None:
@@ -155,8 +178,10 @@ def require_pass(report_paths: list[str | Path]) -> None:
         report = read_report(path)
         messages += [describe_failure(report, c, path) for c in failures(report)]
     if messages:
-        raise GateFailed("\n".join(messages) + "\n  the refused item is made again on the next run, unless a waiver "
-                         "(qc.waive) accepts the check")
+        raise GateFailed(
+            "\n".join(messages) + "\n  the refused item is made again on the next run, unless a waiver "
+            "(qc.waive) accepts the check"
+        )
 
 
 def score(report: dict) -> tuple[bool, int, float]:

@@ -5,15 +5,16 @@ placement, so a line the mix put in the wrong shot, or cut at the end of the pic
 caught even when the plan is right. The script's side is each shot's own span (after a
 crossfade into it, before a crossfade out of it) and which shots have lines.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from .report import check
 
-HOP = 0.01           # seconds per analysis frame
-FLOOR_DBFS = -55.0   # a frame louder than this RMS holds speech: the stem is digital silence between lines
-END_SECONDS = 0.05   # the last stretch of the picture that must be silent: speech there was cut off
+HOP = 0.01  # seconds per analysis frame
+FLOOR_DBFS = -55.0  # a frame louder than this RMS holds speech: the stem is digital silence between lines
+END_SECONDS = 0.05  # the last stretch of the picture that must be silent: speech there was cut off
 
 
 def active_frames(samples: np.ndarray, rate: int) -> np.ndarray:
@@ -23,7 +24,7 @@ def active_frames(samples: np.ndarray, rate: int) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=bool)
     frames = samples[: n * hop].reshape(n, hop).astype(np.float64)
-    rms = np.sqrt(np.mean(frames ** 2, axis=1))
+    rms = np.sqrt(np.mean(frames**2, axis=1))
     return 20 * np.log10(np.maximum(rms, 1e-12)) > FLOOR_DBFS
 
 
@@ -51,7 +52,8 @@ def speech_checks(samples: np.ndarray, rate: int, placed: list[dict], picture_se
     tail = active[times >= picture_seconds - END_SECONDS]
     checks.append(check("speech_cut_at_end", round(float(np.count_nonzero(tail)) * HOP, 2), "==", 0.0, "s"))
     samples_expected = round(picture_seconds * rate)
-    checks.append(check("dialogue_stem_samples_off_picture", abs(len(samples) - samples_expected), "==", 0,
-                        "samples"))
-    return checks, {"speech_seconds": round(float(np.count_nonzero(active)) * HOP, 2),
-                    "speech_outside_its_shots_seconds": round(stray, 2)}
+    checks.append(check("dialogue_stem_samples_off_picture", abs(len(samples) - samples_expected), "==", 0, "samples"))
+    return checks, {
+        "speech_seconds": round(float(np.count_nonzero(active)) * HOP, 2),
+        "speech_outside_its_shots_seconds": round(stray, 2),
+    }

@@ -4,6 +4,7 @@ the shot visibly present in the colours of their character sheet (and like their
 Every metric is a plain function of pixels, so tests and the retake loop need no Snakemake.
 The storyboard backend's caption strip is left out: it is text, not picture.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -28,13 +29,12 @@ def laplacian_variance(grey: np.ndarray) -> np.ndarray:
     """Variance of the 4-neighbour Laplacian over the valid interior: the standard focus
     measure. Works on one frame (H, W) or a stack (N, H, W) -> one value per frame."""
     g = grey.astype(np.float32, copy=False)
-    lap = (g[..., :-2, 1:-1] + g[..., 2:, 1:-1] + g[..., 1:-1, :-2] + g[..., 1:-1, 2:]
-           - 4.0 * g[..., 1:-1, 1:-1])
+    lap = g[..., :-2, 1:-1] + g[..., 2:, 1:-1] + g[..., 1:-1, :-2] + g[..., 1:-1, 2:] - 4.0 * g[..., 1:-1, 1:-1]
     return lap.var(axis=(-2, -1))
 
 
 def hex_rgb(value: str) -> np.ndarray:
-    return np.array([int(value[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float32)
+    return np.array([int(value[i : i + 2], 16) for i in (1, 3, 5)], dtype=np.float32)
 
 
 def colour_shares(rgb: np.ndarray, colours: Iterable[np.ndarray], radius: float) -> tuple[list[float], float]:
@@ -54,8 +54,9 @@ def _line_art(colour):
     return float(colour @ LUMA) < 40 and float(colour.max() - colour.min()) < 16
 
 
-def reference_colours(path: Path | str, max_colours: int = 12,
-                      mass: float = 0.9) -> tuple[list[np.ndarray], list[float]]:
+def reference_colours(
+    path: Path | str, max_colours: int = 12, mass: float = 0.9
+) -> tuple[list[np.ndarray], list[float]]:
     """The main colours of a reference picture of a character, with their weights.
 
     The figure is what is opaque in a picture with transparency; otherwise what differs
@@ -72,7 +73,7 @@ def reference_colours(path: Path | str, max_colours: int = 12,
         border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
         values, counts = np.unique(border, axis=0, return_counts=True)
         backdrop = values[counts.argmax()].astype(np.float32)
-        figure = ((rgb.astype(np.float32) - backdrop) ** 2).sum(axis=-1) > 30.0 ** 2
+        figure = ((rgb.astype(np.float32) - backdrop) ** 2).sum(axis=-1) > 30.0**2
     px = rgb[figure]
     if len(px) == 0:
         return [], []
@@ -93,8 +94,13 @@ def reference_colours(path: Path | str, max_colours: int = 12,
     return colours, [w / s for w in weights]
 
 
-def reference_similarity(rgb: np.ndarray, ref_path: Path | str, radius: float,
-                         scales: Sequence[float] = (0.3, 0.6, 1.0), min_fill: float = 0.05) -> float:
+def reference_similarity(
+    rgb: np.ndarray,
+    ref_path: Path | str,
+    radius: float,
+    scales: Sequence[float] = (0.3, 0.6, 1.0),
+    min_fill: float = 0.05,
+) -> float:
     """How well some patch of the still shows the reference's main colours in the
     reference's proportions, 0..1 (colour histogram back-projection, Swain & Ballard).
 
@@ -130,29 +136,36 @@ def _decode(path):
         return None, str(e)
 
 
-def still_report(path: Path | str, spec: dict, cfg: dict, waivers: Iterable[dict] = (),
-                 root: Path | str = ".") -> dict[str, Any]:
+def still_report(
+    path: Path | str, spec: dict, cfg: dict, waivers: Iterable[dict] = (), root: Path | str = "."
+) -> dict[str, Any]:
     """Measure a still against its spec; cfg is config['qc']['still']."""
     item = f"{spec['episode']}/{spec['shot']}"
     rgb, error = _decode(path)
     if rgb is None:
-        return make_report("still", item, [check("decodes", False, "==", True)],
-                           {"file": str(path), "error": error}, waivers)
+        return make_report(
+            "still", item, [check("decodes", False, "==", True)], {"file": str(path), "error": error}, waivers
+        )
     height, width = rgb.shape[:2]
     checks = [
         check("decodes", True, "==", True),
         check("width", width, "==", spec["width"], "px"),
         check("height", height, "==", spec["height"], "px"),
     ]
-    picture = rgb[caption_height(spec["backend"], height):]  # under the caption strip
+    picture = rgb[caption_height(spec["backend"], height) :]  # under the caption strip
     grey = luma(picture)
     checks += [
         check("luma_std", round(float(grey.std()), 3), ">=", cfg["min_luma_std"]),
         check("sharpness", round(float(laplacian_variance(grey)), 2), ">=", cfg["min_sharpness"]),
-        check("clipped_highlights", round(float((grey >= cfg["highlight_level"]).mean()), 5), "<=",
-              cfg["max_clipped_highlights"]),
-        check("crushed_shadows", round(float((grey <= cfg["shadow_level"]).mean()), 5), "<=",
-              cfg["max_crushed_shadows"]),
+        check(
+            "clipped_highlights",
+            round(float((grey >= cfg["highlight_level"]).mean()), 5),
+            "<=",
+            cfg["max_clipped_highlights"],
+        ),
+        check(
+            "crushed_shadows", round(float((grey <= cfg["shadow_level"]).mean()), 5), "<=", cfg["max_crushed_shadows"]
+        ),
     ]
     framing = spec["camera"]["framing"]
     floor = cfg["min_colour_share"][framing]
@@ -170,14 +183,25 @@ def still_report(path: Path | str, spec: dict, cfg: dict, waivers: Iterable[dict
         if char.get("reference_image"):
             ref = Path(root) / char["reference_image"]
             if not ref.is_file():
-                checks.append(check(f"reference[{cid}]", None, ">=", cfg["min_reference_similarity"],
-                                    error=f"reference image {ref} not found"))
+                checks.append(
+                    check(
+                        f"reference[{cid}]",
+                        None,
+                        ">=",
+                        cfg["min_reference_similarity"],
+                        error=f"reference image {ref} not found",
+                    )
+                )
                 continue
             sim = reference_similarity(picture, ref, cfg["reference_radius"])
             checks.append(check(f"reference[{cid}]", round(sim, 4), ">=", cfg["min_reference_similarity"]))
-    return make_report("still", item, checks,
-                       {"file": str(path), "framing": framing, "seed": spec.get("seed"),
-                        "palette_shares": measured}, waivers)
+    return make_report(
+        "still",
+        item,
+        checks,
+        {"file": str(path), "framing": framing, "seed": spec.get("seed"), "palette_shares": measured},
+        waivers,
+    )
 
 
 def thumbnail(path: Path | str, out: Path | str, width: int = 256) -> None:

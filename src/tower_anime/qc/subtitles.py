@@ -6,8 +6,9 @@ reading speed, shortest and longest event, gap to the next one).
 Times parsed from SRT are whole milliseconds; measurements in frames are rounded to 3
 decimals, which removes float noise (1e-12) but not a real 1 ms miss (0.024 frame at 24 fps).
 """
+
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ..lang import join_rows, text_width
 from .report import check
@@ -110,8 +111,14 @@ def _speed(event: Event, half_width: float = 1.0) -> float:
     return round(chars * 1000 / ms, 4) if ms > 0 else float("inf")
 
 
-def subtitle_checks(events: Sequence[Event], placed: Sequence[Mapping], fps: float, limits: Mapping,
-                    offset_frames: float, picture_end: float) -> list[dict]:
+def subtitle_checks(
+    events: Sequence[Event],
+    placed: Sequence[Mapping],
+    fps: float,
+    limits: Mapping,
+    offset_frames: float,
+    picture_end: float,
+) -> list[dict]:
     """Checks of the muxed subtitle events against the placed voice lines and the limits.
 
     placed: lines with line, text, start, end, window and scene_window (seconds); limits:
@@ -121,47 +128,113 @@ def subtitle_checks(events: Sequence[Event], placed: Sequence[Mapping], fps: flo
     matched = match_lines(events, placed, offset_frames / fps)
     spelled = [cue for cue in placed if matched[cue["line"]] and _joined(matched[cue["line"]]) == _norm(cue["text"])]
     owned = sum(len(v) for v in matched.values())
-    checks = [check("subtitle_events_for_lines", len(spelled), "==", len(placed)),
-              check("subtitle_stray_events", len(events) - owned, "==", 0,
-                    **({"events": [_show(e) for e in events if not any(e in v for v in matched.values())]}
-                       if len(events) > owned else {}))]
+    checks = [
+        check("subtitle_events_for_lines", len(spelled), "==", len(placed)),
+        check(
+            "subtitle_stray_events",
+            len(events) - owned,
+            "==",
+            0,
+            **(
+                {"events": [_show(e) for e in events if not any(e in v for v in matched.values())]}
+                if len(events) > owned
+                else {}
+            ),
+        ),
+    ]
     for cue in placed:
         got, line = matched[cue["line"]], cue["line"]
         checks.append(check(f"subtitle_text[{line}]", _joined(got) if got else None, "==", _norm(cue["text"])))
         if not got:
-            checks.append(check(f"subtitle_start[{line}]", None, "<=", offset_frames, "frames",
-                                error=f"no subtitle events for {cue['text']!r}"))
+            checks.append(
+                check(
+                    f"subtitle_start[{line}]",
+                    None,
+                    "<=",
+                    offset_frames,
+                    "frames",
+                    error=f"no subtitle events for {cue['text']!r}",
+                )
+            )
             continue
         first, last = min(e[0] for e in got), max(e[1] for e in got)
-        outside = lambda w: _frames(max(w[0] - first, last - w[1], 0.0), fps)  # noqa: E731
+        outside = lambda w, first=first, last=last: _frames(max(w[0] - first, last - w[1], 0.0), fps)  # noqa: E731
         span = f"{first:.3f}-{last:.3f} s"
         checks += [
             check(f"subtitle_start[{line}]", _frames(abs(first - cue["start"]), fps), "<=", offset_frames, "frames"),
             # up while it is spoken: an event may stay up after its voice, not go before it ends
             check(f"subtitle_end[{line}]", _frames(last - cue["end"], fps), ">=", -offset_frames, "frames"),
-            check(f"subtitle_window[{line}]", outside(cue["window"]), "<=", 0, "frames outside",
-                  events=span, window=list(cue["window"])),
-            check(f"subtitle_scene_window[{line}]", outside(cue["scene_window"]), "<=", 0, "frames outside",
-                  events=span, scene_window=list(cue["scene_window"])),
+            check(
+                f"subtitle_window[{line}]",
+                outside(cue["window"]),
+                "<=",
+                0,
+                "frames outside",
+                events=span,
+                window=list(cue["window"]),
+            ),
+            check(
+                f"subtitle_scene_window[{line}]",
+                outside(cue["scene_window"]),
+                "<=",
+                0,
+                "frames outside",
+                events=span,
+                scene_window=list(cue["scene_window"]),
+            ),
         ]
     half = limits.get("half_width", 1.0)  # what a half-width character counts (Japanese: 0.5)
     ordered = sorted(events)
     gaps = [(b[0] - a[1], a, b) for a, b in zip(ordered, ordered[1:])]
     checks += [
-        _worst("subtitle_past_picture_end", events, lambda e: _frames(max(e[1] - picture_end, 0.0), fps), "<=", 0,
-               "frames", picture_end=round(picture_end, 4)),
-        _worst("subtitle_chars_per_line", events, lambda e: max(text_width(r, half) for r in e[2].split("\n")), "<=",
-               limits["max_chars_per_line"], "chars"),
+        _worst(
+            "subtitle_past_picture_end",
+            events,
+            lambda e: _frames(max(e[1] - picture_end, 0.0), fps),
+            "<=",
+            0,
+            "frames",
+            picture_end=round(picture_end, 4),
+        ),
+        _worst(
+            "subtitle_chars_per_line",
+            events,
+            lambda e: max(text_width(r, half) for r in e[2].split("\n")),
+            "<=",
+            limits["max_chars_per_line"],
+            "chars",
+        ),
         _worst("subtitle_lines", events, lambda e: len(e[2].split("\n")), "<=", limits["max_lines"], "rows"),
-        _worst("subtitle_chars_per_second", events, lambda e: _speed(e, half), "<=", limits["max_chars_per_second"],
-               "chars/s"),
-        _worst("subtitle_min_duration", events, lambda e: _frames(e[1] - e[0], fps), ">=",
-               limits["min_duration_frames"], "frames"),
-        _worst("subtitle_max_duration", events, lambda e: round(e[1] - e[0], 3), "<=",
-               limits["max_duration_seconds"], "s"),
+        _worst(
+            "subtitle_chars_per_second",
+            events,
+            lambda e: _speed(e, half),
+            "<=",
+            limits["max_chars_per_second"],
+            "chars/s",
+        ),
+        _worst(
+            "subtitle_min_duration",
+            events,
+            lambda e: _frames(e[1] - e[0], fps),
+            ">=",
+            limits["min_duration_frames"],
+            "frames",
+        ),
+        _worst(
+            "subtitle_max_duration", events, lambda e: round(e[1] - e[0], 3), "<=", limits["max_duration_seconds"], "s"
+        ),
     ]
     if gaps:
         g = min(gaps, key=lambda x: x[0])
-        checks.append(check("subtitle_min_gap", _frames(g[0], fps), ">=", limits["min_gap_frames"], "frames",
-                            event=f"{_show(g[1])} then {_show(g[2])}"))
+        checks.append(
+            check(
+                "subtitle_min_gap",
+                _frames(g[0], fps),
+                ">=",
+                limits["min_gap_frames"],
+                "frames",
+                event=f"{_show(g[1])} then {_show(g[2])}",
+            )
+        )
     return checks

@@ -6,6 +6,7 @@ so it can be mailed or opened from inside `snakemake --report`.
 A report that is not on disk (an item stopped before its check could run) gets one row
 saying so, so the same function can summarise a build that stopped at a gate.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,8 +19,7 @@ from .report import failures
 if TYPE_CHECKING:
     import pandas as pd
 
-COLUMNS = ["episode", "kind", "item", "check", "value", "op", "threshold", "unit", "pass", "waived", "exempt",
-           "report"]
+COLUMNS = ["episode", "kind", "item", "check", "value", "op", "threshold", "unit", "pass", "waived", "exempt", "report"]
 
 
 class _EpisodePlan(Protocol):
@@ -43,9 +43,13 @@ class _EpisodePlan(Protocol):
 
 def episode_view(plan: _EpisodePlan) -> dict[str, Any]:
     """What the summary needs of an episode plan, as JSON-ready data (a rule param)."""
-    return {"episode": plan.id, "title": plan.title,
-            "shots": [{k: row[k] for k in ("shot", "scene", "frames")} for row in plan.shots],
-            "lines": [c["line"] for c in plan.cues], "scenes": [s["scene"] for s in plan.scenes]}
+    return {
+        "episode": plan.id,
+        "title": plan.title,
+        "shots": [{k: row[k] for k in ("shot", "scene", "frames")} for row in plan.shots],
+        "lines": [c["line"] for c in plan.cues],
+        "scenes": [s["scene"] for s in plan.scenes],
+    }
 
 
 def expected_reports(view: dict[str, Any]) -> list[tuple[str, str, Path]]:
@@ -53,8 +57,10 @@ def expected_reports(view: dict[str, Any]) -> list[tuple[str, str, Path]]:
     ep, r = view["episode"], Path("reports") / view["episode"]
     rows = []
     for shot in (row["shot"] for row in view["shots"]):
-        rows += [("still", f"{ep}/{shot}", r / "stills" / f"{shot}.json"),
-                 ("clip", f"{ep}/{shot}", r / "clips" / f"{shot}.json")]
+        rows += [
+            ("still", f"{ep}/{shot}", r / "stills" / f"{shot}.json"),
+            ("clip", f"{ep}/{shot}", r / "clips" / f"{shot}.json"),
+        ]
     rows += [("voice", f"{ep}/{line}", r / "voice" / f"{line}.json") for line in view["lines"]]
     rows += [("music", f"{ep}/{scene}", r / "music" / f"{scene}.json") for scene in view["scenes"]]
     rows.append(("episode", ep, r / "episode.json"))
@@ -90,16 +96,40 @@ def table(view: dict[str, Any], root: Path | str = ".") -> pd.DataFrame:
         report = _load(Path(root) / path, root)
         rel = str(path)
         if report is None:
-            rows.append({"episode": view["episode"], "kind": kind, "item": item, "check": "(no report)", "value": None,
-                         "op": "", "threshold": None, "unit": "", "pass": False, "waived": "",
-                         "exempt": "not checked: an earlier gate stopped this item, or it was not built yet",
-                         "report": rel})
+            rows.append(
+                {
+                    "episode": view["episode"],
+                    "kind": kind,
+                    "item": item,
+                    "check": "(no report)",
+                    "value": None,
+                    "op": "",
+                    "threshold": None,
+                    "unit": "",
+                    "pass": False,
+                    "waived": "",
+                    "exempt": "not checked: an earlier gate stopped this item, or it was not built yet",
+                    "report": rel,
+                }
+            )
             continue
         for c in report["checks"]:
-            rows.append({"episode": view["episode"], "kind": kind, "item": item, "check": c["metric"],
-                         "value": _cell(c["value"]), "op": c["op"], "threshold": _cell(c["threshold"]),
-                         "unit": c["unit"], "pass": bool(c["pass"]), "waived": c.get("waived", ""),
-                         "exempt": c.get("exempt", ""), "report": rel})
+            rows.append(
+                {
+                    "episode": view["episode"],
+                    "kind": kind,
+                    "item": item,
+                    "check": c["metric"],
+                    "value": _cell(c["value"]),
+                    "op": c["op"],
+                    "threshold": _cell(c["threshold"]),
+                    "unit": c["unit"],
+                    "pass": bool(c["pass"]),
+                    "waived": c.get("waived", ""),
+                    "exempt": c.get("exempt", ""),
+                    "report": rel,
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -134,32 +164,45 @@ def html(view: dict, root: str | Path = ".") -> str:
     for row in view["shots"]:
         shot = row["shot"]
         still, clip = _load(r / "stills" / f"{shot}.json", root), _load(r / "clips" / f"{shot}.json", root)
-        shots.append({
-            "shot": shot, "scene": row["scene"], "frames": row["frames"],
-            "still": still, "clip": clip, "still_verdict": _verdict(still), "clip_verdict": _verdict(clip),
-            "still_marked": _marked(still), "clip_marked": _marked(clip),
-            "still_img": still and _data_uri(r / "thumbs" / f"{shot}.still.jpg"),
-            "clip_img": clip and _data_uri(r / "thumbs" / f"{shot}.clip.jpg"),
-            "takes": (still or {}).get("takes", {}).get("takes", []),
-        })
+        shots.append(
+            {
+                "shot": shot,
+                "scene": row["scene"],
+                "frames": row["frames"],
+                "still": still,
+                "clip": clip,
+                "still_verdict": _verdict(still),
+                "clip_verdict": _verdict(clip),
+                "still_marked": _marked(still),
+                "clip_marked": _marked(clip),
+                "still_img": still and _data_uri(r / "thumbs" / f"{shot}.still.jpg"),
+                "clip_img": clip and _data_uri(r / "thumbs" / f"{shot}.clip.jpg"),
+                "takes": (still or {}).get("takes", {}).get("takes", []),
+            }
+        )
     sounds = []
     for kind, item, path in expected_reports(view):
         if kind in ("voice", "music"):
             rep = _load(Path(root) / path, root)
-            sounds.append({"kind": kind, "item": item, "report": rep, "verdict": _verdict(rep),
-                           "marked": _marked(rep)})
+            sounds.append({"kind": kind, "item": item, "report": rep, "verdict": _verdict(rep), "marked": _marked(rep)})
     episode = _load(r / "episode.json", root)
     df = table(view, root)
     failed = ~df["pass"] & (df["waived"] == "")  # a waived check is counted as waived only
-    counts = {"checks": len(df), "failed": int(failed.sum()), "waived": int((df["waived"] != "").sum()),
-              "items_failed": int(df.loc[failed, "item"].nunique())}
+    counts = {
+        "checks": len(df),
+        "failed": int(failed.sum()),
+        "waived": int((df["waived"] != "").sum()),
+        "items_failed": int(df.loc[failed, "item"].nunique()),
+    }
     env = Environment(loader=PackageLoader("tower_anime.qc", "templates"), autoescape=select_autoescape())
-    return env.get_template("qc.html.j2").render(view=view, shots=shots, sounds=sounds, episode=episode,
-                                                 episode_verdict=_verdict(episode), counts=counts)
+    return env.get_template("qc.html.j2").render(
+        view=view, shots=shots, sounds=sounds, episode=episode, episode_verdict=_verdict(episode), counts=counts
+    )
 
 
-def write_summary(view: dict[str, Any], csv_path: Path | str, html_path: Path | str,
-                  root: Path | str = ".") -> pd.DataFrame:
+def write_summary(
+    view: dict[str, Any], csv_path: Path | str, html_path: Path | str, root: Path | str = "."
+) -> pd.DataFrame:
     """Write the CSV and the HTML contact sheet of one episode's gates (view: episode_view)."""
     df = table(view, root)
     write_text_atomic(csv_path, df.to_csv(index=False))

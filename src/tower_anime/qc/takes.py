@@ -9,15 +9,17 @@ refuses it, so the item stops at the gate with its reports on disk like any othe
 The thresholds come from the current config but are not a param of the render rules, so
 changing one re-runs the checks and not the renders (README: Quality gates, Retakes).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable, TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from .. import backends
 from ..backends import Backend
@@ -35,13 +37,23 @@ def _clear_old_takes(takes_path):
     p = Path(takes_path)
     stem = p.name.replace(".takes.json", "")
     for old in p.parent.glob(f"{stem}.take*.json"):
-        if old.name[len(stem) + 5:-5].isdigit():  # <stem>.take<N>.json only
+        if old.name[len(stem) + 5 : -5].isdigit():  # <stem>.take<N>.json only
             old.unlink()
 
 
-def render_with_takes(backend: Backend, check: Callable[[Path, dict], dict], spec: dict, inputs: tuple,
-                      out_path: str | Path, takes_path: str | Path, takes: int = 1, render_all: bool = False,
-                      seed_key: str = "seed", log: TextIO | None = None, **runtime) -> dict:
+def render_with_takes(
+    backend: Backend,
+    check: Callable[[Path, dict], dict],
+    spec: dict,
+    inputs: tuple,
+    out_path: str | Path,
+    takes_path: str | Path,
+    takes: int = 1,
+    render_all: bool = False,
+    seed_key: str = "seed",
+    log: TextIO | None = None,
+    **runtime,
+) -> dict:
     """Render `spec` into out_path with backend.render(spec, *inputs, path, log=log, **runtime),
     retrying failed takes with the next seed (when the backend is seeded).
 
@@ -71,8 +83,12 @@ def render_with_takes(backend: Backend, check: Callable[[Path, dict], dict], spe
             rows.append((score(report), n, path, report))
             failed = ", ".join(f"{c['metric']}={c['value']}" for c in failures(report)) or "none"
             if log:
-                print(f"take {n} (seed {take_spec[seed_key]}): {'pass' if report['pass'] else 'FAIL'}; "
-                      f"failed checks: {failed}", file=log, flush=True)
+                print(
+                    f"take {n} (seed {take_spec[seed_key]}): {'pass' if report['pass'] else 'FAIL'}; "
+                    f"failed checks: {failed}",
+                    file=log,
+                    flush=True,
+                )
             if report["pass"] and not render_all:
                 break
         best = max(rows, key=lambda r: (r[0], -r[1]))  # best score; the earlier take on a tie
@@ -80,10 +96,19 @@ def render_with_takes(backend: Backend, check: Callable[[Path, dict], dict], spe
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = {
-        "takes": [{"take": n, "seed": r["seed"], "checked": True, "pass": r["pass"],
-                   "failed": [c["metric"] for c in failures(r)], "report": str(take_report_path(takes_path, n))}
-                  for _, n, _, r in rows],
-        "promoted": best[1], "seed": best[3]["seed"],
+        "takes": [
+            {
+                "take": n,
+                "seed": r["seed"],
+                "checked": True,
+                "pass": r["pass"],
+                "failed": [c["metric"] for c in failures(r)],
+                "report": str(take_report_path(takes_path, n)),
+            }
+            for _, n, _, r in rows
+        ],
+        "promoted": best[1],
+        "seed": best[3]["seed"],
     }
     write_json_atomic(takes_path, summary)
     if log:
@@ -95,19 +120,43 @@ def waivers(qc: dict) -> list[dict]:
     return qc.get("waive", [])
 
 
-def still_with_takes(spec: dict, out_path: str | Path, takes_path: str | Path, qc: dict, log: TextIO | None = None,
-                     root: str | Path = ".", **runtime: Any) -> dict:
+def still_with_takes(
+    spec: dict,
+    out_path: str | Path,
+    takes_path: str | Path,
+    qc: dict,
+    log: TextIO | None = None,
+    root: str | Path = ".",
+    **runtime: Any,
+) -> dict:
     """The stills stage with retakes: the spec's stills backend, checked by qc.still.
     runtime goes to the backend as it is."""
     from .still import still_report
 
     check = partial(still_report, cfg=qc["still"], waivers=waivers(qc), root=root)
-    return render_with_takes(backends.get("stills", spec["backend"]), check, spec, (), out_path, takes_path,
-                             qc["takes"], qc["render_all_takes"], log=log, **runtime)
+    return render_with_takes(
+        backends.get("stills", spec["backend"]),
+        check,
+        spec,
+        (),
+        out_path,
+        takes_path,
+        qc["takes"],
+        qc["render_all_takes"],
+        log=log,
+        **runtime,
+    )
 
 
-def clip_with_takes(spec: dict, still_path: str | Path, out_path: str | Path, takes_path: str | Path, qc: dict,
-                    log: TextIO | None = None, **runtime) -> dict:
+def clip_with_takes(
+    spec: dict,
+    still_path: str | Path,
+    out_path: str | Path,
+    takes_path: str | Path,
+    qc: dict,
+    log: TextIO | None = None,
+    **runtime,
+) -> dict:
     """The clips stage with retakes: the spec's clips backend, checked by qc.clip.
     A clip backend reads its seed from spec['seed'] (the still's seed when not set)."""
     from .clip import clip_report
@@ -116,8 +165,18 @@ def clip_with_takes(spec: dict, still_path: str | Path, out_path: str | Path, ta
     # the bytes the clip is made from, read before rendering (see still_changed)
     still_sha256 = sha256_file(still_path)
     check = partial(clip_report, cfg=qc["clip"], still_path=still_path, waivers=waivers(qc))
-    summary = render_with_takes(backends.get("clips", spec["backend"]), check, spec, (still_path,), out_path,
-                                takes_path, qc["takes"], qc["render_all_takes"], log=log, **runtime)
+    summary = render_with_takes(
+        backends.get("clips", spec["backend"]),
+        check,
+        spec,
+        (still_path,),
+        out_path,
+        takes_path,
+        qc["takes"],
+        qc["render_all_takes"],
+        log=log,
+        **runtime,
+    )
     summary["still_sha256"] = still_sha256
     write_json_atomic(takes_path, summary)
     return summary

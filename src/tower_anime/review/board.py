@@ -4,6 +4,7 @@ then the delivered episode (the preview, its chapters and subtitles, the episode
 
 Files are named by their path in the project with a version that changes when the file
 does (its size and mtime), so the page asks for a new file exactly when a build made one."""
+
 import hashlib
 import json
 from pathlib import Path
@@ -53,17 +54,36 @@ def checks(report: dict | None, kind: str, item: str) -> list:
     rows = []
     for c in (report or {}).get("checks", []):
         state = "waived" if "waived" in c else ("pass" if c["pass"] else "fail")
-        rows.append({"metric": c["metric"], "value": c["value"], "op": c["op"], "threshold": c["threshold"],
-                     "unit": c.get("unit", ""), "state": state, "reason": c.get("waived", ""),
-                     "exempt": c.get("exempt", ""), "kind": kind, "item": item})
+        rows.append(
+            {
+                "metric": c["metric"],
+                "value": c["value"],
+                "op": c["op"],
+                "threshold": c["threshold"],
+                "unit": c.get("unit", ""),
+                "state": state,
+                "reason": c.get("waived", ""),
+                "exempt": c.get("exempt", ""),
+                "kind": kind,
+                "item": item,
+            }
+        )
     return rows
 
 
 def _takes(ep: str, shot: str) -> list:
     record = read_json(Path("reports") / ep / "stills" / f"{shot}.takes.json") or {}
     promoted = record.get("promoted")
-    return [{"take": t["take"], "seed": t["seed"], "pass": t.get("pass"), "failed": t.get("failed", []),
-             "promoted": t["take"] == promoted} for t in record.get("takes", [])]
+    return [
+        {
+            "take": t["take"],
+            "seed": t["seed"],
+            "pass": t.get("pass"),
+            "failed": t.get("failed", []),
+            "promoted": t["take"] == promoted,
+        }
+        for t in record.get("takes", [])
+    ]
 
 
 def _camera(spec: dict) -> str:
@@ -95,41 +115,73 @@ def episode_board(checked: Checked, ep: str, notes: dict) -> dict:
             for i, line in enumerate(shot.get("dialogue") or []):
                 lid = f"{hid}_l{i + 1}"
                 voice_report = read_json(reports / "voice" / f"{lid}.json")
-                lines.append({"line": lid, "speaker": line["speaker"],
-                              "name": characters.get(line["speaker"], {}).get("name", line["speaker"]),
-                              "text": line["text"], "start": (cues.get(lid) or {}).get("earliest"),
-                              "audio": file_ref(Path("audio") / ep / "voice" / f"{lid}.wav"),
-                              "verdict": verdict(voice_report),
-                              "checks": checks(voice_report, "voice", f"{ep}/{lid}")})
+                lines.append(
+                    {
+                        "line": lid,
+                        "speaker": line["speaker"],
+                        "name": characters.get(line["speaker"], {}).get("name", line["speaker"]),
+                        "text": line["text"],
+                        "start": (cues.get(lid) or {}).get("earliest"),
+                        "audio": file_ref(Path("audio") / ep / "voice" / f"{lid}.wav"),
+                        "verdict": verdict(voice_report),
+                        "checks": checks(voice_report, "voice", f"{ep}/{lid}"),
+                    }
+                )
             row = rows[hid]
-            shots.append({
-                "shot": hid, "frames": row["frames"], "start": round(row["start_frame"] / fps, 2),
-                "seconds": round(row["frames"] / fps, 2), "camera": _camera(spec), "action": spec["action"],
-                "seed": spec["seed"], "characters": [c["name"] for c in spec["characters"]],
-                "still": file_ref(Path("stills") / ep / f"{hid}.png"),
-                "clip": file_ref(Path("clips") / ep / f"{hid}.mp4"),
-                "still_verdict": verdict(still_report), "clip_verdict": verdict(clip_report),
-                "checks": checks(still_report, "still", f"{ep}/{hid}") + checks(clip_report, "clip", f"{ep}/{hid}"),
-                "takes": _takes(ep, hid), "lines": lines, "mark": notes.get(hid) or {},
-            })
+            shots.append(
+                {
+                    "shot": hid,
+                    "frames": row["frames"],
+                    "start": round(row["start_frame"] / fps, 2),
+                    "seconds": round(row["frames"] / fps, 2),
+                    "camera": _camera(spec),
+                    "action": spec["action"],
+                    "seed": spec["seed"],
+                    "characters": [c["name"] for c in spec["characters"]],
+                    "still": file_ref(Path("stills") / ep / f"{hid}.png"),
+                    "clip": file_ref(Path("clips") / ep / f"{hid}.mp4"),
+                    "still_verdict": verdict(still_report),
+                    "clip_verdict": verdict(clip_report),
+                    "checks": checks(still_report, "still", f"{ep}/{hid}") + checks(clip_report, "clip", f"{ep}/{hid}"),
+                    "takes": _takes(ep, hid),
+                    "lines": lines,
+                    "mark": notes.get(hid) or {},
+                }
+            )
         srow = scene_rows[sid]
-        scenes.append({
-            "scene": sid, "title": scene["title"], "mood": scene["mood"], "cue": scene.get("music", ""),
-            "location": scene["location"], "time_of_day": scene["time_of_day"],
-            "start": round(srow["start_frame"] / fps, 2), "seconds": round(srow["frames"] / fps, 2),
-            "music": file_ref(Path("audio") / ep / "music" / f"{sid}.wav"), "music_verdict": verdict(music_report),
-            "music_checks": checks(music_report, "music", f"{ep}/{sid}"), "shots": shots,
-        })
+        scenes.append(
+            {
+                "scene": sid,
+                "title": scene["title"],
+                "mood": scene["mood"],
+                "cue": scene.get("music", ""),
+                "location": scene["location"],
+                "time_of_day": scene["time_of_day"],
+                "start": round(srow["start_frame"] / fps, 2),
+                "seconds": round(srow["frames"] / fps, 2),
+                "music": file_ref(Path("audio") / ep / "music" / f"{sid}.wav"),
+                "music_verdict": verdict(music_report),
+                "music_checks": checks(music_report, "music", f"{ep}/{sid}"),
+                "shots": shots,
+            }
+        )
     episode_report = read_json(reports / "episode.json")
     build = Path("build") / ep
     return {
-        "episode": ep, "title": plan.title, "seconds": round(plan.duration, 2), "fps": fps, "scenes": scenes,
+        "episode": ep,
+        "title": plan.title,
+        "seconds": round(plan.duration, 2),
+        "fps": fps,
+        "scenes": scenes,
         "episodes": list(checked.plans),
-        "delivered": file_ref(Path("episodes") / f"{ep}.mkv"), "master": file_ref(build / "master.mkv"),
-        "preview": file_ref(build / "preview.webm"), "subtitles": file_ref(build / "preview.vtt"),
+        "delivered": file_ref(Path("episodes") / f"{ep}.mkv"),
+        "master": file_ref(build / "master.mkv"),
+        "preview": file_ref(build / "preview.webm"),
+        "subtitles": file_ref(build / "preview.vtt"),
         "chapters_track": file_ref(build / "chapters.vtt"),
         "chapters": [{"title": s["title"], "start": round(s["start_frame"] / fps, 3)} for s in plan.scenes],
-        "episode_verdict": verdict(episode_report), "episode_checks": checks(episode_report, "episode", ep),
+        "episode_verdict": verdict(episode_report),
+        "episode_checks": checks(episode_report, "episode", ep),
         "qc_sheet": file_ref(reports / "qc.html"),
     }
 

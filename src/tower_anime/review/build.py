@@ -4,6 +4,7 @@ in a background process whose output is read line by line into a Progress the pa
 One build at a time: the Builder refuses a second start, and Snakemake's own lock on the
 folder refuses a build someone started by hand meanwhile (its error is shown like any other).
 """
+
 import asyncio
 import os
 import re
@@ -56,7 +57,7 @@ class Progress:
         self.running: dict[int, dict] = {}
         self.finished: list[dict] = []
         self.failures: list[dict] = []
-        self.errors: list[str] = []            # Snakemake's own errors (a locked folder, a bad story)
+        self.errors: list[str] = []  # Snakemake's own errors (a locked folder, a bad story)
         self.lines: deque = deque(maxlen=300)
         self._block: tuple[str, dict] | None = None
 
@@ -81,8 +82,10 @@ class Progress:
             self.done, self.total = int(m[1]), int(m[2])
         elif m := _TOTAL.match(line):
             self.total = int(m[1])
-        elif (line.startswith(("Error", "LockException", "WorkflowError", "MissingInputException"))
-              or line.startswith("Tower:")) and line not in self.errors:
+        elif (
+            line.startswith(("Error", "LockException", "WorkflowError", "MissingInputException"))
+            or line.startswith("Tower:")
+        ) and line not in self.errors:
             self.errors.append(line)
 
     def close(self) -> None:
@@ -101,13 +104,26 @@ class Progress:
         elif kind == "error":
             if jobid is not None:
                 self.running.pop(jobid, None)
-            self.failures.append({"jobid": jobid, "rule": fields["rule"], "output": output, "log": log,
-                                  "tail": tail(self.root / log) if log else []})
+            self.failures.append(
+                {
+                    "jobid": jobid,
+                    "rule": fields["rule"],
+                    "output": output,
+                    "log": log,
+                    "tail": tail(self.root / log) if log else [],
+                }
+            )
 
     def as_json(self) -> dict:
-        return {"total": self.total, "done": self.done, "running": list(self.running.values()),
-                "finished": self.finished[-50:], "failures": self.failures, "errors": self.errors,
-                "output": list(self.lines)[-40:]}
+        return {
+            "total": self.total,
+            "done": self.done,
+            "running": list(self.running.values()),
+            "finished": self.finished[-50:],
+            "failures": self.failures,
+            "errors": self.errors,
+            "output": list(self.lines)[-40:],
+        }
 
 
 class Builder:
@@ -118,11 +134,11 @@ class Builder:
         self.args = list(snakemake_args)
         self.cores = cores
         self.progress: Progress | None = None
-        self.status = "idle"          # idle | running | done | failed | stopped
+        self.status = "idle"  # idle | running | done | failed | stopped
         self.targets: list[str] = []
         self.started = self.ended = None
         self.returncode: int | None = None
-        self.version = 0              # bumped on every change; the page's stream waits on it
+        self.version = 0  # bumped on every change; the page's stream waits on it
         self._changed = asyncio.Event()
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task | None = None
@@ -137,9 +153,14 @@ class Builder:
 
     async def dry_run(self, targets: list[str]) -> list[dict]:
         """The jobs a build of `targets` would run now (Snakemake's own plan)."""
-        proc = await asyncio.create_subprocess_exec(*self.command(targets, dry_run=True), cwd=self.root,
-                                                    stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT, env=self._env())
+        proc = await asyncio.create_subprocess_exec(
+            *self.command(targets, dry_run=True),
+            cwd=self.root,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=self._env(),
+        )
         out, _ = await proc.communicate()
         text = out.decode(errors="replace")
         if proc.returncode != 0:
@@ -153,11 +174,15 @@ class Builder:
         self.targets = list(targets)
         self.status, self.started, self.ended, self.returncode = "running", time.time(), None, None
         # its own process group, so that a stop reaches Snakemake and the jobs it started
-        self._proc = await asyncio.create_subprocess_exec(*self.command(targets), cwd=self.root,
-                                                          stdin=asyncio.subprocess.DEVNULL,
-                                                          stdout=asyncio.subprocess.PIPE,
-                                                          stderr=asyncio.subprocess.STDOUT, env=self._env(),
-                                                          start_new_session=True)
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.command(targets),
+            cwd=self.root,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=self._env(),
+            start_new_session=True,
+        )
         self._task = asyncio.create_task(self._follow())
         self._bump()
 
@@ -210,8 +235,16 @@ class Builder:
             pass
 
     def as_json(self) -> dict:
-        return {"status": self.status, "version": self.version, "targets": self.targets,
-                "started": self.started, "ended": self.ended, "returncode": self.returncode,
-                **(self.progress.as_json() if self.progress else {"total": 0, "done": 0, "running": [],
-                                                                   "finished": [], "failures": [], "errors": [],
-                                                                   "output": []})}
+        return {
+            "status": self.status,
+            "version": self.version,
+            "targets": self.targets,
+            "started": self.started,
+            "ended": self.ended,
+            "returncode": self.returncode,
+            **(
+                self.progress.as_json()
+                if self.progress
+                else {"total": 0, "done": 0, "running": [], "finished": [], "failures": [], "errors": [], "output": []}
+            ),
+        }

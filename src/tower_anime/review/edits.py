@@ -16,6 +16,7 @@ comments, key order and quoting stay as they were. A story kept in the database 
 inside one transaction. A file is written under a temporary name and renamed, and only when
 it still holds the bytes the page was shown (its version, a sha256): a file changed by hand
 or from another tab meanwhile is a Conflict, shown and never overwritten."""
+
 import copy
 import difflib
 import hashlib
@@ -36,8 +37,14 @@ from ..fsutil import atomic_path
 from ..schema import load_schema
 from ..schema import problems as schema_problems
 
-ACTIONS = {"new_take": "episode", "pin_take": "episode", "action": "episode", "line": "episode",
-           "waive": "config", "review": "notes"}
+ACTIONS = {
+    "new_take": "episode",
+    "pin_take": "episode",
+    "action": "episode",
+    "line": "episode",
+    "waive": "config",
+    "review": "notes",
+}
 STATUSES = ("approved", "needs-work")
 _LINE_ID = re.compile(r"^(?P<shot>.+)_l(?P<n>[1-9][0-9]*)\Z")
 
@@ -51,21 +58,27 @@ class Conflict(TowerError):
 
     def __init__(self, target: str, seen: str | None, current: str):
         self.target = target
-        self.diff = unified_diff(seen, current, f"{target} (as the page loaded it)", f"{target} (on disk now)") \
-            if seen is not None else ""
-        super().__init__(f"{target} changed since the page loaded it (by hand, another tab or another program); "
-                         "nothing was saved. Reload the page to see it as it is now, then make the edit again.")
+        self.diff = (
+            unified_diff(seen, current, f"{target} (as the page loaded it)", f"{target} (on disk now)")
+            if seen is not None
+            else ""
+        )
+        super().__init__(
+            f"{target} changed since the page loaded it (by hand, another tab or another program); "
+            "nothing was saved. Reload the page to see it as it is now, then make the edit again."
+        )
 
 
 @dataclass
 class Proposal:
     """One edit, ready to show or save."""
+
     action: str
-    kind: str            # episode | config | notes
-    target: str          # the file (or the database and episode) that changes
+    kind: str  # episode | config | notes
+    target: str  # the file (or the database and episode) that changes
     before: str
     after: str
-    version: str         # version_of(before): what a save must still find
+    version: str  # version_of(before): what a save must still find
     summary: str
     diff: str = field(init=False)
 
@@ -73,8 +86,15 @@ class Proposal:
         self.diff = unified_diff(self.before, self.after, f"{self.target} (now)", f"{self.target} (after the edit)")
 
     def as_json(self) -> dict:
-        return {"action": self.action, "kind": self.kind, "target": self.target, "version": self.version,
-                "new_version": version_of(self.after), "summary": self.summary, "diff": self.diff}
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "target": self.target,
+            "version": self.version,
+            "new_version": version_of(self.after),
+            "summary": self.summary,
+            "diff": self.diff,
+        }
 
 
 def version_of(text: str) -> str:
@@ -96,6 +116,7 @@ def read_text(path: str | Path) -> str:
 
 
 # --- YAML round trip ----------------------------------------------------------------------
+
 
 def _round_trip(text: str):
     """(ruamel YAML object set to the text's own indentation, document)."""
@@ -127,6 +148,7 @@ def _same_style(old: Any, new: str) -> Any:
 
 
 # --- the story's own edits (YAML documents or database documents alike) ---------------------
+
 
 def find_shot(doc: dict, shot_id: str, target: str) -> dict:
     for scene in doc.get("scenes") or []:
@@ -180,8 +202,10 @@ def edit_episode(doc: dict, req: dict, target: str, takes_path: Path | None = No
         m = _LINE_ID.match(str(line_id))
         lines = shot.get("dialogue") or []
         if not m or m["shot"] != shot_id or int(m["n"]) > len(lines):
-            raise EditError(f"shot {shot_id!r} in {target} has no line {line_id!r}; its lines are "
-                            f"{[f'{shot_id}_l{i + 1}' for i in range(len(lines))]}")
+            raise EditError(
+                f"shot {shot_id!r} in {target} has no line {line_id!r}; its lines are "
+                f"{[f'{shot_id}_l{i + 1}' for i in range(len(lines))]}"
+            )
         line = lines[int(m["n"]) - 1]
         summary = f"{line_id}: text -> {text!r}"
         line["text"] = _same_style(line.get("text"), text)
@@ -242,6 +266,7 @@ def _doc_text(doc: dict) -> str:
 
 # --- checking a candidate as `tower-anime validate` would ---------------------------------------
 
+
 def _same_file(a: str | Path, b: str | Path) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
@@ -274,20 +299,25 @@ def check_candidate(config_path: str | Path, replaced: dict) -> Checked:
                 config["story"]["episodes_dir"] = str(copy_dir)
             return check_inputs(config, str(config_path), [cfg])
         except InvalidInput as e:
-            raise InvalidInput([ValidationProblem(names.get(p.file, p.file), p.field, p.message)
-                                for p in e.problems]) from None
+            raise InvalidInput(
+                [ValidationProblem(names.get(p.file, p.file), p.field, p.message) for p in e.problems]
+            ) from None
 
 
 def notes_problems(doc: Any, where: str, shots: list) -> list:
     """The notes file's schema, and shot ids the episode has."""
     found = schema_problems(doc, load_schema("review"), where)
     if not found:
-        found += [ValidationProblem(where, f"shots.{s}", f"unknown shot {s!r}; expected one of {shots}")
-                  for s in (doc.get("shots") or {}) if s not in shots]
+        found += [
+            ValidationProblem(where, f"shots.{s}", f"unknown shot {s!r}; expected one of {shots}")
+            for s in (doc.get("shots") or {})
+            if s not in shots
+        ]
     return found
 
 
 # --- propose and save -------------------------------------------------------------------------
+
 
 class Editor:
     """Proposes and saves edits of one project's story, config and notes. One save at a time
@@ -297,7 +327,7 @@ class Editor:
         self.config_path = Path(config_path)
         self.notes_dir = Path(notes_dir)
         self.lock = threading.Lock()
-        self._seen: dict[str, str] = {}   # version -> text, of what pages were shown (for conflicts)
+        self._seen: dict[str, str] = {}  # version -> text, of what pages were shown (for conflicts)
 
     def remember(self, text: str) -> str:
         """Keep a text the page is shown; its version goes into the page's forms."""
@@ -365,8 +395,10 @@ class Editor:
             if req.get("status") not in STATUSES:
                 raise EditError(f"a mark is one of {list(STATUSES)}; got {req.get('status')!r}")
             if not before:
-                before_doc = f"# Review notes of episode {req['episode']} (tower-anime review): a mark per shot.\n" \
-                             "# Outside the story: a mark or a note re-plans nothing.\nshots: {}\n"
+                before_doc = (
+                    f"# Review notes of episode {req['episode']} (tower-anime review): a mark per shot.\n"
+                    "# Outside the story: a mark or a note re-plans nothing.\nshots: {}\n"
+                )
                 yaml, doc = _round_trip(before_doc)
                 doc["shots"] = _mapping({})
                 after_prefix = "".join(line + "\n" for line in before_doc.splitlines()[:2])
@@ -441,8 +473,9 @@ class Editor:
             doc = copy.deepcopy(episodes[ep])
             summary = edit_episode(doc, req, name, Path("reports") / ep / "stills" / f"{req.get('shot')}.takes.json")
             after = text(doc)
-            docs = {e: (copy.deepcopy(d if e != ep else doc), f"{db.display} (episode {e})")
-                    for e, d in episodes.items()}
+            docs = {
+                e: (copy.deepcopy(d if e != ep else doc), f"{db.display} (episode {e})") for e, d in episodes.items()
+            }
             story = story_from_documents(copy.deepcopy(characters_doc), docs, f"{db.display} (characters)")
             check_inputs(copy.deepcopy(config), name, inputs=(story, load_prompt_context(config, story.characters)))
             if version is not None:

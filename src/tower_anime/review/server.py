@@ -7,6 +7,7 @@ or once as `?token=` in the address, which sets a same-site, HTTP-only cookie. O
 Host header must name the loopback address (a page on another site that points a DNS name at
 127.0.0.1 is refused), and every change is a JSON POST from the page's own origin (a form on
 another site can send neither)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,11 +43,13 @@ def is_loopback(host: str) -> bool:
 def require_token(host: str, token: str | None) -> None:
     """Refuse to serve a non-loopback address without a token."""
     if not is_loopback(host) and not token:
-        raise TowerError(f"the review room serves {host}, which other machines can reach, so it needs a token: "
-                         "set TOWER_REVIEW_TOKEN (or pass --token) to a long random string, e.g. "
-                         "`export TOWER_REVIEW_TOKEN=$(python3 -c 'import secrets; "
-                         "print(secrets.token_urlsafe(24))')`, "
-                         "and open the page with ?token=<it> once")
+        raise TowerError(
+            f"the review room serves {host}, which other machines can reach, so it needs a token: "
+            "set TOWER_REVIEW_TOKEN (or pass --token) to a long random string, e.g. "
+            "`export TOWER_REVIEW_TOKEN=$(python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(24))')`, "
+            "and open the page with ?token=<it> once"
+        )
 
 
 class Review:
@@ -67,8 +70,10 @@ class Review:
     def versions(self, checked: Checked, ep: str) -> dict:
         """The version of each file an edit of this episode may change (what the page's forms carry)."""
         name, path = self.editor.episode_target(checked, ep)
-        out = {"config": self.editor.remember(read_text(self.config_path)),
-               "notes": self.editor.remember(read_text(self.editor.notes_path(ep)))}
+        out = {
+            "config": self.editor.remember(read_text(self.config_path)),
+            "notes": self.editor.remember(read_text(self.editor.notes_path(ep))),
+        }
         text = self.editor.database_text(checked, ep) if path is None else read_text(path)
         out["episode"] = self.editor.remember(text)
         return out
@@ -83,6 +88,7 @@ class Review:
 
 # --- middleware ---------------------------------------------------------------------------------
 
+
 def _auth(token: str | None, host: str):
     loopback = is_loopback(host)
 
@@ -91,21 +97,26 @@ def _auth(token: str | None, host: str):
         if loopback:
             name = (request.host or "").rsplit(":", 1)[0].strip("[]")
             if not is_loopback(name):
-                raise web.HTTPForbidden(text=f"Host {request.host!r} is not this machine's loopback address; open "
-                                             "the page at http://127.0.0.1:<port>/")
+                raise web.HTTPForbidden(
+                    text=f"Host {request.host!r} is not this machine's loopback address; open "
+                    "the page at http://127.0.0.1:<port>/"
+                )
         if token:
             given = request.query.get("token")
             if given is not None and hmac.compare_digest(given.encode(), token.encode()) and request.method == "GET":
                 # the token in the address once: keep it in a cookie and drop it from the address bar
-                response = web.HTTPFound(request.rel_url.with_query({k: v for k, v in request.query.items()
-                                                                     if k != "token"}))
+                response = web.HTTPFound(
+                    request.rel_url.with_query({k: v for k, v in request.query.items() if k != "token"})
+                )
                 response.set_cookie(COOKIE, token, httponly=True, samesite="Strict")
                 raise response
             header = request.headers.get("Authorization", "")
             offered = header[7:] if header.startswith("Bearer ") else request.cookies.get(COOKIE, "")
             if not hmac.compare_digest(offered.encode(), token.encode()):
-                raise web.HTTPUnauthorized(text="this review room needs its token: open the page with ?token=<token> "
-                                                "(the value of TOWER_REVIEW_TOKEN where it was started)")
+                raise web.HTTPUnauthorized(
+                    text="this review room needs its token: open the page with ?token=<token> "
+                    "(the value of TOWER_REVIEW_TOKEN where it was started)"
+                )
         if request.method == "POST":
             if request.content_type != "application/json":
                 raise web.HTTPUnsupportedMediaType(text="send JSON (the page's own requests do)")
@@ -118,6 +129,7 @@ def _auth(token: str | None, host: str):
 
 
 # --- handlers -------------------------------------------------------------------------------------
+
 
 def _problems(e: InvalidInput) -> dict:
     return {"ok": False, "error": "invalid", "message": f"Tower: {e}", "problems": [str(p) for p in e.problems]}
@@ -146,10 +158,14 @@ def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") 
         try:
             board, versions = review.board(ep)
         except InvalidInput as e:
-            return web.Response(text=review.env.get_template("broken.html.j2").render(message=f"Tower: {e}"),
-                                content_type="text/html", status=200)
-        html = review.env.get_template(name).render(b=board, versions=versions, build=review.builder.as_json(),
-                                                    files=file_versions(board))
+            return web.Response(
+                text=review.env.get_template("broken.html.j2").render(message=f"Tower: {e}"),
+                content_type="text/html",
+                status=200,
+            )
+        html = review.env.get_template(name).render(
+            b=board, versions=versions, build=review.builder.as_json(), files=file_versions(board)
+        )
         return web.Response(text=html, content_type="text/html")
 
     async def page(request):
@@ -181,16 +197,19 @@ def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") 
             else:
                 proposal = await loop.run_in_executor(None, review.editor.propose, checked, req)
         except Conflict as e:
-            return web.json_response({"ok": False, "error": "conflict", "message": str(e), "target": e.target,
-                                      "diff": e.diff}, status=409)
+            return web.json_response(
+                {"ok": False, "error": "conflict", "message": str(e), "target": e.target, "diff": e.diff}, status=409
+            )
         except InvalidInput as e:
             return web.json_response(_problems(e), status=422)
         except TowerError as e:
             return web.json_response({"ok": False, "error": "refused", "message": str(e)}, status=400)
         result = {"ok": True, "saved": save, **proposal.as_json()}
         if save and review.builder.running:
-            result["note"] = ("saved while a build runs: that build goes on with the story as it was when it "
-                              "started; rebuild when it ends to see this edit")
+            result["note"] = (
+                "saved while a build runs: that build goes on with the story as it was when it "
+                "started; rebuild when it ends to see this edit"
+            )
         return web.json_response(result)
 
     async def preview(request):
@@ -272,13 +291,22 @@ def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") 
     return app
 
 
-def serve(root: str | Path, config_path: str | Path, snakemake_args: list[str], host: str = "127.0.0.1",
-          port: int = 8700, token: str | None = None, cores: int = 2) -> None:
+def serve(
+    root: str | Path,
+    config_path: str | Path,
+    snakemake_args: list[str],
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    token: str | None = None,
+    cores: int = 2,
+) -> None:
     """Run the review room until interrupted."""
     require_token(host, token)
     review = Review(root, config_path, snakemake_args, cores)
     app = make_app(review, token, host)
     shown = f"[{host}]" if ":" in host else host
-    print(f"tower-anime review: http://{shown}:{port}/" + ("?token=<your token>" if token else "")
-          + "  (Ctrl-C to stop)", flush=True)
+    print(
+        f"tower-anime review: http://{shown}:{port}/" + ("?token=<your token>" if token else "") + "  (Ctrl-C to stop)",
+        flush=True,
+    )
     web.run_app(app, host=host, port=port, print=None, handle_signals=True, shutdown_timeout=5)

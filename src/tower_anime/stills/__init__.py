@@ -1,4 +1,5 @@
 """Stills stage: one frame per shot, by the backend the config names (see tower_anime.backends)."""
+
 from .. import backends
 
 

@@ -1,6 +1,7 @@
 """Backgrounds of the storyboard panels: the time-of-day sky and the set the location text
 names: the pieces (hills, skyline, road, water, market, trees, interior) that
 stills/places.py composes into a setting."""
+
 import math
 import random
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ SKY_STOPS = {
 }
 NEON = [(255, 70, 170), (70, 230, 255), (190, 90, 255), (255, 200, 60)]
 
+
 @dataclass
 class _Set:
     """Shared geometry and state for drawing the background of one panel."""
@@ -30,7 +32,6 @@ class _Set:
     horizon: int
     tod: str
     vp_x: int
-
 
 
 def _sky_colour(tod, t):
@@ -88,8 +89,15 @@ def _draw_hills(s):
         col = _lit(base, s.tod)
         phase, freq = s.rng.uniform(0, 6.3), s.rng.uniform(1.5, 3.5) / s.w
         amp = s.h * lift
-        pts = [(x, s.horizon - amp * (0.6 + 0.4 * math.sin(phase + x * freq * 6.28))
-                - amp * 0.3 * math.sin(x * freq * 17 + layer)) for x in range(0, s.w + 16, 16)]
+        pts = [
+            (
+                x,
+                s.horizon
+                - amp * (0.6 + 0.4 * math.sin(phase + x * freq * 6.28))
+                - amp * 0.3 * math.sin(x * freq * 17 + layer),
+            )
+            for x in range(0, s.w + 16, 16)
+        ]
         s.draw.polygon(pts + [(s.w, s.horizon + 2), (0, s.horizon + 2)], fill=col)
 
 
@@ -205,8 +213,10 @@ def _draw_market(s):
         for _ in range(rng.randint(2, 5)):  # goods on the counter
             gx = x + rng.uniform(0.15, 0.8) * sw
             gr = s.h * rng.uniform(0.008, 0.016)
-            d.ellipse((gx - gr, base_y - sh * 0.45 - gr * 2, gx + gr, base_y - sh * 0.45),
-                      fill=_lit(rng.choice([(230, 120, 40), (200, 40, 60), (240, 220, 80), (120, 180, 70)]), s.tod))
+            d.ellipse(
+                (gx - gr, base_y - sh * 0.45 - gr * 2, gx + gr, base_y - sh * 0.45),
+                fill=_lit(rng.choice([(230, 120, 40), (200, 40, 60), (240, 220, 80), (120, 180, 70)]), s.tod),
+            )
         x += sw + rng.randint(4, int(s.w * 0.04))
     if s.tod in ("night", "dusk"):
         y0 = s.horizon - s.h * rng.uniform(0.2, 0.3)

@@ -1,5 +1,6 @@
 """Overlays of the storyboard panels: the caption strip along the top (shot, location, action,
 camera move and tag) and the translucent camera-move cue."""
+
 import math
 
 from PIL import Image, ImageDraw
@@ -7,8 +8,13 @@ from PIL import Image, ImageDraw
 from ..backends.storyboard import CAPTION_FRACTION  # the caption strip along the top
 from .text import _fit, _font, _wrap
 
-MOVE_LABELS = {"static": "STATIC", "push_in": "PUSH IN", "pull_out": "PULL OUT",
-               "pan_left": "PAN LEFT", "pan_right": "PAN RIGHT"}
+MOVE_LABELS = {
+    "static": "STATIC",
+    "push_in": "PUSH IN",
+    "pull_out": "PULL OUT",
+    "pan_left": "PAN LEFT",
+    "pan_right": "PAN RIGHT",
+}
 
 
 def _arrow(draw, p0, p1, colour, width):
@@ -28,8 +34,14 @@ def _dashed_rect(draw, box, colour, width, dash):
         length = math.dist(a, b)
         for k in range(0, int(length), dash * 2):
             t0, t1 = k / length, min(1.0, (k + dash) / length)
-            draw.line(((a[0] + (b[0] - a[0]) * t0, a[1] + (b[1] - a[1]) * t0),
-                       (a[0] + (b[0] - a[0]) * t1, a[1] + (b[1] - a[1]) * t1)), fill=colour, width=width)
+            draw.line(
+                (
+                    (a[0] + (b[0] - a[0]) * t0, a[1] + (b[1] - a[1]) * t0),
+                    (a[0] + (b[0] - a[0]) * t1, a[1] + (b[1] - a[1]) * t1),
+                ),
+                fill=colour,
+                width=width,
+            )
 
 
 def _move_glyph(draw, move, cx, cy, r, colour):
@@ -62,8 +74,12 @@ def _draw_camera_cue(img, move):
         inner = (inset[0], cap + inset[1], w - inset[0], h - inset[1])
         _dashed_rect(d, inner, cue, lw, max(6, w // 70))
         outer = (w * 0.03, cap + h * 0.04, w * 0.97, h - h * 0.03)
-        for ox, oy, ix, iy in ((outer[0], outer[1], inner[0], inner[1]), (outer[2], outer[1], inner[2], inner[1]),
-                               (outer[0], outer[3], inner[0], inner[3]), (outer[2], outer[3], inner[2], inner[3])):
+        for ox, oy, ix, iy in (
+            (outer[0], outer[1], inner[0], inner[1]),
+            (outer[2], outer[1], inner[2], inner[1]),
+            (outer[0], outer[3], inner[0], inner[3]),
+            (outer[2], outer[3], inner[2], inner[3]),
+        ):
             a, b = ((ox, oy), (ix, iy)) if move == "push_in" else ((ix, iy), (ox, oy))
             _arrow(d, a, b, cue, lw)
     elif move in ("pan_left", "pan_right"):
@@ -105,8 +121,11 @@ def _draw_caption(img, spec, framing, tod, move):
     d.rectangle((0, top, w, top + cap_h), fill=(12, 12, 18, 190))
     pad = max(4, round(h * 0.018))
     shot, location, action = (str(spec.get(k, "")) for k in ("shot", "location", "action"))
-    bold, small, body = _font(h * 0.04, bold=True, text=shot), _font(h * 0.024, text=location), \
-        _font(h * 0.032, text=action)
+    bold, small, body = (
+        _font(h * 0.04, bold=True, text=shot),
+        _font(h * 0.024, text=location),
+        _font(h * 0.032, text=action),
+    )
     col_w = min(max(bold.getlength(shot), w * 0.2), w * 0.3)
     white, grey = (255, 255, 255, 255), (200, 200, 210, 255)
     d.text((pad, top + pad), _fit(shot, bold, col_w), font=bold, fill=white)

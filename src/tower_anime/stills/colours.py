@@ -1,5 +1,6 @@
 """Colours of the storyboard panels: character palettes, time-of-day tints, and keeping the
 background clear of the palette colours (so palette-presence checks only count the figures)."""
+
 import re
 
 import numpy as np
@@ -28,12 +29,14 @@ HEX_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 def _parse_hex(value, char_id, key):
     """Return the (r, g, b) of a '#rgb' or '#rrggbb' string, or raise TowerError."""
     if not isinstance(value, str) or not HEX_RE.match(value):
-        raise TowerError(f"character {char_id!r}: palette.{key} = {value!r} is not a hex colour "
-                         f"like '#1a2b3c'; fix it in the character sheet")
+        raise TowerError(
+            f"character {char_id!r}: palette.{key} = {value!r} is not a hex colour "
+            f"like '#1a2b3c'; fix it in the character sheet"
+        )
     digits = value[1:]
     if len(digits) == 3:
         digits = "".join(d * 2 for d in digits)
-    return tuple(int(digits[i:i + 2], 16) for i in (0, 2, 4))
+    return tuple(int(digits[i : i + 2], 16) for i in (0, 2, 4))
 
 
 def _palette(char):

@@ -1,5 +1,6 @@
 """Figures of the storyboard panels: layout across the frame, the standing character drawn
 in its palette colours, and its name label."""
+
 import math
 import random
 import zlib
@@ -84,15 +85,25 @@ def _draw_figure(draw, fig, pal, style):
     legs = _mix(pal["outfit"], INK, 0.55)
 
     if style["hair"] == "long":  # back hair falls behind the shoulders
-        draw.polygon([(cx - 0.5 * u, y(0.4)), (cx + 0.5 * u, y(0.4)), (cx + 0.62 * u, y(2.3)), (cx - 0.62 * u, y(2.3))],
-                     fill=pal["hair"], outline=INK, width=ow)
+        draw.polygon(
+            [(cx - 0.5 * u, y(0.4)), (cx + 0.5 * u, y(0.4)), (cx + 0.62 * u, y(2.3)), (cx - 0.62 * u, y(2.3))],
+            fill=pal["hair"],
+            outline=INK,
+            width=ow,
+        )
     for side in (-1, 1):
         hip, foot = (cx + side * 0.32 * u, y(3.7)), (cx + side * (0.32 + fig.stance) * u, y(7.3))
         _limb(draw, [hip, foot], legs, 0.48 * u, ow)
         _ellipse(draw, foot[0] + side * 0.08 * u, y(7.4), 0.28 * u, 0.14 * u, INK, ow)
 
-    torso = [(cx - 0.82 * b * u, y(1.25)), (cx + 0.82 * b * u, y(1.25)), (cx + 0.62 * u, y(3.1)),
-             (cx + 0.7 * u, y(3.95)), (cx - 0.7 * u, y(3.95)), (cx - 0.62 * u, y(3.1))]
+    torso = [
+        (cx - 0.82 * b * u, y(1.25)),
+        (cx + 0.82 * b * u, y(1.25)),
+        (cx + 0.62 * u, y(3.1)),
+        (cx + 0.7 * u, y(3.95)),
+        (cx - 0.7 * u, y(3.95)),
+        (cx - 0.62 * u, y(3.1)),
+    ]
     draw.polygon(torso, fill=pal["outfit"], outline=INK, width=ow)
     draw.rectangle((cx - 0.63 * u, y(3.0), cx + 0.63 * u, y(3.2)), fill=pal["accent"], outline=INK, width=ow)
     draw.line((cx, y(1.6), cx, y(3.9)), fill=INK, width=ow)
@@ -134,8 +145,10 @@ def _draw_head(draw, cx, y, u, pal, style, ow):
         ex, ey = cx + side * 0.17 * u, y(0.7)
         draw.ellipse((ex - ew, ey - eh, ex + ew, ey + eh), fill=INK)
         hl = max(1, ew * 0.45)
-        draw.ellipse((ex - ew * 0.2 - hl / 2, ey - eh * 0.5 - hl / 2, ex - ew * 0.2 + hl / 2, ey - eh * 0.5 + hl / 2),
-                     fill=(255, 255, 255))
+        draw.ellipse(
+            (ex - ew * 0.2 - hl / 2, ey - eh * 0.5 - hl / 2, ex - ew * 0.2 + hl / 2, ey - eh * 0.5 + hl / 2),
+            fill=(255, 255, 255),
+        )
     draw.line((cx - 0.08 * u, y(0.9), cx + 0.08 * u, y(0.9)), fill=INK, width=ow)
 
 
@@ -173,7 +186,6 @@ def _figure_mask(cast, w, h):
     return np.asarray(canvas).any(axis=-1)
 
 
-
 def face_box(char: dict, pal: dict, fig: _Figure, framing: str, w: int, h: int) -> dict:
     """Where one drawn character's face features sit (pixels): {id, u, skin, mouth: (cx, cy,
     half width), eyes: [(cx, cy, rx, ry)] * 2, head and label: (left, top, right, bottom)}, as
@@ -184,8 +196,11 @@ def face_box(char: dict, pal: dict, fig: _Figure, framing: str, w: int, h: int) 
     return {
         "head": [round(v, 3) for v in (fig.cx - 0.5 * u, top - 0.25 * u, fig.cx + 0.5 * u, top + 1.3 * u)],
         "label": [round(v, 3) for v in label],
-        "id": char.get("id", "?"), "u": round(u, 3), "skin": list(pal["skin"]),
+        "id": char.get("id", "?"),
+        "u": round(u, 3),
+        "skin": list(pal["skin"]),
         "mouth": [round(v, 3) for v in (fig.cx, top + 0.9 * u, 0.08 * u)],
-        "eyes": [[round(v, 3) for v in (fig.cx + side * 0.17 * u, top + 0.7 * u, 0.07 * u, 0.1 * u)]
-                 for side in (-1, 1)],
+        "eyes": [
+            [round(v, 3) for v in (fig.cx + side * 0.17 * u, top + 0.7 * u, 0.07 * u, 0.1 * u)] for side in (-1, 1)
+        ],
     }

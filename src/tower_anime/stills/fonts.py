@@ -5,10 +5,11 @@ same), then Noto Sans CJK JP (Debian's fonts-noto-cjk: kana, kanji, hangul, and 
 A text is drawn whole in the first font that has a glyph for each of its characters, so a
 Japanese name is never drawn as empty boxes. check_text() finds the characters no font has,
 which validation refuses before any job (backends/storyboard.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 
@@ -19,13 +20,17 @@ class Face:
     index: int = 0  # the face inside a font collection (.ttc)
 
 
-REGULAR = (Face("DejaVu Sans", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-           Face("Noto Sans CJK JP", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0))
-BOLD = (Face("DejaVu Sans Bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
-        Face("Noto Sans CJK JP Bold", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 0))
+REGULAR = (
+    Face("DejaVu Sans", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Face("Noto Sans CJK JP", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 0),
+)
+BOLD = (
+    Face("DejaVu Sans Bold", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    Face("Noto Sans CJK JP Bold", "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 0),
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cmap(face: Face) -> frozenset:
     """The code points the face has glyphs for (empty when the file is missing)."""
     if not Path(face.path).is_file():
@@ -44,7 +49,7 @@ def _needed(text: str) -> set[int]:
 def face_for(text: str, bold: bool = False) -> Face | None:
     """The first face of the chain that has every character of `text`, or None."""
     needed = _needed(text)
-    for face in (BOLD if bold else REGULAR):
+    for face in BOLD if bold else REGULAR:
         if needed <= _cmap(face):
             return face
     return None

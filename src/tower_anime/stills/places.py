@@ -1,6 +1,7 @@
 """Places of the storyboard panels: the location text picks one setting from a vocabulary
 (harbor, garage, highway, lab, ...; hills under the sky when no word matches) and its
 weather and light (rain, snow, mist, fog, neon), and the set is drawn to match."""
+
 import math
 import re
 
@@ -41,8 +42,24 @@ SETTINGS = (
     ("rooftop", ("rooftop", "roof")),
     ("alley", ("alley", "alleyway", "backstreet", "lane")),
     ("market", ("market", "bazaar", "stall", "festival", "fair", "vendor")),
-    ("street", ("street", "city", "downtown", "avenue", "plaza", "district", "tokyo", "metro", "urban",
-                "skyline", "tower", "building", "crossing")),
+    (
+        "street",
+        (
+            "street",
+            "city",
+            "downtown",
+            "avenue",
+            "plaza",
+            "district",
+            "tokyo",
+            "metro",
+            "urban",
+            "skyline",
+            "tower",
+            "building",
+            "crossing",
+        ),
+    ),
     ("beach", ("beach", "shore", "coast", "sand", "sea", "ocean", "bay", "seaside")),
     ("forest", ("forest", "wood", "jungle", "tree", "park", "garden", "grove", "shrine", "temple")),
 )
@@ -149,8 +166,13 @@ def _beach(s):
     x = s.w * s.rng.uniform(0.08, 0.25)  # a beach umbrella
     top = s.horizon + s.h * 0.04
     s.draw.line((x, top, x, top + s.h * 0.2), fill=INK, width=3)
-    s.draw.chord((x - s.h * 0.1, top - s.h * 0.05, x + s.h * 0.1, top + s.h * 0.05), 180, 360,
-                 fill=_lit((220, 70, 60), s.tod), outline=INK)
+    s.draw.chord(
+        (x - s.h * 0.1, top - s.h * 0.05, x + s.h * 0.1, top + s.h * 0.05),
+        180,
+        360,
+        fill=_lit((220, 70, 60), s.tod),
+        outline=INK,
+    )
 
 
 def _harbor(s):
@@ -193,16 +215,20 @@ def _highway(s):
     rail = _lit((185, 185, 190), s.tod)
     for side in (-1, 1):  # guard rails along both edges
         for off in (0.0, 0.04):
-            s.draw.line((s.vp_x + side * 8, s.horizon - 2, s.vp_x + side * s.w * 0.75, s.h * (0.78 - off)),
-                        fill=rail, width=max(2, s.h // 150))
+            s.draw.line(
+                (s.vp_x + side * 8, s.horizon - 2, s.vp_x + side * s.w * 0.75, s.h * (0.78 - off)),
+                fill=rail,
+                width=max(2, s.h // 150),
+            )
     gy = s.horizon - s.h * 0.16  # an overhead sign gantry
     s.draw.rectangle((s.w * 0.15, gy, s.w * 0.85, gy + s.h * 0.012), fill=_lit((120, 120, 125), s.tod), outline=INK)
     for px in (s.w * 0.15, s.w * 0.85):
         s.draw.line((px, gy, px, s.horizon + s.h * 0.03), fill=INK, width=3)
     for k in range(2):
         x0 = s.w * (0.32 + 0.2 * k)
-        s.draw.rectangle((x0, gy + s.h * 0.012, x0 + s.w * 0.15, gy + s.h * 0.07),
-                         fill=(30, 110, 60), outline=(235, 235, 235))
+        s.draw.rectangle(
+            (x0, gy + s.h * 0.012, x0 + s.w * 0.15, gy + s.h * 0.07), fill=(30, 110, 60), outline=(235, 235, 235)
+        )
         s.draw.line((x0 + s.w * 0.02, gy + s.h * 0.04, x0 + s.w * 0.12, gy + s.h * 0.04), fill=(235, 235, 235), width=2)
 
 
@@ -215,8 +241,11 @@ def _station(s):
     for k in range(12):  # sleepers, closer together towards the horizon
         t = (k / 12) ** 1.6
         y = hz + (h - hz) * t
-        d.line((vx - 6 + (-s.w * 0.1 + 6) * t, y, vx + 6 + (s.w * 0.5 - 6) * t, y), fill=_mix(bed, INK, 0.5),
-               width=max(1, int(4 * t)))
+        d.line(
+            (vx - 6 + (-s.w * 0.1 + 6) * t, y, vx + 6 + (s.w * 0.5 - 6) * t, y),
+            fill=_mix(bed, INK, 0.5),
+            width=max(1, int(4 * t)),
+        )
     for off in (0.05, 0.35):  # two rails
         d.line((vx, hz, vx + s.w * off, h), fill=_lit((200, 200, 205), s.tod), width=max(2, h // 160))
     d.line((vx - 6, hz, vx - s.w * 0.12, h), fill=(235, 200, 40), width=max(3, h // 100))  # platform edge
@@ -258,8 +287,9 @@ def _office(s):
     d.rectangle((px - 8, py - 16, px + 8, py), fill=_lit((150, 90, 60), s.tod), outline=INK)
     for k in range(5):
         a = math.radians(-60 + 30 * k)
-        d.line((px, py - 16, px + math.sin(a) * 22, py - 16 - math.cos(a) * 26),
-               fill=_lit((60, 130, 60), s.tod), width=4)
+        d.line(
+            (px, py - 16, px + math.sin(a) * 22, py - 16 - math.cos(a) * 26), fill=_lit((60, 130, 60), s.tod), width=4
+        )
 
 
 def _room(s):
@@ -287,9 +317,11 @@ def _room(s):
     sx = w * s.rng.choice([0.05, 0.62])  # sofa
     sofa = _lit((70, 100, 150), s.tod)
     d.rounded_rectangle((sx, floor_y - h * 0.08, sx + w * 0.3, floor_y + h * 0.06), radius=8, fill=sofa, outline=INK)
-    d.rectangle((sx + 8, floor_y - h * 0.02, sx + w * 0.3 - 8, floor_y + h * 0.02),
-                fill=_mix(sofa, (255, 255, 255), 0.2),
-                outline=INK)
+    d.rectangle(
+        (sx + 8, floor_y - h * 0.02, sx + w * 0.3 - 8, floor_y + h * 0.02),
+        fill=_mix(sofa, (255, 255, 255), 0.2),
+        outline=INK,
+    )
     fx = w * s.rng.uniform(0.7, 0.85)  # a framed picture
     d.rectangle((fx, h * 0.22, fx + w * 0.08, h * 0.32), fill=_lit((90, 140, 120), s.tod), outline=INK, width=3)
 
@@ -314,8 +346,9 @@ def _corridor(s):
             xb = x_edge + (ex - x_edge) * min(1.0, t + 0.08)
             ya_top, ya_bot = h * 0.32 * (1 - t) + end[1] * t + h * 0.1 * (1 - t), h + (end[3] - h) * t
             yb_top, yb_bot = h * 0.32 * (1 - t - 0.08) + end[1] * (t + 0.08) + h * 0.1, h + (end[3] - h) * (t + 0.08)
-            d.polygon([(xa, ya_top), (xb, yb_top), (xb, yb_bot), (xa, ya_bot)],
-                      fill=_lit((120, 90, 70), s.tod), outline=INK)
+            d.polygon(
+                [(xa, ya_top), (xb, yb_top), (xb, yb_bot), (xa, ya_bot)], fill=_lit((120, 90, 70), s.tod), outline=INK
+            )
         ly = end[1] * t
         d.rectangle((vx - ew * (1.6 - t), ly, vx + ew * (1.6 - t), ly + 4 + 6 * (1 - t)), fill=(250, 250, 235))
 
@@ -333,8 +366,11 @@ def _rooftop(s):
     tx = w * s.rng.choice([0.04, 0.78])  # a water tank on legs
     tank = _lit((140, 100, 70), s.tod)
     d.rectangle((tx, roof_y - h * 0.3, tx + w * 0.14, roof_y - h * 0.14), fill=tank, outline=INK, width=2)
-    d.polygon([(tx - 4, roof_y - h * 0.3), (tx + w * 0.07, roof_y - h * 0.37), (tx + w * 0.14 + 4, roof_y - h * 0.3)],
-              fill=_mix(tank, INK, 0.3), outline=INK)
+    d.polygon(
+        [(tx - 4, roof_y - h * 0.3), (tx + w * 0.07, roof_y - h * 0.37), (tx + w * 0.14 + 4, roof_y - h * 0.3)],
+        fill=_mix(tank, INK, 0.3),
+        outline=INK,
+    )
     for lx in (tx + 6, tx + w * 0.14 - 10):
         d.rectangle((lx, roof_y - h * 0.14, lx + 4, roof_y + h * 0.02), fill=INK)
 
@@ -347,9 +383,11 @@ def _alley(s):
     brick = _lit((130, 80, 65), s.tod)
     for sign, edge in ((-1, 0), (1, w)):
         inner = vx + sign * gap
-        d.polygon([(edge, 0), (inner, hz - h * 0.35), (inner, hz + 4), (edge, h)],
-                  fill=_mix(brick, INK, 0.1 if sign < 0 else 0.25),
-                  outline=INK)
+        d.polygon(
+            [(edge, 0), (inner, hz - h * 0.35), (inner, hz + 4), (edge, h)],
+            fill=_mix(brick, INK, 0.1 if sign < 0 else 0.25),
+            outline=INK,
+        )
         for k in range(1, 6):  # brick courses converging to the vanishing point
             y = h * k / 6
             d.line((edge, y, inner, hz - h * 0.35 + (h * 0.35 + 4) * k / 6), fill=_mix(brick, INK, 0.45))
@@ -357,8 +395,11 @@ def _alley(s):
         d.line((px, 0, px, h), fill=_lit((90, 95, 100), s.tod), width=max(3, h // 100))
     bx = w * s.rng.choice([0.08, 0.74])  # a dumpster
     d.rectangle((bx, h * 0.72, bx + w * 0.16, h * 0.86), fill=_lit((40, 100, 70), s.tod), outline=INK, width=2)
-    d.polygon([(bx - 4, h * 0.72), (bx + w * 0.16 + 4, h * 0.72), (bx + w * 0.16, h * 0.68), (bx, h * 0.68)],
-              fill=_lit((30, 80, 55), s.tod), outline=INK)
+    d.polygon(
+        [(bx - 4, h * 0.72), (bx + w * 0.16 + 4, h * 0.72), (bx + w * 0.16, h * 0.68), (bx, h * 0.68)],
+        fill=_lit((30, 80, 55), s.tod),
+        outline=INK,
+    )
     for _ in range(3):  # puddles
         px, py = vx + s.rng.uniform(-0.25, 0.25) * w, hz + (h - hz) * s.rng.uniform(0.4, 0.9)
         d.ellipse((px - w * 0.05, py - 4, px + w * 0.05, py + 4), fill=_mix(_sky_tone(s), (80, 80, 90), 0.5))
@@ -383,16 +424,20 @@ def _street(s):
         d.line((s.vp_x + sign * 20, hz, s.vp_x + sign * w * 0.6, h), fill=curb, width=max(2, h // 130))
     for k in range(6):  # a zebra crossing in front
         x0 = w * (0.2 + k * 0.11)
-        d.polygon([(x0, h * 0.88), (x0 + w * 0.06, h * 0.88), (x0 + w * 0.07, h * 0.96), (x0 + w * 0.01, h * 0.96)],
-                  fill=_lit((235, 235, 230), s.tod))
+        d.polygon(
+            [(x0, h * 0.88), (x0 + w * 0.06, h * 0.88), (x0 + w * 0.07, h * 0.96), (x0 + w * 0.01, h * 0.96)],
+            fill=_lit((235, 235, 230), s.tod),
+        )
     lamp_on = s.tod in ("night", "dusk", "dawn")
     for x in (w * 0.06, w * 0.94):  # street lamps
         d.line((x, h * 0.95, x, hz - h * 0.25), fill=INK, width=4)
         d.line((x, hz - h * 0.25, x + (w * 0.05 if x < w / 2 else -w * 0.05), hz - h * 0.25), fill=INK, width=4)
         lx = x + (w * 0.05 if x < w / 2 else -w * 0.05)
-        d.ellipse((lx - 7, hz - h * 0.25, lx + 7, hz - h * 0.25 + 10),
-                  fill=(255, 225, 150) if lamp_on else (200, 200, 190),
-                  outline=INK)
+        d.ellipse(
+            (lx - 7, hz - h * 0.25, lx + 7, hz - h * 0.25 + 10),
+            fill=(255, 225, 150) if lamp_on else (200, 200, 190),
+            outline=INK,
+        )
 
 
 def _garage(s):
@@ -421,15 +466,37 @@ def _garage(s):
     cx, cy = w * s.rng.uniform(0.35, 0.55), hz + h * 0.02  # a parked car, seen from behind
     body = s.rng.choice([(170, 40, 45), (40, 70, 140), (220, 220, 215), (60, 60, 66)])
     d.rounded_rectangle((cx, cy - h * 0.09, cx + w * 0.16, cy), radius=6, fill=body, outline=INK, width=2)
-    d.polygon([(cx + w * 0.02, cy - h * 0.09), (cx + w * 0.14, cy - h * 0.09), (cx + w * 0.12, cy - h * 0.14),
-               (cx + w * 0.04, cy - h * 0.14)], fill=_mix(body, INK, 0.4), outline=INK)
+    d.polygon(
+        [
+            (cx + w * 0.02, cy - h * 0.09),
+            (cx + w * 0.14, cy - h * 0.09),
+            (cx + w * 0.12, cy - h * 0.14),
+            (cx + w * 0.04, cy - h * 0.14),
+        ],
+        fill=_mix(body, INK, 0.4),
+        outline=INK,
+    )
     for lx in (cx + 6, cx + w * 0.16 - 18):
         d.rectangle((lx, cy - h * 0.06, lx + 12, cy - h * 0.045), fill=(220, 40, 40))
 
 
-DRAW = {"garage": _garage, "harbor": _harbor, "highway": _highway, "station": _station, "lab": _lab,
-        "office": _office, "corridor": _corridor, "room": _room, "rooftop": _rooftop, "alley": _alley,
-        "market": _market, "street": _street, "beach": _beach, "forest": _forest, FALLBACK: _plain}
+DRAW = {
+    "garage": _garage,
+    "harbor": _harbor,
+    "highway": _highway,
+    "station": _station,
+    "lab": _lab,
+    "office": _office,
+    "corridor": _corridor,
+    "room": _room,
+    "rooftop": _rooftop,
+    "alley": _alley,
+    "market": _market,
+    "street": _street,
+    "beach": _beach,
+    "forest": _forest,
+    FALLBACK: _plain,
+}
 
 
 # ---------------------------------------------------------------- weather and light
@@ -463,8 +530,8 @@ def _rain(s):
 def _snow(s):
     """Whitened ground and falling flakes."""
     arr = np.asarray(s.img).astype(np.float32)
-    ground = arr[s.horizon:]
-    arr[s.horizon:] = ground * 0.45 + np.array((232, 236, 242), dtype=np.float32) * 0.55
+    ground = arr[s.horizon :]
+    arr[s.horizon :] = ground * 0.45 + np.array((232, 236, 242), dtype=np.float32) * 0.55
     s.img.paste(Image.fromarray(np.rint(arr).astype(np.uint8)))
     for _ in range(int(s.w * s.h / 1300)):
         x, y = s.rng.uniform(0, s.w), s.rng.uniform(0, s.h)
@@ -495,5 +562,5 @@ def _neon(s, name):
         _draw_windows(s, (int(x) + 2, int(y) + 2, int(x + sw), int(y + sh)), col, 0.5)
     glow = np.array(s.rng.choice(NEON), dtype=np.float32)
     arr = np.asarray(s.img).astype(np.float32)
-    arr[s.horizon:] = arr[s.horizon:] * 0.85 + glow * 0.15  # coloured light on the ground
+    arr[s.horizon :] = arr[s.horizon :] * 0.85 + glow * 0.15  # coloured light on the ground
     s.img.paste(Image.fromarray(np.rint(arr).astype(np.uint8)))

@@ -5,6 +5,7 @@ The panel shows a time-of-day sky, the setting and weather the location text nam
 simple standing figures filled with their palette colours, a camera-move cue and a
 caption strip. The same spec always gives byte-identical PNG output.
 """
+
 import json
 import random
 

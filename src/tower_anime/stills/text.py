@@ -1,5 +1,6 @@
 """Fonts and text fitting for the storyboard panels: a face with every glyph, ellipsis and
 greedy word wrap (Japanese wraps between any two characters)."""
+
 import re
 from functools import lru_cache
 from pathlib import Path

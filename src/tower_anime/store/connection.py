@@ -4,6 +4,7 @@ Queries are written once with `?` placeholders and always take their values as p
 for PostgreSQL the placeholders become `%s`. Driver errors become DatabaseError messages
 that name the database by its masked URL, never with a traceback or a password.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -109,10 +110,12 @@ class Database:
         self._set_deadline(end, seconds)
         try:
             yield self
-        except DatabaseError as e:
+        except DatabaseError:
             if time.monotonic() >= end - 0.001:
-                raise QueryTimeout(f"database {self.display}: stopped after {seconds:g} s (the time bound); "
-                                   "ask for fewer words or a smaller limit, or raise the bound") from None
+                raise QueryTimeout(
+                    f"database {self.display}: stopped after {seconds:g} s (the time bound); "
+                    "ask for fewer words or a smaller limit, or raise the bound"
+                ) from None
             raise
         finally:
             self._clear_deadline()
@@ -151,8 +154,10 @@ class SQLiteDatabase(Database):
         super().__init__(url)
         path = sqlite_file(url)
         if path is not None and not create and not path.is_file():
-            raise DatabaseError(f"no SQLite database at {path}; create it with `tower-anime db init` "
-                                "(then `tower-anime db import config/`), or check the URL")
+            raise DatabaseError(
+                f"no SQLite database at {path}; create it with `tower-anime db init` "
+                "(then `tower-anime db import config/`), or check the URL"
+            )
         try:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,8 +165,9 @@ class SQLiteDatabase(Database):
             # DDL in migrations is transactional too (sqlite3's implicit BEGIN skips DDL)
             self.conn = sqlite3.connect(url.path, isolation_level=None, timeout=30)
         except (OSError, sqlite3.Error) as e:
-            raise DatabaseError(f"cannot open the SQLite database {url.path}: {e}; "
-                                "check that its folder exists and is writable") from None
+            raise DatabaseError(
+                f"cannot open the SQLite database {url.path}: {e}; check that its folder exists and is writable"
+            ) from None
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA foreign_keys = ON")
 
@@ -306,8 +312,10 @@ class PostgresDatabase(Database):
 
     def _describe(self, error, sql):
         if isinstance(error, self._psycopg.OperationalError) and self.conn.closed:
-            return (f"lost the connection to PostgreSQL at {self.url.where} ({self.display}): "
-                    f"{_reason(self.url.scrub(error))}")
+            return (
+                f"lost the connection to PostgreSQL at {self.url.where} ({self.display}): "
+                f"{_reason(self.url.scrub(error))}"
+            )
         diag = getattr(error, "diag", None)
         message = getattr(diag, "message_primary", None) or str(error)
         return super()._describe(message, sql)

@@ -5,6 +5,7 @@ A version is one file that runs on both databases, or a pair `NNNN_name.sqlite.s
 are recorded with a checksum in `schema_migrations`, so `db init` is safe to run again and
 an edited, already-applied migration is reported instead of silently ignored.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,9 +57,11 @@ def latest_version(dialect: str) -> int:
 
 
 def _ensure_table(db):
-    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-               " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
-               " applied TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+        " applied TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
 
 
 def applied_versions(db: Database) -> dict[int, str]:
@@ -74,7 +77,7 @@ def migrate(db: Database) -> list[str]:
     with db.transaction():
         if db.dialect == "postgresql":
             db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_LOCK_KEY,))
-            db.ensure_schema()   # Tower's own schema: the search path points there alone
+            db.ensure_schema()  # Tower's own schema: the search path points there alone
         _ensure_table(db)
         applied = applied_versions(db)
         for m in migrations(db.dialect):
@@ -82,11 +85,14 @@ def migrate(db: Database) -> list[str]:
                 if applied[m.version] != m.checksum:
                     raise DatabaseError(
                         f"database {db.display}: migration {m.version:04d}_{m.name} was changed after it was "
-                        "applied; add a new migration instead of editing an applied one")
+                        "applied; add a new migration instead of editing an applied one"
+                    )
                 continue
             db.run_script(m.sql)
-            db.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
-                       (m.version, m.name, m.checksum))
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                (m.version, m.name, m.checksum),
+            )
             done.append(f"{m.version:04d}_{m.name}")
     return done
 
@@ -97,8 +103,12 @@ def require_schema(db: Database) -> None:
     missing = [m for m in migrations(db.dialect) if m.version not in applied]
     if not applied:
         where = f"; Tower's tables are in the schema {db.url.schema}" if db.dialect == "postgresql" else ""
-        raise DatabaseError(f"database {db.display} has no Tower tables yet; run `tower-anime db init` "
-                            f"(then `tower-anime db import config/` to load the story){where}")
+        raise DatabaseError(
+            f"database {db.display} has no Tower tables yet; run `tower-anime db init` "
+            f"(then `tower-anime db import config/` to load the story){where}"
+        )
     if missing:
-        raise DatabaseError(f"database {db.display} is at schema version {max(applied):04d}, this Tower "
-                            f"needs {missing[-1].version:04d}; run `tower-anime db init` to migrate it")
+        raise DatabaseError(
+            f"database {db.display} is at schema version {max(applied):04d}, this Tower "
+            f"needs {missing[-1].version:04d}; run `tower-anime db init` to migrate it"
+        )

@@ -1,6 +1,7 @@
 """The story as rows: from a checked story to table rows, and from rows back to the very
 documents the YAML files hold, so that the database feeds the same checks and the same
 plan as the files do."""
+
 from __future__ import annotations
 
 import json
@@ -26,15 +27,53 @@ _Row = dict[str, Any]
 
 # column lists are constants of this module, never input: only values go in as parameters
 TABLES = {
-    "characters": ("id", "position", "name", "description", "palette_hair", "palette_skin", "palette_outfit",
-                   "palette_accent", "lora_file", "lora_strength_model", "lora_strength_clip", "reference_image",
-                   "voice_engine", "voice_pitch", "voice_speed", "voice_espeak_voice", "voice_id", "voice_emotion",
-                   "voice_timbre"),
+    "characters": (
+        "id",
+        "position",
+        "name",
+        "description",
+        "palette_hair",
+        "palette_skin",
+        "palette_outfit",
+        "palette_accent",
+        "lora_file",
+        "lora_strength_model",
+        "lora_strength_clip",
+        "reference_image",
+        "voice_engine",
+        "voice_pitch",
+        "voice_speed",
+        "voice_espeak_voice",
+        "voice_id",
+        "voice_emotion",
+        "voice_timbre",
+    ),
     "episodes": ("id", "title"),
-    "scenes": ("episode_id", "id", "position", "title", "location", "time_of_day", "mood", "music", "music_seed",
-               "transition", "transition_seconds"),
-    "shots": ("episode_id", "id", "scene_id", "position", "frames", "duration", "camera_move", "camera_framing",
-              "action", "seed"),
+    "scenes": (
+        "episode_id",
+        "id",
+        "position",
+        "title",
+        "location",
+        "time_of_day",
+        "mood",
+        "music",
+        "music_seed",
+        "transition",
+        "transition_seconds",
+    ),
+    "shots": (
+        "episode_id",
+        "id",
+        "scene_id",
+        "position",
+        "frames",
+        "duration",
+        "camera_move",
+        "camera_framing",
+        "action",
+        "seed",
+    ),
     "shot_characters": ("episode_id", "shot_id", "position", "character_id"),
     "dialogue_lines": ("episode_id", "shot_id", "position", "speaker", "text", "at_seconds"),
 }
@@ -67,22 +106,36 @@ def text_number(text: str | None) -> Any:
 
 # --- story -> rows -----------------------------------------------------------------------
 
+
 def character_rows(characters: dict[str, dict[str, Any]]) -> list[_Row]:
     rows = []
     for position, (cid, c) in enumerate(characters.items()):
         lora, voice, palette = c.get("lora") or {}, c.get("voice") or {}, c["palette"]
-        rows.append({
-            "id": cid, "position": position, "name": c["name"], "description": c["description"],
-            "palette_hair": palette["hair"], "palette_skin": palette["skin"],
-            "palette_outfit": palette["outfit"], "palette_accent": palette["accent"],
-            "lora_file": lora.get("file"), "lora_strength_model": number_text(lora.get("strength_model")),
-            "lora_strength_clip": number_text(lora.get("strength_clip")),
-            "reference_image": c.get("reference_image"),
-            "voice_engine": voice.get("engine"), "voice_pitch": number_text(voice.get("pitch")),
-            "voice_speed": number_text(voice.get("speed")), "voice_espeak_voice": voice.get("espeak_voice"),
-            "voice_id": voice.get("voice_id"), "voice_emotion": voice.get("emotion"),
-            "voice_timbre": json.dumps(voice["timbre"], sort_keys=True) if voice.get("timbre") is not None else None,
-        })
+        rows.append(
+            {
+                "id": cid,
+                "position": position,
+                "name": c["name"],
+                "description": c["description"],
+                "palette_hair": palette["hair"],
+                "palette_skin": palette["skin"],
+                "palette_outfit": palette["outfit"],
+                "palette_accent": palette["accent"],
+                "lora_file": lora.get("file"),
+                "lora_strength_model": number_text(lora.get("strength_model")),
+                "lora_strength_clip": number_text(lora.get("strength_clip")),
+                "reference_image": c.get("reference_image"),
+                "voice_engine": voice.get("engine"),
+                "voice_pitch": number_text(voice.get("pitch")),
+                "voice_speed": number_text(voice.get("speed")),
+                "voice_espeak_voice": voice.get("espeak_voice"),
+                "voice_id": voice.get("voice_id"),
+                "voice_emotion": voice.get("emotion"),
+                "voice_timbre": json.dumps(voice["timbre"], sort_keys=True)
+                if voice.get("timbre") is not None
+                else None,
+            }
+        )
     return rows
 
 
@@ -91,27 +144,53 @@ def episode_rows(ep_id: str, doc: dict[str, Any]) -> dict[str, list[_Row]]:
     out = {t: [] for t in EPISODE_TABLES}
     out["episodes"].append({"id": ep_id, "title": doc["title"]})
     for si, scene in enumerate(doc["scenes"]):
-        out["scenes"].append({
-            "episode_id": ep_id, "id": scene["id"], "position": si, "title": scene["title"],
-            "location": scene["location"], "time_of_day": scene["time_of_day"], "mood": scene["mood"],
-            "music": scene.get("music"), "music_seed": scene.get("music_seed"),
-            "transition": scene.get("transition"), "transition_seconds": number_text(scene.get("transition_seconds")),
-        })
+        out["scenes"].append(
+            {
+                "episode_id": ep_id,
+                "id": scene["id"],
+                "position": si,
+                "title": scene["title"],
+                "location": scene["location"],
+                "time_of_day": scene["time_of_day"],
+                "mood": scene["mood"],
+                "music": scene.get("music"),
+                "music_seed": scene.get("music_seed"),
+                "transition": scene.get("transition"),
+                "transition_seconds": number_text(scene.get("transition_seconds")),
+            }
+        )
         for hi, shot in enumerate(scene["shots"]):
             camera = shot["camera"]
             move, framing = (camera, None) if isinstance(camera, str) else (camera["move"], camera.get("framing"))
-            out["shots"].append({
-                "episode_id": ep_id, "id": shot["id"], "scene_id": scene["id"], "position": hi,
-                "frames": shot.get("frames"), "duration": number_text(shot.get("duration")),
-                "camera_move": move, "camera_framing": framing, "action": shot["action"], "seed": shot["seed"],
-            })
+            out["shots"].append(
+                {
+                    "episode_id": ep_id,
+                    "id": shot["id"],
+                    "scene_id": scene["id"],
+                    "position": hi,
+                    "frames": shot.get("frames"),
+                    "duration": number_text(shot.get("duration")),
+                    "camera_move": move,
+                    "camera_framing": framing,
+                    "action": shot["action"],
+                    "seed": shot["seed"],
+                }
+            )
             for ci, cid in enumerate(shot.get("characters", [])):
-                out["shot_characters"].append({"episode_id": ep_id, "shot_id": shot["id"], "position": ci,
-                                               "character_id": cid})
+                out["shot_characters"].append(
+                    {"episode_id": ep_id, "shot_id": shot["id"], "position": ci, "character_id": cid}
+                )
             for li, line in enumerate(shot.get("dialogue", [])):
-                out["dialogue_lines"].append({"episode_id": ep_id, "shot_id": shot["id"], "position": li,
-                                              "speaker": line["speaker"], "text": line["text"],
-                                              "at_seconds": number_text(line.get("at"))})
+                out["dialogue_lines"].append(
+                    {
+                        "episode_id": ep_id,
+                        "shot_id": shot["id"],
+                        "position": li,
+                        "speaker": line["speaker"],
+                        "text": line["text"],
+                        "at_seconds": number_text(line.get("at")),
+                    }
+                )
     return out
 
 
@@ -135,11 +214,12 @@ def write_story(db: Database, story: _Story) -> None:
         for table in EPISODE_TABLES:
             db.execute(f"DELETE FROM {table} WHERE {'id' if table == 'episodes' else 'episode_id'} = ?", (ep_id,))
         rows = episode_rows(ep_id, doc)
-        for table in reversed(EPISODE_TABLES):      # parents first
+        for table in reversed(EPISODE_TABLES):  # parents first
             db.execute_many(insert_sql(table), values(table, rows[table]))
 
 
 # --- rows -> documents -------------------------------------------------------------------
+
 
 def read_rows(db: Database) -> dict[str, list[_Row]]:
     return {t: db.rows(f"SELECT {', '.join(cols)} FROM {t} ORDER BY {ORDER[t]}") for t, cols in TABLES.items()}
@@ -153,8 +233,11 @@ def _put(target, key, value):
 def character_document(rows: Iterable[_Row]) -> dict[str, Any]:
     characters = {}
     for r in rows:
-        c = {"name": r["name"], "description": r["description"],
-             "palette": {k: r[f"palette_{k}"] for k in ("hair", "skin", "outfit", "accent")}}
+        c = {
+            "name": r["name"],
+            "description": r["description"],
+            "palette": {k: r[f"palette_{k}"] for k in ("hair", "skin", "outfit", "accent")},
+        }
         if r["lora_file"] is not None:
             c["lora"] = {"file": r["lora_file"]}
             _put(c["lora"], "strength_model", text_number(r["lora_strength_model"]))
@@ -188,8 +271,11 @@ def episode_documents(rows: dict[str, list[_Row]]) -> dict[str, dict[str, Any]]:
         shot = {"id": r["id"]}
         _put(shot, "frames", r["frames"])
         _put(shot, "duration", text_number(r["duration"]))
-        shot["camera"] = (r["camera_move"] if r["camera_framing"] is None
-                          else {"move": r["camera_move"], "framing": r["camera_framing"]})
+        shot["camera"] = (
+            r["camera_move"]
+            if r["camera_framing"] is None
+            else {"move": r["camera_move"], "framing": r["camera_framing"]}
+        )
         shot["action"] = r["action"]
         shot["characters"] = cast.get(key, [])
         shot["seed"] = r["seed"]

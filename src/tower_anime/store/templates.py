@@ -1,4 +1,5 @@
 """Workflow templates (config/workflows/*): named text, checked and kept byte for byte."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,11 @@ def read_templates(folder: Path | str) -> dict[str, str]:
     env = jinja2.Environment()
     for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
         if not SAFE_NAME.match(path.name):
-            found.append(ValidationProblem(path, "", "template file names are letters, digits, '_', '-' and '.'; rename the file"))
+            found.append(
+                ValidationProblem(
+                    path, "", "template file names are letters, digits, '_', '-' and '.'; rename the file"
+                )
+            )
             continue
         try:
             text = path.read_bytes().decode("utf-8")
@@ -46,8 +51,11 @@ def read_templates(folder: Path | str) -> dict[str, str]:
 
 
 def write_templates(db: Database, templates: dict[str, str]) -> None:
-    db.execute_many("INSERT INTO workflow_templates (name, body) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET body = excluded.body", sorted(templates.items()))
+    db.execute_many(
+        "INSERT INTO workflow_templates (name, body) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+        sorted(templates.items()),
+    )
 
 
 def stored_templates(db: Database) -> dict[str, str]:

@@ -9,6 +9,7 @@ On PostgreSQL Tower's tables live in a schema of their own (`DatabaseURL.schema`
 characters or episodes in `public` is never touched. SQLite has no schemas (an attached file
 is the nearest thing); a SQLite file is Tower's own, so its tables need no prefix.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from ..errors import DatabaseError
 
@@ -34,9 +35,9 @@ _SECRET_PARAMS = {"password", "passfile", "sslpassword"}
 @dataclass(frozen=True)
 class DatabaseURL:
     raw: str
-    dialect: str                  # "sqlite" or "postgresql"
-    path: str = ""                # sqlite: file path (or ":memory:")
-    host: str = ""                # postgresql
+    dialect: str  # "sqlite" or "postgresql"
+    path: str = ""  # sqlite: file path (or ":memory:")
+    host: str = ""  # postgresql
     port: int = 5432
     dbname: str = ""
     user: str = ""
@@ -114,16 +115,20 @@ def _split(url):
         parts.port  # noqa: B018 - parses the port, raising ValueError on a bad one
         return parts
     except ValueError as e:
-        raise DatabaseError(f"cannot read database URL {mask_url(url)}: {e}; expected "
-                            "postgresql://user:password@host:5432/dbname (write @ [ ] / ? # in a password "
-                            "as %40 %5B %5D %2F %3F %23)") from None
+        raise DatabaseError(
+            f"cannot read database URL {mask_url(url)}: {e}; expected "
+            "postgresql://user:password@host:5432/dbname (write @ [ ] / ? # in a password "
+            "as %40 %5B %5D %2F %3F %23)"
+        ) from None
 
 
 def parse_url(url: object) -> DatabaseURL:
     """Parse a database URL; raise DatabaseError naming the expected forms."""
     url = str(url).strip()
     if not url:
-        raise DatabaseError("empty database URL; expected postgresql://user@host:5432/dbname or sqlite:///build/tower.db")
+        raise DatabaseError(
+            "empty database URL; expected postgresql://user@host:5432/dbname or sqlite:///build/tower.db"
+        )
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme in ("postgresql", "postgres"):
         parts = _split(url)
@@ -133,10 +138,14 @@ def parse_url(url: object) -> DatabaseURL:
         except ValueError:
             raise DatabaseError(f"bad port in database URL {mask_url(url)}; expected a number such as 5432") from None
         return DatabaseURL(
-            raw=url, dialect="postgresql", host=parts.hostname or query.get("host", ""), port=port,
+            raw=url,
+            dialect="postgresql",
+            host=parts.hostname or query.get("host", ""),
+            port=port,
             dbname=unquote(parts.path.lstrip("/")) or query.get("dbname", ""),
             user=unquote(parts.username or "") or query.get("user", ""),
-            password=unquote(parts.password or "") or query.get("password", ""))
+            password=unquote(parts.password or "") or query.get("password", ""),
+        )
     if scheme == "sqlite":
         # sqlite:///rel/path (three slashes) is relative, sqlite:////abs/path absolute
         path = url.split("://", 1)[1]
@@ -145,32 +154,39 @@ def parse_url(url: object) -> DatabaseURL:
             raise DatabaseError(f"no file in database URL {url!r}; expected sqlite:///build/tower.db")
         return DatabaseURL(raw=url, dialect="sqlite", path=unquote(path))
     if scheme:
-        raise DatabaseError(f"unsupported database URL scheme {scheme!r} in {mask_url(url)}; "
-                            "expected postgresql://user@host:5432/dbname or sqlite:///path/to/file.db")
+        raise DatabaseError(
+            f"unsupported database URL scheme {scheme!r} in {mask_url(url)}; "
+            "expected postgresql://user@host:5432/dbname or sqlite:///path/to/file.db"
+        )
     if "=" in url and " " in url:
-        raise DatabaseError("a libpq keyword string is not supported here; "
-                            "expected a URL such as postgresql://user@host:5432/dbname")
+        raise DatabaseError(
+            "a libpq keyword string is not supported here; expected a URL such as postgresql://user@host:5432/dbname"
+        )
     return DatabaseURL(raw=f"sqlite:///{url}", dialect="sqlite", path=url)
 
 
 def check_schema(schema: str) -> str:
     """A schema name Tower may own: lower-case letters, digits and '_', not public or a system one."""
     if not _SCHEMA.match(schema or "") or schema in _RESERVED_SCHEMAS:
-        raise DatabaseError(f"bad database schema {schema!r}: expected a name of lower-case letters, digits and '_' "
-                            f"(at most 63), not one of {sorted(_RESERVED_SCHEMAS)}, such as {DEFAULT_SCHEMA!r}")
+        raise DatabaseError(
+            f"bad database schema {schema!r}: expected a name of lower-case letters, digits and '_' "
+            f"(at most 63), not one of {sorted(_RESERVED_SCHEMAS)}, such as {DEFAULT_SCHEMA!r}"
+        )
     return schema
 
 
-def resolve_url(config: dict[str, Any] | None = None, section: str = "story", explicit: str | None = None,
-                schema: str | None = None) -> DatabaseURL:
+def resolve_url(
+    config: dict[str, Any] | None = None, section: str = "story", explicit: str | None = None, schema: str | None = None
+) -> DatabaseURL:
     """The database to use: an explicit URL, else `<section>.database_url`, else (for facts)
     `story.database_url`, else $TOWER_DATABASE_URL, else the SQLite file build/tower.db.
     Its schema: an explicit one, else `<section>.database_schema`, else `story.database_schema`,
     else `tower`."""
     config = config or {}
     names = list(dict.fromkeys([section, "story"]))
-    schema = schema or next((config[n]["database_schema"] for n in names
-                             if (config.get(n) or {}).get("database_schema")), DEFAULT_SCHEMA)
+    schema = schema or next(
+        (config[n]["database_schema"] for n in names if (config.get(n) or {}).get("database_schema")), DEFAULT_SCHEMA
+    )
     url = None if not explicit else parse_url(explicit)
     for name in names:
         value = (config.get(name) or {}).get("database_url")

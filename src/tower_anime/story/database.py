@@ -4,6 +4,7 @@ A folder has the layout of config/: characters.yaml, episodes/<id>.yaml and opti
 workflows/<template>. Import checks everything with the story loader first and writes in one
 transaction, so a bad file changes nothing; importing the same folder again changes nothing.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,15 +32,19 @@ def folder_parts(folder: Path | str) -> tuple[Path, Path, Path]:
 def import_folder(db: Database, folder: Path | str) -> dict[str, int]:
     """Check, then write the folder's story and templates in one transaction. Returns counts."""
     characters_path, episodes_dir, workflows_dir = folder_parts(folder)
-    story = load_story(characters_path, episodes_dir)          # raises InvalidInput, nothing written
+    story = load_story(characters_path, episodes_dir)  # raises InvalidInput, nothing written
     templates = read_templates(workflows_dir)
     migrate(db)
     with db.transaction():
         write_story(db, story)
         write_templates(db, templates)
     shots = sum(len(s["shots"]) for ep in story.episodes.values() for s in ep["scenes"])
-    return {"characters": len(story.characters), "episodes": len(story.episodes), "shots": shots,
-            "templates": len(templates)}
+    return {
+        "characters": len(story.characters),
+        "episodes": len(story.episodes),
+        "shots": shots,
+        "templates": len(templates),
+    }
 
 
 def read_documents(db: Database) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -47,8 +52,7 @@ def read_documents(db: Database) -> tuple[dict[str, Any], dict[str, dict[str, An
     require_schema(db)
     rows = read_rows(db)
     if not rows["characters"] and not rows["episodes"]:
-        raise DatabaseError(f"database {db.display} holds no story yet; load one with "
-                            "`tower-anime db import config/`")
+        raise DatabaseError(f"database {db.display} holds no story yet; load one with `tower-anime db import config/`")
     return character_document(rows["characters"]), episode_documents(rows)
 
 
@@ -56,8 +60,9 @@ def read_story(db: Database) -> Story:
     """The story from the database, checked exactly as load_story checks the files."""
     characters_doc, episodes = read_documents(db)
     if not episodes:
-        raise DatabaseError(f"database {db.display} has characters but no episodes; load them with "
-                            "`tower-anime db import config/`")
+        raise DatabaseError(
+            f"database {db.display} has characters but no episodes; load them with `tower-anime db import config/`"
+        )
     docs = {ep: (doc, f"{db.display} (episode {ep})") for ep, doc in episodes.items()}
     return story_from_documents(characters_doc, docs, f"{db.display} (characters)")
 
@@ -73,17 +78,21 @@ def _check_export_folder(folder, characters_path, *dirs):
     blocked += [(characters_path, "a file")] if characters_path.is_dir() else []
     if blocked:
         path, want = blocked[0]
-        raise TowerError(f"cannot export the story to {folder}: {path} exists and is not {want}; "
-                         "give a new or empty folder (export writes characters.yaml, episodes/ and workflows/ there)")
+        raise TowerError(
+            f"cannot export the story to {folder}: {path} exists and is not {want}; "
+            "give a new or empty folder (export writes characters.yaml, episodes/ and workflows/ there)"
+        )
 
 
 def export_folder(db: Database, folder: Path | str) -> dict[str, int]:
     """Write characters.yaml, episodes/<id>.yaml and workflows/<name>; they re-import to the same rows."""
     characters_doc, episodes = read_documents(db)
     # the same checks as the workflow: never write out a story that would not load
-    story_from_documents(copy.deepcopy(characters_doc),
-                         {ep: (copy.deepcopy(doc), f"{db.display} (episode {ep})") for ep, doc in episodes.items()},
-                         f"{db.display} (characters)")
+    story_from_documents(
+        copy.deepcopy(characters_doc),
+        {ep: (copy.deepcopy(doc), f"{db.display} (episode {ep})") for ep, doc in episodes.items()},
+        f"{db.display} (characters)",
+    )
     characters_path, episodes_dir, workflows_dir = folder_parts(folder)
     _check_export_folder(Path(folder), characters_path, episodes_dir, workflows_dir)
     header = f"# Exported by `tower-anime db export` from {db.display}\n"

@@ -14,6 +14,7 @@ What happens when the lines do not fit is `voice.fit_lines`:
 After synthesis the measured lengths decide (episode/placement.py); the estimates are
 deliberately on the long side so that a grown shot holds the real voice.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,12 +49,12 @@ class ShotFit:
     """What the plan knows about one shot's dialogue before any voice exists."""
 
     scripted_frames: int
-    frames: int                  # after voice.fit_lines
-    needed_seconds: float        # the shot length its lines need at normal speed
-    needed_fast_seconds: float   # ... at voice.max_tempo
-    earliest: list               # per line: earliest start, seconds from the shot's start (None: after the previous)
+    frames: int  # after voice.fit_lines
+    needed_seconds: float  # the shot length its lines need at normal speed
+    needed_fast_seconds: float  # ... at voice.max_tempo
+    earliest: list  # per line: earliest start, seconds from the shot's start (None: after the previous)
     fps: int
-    read_slower: list = None     # (line index, speech s, reading s) where reading its subtitles takes longer
+    read_slower: list = None  # (line index, speech s, reading s) where reading its subtitles takes longer
 
     @property
     def overflows(self) -> bool:
@@ -73,9 +74,19 @@ def _layout(lines, speeches, readings, earliest, own_start, tempo, gap):
     return end
 
 
-def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_reserve: int,
-             engines: list[str], speeds: list[float], voice_cfg: dict, subtitle_limits: Limits,
-             langs: list | None = None, readings: list | None = None) -> ShotFit:
+def fit_shot(
+    shot: dict,
+    scripted_frames: int,
+    fps: int,
+    in_overlap: int,
+    out_reserve: int,
+    engines: list[str],
+    speeds: list[float],
+    voice_cfg: dict,
+    subtitle_limits: Limits,
+    langs: list | None = None,
+    readings: list | None = None,
+) -> ShotFit:
     """The frames a shot gets once its lines are fitted by voice.fit_lines.
 
     in_overlap: frames of a crossfade into the shot; out_reserve: frames a crossfade out of it
@@ -96,9 +107,11 @@ def fit_shot(shot: dict, scripted_frames: int, fps: int, in_overlap: int, out_re
     if not lines:
         return ShotFit(scripted_frames, scripted_frames, 0.0, 0.0, earliest, fps)
     langs = langs or [None] * len(lines)
-    speeches = [estimate_speech(l["text"], s, e, voice_cfg, g) for l, s, e, g in zip(lines, speeds, engines, langs)]
+    speeches = [
+        estimate_speech(line["text"], s, e, voice_cfg, g) for line, s, e, g in zip(lines, speeds, engines, langs)
+    ]
     if readings is None:
-        readings = [reading_seconds(l["text"], subtitle_limits) for l in lines]
+        readings = [reading_seconds(line["text"], subtitle_limits) for line in lines]
     tail = voice_cfg["shot_tail"] + out_reserve / fps
     slow = _layout(lines, speeches, readings, earliest, own_start, 1.0, voice_cfg["gap"]) + tail
     fast = _layout(lines, speeches, readings, earliest, own_start, voice_cfg["max_tempo"], voice_cfg["gap"]) + tail
@@ -118,16 +131,24 @@ def overflow_message(shot_id: str, fit: ShotFit, fps: int, mode: str) -> str:
     have = fit.scripted_frames / fps
     grow = math.ceil(fit.needed_seconds * fps - 1e-6) / fps
     fast = max(have, math.ceil(fit.needed_fast_seconds * fps - 1e-6) / fps)
-    options = {"grow": f"grow it to {grow:.2f} s (voice.fit_lines: grow)",
-               "speed_up_then_grow": f"speed its lines up and grow it to {fast:.2f} s "
-                                     "(voice.fit_lines: speed_up_then_grow)",
-               "stop": "refuse it (voice.fit_lines: stop)"}
-    done = {"grow": f"grown to {grow:.2f} s", "speed_up_then_grow": f"lines sped up, shot grown to {fast:.2f} s",
-            "stop": "refused"}[mode]
+    options = {
+        "grow": f"grow it to {grow:.2f} s (voice.fit_lines: grow)",
+        "speed_up_then_grow": f"speed its lines up and grow it to {fast:.2f} s (voice.fit_lines: speed_up_then_grow)",
+        "stop": "refuse it (voice.fit_lines: stop)",
+    }
+    done = {
+        "grow": f"grown to {grow:.2f} s",
+        "speed_up_then_grow": f"lines sped up, shot grown to {fast:.2f} s",
+        "stop": "refused",
+    }[mode]
     others = [text for name, text in options.items() if name != mode]
-    reading = "".join(f"; line {i + 1} is spoken in ~{sp:.2f} s but its subtitles need {rd:.2f} s to be read "
-                      "(speech faster than subtitles.max_chars_per_second: shorten the line or raise the limit)"
-                      for i, sp, rd in fit.read_slower or ())
-    return (f"shot {shot_id} needs ~{fit.needed_seconds:.2f} s for its dialogue in {have:.2f} s: {done} "
-            f"(voice.fit_lines: {mode}); or {', '.join(others)}; or give it more frames, shorten the lines, "
-            f"or split the shot{reading}")
+    reading = "".join(
+        f"; line {i + 1} is spoken in ~{sp:.2f} s but its subtitles need {rd:.2f} s to be read "
+        "(speech faster than subtitles.max_chars_per_second: shorten the line or raise the limit)"
+        for i, sp, rd in fit.read_slower or ()
+    )
+    return (
+        f"shot {shot_id} needs ~{fit.needed_seconds:.2f} s for its dialogue in {have:.2f} s: {done} "
+        f"(voice.fit_lines: {mode}); or {', '.join(others)}; or give it more frames, shorten the lines, "
+        f"or split the shot{reading}"
+    )

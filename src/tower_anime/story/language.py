@@ -5,6 +5,7 @@ A line's language is its own `lang`, else its speaker's, else the episode's, els
 `story.lang` (en). Its backend is the speaker's `voice.engine` when set; else
 `voice.by_language[<language>]`; else `backends.voice` when that speaks the language; else
 `voice.by_language['*']`. Every candidate must speak the language (Backend.languages)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -87,9 +88,13 @@ def language_problems(story: Story, config: dict, config_label: Path | str = "co
         if name not in backends.names("voice"):
             found += backends.unknown("voice", name, config_label, f"voice.by_language.{key}")
         elif key != "*" and not speaks(name, key):
-            found.append(ValidationProblem(config_label, f"voice.by_language.{key}",
-                                           f"got {name!r}, which does not speak {key!r}; voices that do: "
-                                           f"{_who_speaks(lang.primary(key))}"))
+            found.append(
+                ValidationProblem(
+                    config_label,
+                    f"voice.by_language.{key}",
+                    f"got {name!r}, which does not speak {key!r}; voices that do: {_who_speaks(lang.primary(key))}",
+                )
+            )
     sheet = config["story"]["characters"] if config["story"]["source"] == "yaml" else "story database (characters)"
     for cid, char in story.characters.items():
         if "lang" in char:
@@ -115,24 +120,40 @@ def language_problems(story: Story, config: dict, config_label: Path | str = "co
                         continue  # named as an unknown backend on the character sheet
                     if voice_engine(code, voice, config) is None:
                         tried = _candidates(code, voice, config)
-                        found.append(ValidationProblem(
-                            where, field,
-                            f"{shot['id']} line {li + 1} ({line['speaker']}: {line['text'][:40]!r}) is in {code!r}, "
-                            f"which no configured voice speaks (tried {tried}); voices that speak it: "
-                            f"{_who_speaks(code) or 'none installed'}: set voice.by_language.{code} to one of "
-                            f"them{' or change the speaker' + chr(39) + 's voice.engine' if voice.get('engine') else ''}"))
+                        found.append(
+                            ValidationProblem(
+                                where,
+                                field,
+                                f"{shot['id']} line {li + 1} ({line['speaker']}: {line['text'][:40]!r}) is in {code!r}, "
+                                f"which no configured voice speaks (tried {tried}); voices that speak it: "
+                                f"{_who_speaks(code) or 'none installed'}: set voice.by_language.{code} to one of "
+                                f"them{' or change the speaker' + chr(39) + 's voice.engine' if voice.get('engine') else ''}",
+                            )
+                        )
                     seen = {}
                     for key, text in (line.get("subtitles") or {}).items():
                         tf = f"{field}.subtitles.{key}"
                         if not _code_problem(found, where, tf, key):
                             continue
                         if lang.same(key, code):
-                            found.append(ValidationProblem(where, tf, f"is a translation into {key!r}, the language the "
-                                                           "line is spoken in; the line's own text is that track's text: "
-                                                           "remove it or correct the line's lang"))
+                            found.append(
+                                ValidationProblem(
+                                    where,
+                                    tf,
+                                    f"is a translation into {key!r}, the language the "
+                                    "line is spoken in; the line's own text is that track's text: "
+                                    "remove it or correct the line's lang",
+                                )
+                            )
                         elif lang.primary(key) in seen:
-                            found.append(ValidationProblem(where, tf, f"translates into the same language as "
-                                                           f"{seen[lang.primary(key)]!r}; give one of them"))
+                            found.append(
+                                ValidationProblem(
+                                    where,
+                                    tf,
+                                    f"translates into the same language as "
+                                    f"{seen[lang.primary(key)]!r}; give one of them",
+                                )
+                            )
                         seen[lang.primary(key)] = key
                         if isinstance(text, str) and (not text.strip() or markup_problem(text)):
                             found.append(ValidationProblem(where, tf, markup_problem(text) or "is only white space"))

@@ -1,4 +1,5 @@
 """Read the story (character sheet + episode files) and check it, collecting every problem."""
+
 from __future__ import annotations
 
 import re
@@ -8,18 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidInput, ValidationProblem
-from ..schema import problems as schema_problems, load_schema, read_yaml
+from ..schema import load_schema, read_yaml
+from ..schema import problems as schema_problems
 from .text import character_text_problems, episode_text_problems
-
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")  # ids become file names
 
 
 @dataclass
 class Story:
-    characters: dict          # id -> character dict (defaults filled)
-    episodes: dict            # id -> episode dict (defaults filled), in file-name order
-    files: dict               # episode id -> source file path
+    characters: dict  # id -> character dict (defaults filled)
+    episodes: dict  # id -> episode dict (defaults filled), in file-name order
+    files: dict  # episode id -> source file path
 
 
 def _collect(fn, found):
@@ -54,34 +55,69 @@ def _check_episode(ep_id, doc, characters, path):
     (Whether transitions fit their shots is checked on the plan, which knows the frames.)"""
     found = []
     if doc.get("id", ep_id) != ep_id:
-        found.append(ValidationProblem(path, "id", f"{doc['id']!r} differs from the file name; expected {ep_id!r} (or leave id out)"))
+        found.append(
+            ValidationProblem(
+                path, "id", f"{doc['id']!r} differs from the file name; expected {ep_id!r} (or leave id out)"
+            )
+        )
     seen_scenes, seen_shots = {}, {}
     for si, scene in enumerate(doc["scenes"]):
         where = f"scenes[{si}]"
         if scene["id"] in seen_scenes:
-            found.append(ValidationProblem(path, f"{where}.id", f"duplicate scene id {scene['id']!r} (first at {seen_scenes[scene['id']]}); expected a unique id"))
+            found.append(
+                ValidationProblem(
+                    path,
+                    f"{where}.id",
+                    f"duplicate scene id {scene['id']!r} (first at {seen_scenes[scene['id']]}); expected a unique id",
+                )
+            )
         seen_scenes.setdefault(scene["id"], where)
         if si == 0 and scene.get("transition", "cut") != "cut":
-            found.append(ValidationProblem(path, f"{where}.transition", f"got {scene['transition']!r}, but the first scene has nothing before it to join; expected cut (fade_in_seconds fades the episode in from black)"))
+            found.append(
+                ValidationProblem(
+                    path,
+                    f"{where}.transition",
+                    f"got {scene['transition']!r}, but the first scene has nothing before it to join; expected cut (fade_in_seconds fades the episode in from black)",
+                )
+            )
         for hi, shot in enumerate(scene["shots"]):
             w = f"{where}.shots[{hi}]"
             if shot["id"] in seen_shots:
-                found.append(ValidationProblem(path, f"{w}.id", f"duplicate shot id {shot['id']!r} (first at {seen_shots[shot['id']]}); expected an id unique in the episode"))
+                found.append(
+                    ValidationProblem(
+                        path,
+                        f"{w}.id",
+                        f"duplicate shot id {shot['id']!r} (first at {seen_shots[shot['id']]}); expected an id unique in the episode",
+                    )
+                )
             seen_shots.setdefault(shot["id"], w)
             has_d, has_f = "duration" in shot, "frames" in shot
             if has_d == has_f:
                 found.append(ValidationProblem(path, w, "give exactly one of duration (seconds) or frames"))
             for ci, cid in enumerate(shot.get("characters", [])):
                 if characters is not None and cid not in characters:
-                    found.append(ValidationProblem(path, f"{w}.characters[{ci}]", f"unknown character {cid!r}; expected one of {sorted(characters)} (defined in the character sheet)"))
+                    found.append(
+                        ValidationProblem(
+                            path,
+                            f"{w}.characters[{ci}]",
+                            f"unknown character {cid!r}; expected one of {sorted(characters)} (defined in the character sheet)",
+                        )
+                    )
             for li, line in enumerate(shot.get("dialogue", [])):
                 if characters is not None and line["speaker"] not in characters:
-                    found.append(ValidationProblem(path, f"{w}.dialogue[{li}].speaker", f"unknown character {line['speaker']!r}; expected one of {sorted(characters)}"))
+                    found.append(
+                        ValidationProblem(
+                            path,
+                            f"{w}.dialogue[{li}].speaker",
+                            f"unknown character {line['speaker']!r}; expected one of {sorted(characters)}",
+                        )
+                    )
     return found
 
 
-def load_story(characters_path: Path | str, episodes_dir: Path | str,
-               episode_ids: Iterable[str] | None = None) -> Story:
+def load_story(
+    characters_path: Path | str, episodes_dir: Path | str, episode_ids: Iterable[str] | None = None
+) -> Story:
     """Load and check the whole story; raise InvalidInput listing every problem found."""
     found = []
     characters = load_characters(characters_path, found)
@@ -96,9 +132,15 @@ def load_story(characters_path: Path | str, episodes_dir: Path | str,
     ep_schema = load_schema("episode")
     for ep_id, path in files.items():
         if not SAFE_ID.match(ep_id):
-            found.append(ValidationProblem(path, "", f"episode id {ep_id!r} (the file name) is not a safe id; expected letters, digits, '_' or '-'"))
+            found.append(
+                ValidationProblem(
+                    path,
+                    "",
+                    f"episode id {ep_id!r} (the file name) is not a safe id; expected letters, digits, '_' or '-'",
+                )
+            )
             continue
-        doc = _collect(lambda: read_yaml(path), found)
+        doc = _collect(lambda path=path: read_yaml(path), found)
         if doc is None:
             continue
         check_episode(ep_id, doc, characters, path, found, episodes, ep_schema)
@@ -107,9 +149,15 @@ def load_story(characters_path: Path | str, episodes_dir: Path | str,
     return Story(characters=characters, episodes=episodes, files={k: str(v) for k, v in files.items()})
 
 
-def check_episode(ep_id: str, doc: dict[str, Any], characters: dict[str, Any] | None, where: Path | str,
-                  found: list[ValidationProblem], episodes: dict[str, dict[str, Any]],
-                  ep_schema: dict[str, Any] | None = None) -> None:
+def check_episode(
+    ep_id: str,
+    doc: dict[str, Any],
+    characters: dict[str, Any] | None,
+    where: Path | str,
+    found: list[ValidationProblem],
+    episodes: dict[str, dict[str, Any]],
+    ep_schema: dict[str, Any] | None = None,
+) -> None:
     """Check one episode document (filling defaults); add it to `episodes` when it is sound."""
     schema_found = schema_problems(doc, ep_schema or load_schema("episode"), where)
     found.extend(schema_found)
@@ -126,8 +174,9 @@ def check_episode(ep_id: str, doc: dict[str, Any], characters: dict[str, Any] | 
         episodes[ep_id] = doc
 
 
-def story_from_documents(characters_doc: Any, episode_docs: Mapping[str, tuple[dict[str, Any], Path | str]],
-                         characters_where: Path | str) -> Story:
+def story_from_documents(
+    characters_doc: Any, episode_docs: Mapping[str, tuple[dict[str, Any], Path | str]], characters_where: Path | str
+) -> Story:
     """The checks of load_story on documents read from elsewhere (the database).
 
     episode_docs: {episode id: (document, where)}, where names the source in messages."""

@@ -4,6 +4,7 @@ Each job receives exactly the fields that shape its output (and nothing else) as
 JSON param, so Snakemake re-plans a job precisely when its own spec changes
 (Snakemake compares params by value and drops their names, so one JSON string is used).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,10 @@ from .. import backends, lang
 from ..backends import PlanContext
 from ..episode.subtitles import subtitle_limits
 from ..episode.tracks import audio_language, line_reading, subtitle_tracks
+from ..episode.transitions import check_transitions, seconds_to_frames
 from ..errors import InvalidInput, ValidationProblem
 from .dialogue import fit_shot, overflow_message
 from .language import espeak_voice_for, language_problems, line_language, title_language, voice_engine
-from ..episode.transitions import check_transitions, seconds_to_frames
 
 if TYPE_CHECKING:
     from ..facts.context import PromptContext
@@ -57,21 +58,21 @@ class EpisodePlan:
     fps: int
     width: int
     height: int
-    stills: dict = field(default_factory=dict)     # shot id -> still spec
-    clips: dict = field(default_factory=dict)      # shot id -> clip spec
-    lines: dict = field(default_factory=dict)      # line id -> voice spec
-    music: dict = field(default_factory=dict)      # scene id -> music spec
-    shots: list = field(default_factory=list)      # timeline rows, in order
-    scenes: list = field(default_factory=list)     # timeline rows, in order
-    cues: list = field(default_factory=list)       # dialogue placement requests, in order
-    fits: dict = field(default_factory=dict)       # shot id -> ShotFit (how its dialogue was fitted)
-    notes: list = field(default_factory=list)      # shots grown or sped up to hold their lines, for people
+    stills: dict = field(default_factory=dict)  # shot id -> still spec
+    clips: dict = field(default_factory=dict)  # shot id -> clip spec
+    lines: dict = field(default_factory=dict)  # line id -> voice spec
+    music: dict = field(default_factory=dict)  # scene id -> music spec
+    shots: list = field(default_factory=list)  # timeline rows, in order
+    scenes: list = field(default_factory=list)  # timeline rows, in order
+    cues: list = field(default_factory=list)  # dialogue placement requests, in order
+    fits: dict = field(default_factory=dict)  # shot id -> ShotFit (how its dialogue was fitted)
+    notes: list = field(default_factory=list)  # shots grown or sped up to hold their lines, for people
     total_frames: int = 0
-    fade_in_frames: int = 0                        # from black at the episode's start
-    fade_out_frames: int = 0                       # to black at its end
+    fade_in_frames: int = 0  # from black at the episode's start
+    fade_out_frames: int = 0  # to black at its end
     languages: dict = field(default_factory=dict)  # line id -> the language it is spoken in (ja, en)
-    tracks: list = field(default_factory=list)     # subtitle tracks (episode/tracks.py), audience's first
-    title_lang: str = "en"                         # the language of the title and chapter names
+    tracks: list = field(default_factory=list)  # subtitle tracks (episode/tracks.py), audience's first
+    title_lang: str = "en"  # the language of the title and chapter names
 
     @property
     def duration(self) -> float:
@@ -83,24 +84,35 @@ class EpisodePlan:
     def timeline(self) -> dict[str, Any]:
         """What the mix, the subtitles and the episode need: timing and titles, no prompts."""
         return {
-            "episode": self.id, "title": self.title, "fps": self.fps,
-            "width": self.width, "height": self.height, "total_frames": self.total_frames,
-            "fade_in_frames": self.fade_in_frames, "fade_out_frames": self.fade_out_frames,
-            "shots": self.shots, "scenes": self.scenes,
+            "episode": self.id,
+            "title": self.title,
+            "fps": self.fps,
+            "width": self.width,
+            "height": self.height,
+            "total_frames": self.total_frames,
+            "fade_in_frames": self.fade_in_frames,
+            "fade_out_frames": self.fade_out_frames,
+            "shots": self.shots,
+            "scenes": self.scenes,
         }
 
     def language_tags(self) -> dict[str, Any]:
         """What the mux tags and names: the audio's and the chapters' languages, and each subtitle
         track's language, name and flags (ISO 639-2 codes, as Matroska writes them)."""
         spoken = list(dict.fromkeys(lang.matroska(c) for c in self.languages.values()))
-        return {"audio": audio_language(self.languages.values()), "audio_languages": spoken,
-                "chapters": lang.matroska(self.title_lang),
-                "subtitles": [{k: t[k] for k in ("lang", "name", "default", "forced")} for t in self.tracks]}
+        return {
+            "audio": audio_language(self.languages.values()),
+            "audio_languages": spoken,
+            "chapters": lang.matroska(self.title_lang),
+            "subtitles": [{k: t[k] for k in ("lang", "name", "default", "forced")} for t in self.tracks],
+        }
 
     def audio_timeline(self) -> dict[str, Any]:
         """Timing of lines and scenes only: editing an action must not re-plan the mix."""
         return {
-            "episode": self.id, "fps": self.fps, "total_frames": self.total_frames,
+            "episode": self.id,
+            "fps": self.fps,
+            "total_frames": self.total_frames,
             "scenes": [{k: s[k] for k in ("scene", "start_frame", "frames")} for s in self.scenes],
             "lines": self.cues,
         }
@@ -144,9 +156,13 @@ def _line_spec(plan, scene, shot, line_id, line, characters, config, config_file
 def _music_spec(plan, scene, scene_frames, config, config_file):
     """What shapes one scene's cue: the composer's inputs, shaped by the music backend."""
     spec = {
-        "episode": plan.id, "scene": scene["id"], "mood": scene["mood"], "cue": scene.get("music", ""),
+        "episode": plan.id,
+        "scene": scene["id"],
+        "mood": scene["mood"],
+        "cue": scene.get("music", ""),
         "seed": scene.get("music_seed", stable_seed(plan.id, scene["id"])),
-        "duration": round(scene_frames / plan.fps, 4), "sample_rate": config["output"]["sample_rate"],
+        "duration": round(scene_frames / plan.fps, 4),
+        "sample_rate": config["output"]["sample_rate"],
         "backend": config["backends"]["music"],
     }
     if "music_tempo" in scene:
@@ -160,10 +176,21 @@ def _fit_dialogue(plan, shot, scripted, overlap, reserve, characters, config, re
     voice_cfg, fps = config["voice"], plan.fps
     lines = shot.get("dialogue", [])
     codes = [plan.languages[f"{shot['id']}_l{i + 1}"] for i in range(len(lines))]
-    voices = [_voice_view(l["speaker"], characters, config, c) for l, c in zip(lines, codes)]
-    readings = [line_reading(l, c, config["subtitles"], fps) for l, c in zip(lines, codes)]
-    fit = fit_shot(shot, scripted, fps, overlap, reserve, [v["engine"] for v in voices], [v["speed"] for v in voices],
-                   voice_cfg, reading, codes, readings)
+    voices = [_voice_view(line["speaker"], characters, config, c) for line, c in zip(lines, codes)]
+    readings = [line_reading(line, c, config["subtitles"], fps) for line, c in zip(lines, codes)]
+    fit = fit_shot(
+        shot,
+        scripted,
+        fps,
+        overlap,
+        reserve,
+        [v["engine"] for v in voices],
+        [v["speed"] for v in voices],
+        voice_cfg,
+        reading,
+        codes,
+        readings,
+    )
     plan.fits[shot["id"]] = fit
     if not fit.overflows:
         return fit, None
@@ -178,10 +205,17 @@ def _shot_specs(plan, episode, scene, shot, frames, characters, config, context,
     """The shot's still and clip specs, each shaped by its stage's backend."""
     stills, clips = (backends.get(stage, config["backends"][stage]) for stage in ("stills", "clips"))
     still = {
-        "episode": plan.id, "scene": scene["id"], "shot": shot["id"],
-        "location": scene["location"], "time_of_day": scene["time_of_day"],
-        "camera": camera_of(shot), "action": shot["action"], "seed": shot["seed"],
-        "width": plan.width, "height": plan.height, "backend": stills.name,
+        "episode": plan.id,
+        "scene": scene["id"],
+        "shot": shot["id"],
+        "location": scene["location"],
+        "time_of_day": scene["time_of_day"],
+        "camera": camera_of(shot),
+        "action": shot["action"],
+        "seed": shot["seed"],
+        "width": plan.width,
+        "height": plan.height,
+        "backend": stills.name,
         "characters": [_character_view(c, characters, context) for c in shot.get("characters", [])],
     }
     if context is not None:
@@ -190,7 +224,10 @@ def _shot_specs(plan, episode, scene, shot, frames, characters, config, context,
     # shaped after the facts and the style: a backend's prompt templates read them from the spec
     still = stills.spec_for(still, where)
     clip = {
-        "still": still, "frames": frames, "fps": plan.fps, "backend": clips.name,
+        "still": still,
+        "frames": frames,
+        "fps": plan.fps,
+        "backend": clips.name,
         "hold_top": stills.caption_height(plan.height),
     }
     return still, clips.spec_for(clip, where)
@@ -202,10 +239,12 @@ def _too_short(shot, scripted, clips, fps, where, field):
     if scripted >= shortest:
         return None
     return ValidationProblem(
-        where, f"{field}.{'frames' if 'frames' in shot else 'duration'}",
+        where,
+        f"{field}.{'frames' if 'frames' in shot else 'duration'}",
         f"got {shot.get('frames', shot.get('duration'))} = {scripted} frame(s); the clips backend "
         f"{clips.name!r} makes shots of at least {shortest} frames ({shortest / fps:.2f} s at "
-        f"{fps} fps): lengthen the shot or merge it with its neighbour")
+        f"{fps} fps): lengthen the shot or merge it with its neighbour",
+    )
 
 
 def _outgoing_reserve(scenes, scene_index, shot_index, fps):
@@ -225,11 +264,23 @@ def _check_dialogue(shot, scripted_frames, fps, where):
             continue
         field = f"{where}.dialogue[{li}].at"
         if line["at"] >= scripted_frames / fps:
-            found.append(ValidationProblem(None, field, f"got {line['at']}; the shot is {scripted_frames / fps:.2f} s long, "
-                                           "so a line must start inside it: lower `at`, or give the shot more frames"))
+            found.append(
+                ValidationProblem(
+                    None,
+                    field,
+                    f"got {line['at']}; the shot is {scripted_frames / fps:.2f} s long, "
+                    "so a line must start inside it: lower `at`, or give the shot more frames",
+                )
+            )
         if last_at is not None and line["at"] < last_at:
-            found.append(ValidationProblem(None, field, f"got {line['at']}, before the previous line's at {last_at}; "
-                                           "lines are spoken in order and never overlap: put the lines in order"))
+            found.append(
+                ValidationProblem(
+                    None,
+                    field,
+                    f"got {line['at']}, before the previous line's at {last_at}; "
+                    "lines are spoken in order and never overlap: put the lines in order",
+                )
+            )
         last_at = line["at"]
     return found
 
@@ -253,23 +304,36 @@ def _cues(plan, episode, voice_cfg, config):
         own_end = (row["start_frame"] + row["frames"] - out_overlap) / fps
         for li, line in enumerate(shot.get("dialogue", [])):
             offset = plan.fits[row["shot"]].earliest[li]
-            cues.append({
-                "line": f"{shot['id']}_l{li + 1}", "speaker": line["speaker"], "text": line["text"],
-                "shot": row["shot"], "scene": row["scene"],
-                # earliest start; the real start also waits for the previous line of the shot
-                "earliest": round(row["start_frame"] / fps + offset, 4) if offset is not None else None,
-                "window": [round(own_start, 4), round(own_end, 4)],
-                "scene_window": [round(v, 4) for v in scene_span[row["scene"]]],
-                "gap": voice_cfg["gap"], "max_tempo": voice_cfg["max_tempo"],
-                # the subtitles' least time: the next line waits for it too
-                "reading": round(line_reading(line, plan.languages[f"{shot['id']}_l{li + 1}"],
-                                              config["subtitles"], fps), 3),
-            })
+            cues.append(
+                {
+                    "line": f"{shot['id']}_l{li + 1}",
+                    "speaker": line["speaker"],
+                    "text": line["text"],
+                    "shot": row["shot"],
+                    "scene": row["scene"],
+                    # earliest start; the real start also waits for the previous line of the shot
+                    "earliest": round(row["start_frame"] / fps + offset, 4) if offset is not None else None,
+                    "window": [round(own_start, 4), round(own_end, 4)],
+                    "scene_window": [round(v, 4) for v in scene_span[row["scene"]]],
+                    "gap": voice_cfg["gap"],
+                    "max_tempo": voice_cfg["max_tempo"],
+                    # the subtitles' least time: the next line waits for it too
+                    "reading": round(
+                        line_reading(line, plan.languages[f"{shot['id']}_l{li + 1}"], config["subtitles"], fps), 3
+                    ),
+                }
+            )
     return cues
 
 
-def plan_episode(episode: dict, characters: dict, config: dict, context: PromptContext | None = None,
-                 config_file: str = "config", where: Path | str | None = None) -> EpisodePlan:
+def plan_episode(
+    episode: dict,
+    characters: dict,
+    config: dict,
+    context: PromptContext | None = None,
+    config_file: str = "config",
+    where: Path | str | None = None,
+) -> EpisodePlan:
     """Resolve one checked episode into per-job specs and a frame-exact timeline.
 
     context: a facts.PromptContext (or None): puts each character's facts and the style
@@ -299,17 +363,23 @@ def plan_episode(episode: dict, characters: dict, config: dict, context: PromptC
         for hi, shot in enumerate(scene["shots"]):
             field = f"scenes[{si}].shots[{hi}]"
             scripted = frames_of(shot, fps)
-            problems += [ValidationProblem(where, p.field, p.message) for p in _check_dialogue(shot, scripted, fps, field)]
+            problems += [
+                ValidationProblem(where, p.field, p.message) for p in _check_dialogue(shot, scripted, fps, field)
+            ]
             problems += filter(None, [_too_short(shot, scripted, clips, fps, where, field)])
             # a scene's first shot joins the shot before it; a crossfade overlaps the two by its
             # frames, a dip does not (it fades the ends of both): only a crossfade moves `start`.
             # Lengths that do not fit the shots are refused by check_transitions, not clamped
-            kind, tframes = (scene["transition"], seconds_to_frames(scene.get("transition_seconds", 0.5), fps)) \
-                if si > 0 and hi == 0 and scene.get("transition", "cut") != "cut" else ("cut", 0)
+            kind, tframes = (
+                (scene["transition"], seconds_to_frames(scene.get("transition_seconds", 0.5), fps))
+                if si > 0 and hi == 0 and scene.get("transition", "cut") != "cut"
+                else ("cut", 0)
+            )
             overlap = tframes if kind == "crossfade" else 0
             start = cursor - overlap
-            fit, stop = _fit_dialogue(plan, shot, scripted, overlap, _outgoing_reserve(scenes, si, hi, fps),
-                                      characters, config, reading)
+            fit, stop = _fit_dialogue(
+                plan, shot, scripted, overlap, _outgoing_reserve(scenes, si, hi, fps), characters, config, reading
+            )
             if stop:
                 problems.append(ValidationProblem(where, f"{field}.dialogue", stop))
             nframes = fit.frames
@@ -317,18 +387,30 @@ def plan_episode(episode: dict, characters: dict, config: dict, context: PromptC
                 scene_start = start
             cursor = start + nframes
             plan.stills[shot["id"]], plan.clips[shot["id"]] = _shot_specs(
-                plan, episode, scene, shot, nframes, characters, config, context, config_file)
-            plan.shots.append({
-                "shot": shot["id"], "scene": scene["id"], "start_frame": start, "frames": nframes,
-                "transition_in": kind, "transition_frames": tframes,
-            })
+                plan, episode, scene, shot, nframes, characters, config, context, config_file
+            )
+            plan.shots.append(
+                {
+                    "shot": shot["id"],
+                    "scene": scene["id"],
+                    "start_frame": start,
+                    "frames": nframes,
+                    "transition_in": kind,
+                    "transition_frames": tframes,
+                }
+            )
             for li, line in enumerate(shot.get("dialogue", [])):
                 line_id = f"{shot['id']}_l{li + 1}"
                 plan.lines[line_id] = _line_spec(plan, scene, shot, line_id, line, characters, config, config_file)
         scene_frames = cursor - scene_start
-        plan.scenes.append({
-            "scene": scene["id"], "title": scene["title"], "start_frame": scene_start, "frames": scene_frames,
-        })
+        plan.scenes.append(
+            {
+                "scene": scene["id"],
+                "title": scene["title"],
+                "start_frame": scene_start,
+                "frames": scene_frames,
+            }
+        )
         plan.music[scene["id"]] = _music_spec(plan, scene, scene_frames, config, config_file)
         if context is not None:
             plan.music[scene["id"]]["style"] = context.style("music")
@@ -349,19 +431,26 @@ def _clip_lines(plan):
     starts = {row["shot"]: row["start_frame"] / plan.fps for row in plan.shots}
     for cue in plan.cues:
         t0 = starts[cue["shot"]]
-        plan.clips[cue["shot"]].setdefault("lines", []).append({
-            **{k: cue[k] for k in ("line", "speaker", "shot", "gap", "max_tempo", "reading")},
-            "earliest": None if cue["earliest"] is None else round(cue["earliest"] - t0, 4),
-            "window": [round(v - t0, 4) for v in cue["window"]],
-        })
+        plan.clips[cue["shot"]].setdefault("lines", []).append(
+            {
+                **{k: cue[k] for k in ("line", "speaker", "shot", "gap", "max_tempo", "reading")},
+                "earliest": None if cue["earliest"] is None else round(cue["earliest"] - t0, 4),
+                "window": [round(v - t0, 4) for v in cue["window"]],
+            }
+        )
 
 
 def _check_backends(story, config, config_file="config"):
     """Before any plan: each character's own voice engine is a known voice backend, and each
     configured backend finds the story fit for it (ComfyUI: every workflow template it names)."""
-    problems = [p for cid, char in story.characters.items() if (char.get("voice") or {}).get("engine")
-                for p in backends.unknown("voice", char["voice"]["engine"], config["story"]["characters"],
-                                          f"characters.{cid}.voice.engine")]
+    problems = [
+        p
+        for cid, char in story.characters.items()
+        if (char.get("voice") or {}).get("engine")
+        for p in backends.unknown(
+            "voice", char["voice"]["engine"], config["story"]["characters"], f"characters.{cid}.voice.engine"
+        )
+    ]
     problems += language_problems(story, config, config_file)
     for stage in backends.STAGES:
         backend = backends.get(stage, config["backends"][stage])
@@ -371,8 +460,9 @@ def _check_backends(story, config, config_file="config"):
         raise InvalidInput(problems)
 
 
-def plan_story(story: Story, config: dict, context: PromptContext | None = None,
-               config_file: str = "config") -> dict[str, EpisodePlan]:
+def plan_story(
+    story: Story, config: dict, context: PromptContext | None = None, config_file: str = "config"
+) -> dict[str, EpisodePlan]:
     """Every episode's plan; `config_file` names the config in messages about its templates.
 
     Raises InvalidInput with the problems of every episode (dialogue that cannot fit)."""
@@ -384,8 +474,11 @@ def plan_story(story: Story, config: dict, context: PromptContext | None = None,
         except InvalidInput as e:
             problems += e.problems
     # shot lengths are known only now (fps, grown shots): transitions are checked on the plan
-    problems += [p for ep_id, plan in plans.items()
-                 for p in check_transitions(plan.timeline(), story.episodes[ep_id], story.files.get(ep_id, ep_id))]
+    problems += [
+        p
+        for ep_id, plan in plans.items()
+        for p in check_transitions(plan.timeline(), story.episodes[ep_id], story.files.get(ep_id, ep_id))
+    ]
     if problems:
         raise InvalidInput(problems)
     return plans

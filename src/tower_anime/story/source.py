@@ -1,5 +1,6 @@
 """Where the story and the prompt facts come from, as config says: YAML files (the default)
 or the database. The workflow and the CLI both call load_inputs, so they plan alike."""
+
 from __future__ import annotations
 
 from typing import Any

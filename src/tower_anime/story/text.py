@@ -3,6 +3,7 @@ line breaks in one-line fields, and dialogue that subtitle players would read as
 
 Control characters and NaN anywhere are refused by schema.value_problems; lengths are in
 the schemas (maxLength)."""
+
 from __future__ import annotations
 
 import re
@@ -26,12 +27,16 @@ def markup_problem(text: str) -> str | None:
     """Why a dialogue line would not be shown as written, or None."""
     m = _TAG.search(text)
     if m:
-        return (f"holds {m.group()!r}, which subtitle players draw as formatting (or hide) instead of showing it; "
-                "write the words without <...> tags")
+        return (
+            f"holds {m.group()!r}, which subtitle players draw as formatting (or hide) instead of showing it; "
+            "write the words without <...> tags"
+        )
     m = _BRACES.search(text)
     if m:
-        return ("holds a brace '{' or '}': players read {...} as a subtitle override (such as {\\an8}) and hide it; "
-                "write the words without braces")
+        return (
+            "holds a brace '{' or '}': players read {...} as a subtitle override (such as {\\an8}) and hide it; "
+            "write the words without braces"
+        )
     return None
 
 
@@ -63,8 +68,14 @@ def episode_text_problems(doc: dict[str, Any], where: Path | str) -> list:
                 wl = f"{ws}.dialogue[{li}]"
                 text = line.get("text")
                 if _blank(text):
-                    found.append(ValidationProblem(where, f"{wl}.text", "is only white space: there is nothing to speak "
-                                                   "or to subtitle; write the words or remove the line"))
+                    found.append(
+                        ValidationProblem(
+                            where,
+                            f"{wl}.text",
+                            "is only white space: there is nothing to speak "
+                            "or to subtitle; write the words or remove the line",
+                        )
+                    )
                     continue
                 _text_field(found, where, f"{wl}.emotion", line.get("emotion"), True)
                 problem = markup_problem(text) if isinstance(text, str) else None
