@@ -311,6 +311,23 @@ ENCODERS = {"h264": "libx264", "opus": "libopus", "subrip": "srt"}
 PCM = {16: "pcm_s16le", 24: "pcm_s24le"}
 
 
+def video_encode_args(output_cfg: dict, fps: int) -> list[str]:
+    """The episode's video encoder settings from config `output` (codec, preset, quality,
+    pixel format, rate): the master and the editor's conform encode alike."""
+    return [
+        "-c:v",
+        encoder(output_cfg["video_codec"]),
+        "-preset",
+        output_cfg["video_preset"],
+        "-crf",
+        str(output_cfg["video_crf"]),
+        "-pix_fmt",
+        output_cfg["pix_fmt"],
+        "-r",
+        str(fps),
+    ]
+
+
 def encoder(codec: str) -> str:
     """The FFmpeg encoder for a delivery codec name (config output.*_codec)."""
     try:

@@ -106,6 +106,12 @@ def timbre_of(character: dict) -> dict:
     return {k: timbre[k] for k in TIMBRE_KEYS if timbre.get(k)}
 
 
+def shape_embedded(spec: dict, where: Any) -> dict:
+    """An embedded voice's spec: its settings plus the character's timbre (applied by the
+    voice stage after the engine). `where`: the planner's PlanContext."""
+    return with_timbre(spec, where.characters[spec["speaker"]])
+
+
 def with_timbre(spec: dict, character: dict) -> dict:
     """A voice spec with the character's timbre added (unchanged when it has none, so that a
     sheet without timbre plans the very specs it planned before timbre existed)."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..audio.voice import synth_espeak, with_timbre
-from . import Backend, PlanContext, register
+from ..audio.voice import shape_embedded, synth_espeak
+from . import Backend, register
 
 # The primary language subtags of `espeak-ng --voices` (eSpeak NG 1.51)
 LANGUAGES = tuple(
@@ -25,17 +25,12 @@ def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtim
     synth_espeak(spec["text"], raw_path, voice.get("speed", 1.0), voice.get("espeak_voice", "en-us"), log)
 
 
-def shape(spec: dict, where: PlanContext) -> dict:
-    """The embedded voice settings plus the character's timbre (applied by the voice stage)."""
-    return with_timbre(spec, where.characters[spec["speaker"]])
-
-
 register(
     Backend(
         stage="voice",
         name="espeak",
         render=render,
-        shape=shape,
+        shape=shape_embedded,
         code=("backends/espeak.py", "audio/voice.py"),
         seeded=False,
         languages=LANGUAGES,

@@ -6,17 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..audio.voice import synth_piper, with_timbre
-from . import Backend, PlanContext, register
+from ..audio.voice import shape_embedded, synth_piper
+from . import Backend, register
 
 
 def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
     synth_piper(spec["text"], raw_path, spec["voice"].get("speed", 1.0))
-
-
-def shape(spec: dict, where: PlanContext) -> dict:
-    """The embedded voice settings plus the character's timbre (applied by the voice stage)."""
-    return with_timbre(spec, where.characters[spec["speaker"]])
 
 
 register(
@@ -24,7 +19,7 @@ register(
         stage="voice",
         name="piper",
         render=render,
-        shape=shape,
+        shape=shape_embedded,
         code=("backends/piper.py", "audio/voice.py"),
         seeded=False,
         languages=("en",),  # one US English voice ships

@@ -14,7 +14,7 @@ from typing import TextIO
 import numpy as np
 
 from ..episode.master import video_graph
-from ..media import Filter, chain, encoder, ffmpeg, fx, graph, output, source
+from ..media import Filter, chain, ffmpeg, fx, graph, output, source, video_encode_args
 from .otio_timeline import dialogue_clips, read, timeline_of
 
 
@@ -53,16 +53,7 @@ def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: di
                 graph,
                 "-map",
                 "[vout]",
-                "-c:v",
-                encoder(output_cfg["video_codec"]),
-                "-preset",
-                output_cfg["video_preset"],
-                "-crf",
-                str(output_cfg["video_crf"]),
-                "-pix_fmt",
-                output_cfg["pix_fmt"],
-                "-r",
-                str(timeline["fps"]),
+                *video_encode_args(output_cfg, timeline["fps"]),
                 "-fflags",
                 "+bitexact",
                 "-y",

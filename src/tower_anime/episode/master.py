@@ -8,7 +8,7 @@ from pathlib import Path
 from .. import lang, verify_output
 from ..errors import MediaError
 from ..fsutil import atomic_path
-from ..media import encoder, ffmpeg, probe
+from ..media import encoder, ffmpeg, probe, video_encode_args
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
 from .subtitles import srt_time
@@ -252,16 +252,7 @@ def assemble_episode(
                     "-map_metadata",
                     str(chapters),
                     # the delivery format from config `output`, which the episode gate checks too
-                    "-c:v",
-                    encoder(output_cfg["video_codec"]),
-                    "-preset",
-                    output_cfg["video_preset"],
-                    "-crf",
-                    str(output_cfg["video_crf"]),
-                    "-pix_fmt",
-                    output_cfg["pix_fmt"],
-                    "-r",
-                    str(fps),
+                    *video_encode_args(output_cfg, fps),
                     "-c:a",
                     encoder(output_cfg["audio_codec"]),
                     "-b:a",
