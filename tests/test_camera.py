@@ -2,6 +2,7 @@
 thresholds (real FFmpeg, real storyboard stills): every move, long and short, on the
 sparsest set and with a cast of three."""
 
+import typing
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,7 @@ def test_every_frame_moves_smoothly_and_keeps_the_safe_area(move):
 
 def test_min_frames_is_the_same_at_every_rate():
     assert [min_frames(fps) for fps in (24, 25, 30, 60)] == [MIN_FRAMES] * 4
-    assert 1 < MIN_FRAMES <= 24 and camera.min_frames.__annotations__["return"] is int
+    assert 1 < MIN_FRAMES <= 24 and typing.get_type_hints(camera.min_frames)["return"] is int
 
 
 # ---------------------------------------------------------------- mouths and blinks

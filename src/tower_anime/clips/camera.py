@@ -13,7 +13,11 @@ against 1.29 s and 0.75 MB lossy (crf 18 veryfast). Drawing the frames of a push
 with Lanczos, 0.46 s with bicubic (used: every move passes its clip gate).
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
 
 from PIL import Image
 
@@ -107,7 +111,12 @@ def camera_frames(
 
 
 def render_camera_clip(
-    spec: dict, still_path, out_path, log=None, preset: str = "ultrafast", voices: dict | None = None
+    spec: dict,
+    still_path: str | Path,
+    out_path: str | Path,
+    log: TextIO | None = None,
+    preset: str = "ultrafast",
+    voices: dict | None = None,
 ) -> None:
     """Write a lossless H.264 clip of exactly spec['frames'] frames at spec['fps']; the top
     spec['hold_top'] rows (the storyboard's caption strip) stay still. On a storyboard still

@@ -29,7 +29,7 @@ BLINK_SECONDS = 0.12  # eyes closed for about three frames at 24 fps
 BLINK_EVERY = (2.0, 5.0)  # seconds between blinks, drawn uniformly
 
 
-def voice_loudness(path, fps: float) -> np.ndarray:
+def voice_loudness(path: str | Path, fps: float) -> np.ndarray:
     """RMS of a 16-bit PCM WAV per 1/fps window, scaled so the line's 95th percentile is 1."""
     with wave.open(str(path), "rb") as w:
         rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
@@ -66,7 +66,7 @@ def mouth_tracks(lines: list[dict], voices: dict, frames: int, fps: float) -> di
     return tracks
 
 
-def blink_track(seed, char_id: str, frames: int, fps: float) -> np.ndarray:
+def blink_track(seed: int | str, char_id: str, frames: int, fps: float) -> np.ndarray:
     """True on the frames where the character's eyes are shut (deterministic from the seed)."""
     rng = random.Random(f"blink/{seed}/{char_id}")
     shut = np.zeros(frames, dtype=bool)

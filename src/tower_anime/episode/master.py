@@ -4,6 +4,7 @@ muxes subtitles, chapters and the title into the episode MKV (H.264 + Opus)."""
 import struct
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from .. import lang, verify_output
 from ..errors import MediaError
@@ -104,7 +105,7 @@ def _seconds_of(wav) -> float:
     return int(stream["duration_ts"]) / int(stream["sample_rate"])
 
 
-def set_matroska_duration(path, seconds: float) -> None:
+def set_matroska_duration(path: str | Path, seconds: float) -> None:
     """Rewrite the Segment's Duration (an 8-byte float in the Info element near the start).
 
     FFmpeg 5.1's muxer takes a track's end in block time, which for Opus still holds the 6.5 ms
@@ -123,7 +124,7 @@ def set_matroska_duration(path, seconds: float) -> None:
         f.write(struct.pack(">d", seconds * 1e9 / ticks))
 
 
-def set_chapter_language(path, code: str) -> int:
+def set_chapter_language(path: str | Path, code: str) -> int:
     """Tag every chapter name with `code` (ISO 639-2, three letters); returns how many.
 
     FFmpeg 5.1's Matroska muxer writes each ChapLanguage as "und" with no option to change it;
@@ -198,11 +199,11 @@ def _stream_tags(timeline: dict, output_cfg: dict, languages: dict | None, track
 def assemble_episode(
     timeline: dict,
     clip_paths: list,
-    mix_wav,
-    srt_path,
-    out_mkv,
+    mix_wav: str | Path,
+    srt_path: str | Path | dict,
+    out_mkv: str | Path,
     output_cfg: dict,
-    log=None,
+    log: TextIO | None = None,
     languages: dict | None = None,
 ) -> None:
     """clip_paths in timeline order. Writes out_mkv atomically: exactly total_frames frames at

@@ -2,7 +2,10 @@
 (harbor, garage, highway, lab, ...; hills under the sky when no word matches) and its
 weather and light (rain, snow, mist, fog, neon), and the set is drawn to match."""
 
+from __future__ import annotations
+
 import math
+import random
 import re
 
 import numpy as np
@@ -104,7 +107,7 @@ def settings() -> list:
     return [name for name, _ in SETTINGS] + [FALLBACK]
 
 
-def draw_place(location: str, tod: str, w: int, h: int, rng) -> Image.Image:
+def draw_place(location: str, tod: str, w: int, h: int, rng: random.Random) -> Image.Image:
     """Sky, celestial bodies, the setting's set and its weather, tinted for the time of day."""
     name, sky = setting(location), weather(location)
     horizon = int(h * rng.uniform(0.5, 0.6))

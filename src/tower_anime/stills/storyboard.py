@@ -6,8 +6,11 @@ simple standing figures filled with their palette colours, a camera-move cue and
 caption strip. The same spec always gives byte-identical PNG output.
 """
 
+from __future__ import annotations
+
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont  # noqa: F401 - ImageFont: tests patch sb.ImageFont
@@ -27,7 +30,7 @@ from .text import _font, _wrap  # noqa: F401 - tests use them through this modul
 # ---------------------------------------------------------------- public API
 
 
-def render_storyboard(spec: dict, out_path) -> None:
+def render_storyboard(spec: dict, out_path: str | Path) -> None:
     """Render the storyboard panel for `spec` and write it atomically as PNG to `out_path`."""
     img, faces = _draw(spec)
     info = PngInfo()
