@@ -173,6 +173,53 @@ def track_checks(
     return checks, measured
 
 
+def _format_checks(video: dict | None, audio: dict | None, subs: dict | None, cfg: dict) -> list[dict]:
+    """Codecs, pixel format, rate and channels against the delivery format in config `output`
+    (the encoder was given the same values: this reads what FFmpeg actually wrote)."""
+    delivery = cfg["output"]
+    get = lambda s, key: s and s.get(key)  # noqa: E731 - a stream may be missing
+    checks = [
+        check("video_codec", get(video, "codec_name"), "==", delivery["video_codec"]),
+        check("pix_fmt", get(video, "pix_fmt"), "==", delivery["pix_fmt"]),
+        check("audio_codec", get(audio, "codec_name"), "==", delivery["audio_codec"]),
+        check("audio_sample_rate", audio and int(audio["sample_rate"]), "==", delivery["sample_rate"], "Hz"),
+        check("audio_channels", get(audio, "channels"), "==", delivery["audio_channels"]),
+        check("subtitle_codec", get(subs, "codec_name"), "==", delivery["subtitle_codec"]),
+    ]
+    if "tracks" not in cfg:  # one track, in the configured language
+        language = subs and subs.get("tags", {}).get("language")
+        checks.append(check("subtitle_language", language, "==", delivery["subtitle_language"]))
+    return checks
+
+
+def _picture_checks(path: Path | str, video: dict, timeline: dict, tolerance: int, measured: dict) -> list[dict]:
+    """Frame size, rate and the exact frame count; the counted frames go into `measured`."""
+    fps = timeline["fps"]
+    frames, _ = stream_end(path, "v:0")
+    # at a constant rate (checked) the picture ends after exactly `frames` frames; packet
+    # times in Matroska are whole milliseconds, which would add up to 0.02 frame of noise
+    measured.update(video_frames=frames, video_end=round(frames / fps, 4))
+    return [
+        check("width", int(video["width"]), "==", timeline["width"], "px"),
+        check("height", int(video["height"]), "==", timeline["height"], "px"),
+        check("fps", float(Fraction(video["r_frame_rate"])), "==", float(fps)),
+        check("video_frames_off_script", abs(frames - timeline["total_frames"]), "<=", tolerance, "frames"),
+    ]
+
+
+def _chapter_checks(chapters: list[dict], timeline: dict) -> list[dict]:
+    """One chapter per scene, starting on the scene's first frame, titled as the scene."""
+    fps = timeline["fps"]
+    checks = [check("chapters", len(chapters), "==", len(timeline["scenes"]))]
+    for ch, scene in zip(chapters, timeline["scenes"]):
+        off = round(abs(float(ch["start_time"]) - scene["start_frame"] / fps) * fps, 2)
+        checks += [
+            check(f"chapter_start[{scene['scene']}]", off, "<=", 1, "frames"),
+            check(f"chapter_title[{scene['scene']}]", ch.get("tags", {}).get("title"), "==", scene["title"]),
+        ]
+    return checks
+
+
 def episode_report(
     path: Path | str,
     timeline: dict,
@@ -204,44 +251,16 @@ def episode_report(
         by_type.setdefault(s["codec_type"], []).append(s)
     profile = resolve_profile(cfg)
     fps = timeline["fps"]
-    frame = 1 / fps
     q = cfg["qc"]["episode"]
     delivery = cfg["output"]  # the format the encoder was given: one place for both
-    tol_frames = q["duration_tolerance_frames"]
     script = timeline["total_frames"] / fps
     video = (by_type.get("video") or [None])[0]
     audio = (by_type.get("audio") or [None])[0]
     subs = (by_type.get("subtitle") or [None])[0]
-    get = lambda s, key: s and s.get(key)  # noqa: E731 - a stream may be missing
-    checks = [
-        check("video_codec", get(video, "codec_name"), "==", delivery["video_codec"]),
-        check("pix_fmt", get(video, "pix_fmt"), "==", delivery["pix_fmt"]),
-        check("audio_codec", get(audio, "codec_name"), "==", delivery["audio_codec"]),
-        check("audio_sample_rate", audio and int(audio["sample_rate"]), "==", delivery["sample_rate"], "Hz"),
-        check("audio_channels", get(audio, "channels"), "==", delivery["audio_channels"]),
-        check("subtitle_codec", get(subs, "codec_name"), "==", delivery["subtitle_codec"]),
-    ]
-    if "tracks" not in cfg:  # one track, in the configured language
-        checks.append(
-            check(
-                "subtitle_language",
-                subs and subs.get("tags", {}).get("language"),
-                "==",
-                cfg["output"]["subtitle_language"],
-            )
-        )
+    checks = _format_checks(video, audio, subs, cfg)
     measured = {"script_seconds": round(script, 4)}
     if video:
-        frames, _ = stream_end(path, "v:0")
-        # at a constant rate (checked) the picture ends after exactly `frames` frames; packet
-        # times in Matroska are whole milliseconds, which would add up to 0.02 frame of noise
-        measured.update(video_frames=frames, video_end=round(frames / fps, 4))
-        checks += [
-            check("width", int(video["width"]), "==", timeline["width"], "px"),
-            check("height", int(video["height"]), "==", timeline["height"], "px"),
-            check("fps", float(Fraction(video["r_frame_rate"])), "==", float(fps)),
-            check("video_frames_off_script", abs(frames - timeline["total_frames"]), "<=", tol_frames, "frames"),
-        ]
+        checks += _picture_checks(path, video, timeline, q["duration_tolerance_frames"], measured)
     # the picture's end: its counted frames (the script's when the video is missing)
     picture_end = measured.get("video_frames", timeline["total_frames"]) / fps
     # The container's duration is the Segment Duration (a float of 1 ms ticks). A muxer that
@@ -288,19 +307,7 @@ def episode_report(
         measured["subtitle_events"] = len(events)
         checks += subtitle_checks(events, list(placed), fps, cfg["subtitles"], q["subtitle_offset_frames"], script)
     chapters = info.get("chapters", [])
-    checks.append(check("chapters", len(chapters), "==", len(timeline["scenes"])))
-    for ch, scene in zip(chapters, timeline["scenes"]):
-        start = float(ch["start_time"])
-        checks += [
-            check(
-                f"chapter_start[{scene['scene']}]",
-                round(abs(start - scene["start_frame"] / fps) / frame, 2),
-                "<=",
-                1,
-                "frames",
-            ),
-            check(f"chapter_title[{scene['scene']}]", ch.get("tags", {}).get("title"), "==", scene["title"]),
-        ]
+    checks += _chapter_checks(chapters, timeline)
     title = info["format"].get("tags", {}).get("title")
     checks.append(check("title", title, "==", timeline["title"]))
     return make_report(
