@@ -36,7 +36,11 @@ def video_graph(timeline: dict) -> str:
     crossfade); concat then puts the next shot after the hole, and 0.97 ms later still, as it
     guesses a segment's end from its mean frame spacing; the next xfade's offset then fell a
     frame early and paired an extra frame, so one frame of the shot was lost. Renumbering
-    after every join (setpts=N) leaves no hole to carry forward."""
+    after every join (setpts=N) leaves no hole to carry forward.
+
+    Still text, not an ffmpeg-python graph like the others behind media.py: the editor's conform
+    (editor/conform.py) splices its trims into this text by link label, so both must move
+    together; until then the labels are the contract between them."""
     fps = timeline["fps"]
     tb = f"settb=1/{fps},setpts=N"
     parts = []
