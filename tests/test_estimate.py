@@ -66,7 +66,8 @@ def test_job_graph_from_a_real_dry_run(tmp_path):
     assert all(j.gpu == 0 for j in by_rule["voice"])
     ids = {j.jobid: j for j in jobs}
     clip = by_rule["clip"][0]
-    assert sorted(ids[d].rule for d in clip.deps) == ["qc_still", "still"]  # a clip waits for its still's gate
+    # a clip waits for its still's gate, and for its own lines' voices (the mouths follow them)
+    assert sorted(ids[d].rule for d in clip.deps) == ["qc_still", "still", "voice"]
     master = by_rule["master"][0]
     assert sorted(ids[d].rule for d in master.deps) == ["clip"] * 3 + ["mix"] + ["qc_clip"] * 3 + ["subtitles"]
     assert master.threads == 2

@@ -36,6 +36,9 @@ def voice_loudness(path: str | Path, fps: float) -> np.ndarray:
         raw = w.readframes(w.getnframes())
     if width != 2:
         raise ValueError(f"{path}: {8 * width}-bit samples; the voice stage writes 16-bit PCM")
+    # a file cut short may end inside a sample: the mouth follows what is there, and the voice's
+    # own gate refuses the line (which remakes it, and so this clip)
+    raw = raw[: len(raw) // (2 * channels) * (2 * channels)]
     samples = np.frombuffer(raw, dtype="<i2").astype(np.float32).reshape(-1, channels).mean(axis=1) / 32768.0
     step = rate / fps
     count = int(np.ceil(len(samples) / step)) if len(samples) else 0
