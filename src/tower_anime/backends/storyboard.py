@@ -5,27 +5,15 @@ text); this module declares it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, TextIO
 
+from ..storylike import StoryLike
 from . import Backend, register
 
 # Share of the frame at the top filled with the caption (shot id, action, camera move): camera
 # moves hold it still, or a push-in would crop the text off the frame. The top, because
 # players draw subtitles over the bottom of the frame.
 CAPTION_FRACTION = 0.15
-
-
-class _Story(Protocol):
-    """What glyph_problems reads of a story.load.Story (the story floor is above this one)."""
-
-    @property
-    def characters(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def episodes(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def files(self) -> dict[str, str]: ...
 
 
 def render(spec: dict, out_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
@@ -36,7 +24,7 @@ def render(spec: dict, out_path: Path | str, log: TextIO | None = None, **runtim
     render_storyboard(spec, out_path)
 
 
-def glyph_problems(story: _Story, config: dict, stage: str) -> list:
+def glyph_problems(story: StoryLike, config: dict, stage: str) -> list:
     """Every text the panels draw (names, locations, actions, ids) must have a glyph for each
     character in the font that will draw it (stills/fonts.py): named by field and character."""
     from ..errors import ValidationProblem

@@ -10,24 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import ValidationProblem
 from ..prompts import build_prompts
-
-
-class _Story(Protocol):
-    """What workflow_problems reads of a story.load.Story (the story floor is above this one)."""
-
-    @property
-    def characters(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def episodes(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def files(self) -> dict[str, str]: ...
-
+from ..storylike import StoryLike
 
 STAGE_KEYS = {"still": "stills", "clip": "clips"}
 
@@ -79,7 +66,7 @@ def workflow_path(config: dict[str, Any], name: str) -> Path:
 
 
 def workflow_problems(
-    story: _Story, config: dict[str, Any], key: str, config_file: Path | str = "config"
+    story: StoryLike, config: dict[str, Any], key: str, config_file: Path | str = "config"
 ) -> list[ValidationProblem]:
     """Every workflow template the comfyui backend of stage `key` (stills, clips) could use
     exists: one problem per bad name."""

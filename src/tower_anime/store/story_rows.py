@@ -7,20 +7,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from ..storylike import StoryLike
 
 if TYPE_CHECKING:
     from .connection import Database
-
-
-class _Story(Protocol):
-    """What write_story reads of a story.load.Story (the story floor is above this one)."""
-
-    @property
-    def characters(self) -> dict[str, dict[str, Any]]: ...
-
-    @property
-    def episodes(self) -> dict[str, dict[str, Any]]: ...
 
 
 _Row = dict[str, Any]
@@ -207,7 +199,7 @@ def values(table: str, rows: Iterable[_Row]) -> list[tuple[Any, ...]]:
     return [tuple(r[c] for c in TABLES[table]) for r in rows]
 
 
-def write_story(db: Database, story: _Story) -> None:
+def write_story(db: Database, story: StoryLike) -> None:
     """Upsert the characters; replace each episode of the story wholesale. Call inside a transaction."""
     db.execute_many(insert_sql("characters", ("id",)), values("characters", character_rows(story.characters)))
     for ep_id, doc in story.episodes.items():
