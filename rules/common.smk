@@ -22,7 +22,7 @@ from tower_anime.backends import PendingJob
 from tower_anime.check import check_inputs
 from tower_anime.episode.subtitles import limits_for
 from tower_anime.errors import InvalidInput, TowerError
-from tower_anime.qc.report import ensure_verdict, refused
+from tower_anime.qc.report import ensure_verdict, refused, verdict_path
 from tower_anime.qc.summary import episode_view
 from tower_anime.qc.takes import still_changed
 from tower_anime.story import dumps
@@ -63,20 +63,6 @@ STORY, PLANS = _load()
 DEFAULT_EPISODES = config["story"]["episodes"] or list(PLANS)
 
 
-def _ensure_verdicts():
-    """Every gate's verdict file (see refusal) exists before Snakemake builds its DAG:
-    Snakemake lists a folder once and caches it, so a file an input function creates while
-    the DAG is being built can be missed for the next job in the same folder (seen with a
-    season of 36 shots: 'Missing input files ... .verdict')."""
-    for ep, episode_plan in PLANS.items():
-        items = [("stills", s) for s in episode_plan.shot_ids()] + [("clips", s) for s in episode_plan.shot_ids()]
-        items += [("voice", line) for line in episode_plan.lines] + [("music", scene) for scene in episode_plan.music]
-        for folder, name in items:
-            ensure_verdict(f"reports/{ep}/{folder}/{name}.json")
-        ensure_verdict(f"reports/{ep}/episode.json")
-
-
-_ensure_verdicts()
 _SRC = Path(tower_anime.__file__).resolve().parent
 
 
@@ -327,7 +313,7 @@ def refusal(kind, folder=None, key=None):
         else:
             name = getattr(wc, key)
             gate, item = f"reports/{wc.ep}/{folder}/{name}.json", f"{wc.ep}/{name}"
-        verdict = ensure_verdict(gate)
+        verdict = str(verdict_path(gate))  # made before the DAG (_ensure_verdicts)
         return verdict if refused(gate, waivers_for(kind, item)) else ancient(verdict)
 
     return get
@@ -375,3 +361,18 @@ def schedule(jobs):
     gpu = workflow.global_resources.get("gpu") if "gpu" in workflow.global_resources else None
     return {"gpu": getattr(gpu, "value", None), "subsample": workflow.scheduling_settings.subsample,
             "pending": len(jobs)}
+
+
+def _ensure_verdicts():
+    """Every gate's verdict file (see refusal) exists before Snakemake builds its DAG:
+    Snakemake lists a folder once and caches it, so a file an input function creates while
+    the DAG is being built can be missed for the next job in the same folder (seen with a
+    season of 36 shots: 'Missing input files ... .verdict')."""
+    from types import SimpleNamespace
+
+    for ep in PLANS:
+        for gate in gate_reports(SimpleNamespace(ep=ep)) + [f"reports/{ep}/episode.json"]:
+            ensure_verdict(gate)
+
+
+_ensure_verdicts()
