@@ -46,6 +46,9 @@ MODULES = {
     "qc/takes.py": ["tests/test_qc_takes.py"],
     "qc/summary.py": ["tests/test_qc_takes.py", "tests/test_qc_hints.py"],
     "audio/verify.py": ["tests/test_audio_service.py"],
+    "verify_output.py": ["tests/test_fsutil.py"],
+    "audio/delivery.py": ["tests/test_delivery.py", "tests/test_qc_episode.py"],
+    "episode/deliver.py": ["tests/test_fsutil.py", "tests/test_delivery.py"],
 }
 DESELECT = "not workflow and not slurm and not load"
 
@@ -228,9 +231,21 @@ def _op(op):
     }[type(op)]
 
 
+def _precisions(tree):
+    """ids of round()'s digits: how precisely a value is reported moves a verdict only for a
+    value within its last digit of the threshold; a test pinning the digits would pin the
+    report's formatting, not the check."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round":
+            digits = node.args[1:] + [k.value for k in node.keywords if k.arg == "ndigits"]
+            out.update(id(n) for d in digits for n in ast.walk(d))
+    return out
+
+
 def _tree(source):
     tree = ast.parse(source)
-    return tree, _docstrings(tree) | _annotations(tree)
+    return tree, _docstrings(tree) | _annotations(tree) | _precisions(tree)
 
 
 def mutants(source):
@@ -265,7 +280,8 @@ def pytest_configure(config):
     import threading
 
     target, out = spec.split(os.pathsep)
-    seen = set()
+    seen: dict[int, set] = {}  # line -> the tests that ran it ("" while no test runs: imports)
+    current = [""]
 
     def tracer(frame, event, arg):
         if frame.f_code.co_filename != target:
@@ -273,22 +289,34 @@ def pytest_configure(config):
 
         def local(f, e, a):
             if e == "line":
-                seen.add(f.f_lineno)
+                seen.setdefault(f.f_lineno, set()).add(current[0])
             return local
 
-        seen.add(frame.f_lineno)
+        seen.setdefault(frame.f_lineno, set()).add(current[0])
         return local
 
     sys.settrace(tracer)
     threading.settrace(tracer)
-    config._mutation_trace = (out, seen)
+    config._mutation_trace = (out, seen, current)
+
+
+def pytest_runtest_setup(item):
+    trace = getattr(item.config, "_mutation_trace", None)
+    if trace:
+        trace[2][0] = item.nodeid
+
+
+def pytest_runtest_teardown(item):
+    trace = getattr(item.config, "_mutation_trace", None)
+    if trace:
+        trace[2][0] = ""
 
 
 def pytest_unconfigure(config):
     trace = getattr(config, "_mutation_trace", None)
     if trace:
         sys.settrace(None)
-        Path(trace[0]).write_text(json.dumps(sorted(trace[1])))
+        Path(trace[0]).write_text(json.dumps({line: sorted(tests) for line, tests in trace[1].items()}))
 
 
 # --- the runner -------------------------------------------------------------------------------
@@ -353,7 +381,31 @@ def _preload():
     assert "tower_anime" not in sys.modules
 
 
-def run_module(module, work, say):
+def _in_order(nodeids):
+    """Test ids in file order, so that -x stops a mutant's run at the first failure as before."""
+    return sorted(nodeids, key=lambda n: (n.split("::")[0], n))
+
+
+EQUIVALENT = ROOT / "bench" / "mutation_equivalent.txt"
+
+
+def equivalents(path=EQUIVALENT):
+    """{(module, mutation, source line)} from `module | mutation | line | why` rows: mutants no
+    input can tell from the original. They still run; a listed one that is killed is reported
+    as a wrong entry. Matched by the line's text, not its number, so edits elsewhere keep them."""
+    out = set()
+    if path.exists():
+        for row in path.read_text().splitlines():
+            if row.strip() and not row.startswith("#"):
+                module, what, text, why = (part.strip() for part in row.split(" | ", 3))
+                if not why:
+                    raise SystemExit(f"{path.name}: {row!r} gives no reason")
+                out.add((module, what, text))
+    return out
+
+
+def run_module(module, work, say, only=None):
+    """only: the (mutation, line text) pairs to run (an earlier run's survivors), or None: all."""
     tests = MODULES[module]
     path = PKG / module
     source = path.read_text()
@@ -363,7 +415,9 @@ def run_module(module, work, say):
     code, base, out = run_tests(tests, work / "src", None, f"{target}{os.pathsep}{trace_out}")
     if code != 0:
         raise SystemExit(f"{module}: its tests fail before any mutation (exit {code}):\n{out}")
-    covered = set(json.loads(trace_out.read_text()))
+    # line -> the tests that run it: a mutant runs only those (all of them for a line run
+    # outside any test, such as a module-level constant read at import)
+    covered = {int(line): tests for line, tests in json.loads(trace_out.read_text()).items()}
     if not covered:
         raise SystemExit(f"{module}: its tests never ran {target}: is another tower_anime imported first?")
     timeout = max(30.0, 3 * base + 10)
@@ -372,11 +426,15 @@ def run_module(module, work, say):
     lines = source.splitlines()
     try:
         for i, line, what in listed:
+            if only is not None and (what, lines[line - 1].strip()) not in only:
+                result["total"] -= 1
+                continue
             if line not in covered:
                 result["survived"].append((line, what, lines[line - 1].strip(), "not covered"))
                 continue
             target.write_text(mutate(source, i))
-            code, took, _ = run_tests(tests, work / "src", timeout)
+            chosen = tests if "" in covered[line] else _in_order(covered[line])
+            code, took, _ = run_tests(chosen, work / "src", timeout)
             if code == 0:
                 result["survived"].append((line, what, lines[line - 1].strip(), ""))
                 say(f"  SURVIVED {module}:{line}: {what}")
@@ -394,6 +452,9 @@ def main(argv=None):
     ap.add_argument("modules", nargs="*", help=f"modules under src/tower_anime (default: all of {', '.join(MODULES)})")
     ap.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument(
+        "--again", metavar="JSON", help="run only the mutants that survived in this earlier --json (quick re-checks)"
+    )
     args = ap.parse_args(argv)
     modules = args.modules or list(MODULES)
     unknown = [m for m in modules if m not in MODULES]
@@ -413,21 +474,31 @@ def main(argv=None):
         for entry in ROOT.iterdir():  # the package finds config/ and the rest beside its src/
             if entry.name not in ("src", ".git"):
                 (work / entry.name).symlink_to(entry)
+        earlier = json.loads(Path(args.again).read_text()) if args.again else {}
         for module in modules:
-            results[module] = run_module(module, work, say)
-    print(f"{'module':24} {'killed':>6} {'survived':>8} {'total':>5}  kill rate")
-    killed = total = 0
+            only = {(what, text) for _, what, text, _ in earlier[module]["survived"]} if module in earlier else None
+            results[module] = run_module(module, work, say, only)
+    same = equivalents()
+    print(f"{'module':24} {'killed':>6} {'survived':>8} {'equivalent':>10} {'total':>5}  kill rate (of non-equivalent)")
+    killed = total = equal = 0
     for module, r in results.items():
-        killed, total = killed + r["killed"], total + r["total"]
-        rate = r["killed"] / r["total"] if r["total"] else 1.0
-        print(f"{module:24} {r['killed']:6} {len(r['survived']):8} {r['total']:5}  {rate:6.1%}")
+        r["equivalent"] = [s for s in r["survived"] if (module, s[1], s[2]) in same]
+        r["survived"] = [s for s in r["survived"] if (module, s[1], s[2]) not in same]
+        eq = len(r["equivalent"])
+        killed, total, equal = killed + r["killed"], total + r["total"], equal + eq
+        rate = r["killed"] / (r["total"] - eq) if r["total"] > eq else 1.0
+        print(f"{module:24} {r['killed']:6} {len(r['survived']):8} {eq:10} {r['total']:5}  {rate:6.1%}")
     print(
-        f"{'overall':24} {killed:6} {total - killed:8} {total:5}  {killed / max(total, 1):6.1%}"
-        f"   ({(time.monotonic() - started) / 60:.1f} min)"
+        f"{'overall':24} {killed:6} {total - killed - equal:8} {equal:10} {total:5}  {killed / max(total - equal, 1):6.1%}"
+        f"   (all mutants: {killed / max(total, 1):.1%}; {(time.monotonic() - started) / 60:.1f} min)"
     )
     for module, r in results.items():
         for line, what, text, note in r["survived"]:
             print(f"survived {module}:{line}: {what}{' (' + note + ')' if note else ''}   | {text}")
+    listed = {(m, w, t) for m, w, t in same if m in results}
+    left = listed - {(m, s[1], s[2]) for m, r in results.items() for s in r["equivalent"]}
+    for module, what, text in sorted(left):
+        print(f"WRONG ENTRY in {EQUIVALENT.name}: {module} | {what} | {text} was killed or no longer exists")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
