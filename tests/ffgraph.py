@@ -1,9 +1,10 @@
 """Read FFmpeg argument lists the way FFmpeg 5.1 does, to prove two of them equivalent: the
 graph text is unescaped at both levels (graph, then filter options, as av_get_token does),
 links are followed from each mapped output back to the input files, and a filter's named
-options and a file's options are compared as sets (FFmpeg sets them by name). Two argument
-lists are equivalent when every output file gets the same streams, made by the same filters
-with the same option values from the same inputs, with the same options."""
+options and a file's options are compared as sets (FFmpeg sets them by name); a null filter
+counts as its input, which it passes on unchanged. Two argument lists are equivalent when
+every output file gets the same streams, made by the same filters with the same option values
+from the same inputs, with the same options."""
 
 import re
 from pathlib import Path
@@ -152,7 +153,10 @@ def canonical(args):
         key = (id(nodes), ref)
         if key not in memo:
             name, opts, refs = nodes[ref[1]]
-            memo[key] = (name, opts, tuple(expr(r, nodes, labels) for r in refs), ref[2])
+            if name == "null" and len(refs) == 1:
+                memo[key] = expr(refs[0], nodes, labels)  # passes its input on (text used it to name a link)
+            else:
+                memo[key] = (name, opts, tuple(expr(r, nodes, labels) for r in refs), ref[2])
         return memo[key]
 
     nodes, labels = parse_graph(graph) if graph else ([], {})

@@ -3,7 +3,9 @@ verbatim as references: tests/test_ffgraph.py proves each new graph equivalent t
 (tests/ffgraph.py) and, run on the same input, byte-identical in output."""
 
 from tower_anime.audio.fit import CUT_SLACK, fit_plan
-from tower_anime.media import PCM
+from tower_anime.episode.master import OPUS_PRESKIP, OPUS_RATE
+from tower_anime.episode.transitions import shot_edges
+from tower_anime.media import PCM, encoder, video_encode_args
 
 
 def fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade):
@@ -284,4 +286,118 @@ def loudness_args(path, stream="a:0"):
         "-f",
         "null",
         "-",
+    ]
+
+
+def _fade_out(n, frames, fps, colour):
+    return f"setpts=PTS+1,fade=t=out:st={(frames - n) / fps:.6f}:d={n / fps:.6f}:c={colour},setpts=PTS-1"
+
+
+def video_graph(timeline):
+    """episode/master.video_graph as text, joining inputs 0..n-1 into [vout] (see the new one for why)."""
+    fps = timeline["fps"]
+    tb = f"settb=1/{fps},setpts=N"
+    parts = []
+    for i, (shot, edge) in enumerate(zip(timeline["shots"], shot_edges(timeline))):
+        n = shot["frames"]
+        chain = [f"setpts=PTS-STARTPTS,fps={fps},format=yuv420p,setsar=1,{tb},trim=end_frame={n}"]
+        if edge["fade_in"]:
+            chain.append(f"fade=t=in:s=0:n={edge['fade_in']}:c={edge['fade_in_colour']}")
+        if edge["fade_out"]:
+            chain.append(_fade_out(edge["fade_out"], n, fps, edge["fade_out_colour"]))
+        parts.append(f"[{i}:v]{','.join(chain)}[v{i}]")
+    current, length = "[v0]", timeline["shots"][0]["frames"]
+    for i, shot in enumerate(timeline["shots"][1:], 1):
+        out = f"[j{i}]"
+        if shot["transition_in"] == "crossfade":
+            d = shot["transition_frames"]
+            c = d / (d + 1)
+            parts.append(
+                f"{current}tpad=stop=1:stop_mode=clone[p{i}];\n"
+                f"[p{i}][v{i}]xfade=transition=custom:expr='B+(A-B)*P*{c:.6f}+0.5'"
+                f":duration={d / fps:.6f}:offset={(length - d) / fps:.6f},{tb}{out}"
+            )
+            length += shot["frames"] - d
+        else:
+            parts.append(f"{current}[v{i}]concat=n=2:v=1:a=0,{tb}{out}")
+            length += shot["frames"]
+        current = out
+    parts.append(f"{current}null[vout]")
+    return ";\n".join(parts)
+
+
+def episode_args(timeline, clip_paths, mix_wav, subs, meta, part, output_cfg, tags):
+    """episode/master.assemble_episode's argument list (after the global ones), the graph inline."""
+    n = len(clip_paths)
+    inputs = []
+    for p in clip_paths:
+        inputs += ["-i", p]
+    inputs += ["-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", mix_wav]
+    for s in subs:
+        inputs += ["-i", s]
+    inputs += ["-i", meta]
+    chapters = n + 1 + len(subs)
+    sub_maps = [a for i in range(len(subs)) for a in ("-map", f"{n + 1 + i}:s")]
+    return [
+        *inputs,
+        "-filter_complex",
+        video_graph(timeline),
+        "-map",
+        "[vout]",
+        "-map",
+        f"{n}:a",
+        *sub_maps,
+        "-map_chapters",
+        str(chapters),
+        "-map_metadata",
+        str(chapters),
+        *video_encode_args(output_cfg, timeline["fps"]),
+        "-c:a",
+        encoder(output_cfg["audio_codec"]),
+        "-b:a",
+        output_cfg["audio_bitrate"],
+        "-ar",
+        str(output_cfg["sample_rate"]),
+        "-ac",
+        str(output_cfg["audio_channels"]),
+        "-c:s",
+        encoder(output_cfg["subtitle_codec"]),
+        *tags,
+        "-metadata",
+        f"title={timeline['title']}",
+        "-avoid_negative_ts",
+        "disabled",
+        "-fflags",
+        "+bitexact",
+        part,
+    ]
+
+
+def conform_graph(timeline, rows):
+    """editor/conform.conform_graph: the trims spliced into video_graph's text by input label."""
+    graph = video_graph(timeline)
+    pre = []
+    for i, row in enumerate(rows):
+        if row["source_start"]:
+            pre.append(f"[{i}:v]trim=start_frame={row['source_start']},setpts=PTS-STARTPTS[src{i}]")
+            graph = graph.replace(f"[{i}:v]", f"[src{i}]", 1)
+    return ";\n".join(pre + [graph])
+
+
+def conform_args(timeline, rows, base, out_video, output_cfg):
+    """editor/conform.conform_picture's argument list (after the global ones), the graph inline."""
+    inputs = []
+    for row in rows:
+        inputs += ["-i", str((base / row["media"]).resolve())]
+    return [
+        *inputs,
+        "-filter_complex",
+        conform_graph(timeline, rows),
+        "-map",
+        "[vout]",
+        *video_encode_args(output_cfg, timeline["fps"]),
+        "-fflags",
+        "+bitexact",
+        "-y",
+        str(out_video),
     ]

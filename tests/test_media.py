@@ -2,6 +2,7 @@
 
 import json
 
+import ffgraph
 import pytest
 from conftest import ROOT
 from PIL import Image
@@ -11,7 +12,7 @@ from tower_anime.clips.camera import crop_boxes
 from tower_anime.config import load_config
 from tower_anime.episode.master import video_graph
 from tower_anime.errors import GateFailed, MediaError
-from tower_anime.media import count_frames, ffmpeg, probe
+from tower_anime.media import count_frames, ffmpeg, graph, output, probe, source
 from tower_anime.qc.clip import clip_report
 from tower_anime.qc.report import require_pass, write_report
 
@@ -71,10 +72,38 @@ def test_video_graph_uses_concat_for_cuts_and_xfade_with_offsets():
             {"frames": 61, "transition_in": "crossfade", "transition_frames": 12},
         ],
     }
-    g = video_graph(tl)
-    assert "[v0][v1]concat=n=2" in g
-    assert "xfade=transition=custom:" in g and ":duration=0.500000:offset=4.041667" in g  # (49+60-12)/24
-    assert "trim=end_frame=49[v0]" in g and "trim=end_frame=61" in g  # every clip cut to its planned frames
+    args = graph(output(video_graph(tl, [source(f"{i}.mp4").video for i in range(3)]), "out.mkv"))
+    assert args[: args.index("-filter_complex")] == ["-i", "0.mp4", "-i", "1.mp4", "-i", "2.mp4"]
+    nodes, labels = ffgraph.parse_graph(args[args.index("-filter_complex") + 1])
+
+    def sources(ref):  # the input streams a link comes from
+        if ref[0] == "stream":
+            return {ref[1]}
+        node = nodes[(labels[ref[1]] if ref[0] == "link" else ref)[1]]
+        return set().union(*(sources(r) for r in node[2]))
+
+    def named(name):  # (options by name, the sources of each input) of the one filter `name`
+        (node,) = [n for n in nodes if n[0] == name]
+        return dict(node[1][1]), [sources(r) for r in node[2]]
+
+    assert named("concat") == ({"n": "2", "v": "1", "a": "0"}, [{"0:v"}, {"1:v"}])
+    options, xfade_inputs = named("xfade")
+    assert xfade_inputs == [{"0:v", "1:v"}, {"2:v"}]
+    assert options == {
+        "transition": "custom",
+        "expr": "B+(A-B)*P*0.923077+0.5",  # the later shot at (k+1)/13 at overlapped frame k
+        "duration": "0.500000",
+        "offset": "4.041667",  # (49+60-12)/24
+    }
+    # every clip cut to its planned frames
+    trims = {
+        frozenset(sources(("pad", k, 0))): dict(n[1][1])["end_frame"] for k, n in enumerate(nodes) if n[0] == "trim"
+    }
+    assert trims == {frozenset({"0:v"}): "49", frozenset({"1:v"}): "60", frozenset({"2:v"}): "61"}
+    # the picture mapped: all three shots, renumbered after the last join
+    assert args[-3] == "-map" and args[-1] == "out.mkv"
+    mapped = ("link", args[-2][1:-1])
+    assert nodes[labels[mapped[1]][1]][:2] == ["setpts", (("N",), ())] and sources(mapped) == {"0:v", "1:v", "2:v"}
 
 
 def test_clip_qc_passes_a_good_clip_and_fails_a_black_one(tmp_path, still):

@@ -148,9 +148,22 @@ def outputs(*specs: Stream) -> Stream:
     return _lib.merge_outputs(*specs)
 
 
-def graph(spec: Stream) -> list[str]:
-    """The FFmpeg arguments ffmpeg-python compiles: inputs, -filter_complex, each output's maps and options."""
-    return [str(a) for a in _lib.get_args(spec)]
+def graph(spec: Stream, inputs: Iterable[Any] = (), options: Iterable[Any] = ()) -> list[str]:
+    """The FFmpeg arguments ffmpeg-python compiles: inputs, -filter_complex, each output's maps and options.
+
+    inputs: plain input arguments written after the graph's own inputs (so numbered after
+    them), for a file that no stream of the graph reads: the master's FFMETADATA file, which
+    only -map_chapters names. options: plain options written, in their order, just before the
+    last output's file, for options that the library's keywords cannot hold: one given more
+    than once (-metadata:s:a:0 language=..., then title=...), or a list shared with a plain
+    command (video_encode_args)."""
+    args = [str(a) for a in _lib.get_args(spec)]
+    inputs = [str(a) for a in inputs]
+    if inputs:
+        at = args.index("-filter_complex")
+        args[at:at] = inputs
+    args[-1:-1] = [str(a) for a in options]
+    return args
 
 
 def chain_text(filters: Iterable[Filter]) -> str:

@@ -2,8 +2,9 @@
 dialogue stem, to prove that the timeline is the master to the frame and to the sample.
 
 The FFmpeg graph comes from the timeline's data: each clip's media (relative to the .otio file),
-its source range (a trim), the crossfades (Transitions) and the fades (Tower_Fade Effects),
-joined by the same xfade / concat / fade chain the master uses (episode/master.py)."""
+its source range (a trim), the crossfades (Transitions) and the fades (Tower_Fade Effects). The
+trimmed clips are joined by the master's own graph (episode/master.video_graph, built with
+ffmpeg-python behind media.py), so that the conform proves the graph the master runs."""
 
 from __future__ import annotations
 
@@ -14,25 +15,24 @@ from typing import TextIO
 import numpy as np
 
 from ..episode.master import video_graph
-from ..media import Filter, chain, ffmpeg, fx, graph, output, source, video_encode_args
+from ..media import Filter, chain, ffmpeg, fx, graph, output, source, video_encode_args, with_script
 from .otio_timeline import dialogue_clips, read, timeline_of
 
 
-def conform_graph(timeline: dict, rows: list[dict]) -> str:
-    """filter_complex text for inputs 0..n-1 (each clip's whole media): a clip that starts
-    inside its media is trimmed there first, then the master's joins apply.
-
-    Kept as text, not built with ffmpeg-python like the package's other graphs: the joins are
-    the master's own graph text (episode/master.video_graph), so that the conform proves the
-    same graph; the trims are spliced into it by input label, which only text allows. It
-    becomes a graph of streams when video_graph does."""
-    graph = video_graph(timeline)
-    pre = []
-    for i, row in enumerate(rows):
+def conform_args(timeline: dict, rows: list[dict], base: Path, out_video: Path | str, output_cfg: dict) -> list[str]:
+    """The conform's FFmpeg arguments (after the global ones): each clip's whole media (its
+    path relative to `base`, the .otio file's folder), trimmed where the clip starts inside it,
+    joined by the master's own graph (episode/master.video_graph) and encoded as the master is."""
+    clips = []
+    for row in rows:
+        clip = source((base / row["media"]).resolve()).video
         if row["source_start"]:
-            pre.append(f"[{i}:v]trim=start_frame={row['source_start']},setpts=PTS-STARTPTS[src{i}]")
-            graph = graph.replace(f"[{i}:v]", f"[src{i}]", 1)
-    return ";\n".join(pre + [graph])
+            clip = chain(clip, [fx("trim", start_frame=row["source_start"]), fx("setpts", "PTS-STARTPTS")])
+        clips.append(clip)
+    picture = video_graph(timeline, clips)
+    return graph(
+        output(picture, out_video), options=[*video_encode_args(output_cfg, timeline["fps"]), "-fflags", "+bitexact"]
+    )
 
 
 def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: dict, log: TextIO | None = None) -> dict:
@@ -40,28 +40,9 @@ def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: di
     frames give the same decoded pictures. Returns the timeline dict it was built from."""
     otio_path = Path(otio_path)
     timeline, rows = timeline_of(read(otio_path))
-    inputs = []
-    for row in rows:
-        inputs += ["-i", str((otio_path.parent / row["media"]).resolve())]
+    args = conform_args(timeline, rows, otio_path.parent, out_video, output_cfg)
     with tempfile.TemporaryDirectory(prefix="tower-conform-") as tmp:
-        graph = Path(tmp) / "graph.txt"
-        graph.write_text(conform_graph(timeline, rows))
-        ffmpeg(
-            [
-                *inputs,
-                "-filter_complex_script",
-                graph,
-                "-map",
-                "[vout]",
-                *video_encode_args(output_cfg, timeline["fps"]),
-                "-fflags",
-                "+bitexact",
-                "-y",
-                str(out_video),
-            ],
-            f"conform of {otio_path.name}",
-            log,
-        )
+        ffmpeg(with_script(args, Path(tmp) / "graph.txt"), f"conform of {otio_path.name}", log)
     return timeline
 
 

@@ -9,26 +9,46 @@ from typing import TextIO
 from .. import lang, verify_output
 from ..errors import MediaError
 from ..fsutil import atomic_path
-from ..media import encoder, ffmpeg, probe, video_encode_args
+from ..media import (
+    Filter,
+    Stream,
+    chain,
+    encoder,
+    ffmpeg,
+    fx,
+    graph,
+    join,
+    output,
+    probe,
+    source,
+    video_encode_args,
+    with_script,
+)
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
 from .subtitles import srt_time
 from .transitions import shot_edges
 
 
-def _fade_out(n: int, frames: int, fps: int, colour: str) -> str:
+def _fade_out(n: int, frames: int, fps: int, colour: str) -> list[Filter]:
     """The shot's last n frames toward `colour`, the k-th from the end at k/n of the picture,
     so that its last frame is the colour (the mirror of fade=t=in:s=0:n=n).
 
     FFmpeg's frame-counted fade-out first dims the frame after its start frame, which would
     have to be -1 when the fade is the whole shot; its time-based form computes the level from
     each frame's time, so the frames are stamped 1..frames for it and back to 0..frames-1."""
-    return f"setpts=PTS+1,fade=t=out:st={(frames - n) / fps:.6f}:d={n / fps:.6f}:c={colour},setpts=PTS-1"
+    return [
+        fx("setpts", "PTS+1"),
+        fx("fade", t="out", st=f"{(frames - n) / fps:.6f}", d=f"{n / fps:.6f}", c=colour),
+        fx("setpts", "PTS-1"),
+    ]
 
 
-def video_graph(timeline: dict) -> str:
-    """filter_complex text joining inputs 0..n-1 into [vout]: concat for cuts and dips, xfade
-    for crossfades; dips and the episode's fades are fades at the ends of the shots they touch.
+def video_graph(timeline: dict, inputs: list[Stream]) -> Stream:
+    """The shots' video streams (`inputs`, one per shot in timeline order) joined into the
+    episode's picture: concat for cuts and dips, xfade for crossfades; dips and the episode's
+    fades are fades at the ends of the shots they touch. The editor's conform (editor/conform.py)
+    joins its trimmed clips with this same graph.
 
     Frame k of the output is frame k of the plan: every link runs in a 1/fps time base with
     pts = frame index, because xfade's offset and duration are times. FFmpeg 5.1's xfade
@@ -36,27 +56,29 @@ def video_graph(timeline: dict) -> str:
     crossfade); concat then puts the next shot after the hole, and 0.97 ms later still, as it
     guesses a segment's end from its mean frame spacing; the next xfade's offset then fell a
     frame early and paired an extra frame, so one frame of the shot was lost. Renumbering
-    after every join (setpts=N) leaves no hole to carry forward.
-
-    Still text, not an ffmpeg-python graph like the others behind media.py: the editor's conform
-    (editor/conform.py) splices its trims into this text by link label, so both must move
-    together; until then the labels are the contract between them."""
+    after every join (setpts=N) leaves no hole to carry forward."""
     fps = timeline["fps"]
-    tb = f"settb=1/{fps},setpts=N"
-    parts = []
-    for i, (shot, edge) in enumerate(zip(timeline["shots"], shot_edges(timeline))):
+    tb = [fx("settb", f"1/{fps}"), fx("setpts", "N")]
+    shots = []
+    for stream, shot, edge in zip(inputs, timeline["shots"], shot_edges(timeline), strict=True):
         n = shot["frames"]
         # a clip longer than planned must not push the later shots: take its planned frames
-        chain = [f"setpts=PTS-STARTPTS,fps={fps},format=yuv420p,setsar=1,{tb},trim=end_frame={n}"]
+        filters = [
+            fx("setpts", "PTS-STARTPTS"),
+            fx("fps", fps),
+            fx("format", "yuv420p"),
+            fx("setsar", 1),
+            *tb,
+            fx("trim", end_frame=n),
+        ]
         if edge["fade_in"]:
             # frame k of the first fade_in frames at k/fade_in of the picture: frame 0 is the colour
-            chain.append(f"fade=t=in:s=0:n={edge['fade_in']}:c={edge['fade_in_colour']}")
+            filters.append(fx("fade", t="in", s=0, n=edge["fade_in"], c=edge["fade_in_colour"]))
         if edge["fade_out"]:
-            chain.append(_fade_out(edge["fade_out"], n, fps, edge["fade_out_colour"]))
-        parts.append(f"[{i}:v]{','.join(chain)}[v{i}]")
-    current, length = "[v0]", timeline["shots"][0]["frames"]
+            filters += _fade_out(edge["fade_out"], n, fps, edge["fade_out_colour"])
+        shots.append(chain(stream, filters))
+    current, length = shots[0], timeline["shots"][0]["frames"]
     for i, shot in enumerate(timeline["shots"][1:], 1):
-        out = f"[j{i}]"
         if shot["transition_in"] == "crossfade":
             d = shot["transition_frames"]
             # xfade's fade shows the first overlapped frame as the earlier shot alone (progress P
@@ -68,19 +90,22 @@ def video_graph(timeline: dict) -> str:
             # keeps its real frames paired; the clone meets P = 0 (the later shot alone, as
             # wanted there) or is dropped at the end, either way one frame at the right place
             c = d / (d + 1)
-            parts.append(
-                f"{current}tpad=stop=1:stop_mode=clone[p{i}];\n"
-                f"[p{i}][v{i}]xfade=transition=custom:expr='B+(A-B)*P*{c:.6f}+0.5'"
-                f":duration={d / fps:.6f}:offset={(length - d) / fps:.6f},{tb}{out}"
+            padded = chain(current, [fx("tpad", stop=1, stop_mode="clone")])
+            joined = join(
+                [padded, shots[i]],
+                "xfade",
+                transition="custom",
+                expr=f"B+(A-B)*P*{c:.6f}+0.5",
+                duration=f"{d / fps:.6f}",
+                offset=f"{(length - d) / fps:.6f}",
             )
             length += shot["frames"] - d
         else:
             # concat runs in microseconds: back to frame numbers for the next xfade
-            parts.append(f"{current}[v{i}]concat=n=2:v=1:a=0,{tb}{out}")
+            joined = join([current, shots[i]], "concat", n=2, v=1, a=0)
             length += shot["frames"]
-        current = out
-    parts.append(f"{current}null[vout]")
-    return ";\n".join(parts)
+        current = chain(joined, tb)
+    return current
 
 
 def clip_srt(text: str, end: float) -> str:
@@ -200,6 +225,63 @@ def _stream_tags(timeline: dict, output_cfg: dict, languages: dict | None, track
     return args
 
 
+def episode_args(
+    timeline: dict,
+    clip_paths: list,
+    mix_wav: str | Path,
+    subs: list,
+    meta: str | Path,
+    part: str | Path,
+    output_cfg: dict,
+    tags: list[str],
+) -> list[str]:
+    """The master's FFmpeg arguments (after the global ones): the clips joined by video_graph,
+    the mix under them, the subtitle files, the chapters and the metadata of the FFMETADATA
+    file `meta`, encoded as config `output` says; tags: the tracks' flags and names
+    (_stream_tags). The inputs are numbered as they are listed: clips 0..n-1, the mix n, the
+    subtitles, then `meta`, the one input that no stream of the graph reads."""
+    fps = timeline["fps"]
+    n = len(clip_paths)
+    picture = video_graph(timeline, [source(p).video for p in clip_paths])
+    mix = source(mix_wav, itsoffset=f"{OPUS_PRESKIP / OPUS_RATE:.6f}").audio
+    subtitles = [source(s)["s"] for s in subs]
+    # ffmpeg-python numbers its inputs as the mapped streams reach them: the picture's shots
+    # in order, the mix, the subtitles; `meta` is written after them
+    chapters = str(n + 1 + len(subs))
+    return graph(
+        output([picture, mix, *subtitles], part),
+        inputs=["-i", meta],
+        options=[
+            "-map_chapters",
+            chapters,
+            "-map_metadata",
+            chapters,
+            # the delivery format from config `output`, which the episode gate checks too
+            *video_encode_args(output_cfg, fps),
+            "-c:a",
+            encoder(output_cfg["audio_codec"]),
+            "-b:a",
+            output_cfg["audio_bitrate"],
+            "-ar",
+            str(output_cfg["sample_rate"]),
+            "-ac",
+            str(output_cfg["audio_channels"]),
+            "-c:s",
+            encoder(output_cfg["subtitle_codec"]),
+            *tags,
+            "-metadata",
+            f"title={timeline['title']}",
+            # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
+            "-avoid_negative_ts",
+            "disabled",
+            # the Matroska muxer otherwise writes a random segment UID and the date: two
+            # builds of the same episode differed only there (tests/test_reproducible.py)
+            "-fflags",
+            "+bitexact",
+        ],
+    )
+
+
 def assemble_episode(
     timeline: dict,
     clip_paths: list,
@@ -216,13 +298,10 @@ def assemble_episode(
     srt_path: one SRT, or one per subtitle track in the order of languages["subtitles"];
     languages: the plan's language_tags() (the audio's, the chapters' and each subtitle
     track's language, name and flags); None: one track in output.subtitle_language."""
-    n = len(clip_paths)
     fps = timeline["fps"]
     srt_paths = [srt_path] if isinstance(srt_path, (str, Path)) else list(srt_path)
     tags = _stream_tags(timeline, output_cfg, languages, len(srt_paths))
     with tempfile.TemporaryDirectory(prefix="tower-episode-") as tmp:
-        graph = Path(tmp) / "video.txt"
-        graph.write_text(video_graph(timeline))
         meta = Path(tmp) / "chapters.txt"
         meta.write_text(ffmetadata(timeline), encoding="utf-8")
         subs = []
@@ -231,58 +310,10 @@ def assemble_episode(
             subs[-1].write_text(
                 clip_srt(Path(src).read_text(encoding="utf-8"), timeline["total_frames"] / fps), encoding="utf-8"
             )
-        inputs = []
-        for p in clip_paths:
-            inputs += ["-i", p]
-        inputs += ["-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", mix_wav]
-        for s in subs:
-            inputs += ["-i", s]
-        inputs += ["-i", meta]
-        chapters = n + 1 + len(subs)
-        sub_maps = [a for i in range(len(subs)) for a in ("-map", f"{n + 1 + i}:s")]
         complete = lambda p: verify_output.video(p, frames=timeline["total_frames"], audio=True)  # noqa: E731
         with atomic_path(out_mkv, check=complete) as part:
-            ffmpeg(
-                [
-                    *inputs,
-                    "-filter_complex_script",
-                    graph,
-                    "-map",
-                    "[vout]",
-                    "-map",
-                    f"{n}:a",
-                    *sub_maps,
-                    "-map_chapters",
-                    str(chapters),
-                    "-map_metadata",
-                    str(chapters),
-                    # the delivery format from config `output`, which the episode gate checks too
-                    *video_encode_args(output_cfg, fps),
-                    "-c:a",
-                    encoder(output_cfg["audio_codec"]),
-                    "-b:a",
-                    output_cfg["audio_bitrate"],
-                    "-ar",
-                    str(output_cfg["sample_rate"]),
-                    "-ac",
-                    str(output_cfg["audio_channels"]),
-                    "-c:s",
-                    encoder(output_cfg["subtitle_codec"]),
-                    *tags,
-                    "-metadata",
-                    f"title={timeline['title']}",
-                    # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
-                    "-avoid_negative_ts",
-                    "disabled",
-                    # the Matroska muxer otherwise writes a random segment UID and the date: two
-                    # builds of the same episode differed only there (tests/test_reproducible.py)
-                    "-fflags",
-                    "+bitexact",
-                    part,
-                ],
-                f"episode {timeline['episode']}",
-                log,
-            )
+            args = episode_args(timeline, clip_paths, mix_wav, subs, meta, part, output_cfg, tags)
+            ffmpeg(with_script(args, Path(tmp) / "video.txt"), f"episode {timeline['episode']}", log)
             if languages and languages.get("chapters"):
                 set_chapter_language(part, languages["chapters"])
             # the longest stream as heard: the picture, unless the mix or a subtitle runs on
