@@ -223,6 +223,38 @@ def clip_files(wc):
     return [f"clips/{wc.ep}/{s}.mp4" for s in plan(wc).shot_ids()]
 
 
+def _segment_spec(wc):
+    from tower_anime.episode.segments import segment_specs
+
+    shots = plan(wc).shot_ids()
+    return segment_specs(plan(wc).timeline())[shots.index(wc.shot)]
+
+
+def segment_spec(wc):
+    return dumps(_segment_spec(wc))
+
+
+def segment_clips(wc):
+    """The clips a shot's picture segment reads: its own, and the shot before it when it
+    crossfades in from that one."""
+    return [f"clips/{wc.ep}/{s['shot']}.mp4" for s in _segment_spec(wc)["shots"]]
+
+
+def segment_clip_reports(wc):
+    return [f"reports/{wc.ep}/clips/{s['shot']}.json" for s in _segment_spec(wc)["shots"]]
+
+
+def segment_files(wc):
+    return [f"build/{wc.ep}/segments/{s}.ts" for s in plan(wc).shot_ids()]
+
+
+def video_settings(wc):
+    """Config `output`'s picture settings only: a new audio bitrate re-encodes no segment."""
+    from tower_anime.episode.segments import VIDEO_KEYS
+
+    return dumps({k: config["output"][k] for k in VIDEO_KEYS})
+
+
 def clip_reports(wc):
     return [f"reports/{wc.ep}/clips/{s}.json" for s in plan(wc).shot_ids()]
 

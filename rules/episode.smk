@@ -18,14 +18,33 @@ rule subtitles:
         "../scripts/subtitles.py"
 
 
+rule segment:
+    input:
+        clips=segment_clips,
+        clip_reports=lambda wc: ancient(segment_clip_reports(wc)),
+        segments=code("episode/segments.py"),
+        joiner=code("episode/master.py"),
+        transitions=code("episode/transitions.py"),
+    output:
+        "build/{ep}/segments/{shot}.ts",
+    params:
+        segment=segment_spec,
+        settings=video_settings,
+    log:
+        "logs/{ep}/segments/{shot}.log",
+    benchmark:
+        "benchmarks/segment/{ep}/{shot}.tsv"
+    script:
+        "../scripts/segment.py"
+
+
 rule master:
     input:
-        clips=clip_files,
+        segments=segment_files,
         clip_reports=lambda wc: ancient(clip_reports(wc)),
         mix="audio/{ep}/mix.wav",
         subs=subtitle_files,
         assembler=code("episode/master.py"),
-        transitions=code("episode/transitions.py"),
         # out of date while the episode's gate refuses it (see refusal)
         verdict=refusal("episode"),
     output:

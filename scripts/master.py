@@ -10,7 +10,7 @@ def main(log):
     require_pass(snakemake.input.clip_reports)
     assemble_episode(
         json.loads(snakemake.params.timeline),
-        list(snakemake.input.clips),
+        list(snakemake.input.segments),
         snakemake.input.mix,
         list(snakemake.input.subs),
         snakemake.output[0],

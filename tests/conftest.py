@@ -148,8 +148,13 @@ def episode_jobs(ep="test01", summary=True):
 
 
 def shot_jobs(shot, still=True, ep="test01"):
-    """A shot's clip and its check, and (still=True) its still and that check too."""
-    jobs = {("clip", f"clips/{ep}/{shot}.mp4"), ("qc_clip", f"reports/{ep}/clips/{shot}.json")}
+    """A shot's clip, its check and its picture segment, and (still=True) its still and that
+    check too. (A shot that the next one crossfades out of re-encodes that one's segment too.)"""
+    jobs = {
+        ("clip", f"clips/{ep}/{shot}.mp4"),
+        ("qc_clip", f"reports/{ep}/clips/{shot}.json"),
+        ("segment", f"build/{ep}/segments/{shot}.ts"),
+    }
     if still:
         jobs |= {("still", f"stills/{ep}/{shot}.png"), ("qc_still", f"reports/{ep}/stills/{shot}.json")}
     return jobs

@@ -3,9 +3,8 @@ verbatim as references: tests/test_ffgraph.py proves each new graph equivalent t
 (tests/ffgraph.py) and, run on the same input, byte-identical in output."""
 
 from tower_anime.audio.fit import CUT_SLACK, fit_plan
-from tower_anime.episode.master import OPUS_PRESKIP, OPUS_RATE
 from tower_anime.episode.transitions import shot_edges
-from tower_anime.media import PCM, encoder, video_encode_args
+from tower_anime.media import PCM, video_encode_args
 
 
 def fit_graph(src_seconds, target_seconds, sample_rate, fade, crossfade):
@@ -324,53 +323,6 @@ def video_graph(timeline):
         current = out
     parts.append(f"{current}null[vout]")
     return ";\n".join(parts)
-
-
-def episode_args(timeline, clip_paths, mix_wav, subs, meta, part, output_cfg, tags):
-    """episode/master.assemble_episode's argument list (after the global ones), the graph inline."""
-    n = len(clip_paths)
-    inputs = []
-    for p in clip_paths:
-        inputs += ["-i", p]
-    inputs += ["-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", mix_wav]
-    for s in subs:
-        inputs += ["-i", s]
-    inputs += ["-i", meta]
-    chapters = n + 1 + len(subs)
-    sub_maps = [a for i in range(len(subs)) for a in ("-map", f"{n + 1 + i}:s")]
-    return [
-        *inputs,
-        "-filter_complex",
-        video_graph(timeline),
-        "-map",
-        "[vout]",
-        "-map",
-        f"{n}:a",
-        *sub_maps,
-        "-map_chapters",
-        str(chapters),
-        "-map_metadata",
-        str(chapters),
-        *video_encode_args(output_cfg, timeline["fps"]),
-        "-c:a",
-        encoder(output_cfg["audio_codec"]),
-        "-b:a",
-        output_cfg["audio_bitrate"],
-        "-ar",
-        str(output_cfg["sample_rate"]),
-        "-ac",
-        str(output_cfg["audio_channels"]),
-        "-c:s",
-        encoder(output_cfg["subtitle_codec"]),
-        *tags,
-        "-metadata",
-        f"title={timeline['title']}",
-        "-avoid_negative_ts",
-        "disabled",
-        "-fflags",
-        "+bitexact",
-        part,
-    ]
 
 
 def conform_graph(timeline, rows):

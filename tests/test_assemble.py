@@ -12,6 +12,7 @@ import pytest
 from tower_anime.config import validate_config
 from tower_anime.episode.chapters import ffmetadata
 from tower_anime.episode.master import assemble_episode
+from tower_anime.episode.segments import encode_segments
 from tower_anime.episode.transitions import shot_edges
 from tower_anime.media import ffmpeg, probe
 from tower_anime.qc.episode import audio_end, episode_report, stream_end
@@ -23,6 +24,12 @@ BLOCK = 8  # 8x8 blocks: 64 bits a frame
 LO, HI = 40, 215  # grey levels of a 0 and a 1 bit, clear of the colours dips pass through
 COLOUR = {"black": 0.0, "white": 255.0}  # the dips' colours as decoded to full-range grey
 CFG = validate_config({"output": {"width": W, "height": H, "fps": FPS, "video_crf": 4, "video_preset": "ultrafast"}})
+
+
+def master_from_clips(timeline, clips, mix, srt, out, output_cfg, **kw):
+    """The master as the workflow makes it: a segment per shot (rule segment), then the mux."""
+    segments = encode_segments(timeline, clips, f"{out}.segments", output_cfg)
+    assemble_episode(timeline, segments, mix, srt, out, output_cfg, **kw)
 
 
 def pattern(shot, frame):
@@ -192,7 +199,7 @@ def master(tmp_path_factory):
     # the last event runs a second past the picture's end: the master must not outlast the picture
     write_srt(d / "subs.srt", [(0.5, 1.5, "First."), (plan.duration - 0.5, plan.duration + 1.0, "Last.")])
     out = d / "master.mkv"
-    assemble_episode(
+    master_from_clips(
         timeline, [str(c) for c in clips], str(d / "mix.wav"), str(d / "subs.srt"), str(out), CFG["output"]
     )
     return timeline, out, d
@@ -308,7 +315,7 @@ def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtit
         "shots": timeline["shots"][:-1] + [{**timeline["shots"][-1], "frames": timeline["shots"][-1]["frames"] - 1}],
     }
     write_mix(tmp_path / "short.wav", short["total_frames"])
-    assemble_episode(
+    master_from_clips(
         short, clips, str(tmp_path / "short.wav"), str(d / "subs.srt"), str(tmp_path / "short.mkv"), CFG["output"]
     )
     report = episode_report(tmp_path / "short.mkv", timeline, CFG)
@@ -317,7 +324,7 @@ def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtit
 
     # the sound runs 0.5 s past the picture: the file is as long as the sound
     write_mix(tmp_path / "long.wav", timeline["total_frames"], seconds_over=0.5)
-    assemble_episode(
+    master_from_clips(
         timeline, clips, str(tmp_path / "long.wav"), str(d / "subs.srt"), str(tmp_path / "long.mkv"), CFG["output"]
     )
     report = episode_report(tmp_path / "long.mkv", timeline, CFG)
@@ -329,7 +336,7 @@ def test_the_gate_refuses_a_picture_a_frame_short_a_long_sound_and_a_late_subtit
     import tower_anime.episode.master as assemble
 
     monkeypatch.setattr(assemble, "clip_srt", lambda text, end: text)
-    assemble_episode(
+    master_from_clips(
         timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "late.mkv"), CFG["output"]
     )
     report = episode_report(tmp_path / "late.mkv", timeline, CFG)
@@ -345,7 +352,7 @@ def test_a_sound_ten_milliseconds_off_the_picture_fails(master, tmp_path):
     for over in (0.01, -0.01):
         write_mix(tmp_path / "mix.wav", timeline["total_frames"], seconds_over=over)
         out = tmp_path / f"off{over}.mkv"
-        assemble_episode(timeline, clips, str(tmp_path / "mix.wav"), str(d / "subs.srt"), str(out), CFG["output"])
+        master_from_clips(timeline, clips, str(tmp_path / "mix.wav"), str(d / "subs.srt"), str(out), CFG["output"])
         check = by_metric(episode_report(out, timeline, CFG))["audio_end_off_picture"]
         assert not check["pass"] and check["value"] == pytest.approx(10, abs=1), (over, check)
 
@@ -469,7 +476,7 @@ def test_the_encoder_and_the_gate_read_one_delivery_format(master, tmp_path):
     full = validate_config(
         {**{k: v for k, v in CFG.items() if k == "output"}, "output": {**CFG["output"], "pix_fmt": "yuv444p"}}
     )
-    assemble_episode(
+    master_from_clips(
         timeline, clips, str(d / "mix.wav"), str(d / "subs.srt"), str(tmp_path / "444.mkv"), full["output"]
     )
     video = next(s for s in probe(tmp_path / "444.mkv")["streams"] if s["codec_type"] == "video")

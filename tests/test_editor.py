@@ -111,9 +111,7 @@ def test_the_conform_from_the_otio_alone_is_the_master(built, tmp_path):
 def test_the_conform_of_dips_and_fades(tmp_path):
     """The synthetic episode of test_assemble (cuts, crossfades, dips to black and white, the
     episode's fades), assembled and conformed from its .otio: the same decoded frames."""
-    from test_assemble import CFG, plan_of, write_clip, write_mix, write_srt
-
-    from tower_anime.episode.master import assemble_episode
+    from test_assemble import CFG, master_from_clips, plan_of, write_clip, write_mix, write_srt
 
     plan = plan_of()
     timeline = plan.timeline()
@@ -124,7 +122,7 @@ def test_the_conform_of_dips_and_fades(tmp_path):
         write_clip(clips[row["shot"]], i, row["frames"])
     write_mix(tmp_path / "mix.wav", plan.total_frames)
     write_srt(tmp_path / "subs.srt", [(0.5, 1.0, "One.")])
-    assemble_episode(
+    master_from_clips(
         timeline,
         [str(clips[r["shot"]]) for r in timeline["shots"]],
         str(tmp_path / "mix.wav"),

@@ -274,54 +274,15 @@ def test_loudness_meter(tmp_path, monkeypatch):
 
 # the synthetic episode of test_assemble: a cut, crossfades, a dip to black, a dip to white and
 # the episode's fades in and out, on 64x64 clips whose every frame shows its shot and number
-TWO_TRACKS = {
-    "audio": "eng",
-    "audio_languages": ["eng"],
-    "chapters": None,
-    "subtitles": [
-        {"lang": "eng", "name": "English", "default": True, "forced": False},
-        {"lang": "fra", "name": "French", "default": False, "forced": True},
-    ],
-}
-
-
-def test_master_join_mix_subtitles_and_chapters(tmp_path):
-    from test_assemble import CFG, plan_of, write_clip, write_mix, write_srt
-
-    from tower_anime.episode.chapters import ffmetadata
-    from tower_anime.episode.master import _stream_tags, episode_args
-    from tower_anime.media import with_script
-
-    plan = plan_of()
-    timeline = plan.timeline()
-    assert {s["transition_in"] for s in timeline["shots"]} == {"cut", "crossfade", "dip_to_black", "dip_to_white"}
-    assert timeline["fade_in_frames"] and timeline["fade_out_frames"]
-    clips = [tmp_path / f"{row['shot']}.mp4" for row in timeline["shots"]]
-    for i, (clip, row) in enumerate(zip(clips, timeline["shots"])):
-        write_clip(clip, i, row["frames"])
-    write_mix(tmp_path / "mix.wav", plan.total_frames)
-    subs = [tmp_path / "en.srt", tmp_path / "fr.srt"]
-    write_srt(subs[0], [(0.5, 1.5, "First."), (2.0, 3.0, "Then: 'this', [that].")])
-    write_srt(subs[1], [(0.6, 1.4, "D'abord.")])
-    meta = tmp_path / "chapters.txt"
-    meta.write_text(ffmetadata(timeline), encoding="utf-8")
-    tags = _stream_tags(timeline, CFG["output"], TWO_TRACKS, len(subs))
-    old, new = tmp_path / "old.mkv", tmp_path / "new.mkv"
-    old_args = legacy.episode_args(timeline, clips, tmp_path / "mix.wav", subs, meta, old, CFG["output"], tags)
-    new_args = episode_args(timeline, clips, tmp_path / "mix.wav", subs, meta, new, CFG["output"], tags)
-    # the FFMETADATA file: the last input, the one -map_chapters and -map_metadata name
-    inputs = new_args[: new_args.index("-filter_complex")]
-    assert inputs[-2:] == ["-i", str(meta)]
-    assert inputs.count("-i") - 1 == int(new_args[new_args.index("-map_chapters") + 1]) == len(clips) + 1 + len(subs)
-    ffgraph.assert_equivalent(old_args, renamed(new_args, new, old))
-    same_bytes(old_args, with_script(new_args, tmp_path / "video.txt"), old, new)
-
-
-def test_conform_trims_and_joins(tmp_path):
+def test_the_join_of_trimmed_clips(tmp_path):
+    """The master's join (episode/master.video_graph: cuts, crossfades, dips, the episode's
+    fades) of the conform's trimmed clips (editor/conform.clip_stream), as one graph, against
+    the hand-written text graph it replaced."""
     from test_assemble import CFG, plan_of, write_clip
 
-    from tower_anime.editor.conform import conform_args
-    from tower_anime.media import with_script
+    from tower_anime.editor.conform import clip_stream
+    from tower_anime.episode.master import video_graph
+    from tower_anime.media import graph, output, video_encode_args, with_script
 
     timeline = plan_of().timeline()
     # clips that start inside their media (source_start > 0) and run past the planned frames
@@ -334,6 +295,11 @@ def test_conform_trims_and_joins(tmp_path):
         rows.append({"media": f"media/{media.name}", "source_start": start})
     old, new = tmp_path / "old.mkv", tmp_path / "new.mkv"
     old_args = legacy.conform_args(timeline, rows, tmp_path, old, CFG["output"])
-    new_args = conform_args(timeline, rows, tmp_path, new, CFG["output"])
+    assert {s["transition_in"] for s in timeline["shots"]} == {"cut", "crossfade", "dip_to_black", "dip_to_white"}
+    assert timeline["fade_in_frames"] and timeline["fade_out_frames"]
+    picture = video_graph(timeline, [clip_stream(row, tmp_path) for row in rows])
+    new_args = graph(
+        output(picture, new), options=[*video_encode_args(CFG["output"], timeline["fps"]), "-fflags", "+bitexact"]
+    )
     ffgraph.assert_equivalent(old_args, renamed(new_args, new, old))
     same_bytes(old_args, with_script(new_args, tmp_path / "graph.txt"), old, new)

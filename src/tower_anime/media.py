@@ -195,6 +195,18 @@ def run_graph(
     return run(["ffmpeg", "-hide_banner", "-nostdin", *options, "-y", *args], what, log)
 
 
+def concat_list(paths: list, list_file: Path | str) -> list[str]:
+    """Write FFmpeg's concat demuxer list of `paths` (in order) and return the input arguments
+    that read it as one stream. The list quotes each path in single quotes, a quote inside
+    written as '\\'' (the demuxer's own rule: the only character to escape there)."""
+    lines = ["ffconcat version 1.0"]
+    for p in paths:
+        quoted = str(Path(p).resolve()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+    Path(list_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ["-f", "concat", "-safe", "0", "-i", str(list_file)]
+
+
 def ffmpeg_from_frames(frames: Iterable[bytes], args: Iterable[Any], what: str, log: TextIO | None = None) -> None:
     """Run FFmpeg reading raw frames (an iterable of bytes) on stdin; args name the input
     (`-f rawvideo ... -i pipe:0`). stderr goes to a file, so a chatty FFmpeg cannot block

@@ -1,10 +1,11 @@
 """The conform: the picture rebuilt from an .otio file alone, and the voice lines found on the
 dialogue stem, to prove that the timeline is the master to the frame and to the sample.
 
-The FFmpeg graph comes from the timeline's data: each clip's media (relative to the .otio file),
+The FFmpeg graphs come from the timeline's data: each clip's media (relative to the .otio file),
 its source range (a trim), the crossfades (Transitions) and the fades (Tower_Fade Effects). The
-trimmed clips are joined by the master's own graph (episode/master.video_graph, built with
-ffmpeg-python behind media.py), so that the conform proves the graph the master runs."""
+trimmed clips are joined and encoded segment by segment as the master's picture is
+(episode/segments.py, through the master's own join), so that the conform proves what the
+master runs."""
 
 from __future__ import annotations
 
@@ -14,35 +15,33 @@ from typing import TextIO
 
 import numpy as np
 
-from ..episode.master import video_graph
-from ..media import Filter, chain, ffmpeg, fx, graph, output, source, video_encode_args, with_script
+from ..episode.segments import encode_segment, join_segments, segment_specs
+from ..media import Filter, Stream, chain, fx, graph, output, source
 from .otio_timeline import dialogue_clips, read, timeline_of
 
 
-def conform_args(timeline: dict, rows: list[dict], base: Path, out_video: Path | str, output_cfg: dict) -> list[str]:
-    """The conform's FFmpeg arguments (after the global ones): each clip's whole media (its
-    path relative to `base`, the .otio file's folder), trimmed where the clip starts inside it,
-    joined by the master's own graph (episode/master.video_graph) and encoded as the master is."""
-    clips = []
-    for row in rows:
-        clip = source((base / row["media"]).resolve()).video
-        if row["source_start"]:
-            clip = chain(clip, [fx("trim", start_frame=row["source_start"]), fx("setpts", "PTS-STARTPTS")])
-        clips.append(clip)
-    picture = video_graph(timeline, clips)
-    return graph(
-        output(picture, out_video), options=[*video_encode_args(output_cfg, timeline["fps"]), "-fflags", "+bitexact"]
-    )
+def clip_stream(row: dict, base: Path) -> Stream:
+    """A Video-track clip's picture: its whole media (its path relative to `base`, the .otio
+    file's folder), trimmed where the clip starts inside it."""
+    clip = source((base / row["media"]).resolve()).video
+    if row["source_start"]:
+        clip = chain(clip, [fx("trim", start_frame=row["source_start"]), fx("setpts", "PTS-STARTPTS")])
+    return clip
 
 
 def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: dict, log: TextIO | None = None) -> dict:
-    """Encode the picture of an .otio file as the master is encoded (config `output`): the same
-    frames give the same decoded pictures. Returns the timeline dict it was built from."""
+    """Encode the picture of an .otio file as the master is encoded (config `output`): segment
+    by segment through the master's own join (episode/segments.py), then joined by a copy, so
+    the same frames give the same bytes of picture. Returns the timeline dict it was built from."""
     otio_path = Path(otio_path)
     timeline, rows = timeline_of(read(otio_path))
-    args = conform_args(timeline, rows, otio_path.parent, out_video, output_cfg)
     with tempfile.TemporaryDirectory(prefix="tower-conform-") as tmp:
-        ffmpeg(with_script(args, Path(tmp) / "graph.txt"), f"conform of {otio_path.name}", log)
+        parts = []
+        for k, spec in enumerate(segment_specs(timeline)):
+            parts.append(Path(tmp) / f"{k:04d}.ts")
+            inputs = [clip_stream(rows[i], otio_path.parent) for i in spec["inputs"]]
+            encode_segment(spec, inputs, parts[-1], output_cfg, log)
+        join_segments(parts, out_video, timeline["total_frames"], log)
     return timeline
 
 

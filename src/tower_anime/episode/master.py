@@ -1,5 +1,7 @@
-"""One FFmpeg run that joins the clips (cuts and crossfades), lays the mix under them and
-muxes subtitles, chapters and the title into the episode MKV (H.264 + Opus)."""
+"""The join of the shots (cuts, crossfades, dips and fades) that each picture segment is cut
+from (video_graph, used by segments.py), and the one FFmpeg run that joins the encoded
+segments without encoding them again, lays the mix under them and muxes subtitles, chapters
+and the title into the episode MKV (H.264 + Opus)."""
 
 import struct
 import tempfile
@@ -13,16 +15,12 @@ from ..media import (
     Filter,
     Stream,
     chain,
+    concat_list,
     encoder,
     ffmpeg,
     fx,
-    graph,
     join,
-    output,
     probe,
-    source,
-    video_encode_args,
-    with_script,
 )
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
@@ -44,7 +42,7 @@ def _fade_out(n: int, frames: int, fps: int, colour: str) -> list[Filter]:
     ]
 
 
-def video_graph(timeline: dict, inputs: list[Stream]) -> Stream:
+def video_graph(timeline: dict, inputs: list[Stream], edges: list[dict] | None = None) -> Stream:
     """The shots' video streams (`inputs`, one per shot in timeline order) joined into the
     episode's picture: concat for cuts and dips, xfade for crossfades; dips and the episode's
     fades are fades at the ends of the shots they touch. The editor's conform (editor/conform.py)
@@ -56,11 +54,14 @@ def video_graph(timeline: dict, inputs: list[Stream]) -> Stream:
     crossfade); concat then puts the next shot after the hole, and 0.97 ms later still, as it
     guesses a segment's end from its mean frame spacing; the next xfade's offset then fell a
     frame early and paired an extra frame, so one frame of the shot was lost. Renumbering
-    after every join (setpts=N) leaves no hole to carry forward."""
+    after every join (setpts=N) leaves no hole to carry forward.
+
+    edges: what each shot's transitions take of it (transitions.shot_edges), given when the
+    shots are a part of the timeline (a segment) whose ends fade as the whole one says."""
     fps = timeline["fps"]
     tb = [fx("settb", f"1/{fps}"), fx("setpts", "N")]
     shots = []
-    for stream, shot, edge in zip(inputs, timeline["shots"], shot_edges(timeline), strict=True):
+    for stream, shot, edge in zip(inputs, timeline["shots"], edges or shot_edges(timeline), strict=True):
         n = shot["frames"]
         # a clip longer than planned must not push the later shots: take its planned frames
         filters = [
@@ -227,7 +228,7 @@ def _stream_tags(timeline: dict, output_cfg: dict, languages: dict | None, track
 
 def episode_args(
     timeline: dict,
-    clip_paths: list,
+    picture: list[str],
     mix_wav: str | Path,
     subs: list,
     meta: str | Path,
@@ -235,56 +236,54 @@ def episode_args(
     output_cfg: dict,
     tags: list[str],
 ) -> list[str]:
-    """The master's FFmpeg arguments (after the global ones): the clips joined by video_graph,
-    the mix under them, the subtitle files, the chapters and the metadata of the FFMETADATA
-    file `meta`, encoded as config `output` says; tags: the tracks' flags and names
-    (_stream_tags). The inputs are numbered as they are listed: clips 0..n-1, the mix n, the
-    subtitles, then `meta`, the one input that no stream of the graph reads."""
-    fps = timeline["fps"]
-    n = len(clip_paths)
-    picture = video_graph(timeline, [source(p).video for p in clip_paths])
-    mix = source(mix_wav, itsoffset=f"{OPUS_PRESKIP / OPUS_RATE:.6f}").audio
-    subtitles = [source(s)["s"] for s in subs]
-    # ffmpeg-python numbers its inputs as the mapped streams reach them: the picture's shots
-    # in order, the mix, the subtitles; `meta` is written after them
-    chapters = str(n + 1 + len(subs))
-    return graph(
-        output([picture, mix, *subtitles], part),
-        inputs=["-i", meta],
-        options=[
-            "-map_chapters",
-            chapters,
-            "-map_metadata",
-            chapters,
-            # the delivery format from config `output`, which the episode gate checks too
-            *video_encode_args(output_cfg, fps),
-            "-c:a",
-            encoder(output_cfg["audio_codec"]),
-            "-b:a",
-            output_cfg["audio_bitrate"],
-            "-ar",
-            str(output_cfg["sample_rate"]),
-            "-ac",
-            str(output_cfg["audio_channels"]),
-            "-c:s",
-            encoder(output_cfg["subtitle_codec"]),
-            *tags,
-            "-metadata",
-            f"title={timeline['title']}",
-            # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
-            "-avoid_negative_ts",
-            "disabled",
-            # the Matroska muxer otherwise writes a random segment UID and the date: two
-            # builds of the same episode differed only there (tests/test_reproducible.py)
-            "-fflags",
-            "+bitexact",
-        ],
-    )
+    """The master's FFmpeg arguments (after the global ones): the picture (input arguments of
+    the joined segments, media.concat_list) copied as it is, the mix under it, the subtitle
+    files, the chapters and the metadata of the FFMETADATA file `meta`, encoded as config
+    `output` says; tags: the tracks' flags and names (_stream_tags). Inputs: the picture 0,
+    the mix 1, the subtitles 2.., `meta` last. No filter graph: nothing is decoded but the mix."""
+    chapters = str(2 + len(subs))
+    args = [*picture, "-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", str(mix_wav)]
+    for s in subs:
+        args += ["-i", str(s)]
+    args += ["-i", str(meta), "-map", "0:v:0", "-map", "1:a:0"]
+    for i in range(len(subs)):
+        args += ["-map", f"{2 + i}:s:0"]
+    return [
+        *args,
+        "-map_chapters",
+        chapters,
+        "-map_metadata",
+        chapters,
+        # the segments are the delivery format already (segments.py): copied, not encoded again
+        "-c:v",
+        "copy",
+        "-c:a",
+        encoder(output_cfg["audio_codec"]),
+        "-b:a",
+        output_cfg["audio_bitrate"],
+        "-ar",
+        str(output_cfg["sample_rate"]),
+        "-ac",
+        str(output_cfg["audio_channels"]),
+        "-c:s",
+        encoder(output_cfg["subtitle_codec"]),
+        *tags,
+        "-metadata",
+        f"title={timeline['title']}",
+        # keep video at t=0: Opus pre-skip would otherwise shift every stream by ~7 ms
+        "-avoid_negative_ts",
+        "disabled",
+        # the Matroska muxer otherwise writes a random segment UID and the date: two
+        # builds of the same episode differed only there (tests/test_reproducible.py)
+        "-fflags",
+        "+bitexact",
+        str(part),
+    ]
 
 
 def assemble_episode(
     timeline: dict,
-    clip_paths: list,
+    segment_paths: list,
     mix_wav: str | Path,
     srt_path: str | Path | dict,
     out_mkv: str | Path,
@@ -292,7 +291,7 @@ def assemble_episode(
     log: TextIO | None = None,
     languages: dict | None = None,
 ) -> None:
-    """clip_paths in timeline order. Writes out_mkv atomically: exactly total_frames frames at
+    """segment_paths: the picture's segments in timeline order (segments.py). Writes out_mkv atomically: exactly total_frames frames at
     fps, the mix under them from the first to the last frame, subtitles cut at the picture's end.
 
     srt_path: one SRT, or one per subtitle track in the order of languages["subtitles"];
@@ -312,8 +311,9 @@ def assemble_episode(
             )
         complete = lambda p: verify_output.video(p, frames=timeline["total_frames"], audio=True)  # noqa: E731
         with atomic_path(out_mkv, check=complete) as part:
-            args = episode_args(timeline, clip_paths, mix_wav, subs, meta, part, output_cfg, tags)
-            ffmpeg(with_script(args, Path(tmp) / "video.txt"), f"episode {timeline['episode']}", log)
+            picture = concat_list(segment_paths, Path(tmp) / "segments.txt")
+            args = episode_args(timeline, picture, mix_wav, subs, meta, part, output_cfg, tags)
+            ffmpeg(args, f"episode {timeline['episode']}", log)
             if languages and languages.get("chapters"):
                 set_chapter_language(part, languages["chapters"])
             # the longest stream as heard: the picture, unless the mix or a subtitle runs on
