@@ -57,7 +57,6 @@ rule master:
         "logs/{ep}/master.log",
     benchmark:
         "benchmarks/master/{ep}.tsv"
-    threads: 2
     script:
         "../scripts/master.py"
 

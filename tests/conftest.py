@@ -147,14 +147,33 @@ def episode_jobs(ep="test01", summary=True):
     )
 
 
+def _crossfades_from(shot):
+    """The shot of the test episode that crossfades in from `shot`, or None: its picture
+    segment holds the crossfade, so it reads `shot`'s clip too (episode/segments.py)."""
+    doc = yaml.safe_load((ROOT / "tests" / "data" / "episodes" / "test01.yaml").read_text())
+    shots = [
+        (sh["id"], scene.get("transition", "cut") if i == 0 else "cut")
+        for scene in doc["scenes"]
+        for i, sh in enumerate(scene["shots"])
+    ]
+    ids = [sid for sid, _ in shots]
+    at = ids.index(shot) if shot in ids else -1
+    if 0 <= at < len(shots) - 1 and shots[at + 1][1] == "crossfade":
+        return shots[at + 1][0]
+    return None
+
+
 def shot_jobs(shot, still=True, ep="test01"):
-    """A shot's clip, its check and its picture segment, and (still=True) its still and that
-    check too. (A shot that the next one crossfades out of re-encodes that one's segment too.)"""
+    """A shot's clip, its check and its picture segment (and the next shot's, when that one
+    crossfades in from it), and (still=True) its still and that check too."""
     jobs = {
         ("clip", f"clips/{ep}/{shot}.mp4"),
         ("qc_clip", f"reports/{ep}/clips/{shot}.json"),
         ("segment", f"build/{ep}/segments/{shot}.ts"),
     }
+    following = _crossfades_from(shot)
+    if following:
+        jobs.add(("segment", f"build/{ep}/segments/{following}.ts"))
     if still:
         jobs |= {("still", f"stills/{ep}/{shot}.png"), ("qc_still", f"reports/{ep}/stills/{shot}.json")}
     return jobs

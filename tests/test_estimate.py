@@ -68,9 +68,14 @@ def test_job_graph_from_a_real_dry_run(tmp_path):
     clip = by_rule["clip"][0]
     # a clip waits for its still's gate, and for its own lines' voices (the mouths follow them)
     assert sorted(ids[d].rule for d in clip.deps) == ["qc_still", "still", "voice"]
+    # a shot's picture segment waits for the clips it reads and their gates
+    for segment in by_rule["segment"]:
+        deps = sorted(ids[d].rule for d in segment.deps)
+        assert deps in (["clip", "qc_clip"], ["clip", "clip", "qc_clip", "qc_clip"]), deps
     master = by_rule["master"][0]
-    assert sorted(ids[d].rule for d in master.deps) == ["clip"] * 3 + ["mix"] + ["qc_clip"] * 3 + ["subtitles"]
-    assert master.threads == 2
+    assert sorted(ids[d].rule for d in master.deps) == ["mix"] + ["qc_clip"] * 3 + ["segment"] * 3 + ["subtitles"]
+    # the master copies the picture and encodes only the sound: one core
+    assert master.threads == 1
     est = estimate(jobs, {"clip": [2.0], "still": [1.0]}, [1, 3], cores=4, job_overhead=0, startup=0)
     assert est.predictions[3] < est.predictions[1]
     assert "voice" in est.missing and "clip" not in est.missing

@@ -184,6 +184,7 @@ def test_a_template_edit_replans_the_lines_it_renders_differently(built, tmp_pat
         # Viktor's mouth follows his new voice in s3's clip
         ("clip", f"clips/{EP}/s3.mp4"),
         ("qc_clip", f"reports/{EP}/clips/s3.json"),
+        ("segment", f"build/{EP}/segments/s3.ts"),
         ("place_lines", f"build/{EP}/placement.json"),
         ("subtitles", f"subs/{EP}.eng.srt"),
         ("mix", f"audio/{EP}/mix.wav"),

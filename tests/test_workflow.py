@@ -118,6 +118,7 @@ def test_editing_a_line_replans_its_voice_subtitles_mix_and_episode(built, tmp_p
             ("qc_voice", f"reports/{EP}/voice/s3_l1.json"),
             ("clip", f"clips/{EP}/s3.mp4"),
             ("qc_clip", f"reports/{EP}/clips/s3.json"),
+            ("segment", f"build/{EP}/segments/s3.ts"),
             ("place_lines", f"build/{EP}/placement.json"),
             ("subtitles", f"subs/{EP}.eng.srt"),
             ("mix", f"audio/{EP}/mix.wav"),
