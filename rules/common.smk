@@ -223,11 +223,15 @@ def clip_files(wc):
     return [f"clips/{wc.ep}/{s}.mp4" for s in plan(wc).shot_ids()]
 
 
-def _segment_spec(wc):
-    from tower_anime.episode.segments import segment_specs
+_SEGMENTS = {}  # episode -> {shot: its segment's spec}: made once per run, read by three input functions
 
-    shots = plan(wc).shot_ids()
-    return segment_specs(plan(wc).timeline())[shots.index(wc.shot)]
+
+def _segment_spec(wc):
+    if wc.ep not in _SEGMENTS:
+        from tower_anime.episode.segments import segment_specs
+
+        _SEGMENTS[wc.ep] = {s["shot"]: s for s in segment_specs(plan(wc).timeline())}
+    return _SEGMENTS[wc.ep][wc.shot]
 
 
 def segment_spec(wc):
