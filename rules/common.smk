@@ -223,15 +223,19 @@ def clip_files(wc):
     return [f"clips/{wc.ep}/{s}.mp4" for s in plan(wc).shot_ids()]
 
 
-_SEGMENTS = {}  # episode -> {shot: its segment's spec}: made once per run, read by three input functions
+_SEGMENTS = {}  # episode -> {shot: its segment's spec}: made once per run, read by four input functions
 
 
-def _segment_spec(wc):
+def _segments(wc):
     if wc.ep not in _SEGMENTS:
         from tower_anime.episode.segments import segment_specs
 
         _SEGMENTS[wc.ep] = {s["shot"]: s for s in segment_specs(plan(wc).timeline())}
-    return _SEGMENTS[wc.ep][wc.shot]
+    return _SEGMENTS[wc.ep]
+
+
+def _segment_spec(wc):
+    return _segments(wc)[wc.shot]
 
 
 def segment_spec(wc):
@@ -249,7 +253,8 @@ def segment_clip_reports(wc):
 
 
 def segment_files(wc):
-    return [f"build/{wc.ep}/segments/{s}.ts" for s in plan(wc).shot_ids()]
+    """The picture's segments in timeline order (a shot that the next crossfade takes whole has none)."""
+    return [f"build/{wc.ep}/segments/{s}.ts" for s in _segments(wc)]
 
 
 def video_settings(wc):

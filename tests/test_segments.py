@@ -32,15 +32,22 @@ def episode(tmp_path_factory):
     return timeline, clips, d
 
 
+def assert_covers(timeline, specs):
+    """Each segment starts on its shot's first frame on the timeline, and together they hold
+    every frame once."""
+    starts = {r["shot"]: r["start_frame"] for r in timeline["shots"]}
+    at = 0
+    for spec in specs:
+        assert spec["frames"] > 0 and at == starts[spec["shot"]], spec["shot"]
+        at += spec["frames"]
+    assert at == timeline["total_frames"]
+
+
 def test_each_segment_starts_where_its_shot_starts_and_they_cover_the_timeline(episode):
     timeline, _, _ = episode
     specs = segment_specs(timeline)
     assert [s["shot"] for s in specs] == [r["shot"] for r in timeline["shots"]]
-    at = 0
-    for spec, row in zip(specs, timeline["shots"], strict=True):
-        assert at == row["start_frame"], spec["shot"]
-        at += spec["frames"]
-    assert at == timeline["total_frames"]
+    assert_covers(timeline, specs)
     crossfaded = [s for s in specs if len(s["inputs"]) == 2]
     assert crossfaded, "the test episode has crossfades"
     for spec in crossfaded:
@@ -75,3 +82,38 @@ def test_a_segment_changes_only_with_its_own_picture(episode):
     after = segment_specs(longer)
     changed = {b["shot"] for b, a in zip(before, after, strict=True) if b != a}
     assert changed == {before[k - 1]["shot"], before[k]["shot"]}
+
+
+def test_a_shot_the_next_crossfade_takes_whole_has_no_segment_of_its_own(tmp_path):
+    """b (12 frames) is all crossfade into c: c's segment holds it, and the join is still the
+    whole join pixel for pixel."""
+    rows = [("a", 24, "cut", 0), ("b", 12, "cut", 0), ("c", 30, "crossfade", 12)]
+    shots, at = [], 0
+    for sid, frames, kind, d in rows:
+        at -= d
+        shots.append(
+            {
+                "shot": sid,
+                "scene": sid,
+                "start_frame": at,
+                "frames": frames,
+                "transition_in": kind,
+                "transition_frames": d,
+            }
+        )
+        at += frames
+    timeline = {**plan_of().timeline(), "shots": shots, "total_frames": at, "fade_in_frames": 0, "fade_out_frames": 0}
+    specs = segment_specs(timeline)
+    assert [s["shot"] for s in specs] == ["a", "c"]
+    assert specs[1]["inputs"] == [1, 2] and specs[1]["start"] == 0
+    assert_covers(timeline, specs)
+    clips = []
+    for i, (sid, frames, _, _) in enumerate(rows):
+        clips.append(tmp_path / f"{sid}.mp4")
+        write_clip(clips[-1], i, frames)
+    whole = video_graph(timeline, [source(c).video for c in clips])
+    expected = decoded(graph(output(whole, "-", f="rawvideo", pix_fmt="yuv420p")))
+    parts = encode_segments(timeline, clips, tmp_path / "parts", LOSSLESS)
+    join_segments(parts, tmp_path / "joined.mkv", at)
+    got = decoded(["-i", str(tmp_path / "joined.mkv"), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+    assert got.size == expected.size and np.array_equal(got, expected)

@@ -35,10 +35,13 @@ def segment_specs(timeline: dict) -> list[dict[str, Any]]:
     """One spec per shot, in order: the shots its picture reads (`inputs`: their indexes in the
     timeline; `shots`, `edges`: their rows and what their transitions take of them), and the
     frames it holds of their join (`start`, `frames`). Only what shapes the segment is in it,
-    so a spec changes exactly when its picture does."""
+    so a spec changes exactly when its picture does. A shot that the next one's crossfade
+    takes whole has no segment: its every frame is in the next one's."""
     shots, edges = timeline["shots"], shot_edges(timeline)
     specs = []
     for k, shot in enumerate(shots):
+        if shot["frames"] == edges[k]["crossfade_out"]:
+            continue
         first = k - 1 if edges[k]["crossfade_in"] else k
         specs.append(
             {
