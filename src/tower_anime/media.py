@@ -338,7 +338,8 @@ PCM = {16: "pcm_s16le", 24: "pcm_s24le"}
 
 def video_encode_args(output_cfg: dict, fps: int) -> list[str]:
     """The episode's video encoder settings from config `output` (codec, preset, quality,
-    pixel format, rate): the master and the editor's conform encode alike."""
+    pixel format, rate): every picture segment of the master, and of the editor's conform, is
+    encoded with them (episode/segments.py)."""
     return [
         "-c:v",
         encoder(output_cfg["video_codec"]),
