@@ -234,3 +234,15 @@ def test_a_reply_ffmpeg_reports_damaged_quotes_its_first_complaint(tmp_path):
     expected = f"voice line ep/l1: the reply is damaged or truncated: FFmpeg says {complaints[0]!r}"
     address = re.compile(r"@ 0x[0-9a-f]+")  # where the decoder lived in each FFmpeg process
     assert address.sub("@", refusal(mp3)) == address.sub("@", expected)
+
+
+def test_a_reply_ffmpeg_gives_up_on_is_quoted_by_its_last_line(tmp_path):
+    # MS ADPCM by its header, with frames that are not: every packet fails until FFmpeg stops
+    data = bytearray(wav_bytes(4800))
+    data[20:22] = struct.pack("<H", 2)
+    data[34:36] = struct.pack("<H", 4)
+    path = reply(tmp_path, bytes(data))
+    said = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, text=True)
+    lines = [line.strip() for line in said.stderr.splitlines() if line.strip()]
+    assert said.returncode != 0 and len(set(lines)) > 1  # several different lines: the last one is quoted
+    assert refusal(path) == f"voice line ep/l1: FFmpeg could not decode the reply: {lines[-1]}"
