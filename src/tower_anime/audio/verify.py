@@ -28,7 +28,7 @@ def riff_shortfall(path: Path | str) -> tuple[int | None, int] | None:
     """
     with open(path, "rb") as f:
         head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
             return None
         size = Path(path).stat().st_size
         pos = 12
