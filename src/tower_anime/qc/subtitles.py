@@ -105,7 +105,7 @@ def _worst(name, events, measure, op, threshold, unit, **extra):
     return check(name, values[worst], op, threshold, unit, event=_show(events[worst]), **extra)
 
 
-def _speed(event: Event, half_width: float = 1.0) -> float:
+def _speed(event: Event, half_width: float) -> float:
     ms = round((event[1] - event[0]) * 1000)
     chars = text_width(_unbroken(event[2]), half_width)
     return round(chars * 1000 / ms, 4) if ms > 0 else float("inf")
