@@ -165,7 +165,8 @@ def test_no_events_at_all():
     assert failed(checks) == {"subtitle_events_for_lines", "subtitle_text[h]", "subtitle_start[h]"}
     for m in ("subtitle_past_picture_end", "subtitle_chars_per_line", "subtitle_min_duration"):
         assert (checks[m]["value"], checks[m]["exempt"]) == (None, "no subtitle events")
-    assert checks["subtitle_start[h]"]["error"] == "no subtitle events for 'Hello there.'"
+    start = checks["subtitle_start[h]"]
+    assert (start["error"], start["op"], start["threshold"]) == ("no subtitle events for 'Hello there.'", "<=", OFFSET)
 
 
 def test_stray_events_are_counted_and_listed():
@@ -219,3 +220,53 @@ def test_a_line_spelled_over_two_events_and_a_line_whose_text_runs_past_the_last
     checks = gate([one, two, short], placed)
     assert checks["subtitle_events_for_lines"]["value"] == 1
     assert checks["subtitle_text[b]"]["value"] == "Go right."
+
+
+def test_a_line_without_text_spells_nothing_and_still_takes_its_event():
+    blank = [cue("x", "", 1.0, 2.0)]
+    ev = (1.0, 2.0, "Hi.")
+    assert match_lines([ev], blank, TOL) == {"x": [ev]}
+    checks = gate([ev], blank)
+    assert (checks["subtitle_text[x]"]["value"], checks["subtitle_stray_events"]["value"]) == ("Hi.", 0)
+
+
+def test_an_event_after_a_spelled_line_skips_the_unspelled_lines_before_it():
+    placed = [
+        cue("a", "Go left.", 1.0, 2.0),
+        cue("b", "Wait.", 3.0, 3.5),
+        cue("c", "Stop.", 4.0, 4.5),
+        cue("d", "Go right.", 7.0, 8.0),
+    ]
+    left, stop, early = (1.0, 2.0, "Go left."), (4.0, 4.5, "Stop."), (5.0, 6.0, "Go rite.")
+    # b has no event; d's changed event comes well before its voice: still d's, not b's
+    assert match_lines([left, stop, early], placed, TOL) == {"a": [left], "b": [], "c": [stop], "d": [early]}
+
+
+def test_an_event_listed_before_a_spelled_line_belongs_to_the_lines_before_it():
+    placed = [
+        cue("a", "Go left.", 1.0, 2.0),
+        cue("b", "Stop.", 3.0, 4.0),
+        cue("c", "Go right.", 5.0, 6.0),
+        cue("d", "End.", 7.0, 8.0),
+    ]
+    # the file lists a's changed event first, though it is timed after c's voice starts
+    odd, stop, end = (5.5, 6.0, "Go lefd."), (3.0, 4.0, "Stop."), (7.0, 8.0, "End.")
+    assert match_lines([odd, stop, end], placed, TOL) == {"a": [odd], "b": [stop], "c": [], "d": [end]}
+
+
+def test_a_one_millisecond_event_reads_at_its_rate():
+    checks = gate([(1.0, 1.001, "Hello there.")])
+    assert checks["subtitle_chars_per_second"]["value"] == 12000.0
+
+
+def test_only_the_stray_events_are_listed_beside_several_lines():
+    events = [(1.0, 2.0, "One."), (2.08, 3.0, "Two."), (3.2, 4.0, "Three."), (5.0, 6.0, "Four.")]
+    stray = gate(events, THREE)["subtitle_stray_events"]
+    assert (stray["value"], stray["events"]) == (1, ["5.000-6.000 s 'Four.'"])
+
+
+def test_the_smallest_gap_is_found_wherever_it_is():
+    events = [(1.0, 2.0, "One."), (2.2, 3.0, "Two."), (3.08, 4.0, "Three.")]  # gaps of 5 and 2 frames
+    placed = [cue("a", "One.", 1.0, 2.0), cue("b", "Two.", 2.2, 3.0), cue("c", "Three.", 3.08, 4.0)]
+    gap = gate(events, placed)["subtitle_min_gap"]
+    assert (gap["value"], gap["event"]) == (2.0, "2.200-3.000 s 'Two.' then 3.080-4.000 s 'Three.'")

@@ -54,7 +54,7 @@ def _spelled_at(events: Sequence[Event], i: int, want: str) -> int | None:
     return j if got == want and j > i else None
 
 
-def match_lines(events: Sequence[Event], placed: Sequence[Mapping], tolerance: float = 0.0) -> dict:
+def match_lines(events: Sequence[Event], placed: Sequence[Mapping], tolerance: float) -> dict:
     """Assign events, in order, to the voice lines: {line id: [events]}.
 
     A line takes the first run of events after the previous line's that spells its text.
