@@ -211,7 +211,7 @@ def test_the_report_with_tracks_and_a_dialogue_stem(mkv):
     assert (report["measured"]["video_end"], report["measured"]["container_duration"]) == (2.0, 2.0)
 
 
-@pytest.mark.parametrize("over_ms,ok", [(1, True), (2, False)])
+@pytest.mark.parametrize("over_ms,ok", [(1, True), (2, False), (-1, True), (-2, False), (10, False)])
 def test_container_and_sound_end_within_1_ms_of_the_picture(mkv, tmp_path, monkeypatch, over_ms, ok):
     path, _ = mkv
     copy = tmp_path / "ep.mkv"
@@ -220,10 +220,13 @@ def test_container_and_sound_end_within_1_ms_of_the_picture(mkv, tmp_path, monke
     # the sound's end as measured from its packets, put the same distance past the picture
     monkeypatch.setattr(episode, "audio_end", lambda path, rate: 2.0 + over_ms / 1000)
     cfg = {**tracks_cfg(), "output": {**CFG["output"], "width": 64, "height": 64}}
-    got = by_metric(episode_report(copy, TIMELINE, cfg, PLACED)["checks"])
-    for metric in ("container_duration_off_picture", "audio_end_off_picture"):
-        assert (got[metric]["value"], got[metric]["pass"]) == (float(over_ms), ok)
+    report = episode_report(copy, TIMELINE, cfg, PLACED)
+    got = by_metric(report["checks"])
+    for metric in ("container_duration_off_picture", "audio_end_off_picture"):  # either side, in ms
+        assert (got[metric]["value"], got[metric]["pass"]) == (float(abs(over_ms)), ok)
     assert "speech_cut_at_end" not in got  # no dialogue stem: no speech checks
+    # no dialogue share given: none, and the programme is what was measured
+    assert (report["delivery"]["dialogue_share"], report["delivery"]["measured_on"]) == (0.0, "programme")
 
 
 def test_a_file_that_does_not_decode_is_one_failed_check(tmp_path):
@@ -232,6 +235,15 @@ def test_a_file_that_does_not_decode_is_one_failed_check(tmp_path):
     report = episode_report(junk, TIMELINE, CFG)
     assert [(c["metric"], c["pass"]) for c in report["checks"]] == [("decodes", False)]
     assert not report["pass"] and report["file"] == str(junk)
+
+
+def test_a_master_without_sound_does_not_pass_as_decoding(mkv, tmp_path):
+    path, _ = mkv
+    silent = tmp_path / "silent.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v", "-c", "copy", silent], check=True)
+    report = episode_report(silent, TIMELINE, CFG)
+    assert [(c["metric"], c["pass"]) for c in report["checks"]] == [("decodes", False)]
+    assert "no audio" in report["error"]
 
 
 def fake_run(monkeypatch, stdout):
