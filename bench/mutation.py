@@ -37,10 +37,19 @@ MODULES = {
     "qc/still.py": ["tests/test_qc_still.py"],
     "qc/clip.py": ["tests/test_qc_clip.py"],
     "qc/frames.py": ["tests/test_qc_clip.py"],
-    "qc/audio.py": ["tests/test_qc_audio.py"],
-    "qc/speech.py": ["tests/test_qc_speech.py"],
-    "qc/subtitles.py": ["tests/test_qc_episode.py", "tests/test_subtitle_limits.py"],
-    "qc/episode.py": ["tests/test_qc_episode.py", "tests/test_assemble.py", "tests/test_delivery.py"],
+    "qc/audio.py": ["tests/test_qc_audio.py", "tests/test_qc_audio_edges.py"],
+    "qc/speech.py": ["tests/test_qc_speech.py", "tests/test_qc_speech_edges.py"],
+    "qc/subtitles.py": [
+        "tests/test_qc_episode.py",
+        "tests/test_subtitle_limits.py",
+        "tests/test_qc_subtitles_edges.py",
+    ],
+    "qc/episode.py": [
+        "tests/test_qc_episode.py",
+        "tests/test_assemble.py",
+        "tests/test_delivery.py",
+        "tests/test_qc_episode_gate.py",
+    ],
     "qc/report.py": [
         "tests/test_qc_report.py",
         "tests/test_qc_still.py",
@@ -52,7 +61,7 @@ MODULES = {
     "qc/summary.py": ["tests/test_qc_summary.py", "tests/test_qc_takes.py", "tests/test_qc_hints.py"],
     "audio/verify.py": ["tests/test_audio_verify.py", "tests/test_audio_service.py"],
     "verify_output.py": ["tests/test_verify_output.py", "tests/test_fsutil.py"],
-    "audio/delivery.py": ["tests/test_delivery.py", "tests/test_qc_episode.py"],
+    "audio/delivery.py": ["tests/test_delivery.py", "tests/test_qc_episode.py", "tests/test_delivery_profiles.py"],
     "episode/deliver.py": ["tests/test_deliver.py", "tests/test_fsutil.py", "tests/test_delivery.py"],
 }
 DESELECT = "not workflow and not slurm and not load"

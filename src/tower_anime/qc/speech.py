@@ -20,9 +20,7 @@ END_SECONDS = 0.05  # the last stretch of the picture that must be silent: speec
 def active_frames(samples: np.ndarray, rate: int) -> np.ndarray:
     """Per HOP frame: True where the RMS is above FLOOR_DBFS."""
     hop = max(1, int(rate * HOP))
-    n = len(samples) // hop
-    if n == 0:
-        return np.zeros(0, dtype=bool)
+    n = len(samples) // hop  # 0 for less than one frame: an empty result, no special case
     frames = samples[: n * hop].reshape(n, hop).astype(np.float64)
     rms = np.sqrt(np.mean(frames**2, axis=1))
     return 20 * np.log10(np.maximum(rms, 1e-12)) > FLOOR_DBFS

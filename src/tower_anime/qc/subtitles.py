@@ -54,7 +54,7 @@ def _spelled_at(events: Sequence[Event], i: int, want: str) -> int | None:
     return j if got == want and j > i else None
 
 
-def match_lines(events: Sequence[Event], placed: Sequence[Mapping], tolerance: float = 0.0) -> dict:
+def match_lines(events: Sequence[Event], placed: Sequence[Mapping], tolerance: float) -> dict:
     """Assign events, in order, to the voice lines: {line id: [events]}.
 
     A line takes the first run of events after the previous line's that spells its text.
@@ -105,7 +105,7 @@ def _worst(name, events, measure, op, threshold, unit, **extra):
     return check(name, values[worst], op, threshold, unit, event=_show(events[worst]), **extra)
 
 
-def _speed(event: Event, half_width: float = 1.0) -> float:
+def _speed(event: Event, half_width: float) -> float:
     ms = round((event[1] - event[0]) * 1000)
     chars = text_width(_unbroken(event[2]), half_width)
     return round(chars * 1000 / ms, 4) if ms > 0 else float("inf")
