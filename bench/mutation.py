@@ -34,9 +34,13 @@ PKG = ROOT / "src" / "tower_anime"
 
 # module (under src/tower_anime) -> the test files that guard it
 MODULES = {
-    "qc/still.py": ["tests/test_qc_still.py"],
-    "qc/clip.py": ["tests/test_qc_clip.py"],
-    "qc/frames.py": ["tests/test_qc_clip.py"],
+    "qc/still.py": ["tests/test_qc_still.py", "tests/test_qc_still_edges.py"],
+    "qc/clip.py": ["tests/test_qc_clip.py", "tests/test_qc_clip_edges.py"],
+    "qc/frames.py": [
+        "tests/test_qc_clip.py",
+        "tests/test_qc_frames.py",
+        "tests/test_ffgraph.py::test_qc_grey_decode",
+    ],
     "qc/audio.py": ["tests/test_qc_audio.py"],
     "qc/speech.py": ["tests/test_qc_speech.py"],
     "qc/subtitles.py": ["tests/test_qc_episode.py", "tests/test_subtitle_limits.py"],
