@@ -398,12 +398,15 @@ EQUIVALENT = ROOT / "bench" / "mutation_equivalent.txt"
 def equivalents(path=EQUIVALENT):
     """{(module, mutation, source line)} from `module | mutation | line | why` rows: mutants no
     input can tell from the original. They still run; a listed one that is killed is reported
-    as a wrong entry. Matched by the line's text, not its number, so edits elsewhere keep them."""
+    as a wrong entry. Matched by the line's text, not its number, so edits elsewhere keep them.
+    The line may hold " | " itself (a bitwise or): the reason is what follows the last one."""
     out = set()
     if path.exists():
         for row in path.read_text().splitlines():
             if row.strip() and not row.startswith("#"):
-                module, what, text, why = (part.strip() for part in row.split(" | ", 3))
+                module, what, rest = row.split(" | ", 2)
+                text, why = (part.strip() for part in rest.rsplit(" | ", 1))
+                module, what = module.strip(), what.strip()
                 if not why:
                     raise SystemExit(f"{path.name}: {row!r} gives no reason")
                 out.add((module, what, text))
