@@ -269,3 +269,22 @@ def test_a_file_with_no_video_stream_is_refused(tmp_path):
     ffmpeg(["-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "0.1", wav], "a silent wav")
     with pytest.raises(MediaError, match="has no video stream"):
         measure(wav, spec_of([np.zeros((24, 32))]), QC)
+
+
+def test_a_decode_that_fails_on_a_yuv_clip_is_raised_not_measured(tmp_path):
+    """The clip probes well, but the decode cannot write its strip (no such folder)."""
+    path = tmp_path / "yuv.mp4"
+    ffmpeg(["-f", "lavfi", "-i", "testsrc2=s=32x24:r=24", "-frames:v", "3", "-pix_fmt", "yuv420p", path], "a yuv clip")
+    spec = spec_of([np.zeros((24, 32))] * 3)
+    with pytest.raises(MediaError, match="decoding"):
+        measure(path, spec, QC, thumb=tmp_path / "no" / "such" / "strip.jpg")
+
+
+def test_a_clip_that_does_not_decode_gets_a_mid_grey_place_on_the_sheet(tmp_path):
+    junk = tmp_path / "junk.mkv"
+    junk.write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00" * 200)
+    report = clip_report(junk, spec_of([np.zeros((24, 32))]), QC, thumb=tmp_path / "strip.jpg")
+    assert [c["metric"] for c in report["checks"]] == ["decodes"] and report["pass"] is False
+    with Image.open(tmp_path / "strip.jpg") as strip:
+        assert strip.size == (192, 128)
+        assert np.asarray(strip).min() == np.asarray(strip).max() == 128

@@ -17,6 +17,7 @@ from tower_anime.qc.still import (
     reference_colours,
     reference_similarity,
     still_report,
+    thumbnail,
 )
 
 
@@ -175,18 +176,19 @@ def two_colour_ref(tmp_path):
     return save_rgba(tmp_path, blocks(10, CLEAR, [(20, (*RED, 255)), (20, (*BLUE, 255))]))
 
 
-def picture(*rects):
-    """rects: (colour, top, left, rows, cols) in half-size pixels, drawn 2x2 at full size."""
-    rgb = np.full((200, 200, 3), GREY, dtype=np.uint8)
+def picture(*rects, width=100, height=100):
+    """rects: (colour, top, left, rows, cols) in half-size pixels, drawn 2x2 at full size;
+    width, height: of the half-size picture."""
+    rgb = np.full((2 * height, 2 * width, 3), GREY, dtype=np.uint8)
     for colour, top, left, rows, cols in rects:
         rgb[2 * top : 2 * (top + rows), 2 * left : 2 * (left + cols)] = colour
     return rgb
 
 
 def test_similarity_of_a_small_patch_is_found_by_the_30_percent_window(two_colour_ref):
-    """A 6x6 patch, half red half blue: in a 30 px window it fills 36/900 = 4 % -> 0.8; the
-    60 and 100 px windows see 1 % and 0.36 %."""
-    rgb = picture((RED, 47, 47, 6, 3), (BLUE, 47, 50, 6, 3))
+    """A 6x6 patch, half red half blue: in a 30 px window (30 % of the height, not of the
+    width, 150) it fills 36/900 = 4 % -> 0.8; the 60 and 100 px windows see 1 % and 0.36 %."""
+    rgb = picture((RED, 47, 47, 6, 3), (BLUE, 47, 50, 6, 3), width=150)
     assert reference_similarity(rgb, two_colour_ref, 20.0) == pytest.approx((36 / 900) / 0.05, abs=1e-4)
 
 
@@ -270,3 +272,86 @@ def test_a_colour_is_present_from_its_framings_share_up(tmp_path, framing, prese
     assert checks["palette_colours[x]"]["pass"] is (present >= QC["min_palette_colours"])
     assert checks["palette[x]"]["value"] == 31 / 4000
     assert checks["palette[x]"]["threshold"] == QC["min_palette_coverage"][framing]
+
+
+def _edges(b, f):
+    """10x10, opaque: the top row backdrop `b`, the bottom row figure `f`; the left column b
+    in rows 0-5, the right column b in rows 0-4, f under them; inside all f but for the ends
+    of row 1 (b, the left and right columns). Edges: 21 pixels of b, 19 of f: the backdrop
+    is b. Read row 1 for the top edge instead and f has 27: the backdrop would turn."""
+    px = np.empty((10, 10, 3), dtype=np.uint8)
+    px[:] = f
+    px[0] = b
+    px[:6, 0] = b
+    px[:5, 9] = b
+    return px
+
+
+@pytest.mark.parametrize("turn", ["top", "bottom", "left", "right"])
+def test_the_backdrop_is_the_commonest_colour_of_all_four_edges(tmp_path, turn):
+    """The same picture turned so that the edge whose inner neighbour would change the
+    verdict is each edge in turn; the backdrop is a colour whose channels all differ."""
+    b, f = (40, 90, 160), (200, 40, 40)
+    px = _edges(b, f)
+    px = {"top": px, "bottom": px[::-1], "left": px.transpose(1, 0, 2), "right": px.transpose(1, 0, 2)[:, ::-1]}[turn]
+    rgba = np.concatenate([px, np.full((10, 10, 1), 255, dtype=np.uint8)], axis=2)
+    ref = save_rgba(tmp_path, rgba)
+    assert as_table(*reference_colours(ref)) == as_table([f], [1.0])
+
+
+def test_similarity_counts_colours_up_to_the_radius(two_colour_ref):
+    """The pair of blocks in colours 5 levels from the reference's ((3, 4, 0) away)."""
+    off = np.array([3, 4, 0])
+    rgb = picture((tuple(np.add(RED, off)), 20, 20, 12, 12), (tuple(np.add(BLUE, off)), 20, 62, 12, 12))
+    assert reference_similarity(rgb, two_colour_ref, 5.0) == pytest.approx(1.0, abs=1e-4)
+    assert reference_similarity(rgb, two_colour_ref, 4.99) == 0.0
+
+
+def test_a_window_is_3_px_at_least(tmp_path):
+    """A picture 6 px tall (half size): 30 % and 60 % of it is under 3 px, so both windows
+    are 3 px. The reference is 2/3 red, 1/3 blue. One row holds, from column 9: blue, red,
+    grey, blue, red, blue. A 3 px window holds one red and one blue at best (score 1/2 +
+    1/3); only a 4 px one could hold red, blue, red (2 to 1: score 1); a 6 px window (the
+    whole height) holds two of each at best, or two blue to one red."""
+    ref = save_rgba(tmp_path, blocks(10, CLEAR, [(20, (*RED, 255)), (10, (*BLUE, 255))]))
+    row = [(BLUE, 9), (RED, 10), (BLUE, 12), (RED, 13), (BLUE, 14)]
+    rgb = picture(*[(c, 2, col, 1, 1) for c, col in row], width=40, height=6)
+    assert reference_similarity(rgb, ref, 20.0) == pytest.approx(1 / 2 + 1 / 3, abs=1e-4)
+
+
+def test_a_missing_reference_fails_its_check_and_says_which_file(tmp_path):
+    characters = [{"id": "x", "palette": PALETTE, "reference_image": "sheets/x.png"}]
+    path = tmp_path / "still.png"
+    Image.fromarray(np.full((40, 100, 3), 100, dtype=np.uint8)).save(path)
+    spec = {"episode": "ep", "shot": "sh", "width": 100, "height": 40, "backend": "comfyui"}
+    spec |= {"camera": {"framing": "wide"}, "characters": characters}
+    report = still_report(path, spec, QC, root=tmp_path)
+    check = next(c for c in report["checks"] if c["metric"] == "reference[x]")
+    assert check == {
+        "metric": "reference[x]",
+        "value": None,
+        "op": ">=",
+        "threshold": QC["min_reference_similarity"],
+        "unit": "",
+        "pass": False,
+        "error": f"reference image {tmp_path / 'sheets/x.png'} not found",
+    }
+
+
+def _jpeg_dc_step(quality):
+    """The DC step of libjpeg's luminance table at `quality` (IJG scaling of the base 16)."""
+    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+    return max(1, (16 * scale + 50) // 100)
+
+
+def test_thumbnails_are_256_wide_jpegs_of_quality_85_and_mid_grey_for_a_bad_still(tmp_path):
+    Image.fromarray(np.full((512, 768, 3), (200, 40, 40), dtype=np.uint8)).save(tmp_path / "s.png")
+    thumbnail(tmp_path / "s.png", tmp_path / "s.jpg")
+    (tmp_path / "junk.png").write_bytes(b"not a png")
+    thumbnail(tmp_path / "junk.png", tmp_path / "junk.jpg")
+    with Image.open(tmp_path / "s.jpg") as good, Image.open(tmp_path / "junk.jpg") as bad:
+        assert good.format == bad.format == "JPEG"
+        assert good.size == (256, round(512 * 256 / 768))
+        assert good.quantization[0][0] == bad.quantization[0][0] == _jpeg_dc_step(85)
+        assert bad.size == (256, 256 * 2 // 3)
+        assert np.asarray(bad).min() == np.asarray(bad).max() == 128  # flat: the JPEG keeps it exactly

@@ -85,7 +85,7 @@ def reference_colours(
         total += counts[i] / len(px)
         if not _line_art(colour):
             colours.append(colour)
-            weights.append(counts[i] / len(px))
+            weights.append(int(counts[i]))  # pixels: made shares of the kept colours below
         if total >= mass:
             break
     s = sum(weights)
