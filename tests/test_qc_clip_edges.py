@@ -204,6 +204,7 @@ def test_a_two_frame_clip_measures_its_one_jump(tmp_path):
 def test_a_one_frame_clip_has_no_jump(tmp_path):
     checks = checks_of(tmp_path, [blocky(np.full((12, 16), 80))])
     assert checks["max_luma_jump"]["value"] == 0 and checks["frames"]["value"] == 1
+    assert checks["decodes"]["value"] is True  # one frame decoded is a clip that decodes
 
 
 def test_frozen_seconds_count_the_held_frames_and_the_one_that_began_the_hold(tmp_path):
@@ -288,3 +289,102 @@ def test_a_clip_that_does_not_decode_gets_a_mid_grey_place_on_the_sheet(tmp_path
     with Image.open(tmp_path / "strip.jpg") as strip:
         assert strip.size == (192, 128)
         assert np.asarray(strip).min() == np.asarray(strip).max() == 128
+
+
+def test_no_frame_measures_no_sharpness():
+    assert FrameStats(0.08, 0.98, 0.001).full((0, 255))["sharp"].tolist() == [0.0]
+
+
+def test_the_first_frame_ssim_is_over_the_full_grey_range(tmp_path):
+    """A first frame unlike its still, measured against the still's half-size grey: the
+    value is scikit-image's SSIM of the two crafted half-size pictures, data range 255."""
+    from skimage.metrics import structural_similarity
+
+    first, other = board(120), (np.roll(board(120), 1, axis=1) // 2 + 30).astype(np.uint8)
+    Image.fromarray(blocky(other)).save(tmp_path / "other.png")
+    checks = checks_of(tmp_path, [blocky(first), blocky(board(60))], still=tmp_path / "other.png")
+    want = structural_similarity(other.astype(np.float32), first.astype(np.float32), data_range=255.0)
+    assert checks["first_frame_ssim"]["value"] == round(float(want), 4)
+
+
+def test_without_a_held_strip_no_row_is_left_out(tmp_path):
+    """The top half-size row white, the rest black, no hold_top in the spec: the white row
+    is measured (1/12 of the picture: over the 2 % a black picture allows)."""
+    half = np.zeros((12, 16), dtype=np.uint8)
+    half[0] = 255
+    pictures = [blocky(half)] * 2
+    spec = spec_of(pictures)
+    del spec["hold_top"]
+    report = clip_report(clip(tmp_path, pictures), spec, QC)
+    assert next(c["value"] for c in report["checks"] if c["metric"] == "black_fraction") == 0.0
+
+
+def test_a_quarter_of_black_frames_passes_on_the_limit(tmp_path):
+    """8 frames, 2 black: 0.25, max_black_fraction exactly."""
+    assert QC["max_black_fraction"] == 0.25
+    means = [100, 0, 0, 110, 120, 130, 140, 150]
+    c = checks_of(tmp_path, [blocky(np.full((12, 16), m)) for m in means])["black_fraction"]
+    assert (c["value"], c["pass"]) == (0.25, True)
+
+
+@pytest.mark.parametrize("count,passes", [(24, True), (25, False)])
+def test_a_hold_of_one_second_passes_on_the_limit(tmp_path, count, passes):
+    """One picture held 24 frames at 24 fps: 1 s, max_frozen_seconds exactly; 25 frames: over."""
+    assert QC["max_frozen_seconds"] == 1.0
+    c = checks_of(tmp_path, [blocky(board(120))] * count)["frozen_seconds"]
+    assert (c["value"], c["pass"]) == (round(count / 24, 3), passes)
+
+
+def test_a_clip_that_never_repeats_a_frame_is_not_frozen(tmp_path):
+    c = checks_of(tmp_path, [blocky(np.full((12, 16), 50)), blocky(np.full((12, 16), 80))])["frozen_seconds"]
+    assert (c["value"], c["pass"]) == (0.0, True)
+
+
+def test_each_check_passes_on_its_own_threshold(tmp_path):
+    """Every threshold set to exactly the value measured: each check passes (>= and <=
+    include their threshold)."""
+    amplitudes = [40, 0, 0, 0, 20, 0, 0, 0, 30]  # jumps, black frames, a hold, sharpness over time
+    pictures = [blocky(board(a)) for a in amplitudes]
+    Image.fromarray(pictures[0]).save(tmp_path / "still.png")
+    path = clip(tmp_path, pictures)
+    spec = spec_of(pictures)
+    measured = {c["metric"]: c["value"] for c in clip_report(path, spec, QC, tmp_path / "still.png")["checks"]}
+    keys = {
+        "black_fraction": "max_black_fraction",
+        "frozen_seconds": "max_frozen_seconds",
+        "max_luma_jump": "max_luma_jump",
+        "min_sharpness": "min_sharpness",
+        "sharpness_ratio": "min_sharpness_ratio",
+        "first_frame_ssim": "min_first_frame_ssim",
+    }
+    assert measured["black_fraction"] > 0 and measured["frozen_seconds"] > 0 and measured["first_frame_ssim"] == 1.0
+    cfg = dict(QC, **{key: measured[metric] for metric, key in keys.items()})
+    report = clip_report(path, spec, cfg, tmp_path / "still.png")
+    assert {c["metric"]: c["pass"] for c in report["checks"] if c["metric"] in keys} == dict.fromkeys(keys, True)
+
+
+def test_a_faint_clip_still_has_a_sharpness_ratio(tmp_path):
+    """One half-size pixel a level brighter than the rest: its Laplacian variance is under 1,
+    yet above 0: the ratio of two such frames is measured (1), not taken as 0."""
+    half = np.full((12, 16), 100, dtype=np.uint8)
+    half[5, 7] = 101
+    checks = checks_of(tmp_path, [blocky(half)] * 5)
+    assert 0 < _laplace_var(half) < 1
+    assert checks["min_sharpness"]["value"] == round(_laplace_var(half), 2)
+    assert checks["sharpness_ratio"]["value"] == 1.0
+
+
+def test_a_decode_with_no_frame_and_no_rate_fails_decodes_and_counts_as_black(tmp_path, monkeypatch):
+    """What clip_report makes of a decode that gave nothing (measure stood in for)."""
+    import tower_anime.qc.clip as qc_clip
+
+    pictures = [blocky(board(120))] * 2
+    path = clip(tmp_path, pictures)
+    empty = FrameStats(0.08, 0.98, 0.001).full((0, 255))
+    monkeypatch.setattr(qc_clip, "measure", lambda *a, **k: (32, 24, 0.0, empty, 0))
+    checks = {c["metric"]: c for c in clip_report(path, spec_of(pictures), QC)["checks"]}
+    assert (checks["decodes"]["value"], checks["decodes"]["pass"]) == (False, False)
+    assert checks["black_fraction"]["value"] == 1.0
+    assert checks["duration"]["value"] == 0.0
+    assert checks["frozen_seconds"]["value"] == 0.0
+    assert checks["max_luma_jump"]["value"] == 0.0
