@@ -34,9 +34,13 @@ PKG = ROOT / "src" / "tower_anime"
 
 # module (under src/tower_anime) -> the test files that guard it
 MODULES = {
-    "qc/still.py": ["tests/test_qc_still.py"],
-    "qc/clip.py": ["tests/test_qc_clip.py"],
-    "qc/frames.py": ["tests/test_qc_clip.py"],
+    "qc/still.py": ["tests/test_qc_still.py", "tests/test_qc_still_edges.py"],
+    "qc/clip.py": ["tests/test_qc_clip.py", "tests/test_qc_clip_edges.py"],
+    "qc/frames.py": [
+        "tests/test_qc_clip.py",
+        "tests/test_qc_frames.py",
+        "tests/test_ffgraph.py::test_qc_grey_decode",
+    ],
     "qc/audio.py": ["tests/test_qc_audio.py", "tests/test_qc_audio_edges.py"],
     "qc/speech.py": ["tests/test_qc_speech.py", "tests/test_qc_speech_edges.py"],
     "qc/subtitles.py": [
@@ -408,12 +412,15 @@ EQUIVALENT = ROOT / "bench" / "mutation_equivalent.txt"
 def equivalents(path=EQUIVALENT):
     """{(module, mutation, source line)} from `module | mutation | line | why` rows: mutants no
     input can tell from the original. They still run; a listed one that is killed is reported
-    as a wrong entry. Matched by the line's text, not its number, so edits elsewhere keep them."""
+    as a wrong entry. Matched by the line's text, not its number, so edits elsewhere keep them.
+    The line may hold " | " itself (a bitwise or): the reason is what follows the last one."""
     out = set()
     if path.exists():
         for row in path.read_text().splitlines():
             if row.strip() and not row.startswith("#"):
-                module, what, text, why = (part.strip() for part in row.split(" | ", 3))
+                module, what, rest = row.split(" | ", 2)
+                text, why = (part.strip() for part in rest.rsplit(" | ", 1))
+                module, what = module.strip(), what.strip()
                 if not why:
                     raise SystemExit(f"{path.name}: {row!r} gives no reason")
                 out.add((module, what, text))
@@ -511,7 +518,8 @@ def main(argv=None):
     for module, r in results.items():
         for line, what, text, note in r["survived"]:
             print(f"survived {module}:{line}: {what}{' (' + note + ')' if note else ''}   | {text}")
-    listed = {(m, w, t) for m, w, t in same if m in results}
+    # with --again the listed mutants that were counted equivalent before do not run again
+    listed = {(m, w, t) for m, w, t in same if m in results and m not in earlier}
     left = listed - {(m, s[1], s[2]) for m, r in results.items() for s in r["equivalent"]}
     for module, what, text in sorted(left):
         print(f"WRONG ENTRY in {EQUIVALENT.name}: {module} | {what} | {text} was killed or no longer exists")

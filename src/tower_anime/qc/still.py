@@ -74,9 +74,7 @@ def reference_colours(
         values, counts = np.unique(border, axis=0, return_counts=True)
         backdrop = values[counts.argmax()].astype(np.float32)
         figure = ((rgb.astype(np.float32) - backdrop) ** 2).sum(axis=-1) > 30.0**2
-    px = rgb[figure]
-    if len(px) == 0:
-        return [], []
+    px = rgb[figure]  # may be empty: then no colours, and no weights to divide
     binned = (px // 8).astype(np.int32)
     keys = (binned[:, 0] << 10) | (binned[:, 1] << 5) | binned[:, 2]
     uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
@@ -87,7 +85,7 @@ def reference_colours(
         total += counts[i] / len(px)
         if not _line_art(colour):
             colours.append(colour)
-            weights.append(counts[i] / len(px))
+            weights.append(int(counts[i]))  # pixels: made shares of the kept colours below
         if total >= mass:
             break
     s = sum(weights)
