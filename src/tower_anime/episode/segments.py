@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from .. import verify_output
 from ..fsutil import atomic_path
-from ..media import Stream, chain, concat_list, ffmpeg, fx, graph, output, source, video_encode_args, with_script
+from ..media import Stream, chain, concat_list, ffmpeg, fx, graph, output, source, video_encode_args
 from .master import video_graph
 from .transitions import shot_edges
 
@@ -88,13 +88,9 @@ def encode_segment(
 ) -> None:
     """Write the segment atomically; it must hold exactly spec["frames"] frames."""
     complete = lambda p: verify_output.video(p, frames=spec["frames"])  # noqa: E731
+    # one or two shots: the graph is short enough for the command line itself
     with atomic_path(out, check=complete) as part:
-        script = Path(part).with_name(Path(part).name + ".graph")
-        try:
-            args = with_script(segment_args(spec, inputs, part, output_cfg), script)
-            ffmpeg(args, f"segment {spec['shot']} of {spec['episode']}", log)
-        finally:
-            script.unlink(missing_ok=True)
+        ffmpeg(segment_args(spec, inputs, part, output_cfg), f"segment {spec['shot']} of {spec['episode']}", log)
 
 
 def encode_segment_files(
