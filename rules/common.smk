@@ -248,10 +248,6 @@ def segment_clips(wc):
     return [f"clips/{wc.ep}/{s['shot']}.mp4" for s in _segment_spec(wc)["shots"]]
 
 
-def segment_clip_reports(wc):
-    return [f"reports/{wc.ep}/clips/{s['shot']}.json" for s in _segment_spec(wc)["shots"]]
-
-
 def segment_files(wc):
     """The picture's segments in timeline order (a shot that the next crossfade takes whole has none)."""
     return [f"build/{wc.ep}/segments/{s}.ts" for s in _segments(wc)]
@@ -262,6 +258,13 @@ def video_settings(wc):
     from tower_anime.episode.segments import VIDEO_KEYS
 
     return dumps({k: config["output"][k] for k in VIDEO_KEYS})
+
+
+def sound_settings(wc):
+    """Config `output`'s sound settings only: a new picture setting re-encodes no sound."""
+    from tower_anime.episode.master import SOUND_KEYS
+
+    return dumps({k: config["output"][k] for k in SOUND_KEYS})
 
 
 def clip_reports(wc):

@@ -18,10 +18,11 @@ rule subtitles:
         "../scripts/subtitles.py"
 
 
+# A segment is encoded while its clips' gates run (it reads no clip report): the encode is
+# cheap next to the renders, and the master refuses the picture until every clip gate passes.
 rule segment:
     input:
         clips=segment_clips,
-        clip_reports=lambda wc: ancient(segment_clip_reports(wc)),
         segments=code("episode/segments.py"),
         joiner=code("episode/master.py"),
         transitions=code("episode/transitions.py"),
@@ -38,10 +39,30 @@ rule segment:
         "../scripts/segment.py"
 
 
+# The episode's sound, encoded once: an edit to the picture re-encodes none of it.
+rule sound:
+    input:
+        mix="audio/{ep}/mix.wav",
+        encoder=code("episode/master.py"),
+    output:
+        "build/{ep}/sound.opus",
+    params:
+        settings=sound_settings,
+    log:
+        "logs/{ep}/sound.log",
+    benchmark:
+        "benchmarks/sound/{ep}.tsv"
+    script:
+        "../scripts/sound.py"
+
+
 rule master:
     input:
         segments=segment_files,
+        # every clip's gate: a segment is encoded before its clip's gate has answered
         clip_reports=lambda wc: ancient(clip_reports(wc)),
+        sound="build/{ep}/sound.opus",
+        # the mix's exact length (the Matroska duration), not its samples
         mix="audio/{ep}/mix.wav",
         subs=subtitle_files,
         assembler=code("episode/master.py"),

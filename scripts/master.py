@@ -17,6 +17,7 @@ def main(log):
         json.loads(snakemake.params.settings)["output"],
         log,
         languages=json.loads(snakemake.params.languages),
+        sound=snakemake.input.sound,
     )
 
 

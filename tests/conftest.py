@@ -147,6 +147,11 @@ def episode_jobs(ep="test01", summary=True):
     )
 
 
+def sound_jobs(ep="test01"):
+    """What follows any change to the sound: the mix and its one encode (the master copies it)."""
+    return {("mix", f"audio/{ep}/mix.wav"), ("sound", f"build/{ep}/sound.opus")}
+
+
 def _crossfades_from(shot):
     """The shot of the test episode that crossfades in from `shot`, or None: its picture
     segment holds the crossfade, so it reads `shot`'s clip too (episode/segments.py)."""

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from audio_service import AudioService
-from conftest import copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs
+from conftest import copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs, sound_jobs
 
 from tower_anime.media import count_frames, loudness, probe
 
@@ -187,8 +187,7 @@ def test_a_template_edit_replans_the_lines_it_renders_differently(built, tmp_pat
         ("segment", f"build/{EP}/segments/s3.ts"),
         ("place_lines", f"build/{EP}/placement.json"),
         ("subtitles", f"subs/{EP}.eng.srt"),
-        ("mix", f"audio/{EP}/mix.wav"),
-    } | episode_jobs(EP)
+    } | sound_jobs(EP) | episode_jobs(EP)
 
 
 def test_a_characters_emotion_replans_only_their_lines(built, tmp_path):
@@ -203,7 +202,7 @@ def test_a_characters_emotion_replans_only_their_lines(built, tmp_path):
 def test_switching_to_ebu_r128_remixes_and_delivers_within_its_tolerances(built, tmp_path):
     work = fork(built, tmp_path)
     edit_http(work, lambda c: c["loudness"].update(profile="ebu-r128"))
-    assert planned(work) == {("mix", f"audio/{EP}/mix.wav")} | episode_jobs(EP)
+    assert planned(work) == sound_jobs(EP) | episode_jobs(EP)
     run(work, "--cores", "2")
     delivered = loudness(work / "episodes" / f"{EP}.mkv")  # the Opus file, as a viewer gets it
     assert abs(delivered["integrated_lufs"] - (-23)) <= 1.0, delivered

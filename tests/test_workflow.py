@@ -4,7 +4,17 @@ bad input stopped before any job. (QC gates in a real run: tests/test_qc_workflo
 import json
 
 import pytest
-from conftest import copy_workflow, dump_yaml, episode_jobs, fork_project, load_yaml, planned_jobs, shot_jobs, snakemake
+from conftest import (
+    copy_workflow,
+    dump_yaml,
+    episode_jobs,
+    fork_project,
+    load_yaml,
+    planned_jobs,
+    shot_jobs,
+    snakemake,
+    sound_jobs,
+)
 
 from tower_anime.media import count_frames, loudness, probe
 
@@ -121,8 +131,8 @@ def test_editing_a_line_replans_its_voice_subtitles_mix_and_episode(built, tmp_p
             ("segment", f"build/{EP}/segments/s3.ts"),
             ("place_lines", f"build/{EP}/placement.json"),
             ("subtitles", f"subs/{EP}.eng.srt"),
-            ("mix", f"audio/{EP}/mix.wav"),
         }
+        | sound_jobs(EP)
         | EPISODE_JOBS
     )
 
@@ -135,8 +145,8 @@ def test_changing_a_mood_replans_that_scenes_music(built, tmp_path):
         == {
             ("music", f"audio/{EP}/music/office.wav"),
             ("qc_music", f"reports/{EP}/music/office.json"),
-            ("mix", f"audio/{EP}/mix.wav"),
         }
+        | sound_jobs(EP)
         | EPISODE_JOBS
     )
 

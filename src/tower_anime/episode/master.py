@@ -1,7 +1,8 @@
 """The join of the shots (cuts, crossfades, dips and fades) that each picture segment is cut
-from (video_graph, used by segments.py), and the one FFmpeg run that joins the encoded
-segments without encoding them again, lays the mix under them and muxes subtitles, chapters
-and the title into the episode MKV (H.264 + Opus)."""
+from (video_graph, used by segments.py), the episode's sound encoded once (encode_sound),
+and the one FFmpeg run that joins the encoded segments and the encoded sound without
+encoding either again and muxes subtitles, chapters and the title into the episode MKV
+(H.264 + Opus)."""
 
 import struct
 import tempfile
@@ -126,6 +127,8 @@ def clip_srt(text: str, end: float) -> str:
 # block) then ends the sound on the picture's last sample.
 OPUS_PRESKIP = 312
 OPUS_RATE = 48000  # Opus codes at 48 kHz whatever it is given: its pre-skip counts 48 kHz samples
+# config `output` keys that shape the encoded sound: only these re-encode it (encode_sound)
+SOUND_KEYS = ("audio_codec", "audio_bitrate", "sample_rate", "audio_channels")
 
 
 def _seconds_of(wav) -> float:
@@ -226,10 +229,46 @@ def _stream_tags(timeline: dict, output_cfg: dict, languages: dict | None, track
     return args
 
 
+def sound_args(mix_wav: str | Path, out: str | Path, output_cfg: dict) -> list[str]:
+    """FFmpeg's arguments (after the global ones) that encode the mix as config `output` says,
+    into Ogg Opus: the episode's one encode of its sound, which the master copies."""
+    return [
+        "-i",
+        str(mix_wav),
+        "-map",
+        "0:a:0",
+        "-c:a",
+        encoder(output_cfg["audio_codec"]),
+        "-b:a",
+        output_cfg["audio_bitrate"],
+        "-ar",
+        str(output_cfg["sample_rate"]),
+        "-ac",
+        str(output_cfg["audio_channels"]),
+        "-fflags",
+        "+bitexact",
+        "-f",
+        "ogg",
+        str(out),
+    ]
+
+
+def encode_sound(mix_wav: str | Path, out: str | Path, output_cfg: dict, log: TextIO | None = None) -> None:
+    """Encode the mix once, atomically, into `out` (Ogg Opus). Its own job: an edit to the
+    picture re-encodes no sound, and the master only copies it (episode_args).
+
+    Ogg keeps the encoder's pre-skip in its header, and its reader gives the first packet the
+    same -6.5 ms time that the encoder gives it, so the master that copies this file with the
+    offset below has the very packets, times and end trimming of one that encodes the mix
+    itself (measured: equal packet lists and equal decoded samples)."""
+    with atomic_path(out, check=verify_output.audio) as part:
+        ffmpeg(sound_args(mix_wav, part, output_cfg), f"the sound of {mix_wav}", log)
+
+
 def episode_args(
     timeline: dict,
     picture: list[str],
-    mix_wav: str | Path,
+    sound: str | Path,
     subs: list,
     meta: str | Path,
     part: str | Path,
@@ -237,12 +276,12 @@ def episode_args(
     tags: list[str],
 ) -> list[str]:
     """The master's FFmpeg arguments (after the global ones): the picture (input arguments of
-    the joined segments, media.concat_list) copied as it is, the mix under it, the subtitle
-    files, the chapters and the metadata of the FFMETADATA file `meta`, encoded as config
-    `output` says; tags: the tracks' flags and names (_stream_tags). Inputs: the picture 0,
-    the mix 1, the subtitles 2.., `meta` last. No filter graph: nothing is decoded but the mix."""
+    the joined segments, media.concat_list) and the sound (encode_sound) copied as they are,
+    the subtitle files, the chapters and the metadata of the FFMETADATA file `meta`; tags: the
+    tracks' flags and names (_stream_tags). Inputs: the picture 0, the sound 1, the subtitles
+    2.., `meta` last. Nothing is decoded or encoded but the subtitles."""
     chapters = str(2 + len(subs))
-    args = [*picture, "-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", str(mix_wav)]
+    args = [*picture, "-itsoffset", f"{OPUS_PRESKIP / OPUS_RATE:.6f}", "-i", str(sound)]
     for s in subs:
         args += ["-i", str(s)]
     args += ["-i", str(meta), "-map", "0:v:0", "-map", "1:a:0"]
@@ -254,17 +293,11 @@ def episode_args(
         chapters,
         "-map_metadata",
         chapters,
-        # the segments are the delivery format already (segments.py): copied, not encoded again
+        # the segments and the sound are the delivery format already: copied, not encoded again
         "-c:v",
         "copy",
         "-c:a",
-        encoder(output_cfg["audio_codec"]),
-        "-b:a",
-        output_cfg["audio_bitrate"],
-        "-ar",
-        str(output_cfg["sample_rate"]),
-        "-ac",
-        str(output_cfg["audio_channels"]),
+        "copy",
         "-c:s",
         encoder(output_cfg["subtitle_codec"]),
         *tags,
@@ -290,10 +323,14 @@ def assemble_episode(
     output_cfg: dict,
     log: TextIO | None = None,
     languages: dict | None = None,
+    sound: str | Path | None = None,
 ) -> None:
-    """segment_paths: the picture's segments in timeline order (segments.py). Writes out_mkv atomically: exactly total_frames frames at
-    fps, the mix under them from the first to the last frame, subtitles cut at the picture's end.
+    """segment_paths: the picture's segments in timeline order (segments.py). Writes out_mkv
+    atomically: exactly total_frames frames at fps, the mix under them from the first to the
+    last frame, subtitles cut at the picture's end.
 
+    sound: the mix already encoded by encode_sound (the workflow's `sound` job), copied as it
+    is; None: encoded here first. mix_wav gives the sound's exact length either way.
     srt_path: one SRT, or one per subtitle track in the order of languages["subtitles"];
     languages: the plan's language_tags() (the audio's, the chapters' and each subtitle
     track's language, name and flags); None: one track in output.subtitle_language."""
@@ -309,10 +346,13 @@ def assemble_episode(
             subs[-1].write_text(
                 clip_srt(Path(src).read_text(encoding="utf-8"), timeline["total_frames"] / fps), encoding="utf-8"
             )
+        if sound is None:
+            sound = Path(tmp) / "sound.opus"
+            encode_sound(mix_wav, sound, output_cfg, log)
         complete = lambda p: verify_output.video(p, frames=timeline["total_frames"], audio=True)  # noqa: E731
         with atomic_path(out_mkv, check=complete) as part:
             picture = concat_list(segment_paths, Path(tmp) / "segments.txt")
-            args = episode_args(timeline, picture, mix_wav, subs, meta, part, output_cfg, tags)
+            args = episode_args(timeline, picture, sound, subs, meta, part, output_cfg, tags)
             ffmpeg(args, f"episode {timeline['episode']}", log)
             if languages and languages.get("chapters"):
                 set_chapter_language(part, languages["chapters"])
