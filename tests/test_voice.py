@@ -59,3 +59,21 @@ def test_speed_setting_changes_the_length(tmp_path):
 def test_unknown_engine_is_refused(tmp_path):
     with pytest.raises(MediaError, match="unknown voice engine 'festival' for line l1"):
         synthesize_line(spec("festival"), tmp_path / "x.wav")
+
+
+def test_piper_speaks_the_same_bytes_with_its_optimized_model_cached_or_not(tmp_path, monkeypatch):
+    from tower_anime.audio.voice import onnx_cache_dir, synth_piper
+
+    spoken = {}
+    # a file where the cache folder should be: no cache, the model is optimized as it loads
+    (tmp_path / "blocked").write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "blocked"))
+    synth_piper("Nexus Corp is hiding something.", tmp_path / "uncached.wav", 1.1)
+    spoken["uncached"] = (tmp_path / "uncached.wav").read_bytes()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for run in ("writes the cache", "reads the cache"):
+        synth_piper("Nexus Corp is hiding something.", tmp_path / "out.wav", 1.1)
+        spoken[run] = (tmp_path / "out.wav").read_bytes()
+    assert [p.suffix for p in onnx_cache_dir().iterdir()] == [".onnx"]  # one model, no temporary left
+    assert spoken["writes the cache"] == spoken["uncached"]
+    assert spoken["reads the cache"] == spoken["uncached"]

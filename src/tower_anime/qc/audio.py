@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .. import verify_output
-from ..media import ffmpeg
 from .report import check, make_report
 
 CLIP_LEVEL = 0.999  # a sample this close to full scale counts as clipped
@@ -34,6 +33,10 @@ def read_audio(path: Path | str) -> tuple[np.ndarray, int]:
         return _read_pcm16(path)
     except (wave.Error, EOFError):
         pass
+    # imported here: every Tower WAV is read above, and the qc jobs (one per voice line) need
+    # not load ffmpeg-python and the FFmpeg helpers to check it
+    from ..media import ffmpeg
+
     with tempfile.TemporaryDirectory(prefix="tower-qc-") as tmp:
         pcm = Path(tmp) / "pcm.wav"
         ffmpeg(["-i", str(path), "-map", "0:a:0", "-c:a", "pcm_s16le", str(pcm)], f"decode {path}")
