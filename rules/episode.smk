@@ -22,9 +22,7 @@ rule segment:
     input:
         clips=segment_clips,
         clip_reports=lambda wc: ancient(segment_clip_reports(wc)),
-        segments=code("episode/segments.py"),
-        joiner=code("episode/master.py"),
-        transitions=code("episode/transitions.py"),
+        code=code_stamp("segment", ["episode/segments.py", "episode/master.py", "episode/transitions.py"]),
     output:
         "build/{ep}/segments/{shot}.ts",
     params:
