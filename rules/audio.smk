@@ -12,7 +12,7 @@ rule voice:
         "audio/{ep}/voice/{line}.wav",
     params:
         spec=line_spec,
-        sample_rate=lambda wc: config["output"]["sample_rate"],
+        sample_rate=config["output"]["sample_rate"],
     log:
         "logs/{ep}/voice/{line}.log",
     benchmark:

@@ -17,7 +17,7 @@ if (_OWN_SRC / "tower_anime" / "__init__.py").is_file():
     os.environ["PYTHONPATH"] = os.pathsep.join([str(_OWN_SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 import tower_anime
-from tower_anime import backends
+from tower_anime import backends, codestamp
 from tower_anime.backends import PendingJob
 from tower_anime.check import check_inputs
 from tower_anime.episode.subtitles import limits_for
@@ -76,6 +76,25 @@ def code(module):
         return str(path)
 
 
+CODE_STAMPS = ".tower/code"
+_STAMPS = {}  # (label, modules) -> the input that stands for them: made once per run
+
+
+def code_stamp(label, modules):
+    """Package modules as one input: a stamp file that is as new as the newest of them
+    (tower_anime/codestamp.py), so a job made with nine modules has one code input, not nine,
+    and is re-made on the same edits. Written when the workflow is loaded, before the DAG
+    (see _code_stamps). A module that is missing is named as itself, so Snakemake reports it."""
+    key = (label, tuple(modules))
+    if key not in _STAMPS:
+        paths = [code(module) for module in modules]
+        try:
+            _STAMPS[key] = codestamp.code_stamp(CODE_STAMPS, label, paths)
+        except FileNotFoundError:
+            _STAMPS[key] = paths
+    return _STAMPS[key]
+
+
 def plan(wc):
     try:
         return PLANS[wc.ep]
@@ -91,9 +110,18 @@ def _lookup(table, key, what, wc):
     return items[name]
 
 
+_DUMPED = {}  # (table, ep, item) -> its spec as JSON: made once per run, read by the render and QC rules
+
+
 def _item(table, key, what):
+    """An item's spec as one JSON param, dumped once per run: the render rule, its check and
+    its input functions all read it."""
+
     def get(wc):
-        return dumps(_lookup(table, key, what, wc))
+        name = (table, wc.ep, getattr(wc, key))
+        if name not in _DUMPED:
+            _DUMPED[name] = dumps(_lookup(table, key, what, wc))
+        return _DUMPED[name]
 
     return get
 
@@ -114,7 +142,7 @@ def render_inputs(stage, spec_of):
         backend = backends.of_spec(stage, spec)
         found = backend.inputs(spec, config)
         if backend.code:
-            found["renderer"] = [code(module) for module in backend.code]
+            found["renderer"] = code_stamp(f"{stage}-{backend.name}", backend.code)
         return found
 
     return get
@@ -420,3 +448,22 @@ def _ensure_verdicts():
 
 
 _ensure_verdicts()
+
+
+# the table of a plan that holds each render stage's specs
+STAGE_TABLES = {"stills": "stills", "clips": "clips", "voice": "lines", "music": "music"}
+
+
+def _code_stamps():
+    """The code stamp of every backend the plans render with, brought up to date before
+    Snakemake builds its DAG (a file made while the DAG is built can be missed: see
+    _ensure_verdicts)."""
+    used = {(stage, backends.of_spec(stage, spec).name) for p in PLANS.values()
+            for stage, table in STAGE_TABLES.items() for spec in getattr(p, table).values()}
+    for stage, name in sorted(used):
+        backend = backends.get(stage, name)
+        if backend.code:
+            code_stamp(f"{stage}-{name}", backend.code)
+
+
+_code_stamps()

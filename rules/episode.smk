@@ -23,9 +23,7 @@ rule subtitles:
 rule segment:
     input:
         clips=segment_clips,
-        segments=code("episode/segments.py"),
-        joiner=code("episode/master.py"),
-        transitions=code("episode/transitions.py"),
+        code=code_stamp("segment", ["episode/segments.py", "episode/master.py", "episode/transitions.py"]),
     output:
         "build/{ep}/segments/{shot}.ts",
     params:

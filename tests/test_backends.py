@@ -79,6 +79,10 @@ def test_a_plugin_backends_code_input_is_its_own_module(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     inputs = {}
     planned_jobs(proc.stdout + proc.stderr, inputs)
-    # its code and its gate's verdict (a refused still is made again), nothing of storyboard's
-    assert inputs["stills/test01/s1.png"] == {str(PLUGINS / "tower_card.py"), "reports/test01/stills/s1.verdict"}
+    # its code (as the stamp of its modules: tower_anime/codestamp.py) and its gate's verdict
+    # (a refused still is made again), nothing of storyboard's
+    stamps = {i for i in inputs["stills/test01/s1.png"] if i.startswith(".tower/code/")}
+    assert len(stamps) == 1 and inputs["stills/test01/s1.png"] - stamps == {"reports/test01/stills/s1.verdict"}
+    listed = (work / stamps.pop()).read_text().splitlines()  # "<sha256>  <module>" per module
+    assert [line.split("  ", 1)[1] for line in listed] == [str(PLUGINS / "tower_card.py")]
     assert str(ROOT / "src" / "tower_anime" / "stills" / "storyboard.py") not in inputs["stills/test01/s1.png"]

@@ -10,7 +10,19 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "tower_anime"
 FLOORS = {
-    0: {"errors", "fsutil", "media", "joblog", "scripting", "schema", "plugins", "verify_output", "lang", "storylike"},
+    0: {
+        "errors",
+        "fsutil",
+        "media",
+        "joblog",
+        "scripting",
+        "schema",
+        "plugins",
+        "verify_output",
+        "lang",
+        "storylike",
+        "codestamp",
+    },
     1: {"store"},
     2: {"facts"},
     3: {"stills", "clips", "audio", "episode", "qc", "comfyui", "prompts", "backends"},
