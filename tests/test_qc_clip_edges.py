@@ -281,6 +281,24 @@ def test_a_decode_that_fails_on_a_yuv_clip_is_raised_not_measured(tmp_path):
         measure(path, spec, QC, thumb=tmp_path / "no" / "such" / "strip.jpg")
 
 
+def test_a_clip_cut_short_is_refused_by_its_packet_count_and_gets_a_grey_place(tmp_path):
+    """Half of a 48-frame MP4 with its index in front: the decode beside the probe reads what
+    is there, and the report is verify_output.video's verdict (not a short frame count)."""
+    path = tmp_path / "cut.mp4"
+    ffmpeg(
+        ["-f", "lavfi", "-i", "testsrc2=s=64x48:r=24", "-frames:v", "48", "-pix_fmt", "yuv420p"]
+        + ["-c:v", "libx264", "-qp", "0", "-movflags", "+faststart", path],
+        "a clip to cut",
+    )
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    report = clip_report(path, spec_of([np.zeros((48, 64))] * 48), QC, thumb=tmp_path / "strip.jpg")
+    assert [c["metric"] for c in report["checks"]] == ["decodes"] and report["pass"] is False
+    assert report["error"].startswith("it is damaged or cut short: ")
+    with Image.open(tmp_path / "strip.jpg") as strip:
+        assert np.asarray(strip).min() == np.asarray(strip).max() == 128
+
+
 def test_a_clip_that_does_not_decode_gets_a_mid_grey_place_on_the_sheet(tmp_path):
     junk = tmp_path / "junk.mkv"
     junk.write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00" * 200)

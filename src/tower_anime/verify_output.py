@@ -144,21 +144,26 @@ def image(path: str | Path) -> None:
 # --------------------------------------------------------------------------- video
 
 
-def video(path: str | Path, frames: int | None = None, audio: bool = False) -> None:
+def video(path: str | Path, frames: int | None = None, audio: bool = False) -> dict:
     """A video whose every packet is there: ffprobe reads the stream headers and counts the
-    packets of the first video stream without an error line. That count equals `frames`
-    when given (one packet per frame in H.264), otherwise the frame count its own header
-    declares (MP4); `audio`: an audio stream with packets is there too (the MKV master)."""
+    packets of each stream without an error line. The first video stream's count equals
+    `frames` when given (one packet per frame in H.264), otherwise the frame count its own
+    header declares (MP4); `audio`: an audio stream with packets is there too (the MKV master).
+
+    Returns ffprobe's answer (every stream with its packet count, the format, the chapters,
+    as media.probe gives them): a caller that needs the stream's properties too reads the
+    file once, not twice (each ffprobe costs ~0.05 s of CPU, mostly its start)."""
     proc = subprocess.run(
         [
             "ffprobe",
             "-v",
             "error",
             "-count_packets",
-            "-show_entries",
-            "stream=index,codec_type,width,height,nb_frames,nb_read_packets:format=duration",
-            "-of",
+            "-print_format",
             "json",
+            "-show_streams",
+            "-show_format",
+            "-show_chapters",
             str(path),
         ],
         stdin=subprocess.DEVNULL,
@@ -187,6 +192,7 @@ def video(path: str | Path, frames: int | None = None, audio: bool = False) -> N
     duration = float(info.get("format", {}).get("duration") or 0)
     if duration <= 0:
         raise IncompleteOutput("its container declares no duration")
+    return info
 
 
 def same_size(source: str | Path) -> Check:

@@ -125,8 +125,10 @@ def thumb_frames(frames: int) -> tuple[int, ...]:
     return (0, (frames - 1) // 2, frames - 1) if frames > 2 else tuple(range(frames))
 
 
-def _video_stream(path):
-    info = probe(path)
+def _video_stream(path, verify=False):
+    """The first video stream's properties. verify: ffprobe also counts every packet and
+    refuses a file cut short (verify_output.video raises IncompleteOutput)."""
+    info = verify_output.video(path) if verify else probe(path)
     video = next((s for s in info["streams"] if s["codec_type"] == "video"), None)
     if video is None:
         raise MediaError(f"{path} has no video stream")
@@ -134,12 +136,14 @@ def _video_stream(path):
 
 
 def measure(
-    path: Path | str, spec: dict, cfg: dict, thumb: Path | str | None = None
+    path: Path | str, spec: dict, cfg: dict, thumb: Path | str | None = None, verify: bool = False
 ) -> tuple[int, int, float, dict[str, Any], int]:
     """Decode once; return (width, height, fps, metrics in 0..255 grey, frame count).
 
-    ffprobe runs beside the decode (it costs ~0.1 s on 2 cores). The decode assumes a YUV
-    stream, whose luma plane is the cheapest grey; any other pixel format is decoded again.
+    ffprobe runs beside the decode (it costs ~0.1 s on 2 cores); with `verify` it is
+    verify_output.video's, whose IncompleteOutput outranks any error of the decode. The
+    decode assumes a YUV stream, whose luma plane is the cheapest grey; any other pixel
+    format is decoded again.
     """
     still = spec["still"]
     w, h = still["width"] // SCALE, still["height"] // SCALE
@@ -152,12 +156,12 @@ def measure(
         return stats
 
     with ThreadPoolExecutor(1) as pool:
-        probed = pool.submit(_video_stream, path)
+        probed = pool.submit(_video_stream, path, verify)
         try:
             stats, error = decode(LUMA_PLANE), None
         except MediaError as e:
             stats, error = None, e
-        video = probed.result()  # a file with no video stream raises here
+        video = probed.result()  # a file cut short or with no video stream raises here
     first_filter, levels = luma_filter(video)
     if first_filter != LUMA_PLANE:
         stats = decode(first_filter)
@@ -185,8 +189,8 @@ def clip_report(
     item = f"{still['episode']}/{still['shot']}"
     try:
         with atomic_path(thumb, check=verify_output.image) if thumb else contextlib.nullcontext() as strip:
-            verify_output.video(path)  # every packet there (a clip cut short fails here, not on its length)
-            width, height, fps, m, n = measure(path, spec, cfg, strip)
+            # every packet there: a clip cut short fails on that, not on its length
+            width, height, fps, m, n = measure(path, spec, cfg, strip, verify=True)
     except (MediaError, verify_output.IncompleteOutput) as e:
         if thumb:  # the report must still be written: mark the sheet's place instead
             with atomic_path(thumb, check=verify_output.image) as tmp:
