@@ -57,6 +57,28 @@ def test_colour_shares_counts_a_pixel_exactly_at_the_radius():
     assert shares == [0.25, 0.25, 0.25] and near_any == 0.75
 
 
+@pytest.mark.parametrize("radius", [0, 1, 4.99, 5.0, 40.5, 41.23, 441.7])
+def test_colour_shares_by_table_are_the_float32_sums(radius):
+    """8-bit pixels and whole-number colours take the squares from a table: the shares are
+    the float32 sums' own (noise, so every distance occurs; a colour at each end of the range)."""
+    rng = np.random.default_rng(int(radius * 100))
+    rgb = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    colours = [np.array(c, dtype=np.float32) for c in ((0, 0, 0), (255, 255, 255), (23, 140, 201), (128, 0, 255))]
+    px = rgb.reshape(-1, 3).astype(np.float32)
+    near = [((px - c) ** 2).sum(axis=1) <= radius * radius for c in colours]
+    want = [float(n.mean()) for n in near], float(np.logical_or.reduce(near).mean())
+    assert colour_shares(rgb, colours, radius) == want
+    assert colour_shares(rgb[5:], colours, radius) == colour_shares(rgb[5:].copy(), colours, radius)
+
+
+def test_colour_shares_of_a_colour_between_levels_are_measured_in_float():
+    """(0,0,0) to (3,4,0.5): 5.0249 in float32; radius 5.02 leaves it out, 5.03 counts it."""
+    rgb = np.array([[[3, 4, 0]]], dtype=np.uint8)
+    colour = [np.array((0, 0, 0.5), dtype=np.float32)]
+    assert colour_shares(rgb, colour, 5.02) == ([0.0], 0.0)
+    assert colour_shares(rgb, colour, 5.03) == ([1.0], 1.0)
+
+
 @pytest.mark.parametrize(
     "colour,line",
     [
