@@ -71,12 +71,17 @@ def test_colour_shares_by_table_are_the_float32_sums(radius):
     assert colour_shares(rgb[5:], colours, radius) == colour_shares(rgb[5:].copy(), colours, radius)
 
 
-def test_colour_shares_of_a_colour_between_levels_are_measured_in_float():
-    """(0,0,0) to (3,4,0.5): 5.0249 in float32; radius 5.02 leaves it out, 5.03 counts it."""
-    rgb = np.array([[[3, 4, 0]]], dtype=np.uint8)
-    colour = [np.array((0, 0, 0.5), dtype=np.float32)]
-    assert colour_shares(rgb, colour, 5.02) == ([0.0], 0.0)
-    assert colour_shares(rgb, colour, 5.03) == ([1.0], 1.0)
+@pytest.mark.parametrize("colour", [(0, 0, 0.5), (-1, 0, 0), (0, 256, 0), (0, 0, 255.5)])
+def test_colour_shares_take_whole_colours_0_to_255_only(colour):
+    rgb = np.zeros((2, 2, 3), dtype=np.uint8)
+    ok = [np.array((0, 255, 0), dtype=np.float32)]
+    with pytest.raises(ValueError, match="three whole numbers 0..255"):
+        colour_shares(rgb, ok + [np.array(colour, dtype=np.float32)], 5.0)
+
+
+def test_colour_shares_take_8_bit_pixels_only():
+    with pytest.raises(ValueError, match="8-bit pixels"):
+        colour_shares(np.zeros((2, 2, 3), dtype=np.uint16), [np.zeros(3, dtype=np.float32)], 5.0)
 
 
 @pytest.mark.parametrize(

@@ -38,36 +38,28 @@ def hex_rgb(value: str) -> np.ndarray:
 
 
 def colour_shares(rgb: np.ndarray, colours: Iterable[np.ndarray], radius: float) -> tuple[list[float], float]:
-    """Share of pixels within RGB distance `radius` of each colour, and of any of them."""
+    """Share of the pixels of an 8-bit RGB picture within RGB distance `radius` of each colour
+    (three whole numbers 0..255, as a sheet's hex colours give), and of any of them.
+
+    Every squared distance is then a whole number under 2^24, which float32 holds exactly
+    whatever the order of the sum: the squares are looked up per channel from a 256-entry
+    table, and are the numbers that ((pixels - colour) ** 2).sum(axis=1) gives in float32,
+    without three float copies of the picture per colour (~3x faster)."""
+    if rgb.dtype != np.uint8:
+        raise ValueError(f"colour shares are measured on 8-bit pixels, not {rgb.dtype}")
     colours = [np.asarray(c, dtype=np.float32) for c in colours]
-    whole = all(((c == np.round(c)) & (c >= 0) & (c <= 255)).all() for c in colours)
-    if rgb.dtype != np.uint8 or not whole:
-        return _colour_shares_float(rgb, colours, radius)
-    # 8-bit pixels and whole-number colours (a sheet's hex colours): every squared distance is
-    # a whole number under 2^24, which float32 holds exactly whatever the order of the sum,
-    # so the squares looked up per channel from a 256-entry table are the float32 maths' own
-    # numbers, without three float copies of the picture per colour (~3x faster)
+    for c in colours:
+        if not ((c == np.round(c)) & (c >= 0) & (c <= 255)).all():
+            raise ValueError(f"colour {c.tolist()}: expected three whole numbers 0..255")
     planes = [rgb[..., k].ravel().astype(np.intp) for k in range(3)]
     levels = np.arange(256, dtype=np.float32)
-    near_any = np.zeros(len(planes[0]), dtype=bool)
+    near_any = np.zeros(rgb.shape[:-1], dtype=bool).ravel()
     shares = []
     for c in colours:
         squared = ((levels - c[0]) ** 2)[planes[0]]
         squared += ((levels - c[1]) ** 2)[planes[1]]
         squared += ((levels - c[2]) ** 2)[planes[2]]
         near = squared <= radius * radius
-        shares.append(float(near.mean()))
-        near_any |= near
-    return shares, float(near_any.mean())
-
-
-def _colour_shares_float(rgb, colours, radius):
-    """colour_shares for any pixels and colours, in float32."""
-    px = rgb.reshape(-1, 3).astype(np.float32)
-    near_any = np.zeros(len(px), dtype=bool)
-    shares = []
-    for c in colours:
-        near = ((px - c) ** 2).sum(axis=1) <= radius * radius
         shares.append(float(near.mean()))
         near_any |= near
     return shares, float(near_any.mean())
