@@ -15,7 +15,9 @@ with Lanczos, 0.46 s with bicubic (used: every move passes its clip gate).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
@@ -42,6 +44,7 @@ SMOOTH = 0.5
 # the freeze check cannot fail a clip shorter than max_frozen_seconds. The checks count
 # frames, not seconds, so the limit is the same at every frame rate.
 MIN_FRAMES = 6
+DRAWERS = 2  # frames drawn at a time (camera_frames)
 
 
 def min_frames(fps: float) -> int:
@@ -96,18 +99,34 @@ def camera_frames(
     still: Image.Image, move: str, frames: int, hold_top: int = 0, faces: FaceAnimator | None = None
 ) -> Iterator[bytes]:
     """RGB24 bytes of each frame of the move over `still`; its top `hold_top` rows stay put.
-    faces: redraws mouths and eyes on the still before each frame is cropped from it."""
+    faces: redraws mouths and eyes on the still before each frame is cropped from it.
+
+    Two frames are drawn at a time: Pillow's resampling, most of a clip's work, runs outside
+    Python's lock, and a clip re-made alone (an edit to one shot) has two cores. Each frame
+    depends only on its number, so the bytes are those of drawing them one by one; no more
+    than a few frames are held ahead of the encoder."""
     width, height = still.size
     strip = still.crop((0, 0, width, hold_top)) if hold_top else None
-    for n, box in enumerate(crop_boxes(move, frames, width, height)):
+    boxes = crop_boxes(move, frames, width, height)
+
+    def draw(n: int) -> bytes:
         picture = faces.draw(still, faces.state(n)) if faces else still
-        if box == (0.0, 0.0, float(width), float(height)):
+        if boxes[n] == (0.0, 0.0, float(width), float(height)):
             frame = picture.copy()
         else:
-            frame = picture.resize((width, height), Image.Resampling.BICUBIC, box=box)
+            frame = picture.resize((width, height), Image.Resampling.BICUBIC, box=boxes[n])
         if strip is not None:
             frame.paste(strip, (0, 0))
-        yield frame.tobytes()
+        return frame.tobytes()
+
+    with ThreadPoolExecutor(max_workers=DRAWERS) as pool:
+        ahead: deque = deque()
+        for n in range(frames):
+            ahead.append(pool.submit(draw, n))
+            if len(ahead) > 2 * DRAWERS:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def render_camera_clip(

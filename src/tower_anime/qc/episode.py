@@ -18,7 +18,7 @@ from typing import Any
 from .. import verify_output
 from ..audio.delivery import reference, resolve_profile
 from ..errors import MediaError
-from ..media import ffmpeg, loudness, probe, read_pcm, run
+from ..media import ffmpeg, loudness, read_pcm, run
 from .report import check, make_report
 from .speech import speech_checks
 from .subtitles import parse_srt, subtitle_checks
@@ -234,8 +234,9 @@ def episode_report(
     their windows (build/<ep>/placement.json, episode.placement); cfg: the config sections output, loudness, subtitles, qc;
     dialogue_stem (and its share of the running time): measured too when the profile asks."""
     try:
-        verify_output.video(path, audio=True)  # every packet there: a master cut short fails here
-        info = probe(path)
+        # every packet there (a master cut short fails here); its answer is ffprobe's streams,
+        # format and chapters, read once
+        info = verify_output.video(path, audio=True)
     except (
         MediaError,
         verify_output.IncompleteOutput,
