@@ -276,6 +276,10 @@ def segment_clips(wc):
     return [f"clips/{wc.ep}/{s['shot']}.mp4" for s in _segment_spec(wc)["shots"]]
 
 
+def segment_clip_reports(wc):
+    return [f"reports/{wc.ep}/clips/{s['shot']}.json" for s in _segment_spec(wc)["shots"]]
+
+
 def segment_files(wc):
     """The picture's segments in timeline order (a shot that the next crossfade takes whole has none)."""
     return [f"build/{wc.ep}/segments/{s}.ts" for s in _segments(wc)]

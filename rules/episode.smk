@@ -18,11 +18,10 @@ rule subtitles:
         "../scripts/subtitles.py"
 
 
-# A segment is encoded while its clips' gates run (it reads no clip report): the encode is
-# cheap next to the renders, and the master refuses the picture until every clip gate passes.
 rule segment:
     input:
         clips=segment_clips,
+        clip_reports=lambda wc: ancient(segment_clip_reports(wc)),
         code=code_stamp("segment", ["episode/segments.py", "episode/master.py", "episode/transitions.py"]),
     output:
         "build/{ep}/segments/{shot}.ts",
@@ -57,7 +56,6 @@ rule sound:
 rule master:
     input:
         segments=segment_files,
-        # every clip's gate: a segment is encoded before its clip's gate has answered
         clip_reports=lambda wc: ancient(clip_reports(wc)),
         sound="build/{ep}/sound.opus",
         # the mix's exact length (the Matroska duration), not its samples

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import tower_anime.media as media
 import tower_anime.qc.episode as episode
 from tower_anime.config import validate_config
 from tower_anime.episode.master import set_matroska_duration
@@ -105,7 +106,7 @@ def mkv(tmp_path_factory):
 
 def streams(path):
     by_type = {}
-    for s in episode.probe(path)["streams"]:
+    for s in media.probe(path)["streams"]:
         by_type.setdefault(s["codec_type"], []).append(s)
     return by_type
 

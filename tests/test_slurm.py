@@ -140,6 +140,6 @@ def test_comfyui_one_server_per_node_delivers_the_episode(cluster, tmp_path):
         assert len(runs) == 6 and all(r.status == "success" for r in server.executions)
         assert overlaps(runs) == [] and server.max_outstanding == 1  # the card ran one prompt at a time
         assert list(node_locks.glob("*.lock"))  # the lock lived in the node's folder
-        assert not (work / ".tower").exists()
+        assert not (work / ".tower" / "comfyui-locks").exists()  # not the shared default
     finally:
         server.stop()
