@@ -14,7 +14,7 @@ from tower_anime.episode.chapters import ffmetadata
 from tower_anime.episode.master import assemble_episode
 from tower_anime.episode.segments import encode_segments
 from tower_anime.episode.transitions import shot_edges
-from tower_anime.media import ffmpeg, probe
+from tower_anime.media import ffmpeg, probe, source
 from tower_anime.qc.episode import audio_end, episode_report, stream_end
 from tower_anime.story.plan import plan_episode
 
@@ -28,7 +28,7 @@ CFG = validate_config({"output": {"width": W, "height": H, "fps": FPS, "video_cr
 
 def master_from_clips(timeline, clips, mix, srt, out, output_cfg, **kw):
     """The master as the workflow makes it: a segment per shot (rule segment), then the mux."""
-    segments = encode_segments(timeline, clips, f"{out}.segments", output_cfg)
+    segments = encode_segments(timeline, [source(c).video for c in clips], f"{out}.segments", output_cfg)
     assemble_episode(timeline, segments, mix, srt, out, output_cfg, **kw)
 
 

@@ -61,7 +61,7 @@ def test_joined_segments_are_the_whole_join_pixel_for_pixel(episode, tmp_path):
     w, h = timeline["width"], timeline["height"]
     whole = video_graph(timeline, [source(c).video for c in clips])
     expected = decoded(graph(output(whole, "-", f="rawvideo", pix_fmt="yuv420p")))
-    parts = encode_segments(timeline, clips, tmp_path / "parts", LOSSLESS)
+    parts = encode_segments(timeline, [source(c).video for c in clips], tmp_path / "parts", LOSSLESS)
     join_segments(parts, tmp_path / "joined.mkv", timeline["total_frames"])
     got = decoded(["-i", str(tmp_path / "joined.mkv"), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
     frame = w * h * 3 // 2
@@ -113,7 +113,7 @@ def test_a_shot_the_next_crossfade_takes_whole_has_no_segment_of_its_own(tmp_pat
         write_clip(clips[-1], i, frames)
     whole = video_graph(timeline, [source(c).video for c in clips])
     expected = decoded(graph(output(whole, "-", f="rawvideo", pix_fmt="yuv420p")))
-    parts = encode_segments(timeline, clips, tmp_path / "parts", LOSSLESS)
+    parts = encode_segments(timeline, [source(c).video for c in clips], tmp_path / "parts", LOSSLESS)
     join_segments(parts, tmp_path / "joined.mkv", at)
     got = decoded(["-i", str(tmp_path / "joined.mkv"), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
     assert got.size == expected.size and np.array_equal(got, expected)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 import numpy as np
 
-from ..episode.segments import encode_segment, join_segments, segment_specs
+from ..episode.segments import encode_segments, join_segments
 from ..media import Filter, Stream, chain, fx, graph, output, source
 from .otio_timeline import dialogue_clips, read, timeline_of
 
@@ -36,11 +36,8 @@ def conform_picture(otio_path: Path | str, out_video: Path | str, output_cfg: di
     otio_path = Path(otio_path)
     timeline, rows = timeline_of(read(otio_path))
     with tempfile.TemporaryDirectory(prefix="tower-conform-") as tmp:
-        parts = []
-        for k, spec in enumerate(segment_specs(timeline)):
-            parts.append(Path(tmp) / f"{k:04d}.ts")
-            inputs = [clip_stream(rows[i], otio_path.parent) for i in spec["inputs"]]
-            encode_segment(spec, inputs, parts[-1], output_cfg, log)
+        clips = [clip_stream(row, otio_path.parent) for row in rows]
+        parts = encode_segments(timeline, clips, tmp, output_cfg, log)
         join_segments(parts, out_video, timeline["total_frames"], log)
     return timeline
 

@@ -113,14 +113,15 @@ def join_segments(paths: list, out: Path | str, frames: int, log: TextIO | None 
 
 
 def encode_segments(
-    timeline: dict, clip_paths: list, folder: Path | str, output_cfg: dict, log: TextIO | None = None
+    timeline: dict, inputs: list[Stream], folder: Path | str, output_cfg: dict, log: TextIO | None = None
 ) -> list[Path]:
-    """Every segment of the timeline from its clips (clip_paths in timeline order) into
-    `folder`, named by shot; the workflow makes each one as its own job (rule segment)."""
+    """Every segment of the timeline into `folder`, named by shot, from the shots' video
+    streams (`inputs`, one per shot in timeline order: the clips, or the conform's trimmed
+    clips); the workflow makes each one as its own job instead (rule segment)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for spec in segment_specs(timeline):
         out.append(folder / f"{spec['shot']}{SUFFIX}")
-        encode_segment_files(spec, [clip_paths[i] for i in spec["inputs"]], out[-1], output_cfg, log)
+        encode_segment(spec, [inputs[i] for i in spec["inputs"]], out[-1], output_cfg, log)
     return out

@@ -248,27 +248,25 @@ def episode_report(
             {"file": str(path), "error": str(e)},
             waivers,
         )
+    by_type = {}
+    for s in info["streams"]:
+        by_type.setdefault(s["codec_type"], []).append(s)
+    profile = resolve_profile(cfg)
+    fps = timeline["fps"]
+    q = cfg["qc"]["episode"]
+    delivery = cfg["output"]  # the format the encoder was given: one place for both
+    rate = delivery["sample_rate"]
+    script = timeline["total_frames"] / fps
+    video = (by_type.get("video") or [None])[0]
+    audio = (by_type.get("audio") or [None])[0]
+    subs = (by_type.get("subtitle") or [None])[0]
     # The measures that decode a whole file (the loudness of the programme and of the
     # dialogue stem, the stem's samples) start at once, two at a time beside the packet reads
     # below: the gate's answer is the same, in about half the wall time on two cores.
-    has_audio = any(s["codec_type"] == "audio" for s in info["streams"])
     with ThreadPoolExecutor(max_workers=2) as pool:
-        programme = pool.submit(loudness, path) if has_audio else None
-        stem = pool.submit(loudness, dialogue_stem) if has_audio and dialogue_stem else None
-        samples = (
-            pool.submit(read_pcm, dialogue_stem, cfg["output"]["sample_rate"]) if dialogue_stem and placed else None
-        )
-        by_type = {}
-        for s in info["streams"]:
-            by_type.setdefault(s["codec_type"], []).append(s)
-        profile = resolve_profile(cfg)
-        fps = timeline["fps"]
-        q = cfg["qc"]["episode"]
-        delivery = cfg["output"]  # the format the encoder was given: one place for both
-        script = timeline["total_frames"] / fps
-        video = (by_type.get("video") or [None])[0]
-        audio = (by_type.get("audio") or [None])[0]
-        subs = (by_type.get("subtitle") or [None])[0]
+        programme = pool.submit(loudness, path) if audio else None
+        stem = pool.submit(loudness, dialogue_stem) if audio and dialogue_stem else None
+        samples = pool.submit(read_pcm, dialogue_stem, rate) if dialogue_stem and placed else None
         checks = _format_checks(video, audio, subs, cfg)
         measured = {"script_seconds": round(script, 4)}
         if video:
@@ -306,7 +304,6 @@ def episode_report(
             if dialogue:
                 measured["dialogue_stem"] = dialogue
         if dialogue_stem and placed:
-            rate = delivery["sample_rate"]
             speech, found = speech_checks(samples.result(), rate, list(placed), script)
             checks += speech
             measured.update(found)
