@@ -22,6 +22,7 @@ FLOORS = {
         "lang",
         "storylike",
         "codestamp",
+        "scheduler_timers",
     },
     1: {"store"},
     2: {"facts"},

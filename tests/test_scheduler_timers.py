@@ -1,0 +1,108 @@
+"""The scheduler's wake-up timer (tower_anime.scheduler_timers): one at a time, a daemon, and a
+real Snakemake run that ends with no timer thread left to wait for."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from tower_anime import scheduler_timers
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+class _Loop:
+    """What the timer method touches of Snakemake's JobScheduler: the semaphore its loop waits on."""
+
+    def __init__(self):
+        self._open_jobs = threading.Semaphore(0)
+
+
+def _timers():
+    return [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+
+
+def test_many_passes_arm_one_daemon_timer_which_wakes_the_loop_once():
+    loop, before = _Loop(), set(_timers())
+    for _ in range(50):  # fifty passes of the loop before the first wake-up
+        scheduler_timers._schedule_reevaluation(loop, 0.2)
+    armed = [t for t in _timers() if t not in before]
+    assert len(armed) == 1 and armed[0].daemon
+    assert loop._open_jobs.acquire(timeout=5)  # it fires...
+    assert not loop._open_jobs.acquire(timeout=0.5)  # ...once: no chain of its own
+    armed[0].join(5)
+    scheduler_timers._schedule_reevaluation(loop, 0.05)  # the pass it woke may arm the next one
+    assert loop._open_jobs.acquire(timeout=5)
+
+
+def test_a_pass_woken_by_the_timer_can_arm_the_next_one():
+    """No lost wake-up: the timer clears itself before it releases the loop, so the pass it
+    starts (which may run before the timer's thread has ended) arms a new one."""
+    loop = _Loop()
+    scheduler_timers._schedule_reevaluation(loop, 0.01)
+    for _ in range(3):
+        assert loop._open_jobs.acquire(timeout=5)
+        scheduler_timers._schedule_reevaluation(loop, 0.01)  # at once, as the real loop does
+    assert loop._open_jobs.acquire(timeout=5)
+
+
+def test_install_replaces_snakemakes_method_once():
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    assert scheduler_timers.install() is True
+    assert scheduler_timers.install() is True
+    assert JobScheduler._schedule_reevalutation is scheduler_timers._schedule_reevaluation
+
+
+SNAKEFILE = """
+import json, threading
+from tower_anime import scheduler_timers
+INSTALL and scheduler_timers.install()
+
+rule all:
+    input: expand("out/{i}.txt", i=range(6))
+
+rule one:
+    output: "out/{i}.txt"
+    shell: "sleep 0.2; echo {wildcards.i} > {output}"
+
+onsuccess:
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive()]
+    with open("threads.json", "w") as f:
+        json.dump([{"timer": isinstance(t, threading.Timer), "daemon": t.daemon} for t in others], f)
+"""
+
+
+def _run(tmp_path: Path, install: bool) -> list:
+    work = tmp_path / ("installed" if install else "plain")
+    work.mkdir()
+    (work / "Snakefile").write_text(f"INSTALL = {install}\n" + SNAKEFILE)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "all"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads((work / "threads.json").read_text())
+
+
+def test_a_real_run_ends_with_no_timer_to_wait_for(tmp_path):
+    threads = _run(tmp_path, install=True)
+    timers = [t for t in threads if t["timer"]]
+    assert len(timers) <= 1
+    assert all(t["daemon"] for t in threads if t["timer"])
+
+
+def test_without_it_snakemake_leaves_timers_the_exit_waits_for(tmp_path):
+    """What the module is for, seen in the same run: Snakemake's own timers (one chain per
+    finished job) are still alive, and not daemons, when the workflow has succeeded. If a
+    Snakemake release fixes this, this test fails and the module can go."""
+    threads = _run(tmp_path, install=False)
+    waiting = [t for t in threads if t["timer"] and not t["daemon"]]
+    assert len(waiting) > 1
