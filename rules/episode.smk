@@ -36,13 +36,16 @@ rule segment:
         "../scripts/segment.py"
 
 
-# The episode's sound, encoded once: an edit to the picture re-encodes none of it.
+# The episode's sound, encoded once and measured once: an edit to the picture re-encodes and
+# re-measures none of it.
 rule sound:
     input:
         mix="audio/{ep}/mix.wav",
         encoder=code("episode/master.py"),
     output:
-        "build/{ep}/sound.opus",
+        sound="build/{ep}/sound.opus",
+        # its packets' digest and its loudness, for the episode's gate (episode/master.py)
+        record="build/{ep}/sound.json",
     params:
         settings=sound_settings,
     log:

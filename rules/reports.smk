@@ -90,6 +90,7 @@ rule qc_episode:
         master="build/{ep}/master.mkv",
         dialogue="audio/{ep}/stems/dialogue.wav",
         mix_record="audio/{ep}/mix.json",
+        sound_record="build/{ep}/sound.json",
     output:
         report("reports/{ep}/episode.json", caption="../report/qc_episode.rst", category="QC", subcategory="{ep}"),
     params:

@@ -17,6 +17,8 @@ def main(log):
         settings["waive"],
         dialogue_stem=snakemake.input.dialogue,
         dialogue_share=mix["dialogue_share"],
+        sound_record=snakemake.input.sound_record,
+        mix_record=mix,
     )
     write_gate_report(snakemake.output[0], report)
     print(json.dumps(report, indent=2), file=log)

@@ -5,7 +5,8 @@ from tower_anime.scripting import run_step
 
 
 def main(log):
-    encode_sound(snakemake.input.mix, snakemake.output[0], json.loads(snakemake.params.settings), log)
+    out = snakemake.output
+    encode_sound(snakemake.input.mix, out.sound, json.loads(snakemake.params.settings), log, record=out.record)
 
 
 run_step(snakemake, main)

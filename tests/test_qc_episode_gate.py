@@ -13,6 +13,7 @@ import tower_anime.media as media
 import tower_anime.qc.episode as episode
 from tower_anime.config import validate_config
 from tower_anime.episode.master import set_matroska_duration
+from tower_anime.fsutil import sha256_file
 from tower_anime.qc.episode import (
     _chapter_checks,
     _format_checks,
@@ -248,7 +249,9 @@ def test_a_master_without_sound_does_not_pass_as_decoding(mkv, tmp_path):
 
 
 def fake_run(monkeypatch, stdout):
-    monkeypatch.setattr(episode, "run", lambda cmd, what: SimpleNamespace(stdout=stdout))
+    answer = lambda cmd, what: SimpleNamespace(stdout=stdout)  # noqa: E731
+    monkeypatch.setattr(episode, "run", answer)
+    monkeypatch.setattr(media, "run", answer)  # audio_end reads through media.audio_packets
 
 
 def test_stream_end_counts_packets_with_a_time(monkeypatch):
@@ -367,3 +370,80 @@ def test_loudness_edges_and_a_missing_dialogue_measurement():
     dialogue = {**prof, "measure": "dialogue", "low_dialogue_share": 0.1}
     none = loudness_checks(dialogue, 0.5, {"integrated_lufs": -24.0, "true_peak_dbtp": -3.0}, None)
     assert (none[0]["metric"], none[0]["value"], none[0]["pass"]) == ("dialogue_loudness_off_target", None, False)
+
+
+# --- the encoded sound's record ----------------------------------------------------------------
+
+
+def test_the_sound_jobs_loudness_stands_in_only_for_the_very_same_packets(mkv, tmp_path):
+    """The gate takes the programme's loudness from the sound job's record when the master's
+    sound packets have the recorded digest, and measures the master itself otherwise."""
+    path, _ = mkv
+    cfg = {**tracks_cfg(), "output": {**CFG["output"], "width": 64, "height": 64}}
+    real = episode_report(path, TIMELINE, cfg, PLACED)["measured"]
+    assert real["loudness_measured_on"] == "the master"
+    packets = media.audio_packets(path)
+    # a record of these packets whose loudness is not the file's: the gate must show it used it
+    recorded = {"integrated_lufs": -31.5, "true_peak_dbtp": -9.0, "loudness_range_lu": 1.0}
+    record = tmp_path / "sound.json"
+    record.write_text(json.dumps({"packets": media.packets_digest(packets), "loudness": recorded}))
+    used = episode_report(path, TIMELINE, cfg, PLACED, sound_record=record)
+    assert used["measured"]["integrated_lufs"] == -31.5 and used["measured"]["true_peak_dbtp"] == -9.0
+    assert used["measured"]["loudness_measured_on"] == "the sound job's file (the same packets)"
+    # one packet's bytes differ (another sound, or the same sound re-encoded): measured again
+    changed = [dict(p) for p in packets]
+    changed[5]["data_hash"] = "MD5:0"
+    record.write_text(json.dumps({"packets": media.packets_digest(changed), "loudness": recorded}))
+    again = episode_report(path, TIMELINE, cfg, PLACED, sound_record=record)["measured"]
+    assert again["integrated_lufs"] == real["integrated_lufs"] != -31.5
+    assert again["loudness_measured_on"] == "the master"
+    # the same bytes trimmed differently at the end decode to other samples: another digest
+    trimmed = [dict(p) for p in packets]
+    trimmed[-1]["side_data_list"] = [{"discard_padding": 100}]
+    assert media.packets_digest(trimmed) != media.packets_digest(packets)
+    # a damaged or missing record is not trusted either
+    record.write_text("{not json")
+    assert episode_report(path, TIMELINE, cfg, PLACED, sound_record=record)["measured"]["loudness_measured_on"] == (
+        "the master"
+    )
+
+
+def test_the_sound_record_matches_the_master_that_copies_it(tmp_path):
+    """encode_sound's record describes the packets that a master copying the sound carries:
+    an Ogg file and the Matroska master hold the same Opus packets, hence the same digest."""
+    from tower_anime.episode.master import encode_sound, sound_args
+
+    wav, sound, record = tmp_path / "mix.wav", tmp_path / "sound.opus", tmp_path / "sound.json"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000:duration=2.5"]
+        + ["-ac", "2", "-c:a", "pcm_s24le", wav],
+        check=True,
+    )
+    encode_sound(wav, sound, CFG["output"], record=record)
+    saved = json.loads(record.read_text())
+    assert saved["loudness"] == media.loudness(sound)
+    copied = tmp_path / "copied.mkv"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", sound, "-c", "copy", copied], check=True)
+    assert media.packets_digest(media.audio_packets(copied)) == saved["packets"]
+    # the mix encoded again with another bit rate is another sound
+    other = tmp_path / "other.opus"
+    args = sound_args(wav, other, {**CFG["output"], "audio_bitrate": "64k"})
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
+    assert media.packets_digest(media.audio_packets(other)) != saved["packets"]
+
+
+def test_the_mixs_stem_loudness_stands_in_only_for_the_same_stem_bytes(mkv, tmp_path):
+    path, stem = mkv
+    cfg = {**tracks_cfg(), "output": {**CFG["output"], "width": 64, "height": 64}}
+    real = episode_report(path, TIMELINE, cfg, PLACED, dialogue_stem=stem, dialogue_share=0.4)["measured"]
+    assert real["dialogue_stem_measured_on"] == "the stem"
+    recorded = {"integrated_lufs": -40.0, "true_peak_dbtp": -20.0, "loudness_range_lu": 2.0}
+    mix = {"sha256": {"dialogue": sha256_file(stem)}, "result": {"dialogue": recorded}}
+    used = episode_report(path, TIMELINE, cfg, PLACED, dialogue_stem=stem, dialogue_share=0.4, mix_record=mix)
+    assert used["measured"]["dialogue_stem"] == recorded
+    assert used["measured"]["dialogue_stem_measured_on"] == "the mix (the same bytes)"
+    # the stem changed after the mix measured it: measured again
+    mix["sha256"]["dialogue"] = "0" * 64
+    again = episode_report(path, TIMELINE, cfg, PLACED, dialogue_stem=stem, dialogue_share=0.4, mix_record=mix)
+    assert again["measured"]["dialogue_stem"] == real["dialogue_stem"]
+    assert again["measured"]["dialogue_stem_measured_on"] == "the stem"

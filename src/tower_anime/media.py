@@ -300,6 +300,43 @@ def loudness(path: Path | str, stream: str = "a:0") -> dict[str, float | None]:
     }
 
 
+def audio_packets(path: Path | str, stream: str = "a:0") -> list[dict[str, Any]]:
+    """Every packet of one audio stream as ffprobe lists it (time, length, side data such as
+    the end trimming) with an MD5 of its bytes: nothing is decoded."""
+    proc = run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_packets",
+            "-show_data_hash",
+            "MD5",
+            "-of",
+            "json",
+            str(path),
+        ],
+        f"audio packets of {path}",
+    )
+    return json.loads(proc.stdout).get("packets", [])
+
+
+def packets_digest(packets: Sequence[dict[str, Any]]) -> str:
+    """One SHA-256 of a stream's packets (audio_packets): the hash of each packet's bytes in
+    order, and the samples the last one tells the decoder to drop. Two streams with the same
+    digest decode to the same samples, whatever container each is in (Ogg and Matroska keep
+    the same Opus packets; the times are checked on their own, e.g. qc.episode.audio_end)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for packet in packets:
+        digest.update(f"{packet.get('data_hash')}\n".encode())
+    last = packets[-1].get("side_data_list", []) if packets else []
+    digest.update(f"discard {sum(int(sd.get('discard_padding', 0)) for sd in last)}".encode())
+    return digest.hexdigest()
+
+
 def read_pcm(path: Path | str, rate: int, channels: int = 1) -> np.ndarray:
     """Decode any audio file to float32 samples at `rate` (interleaved when channels > 1)."""
     import numpy as np

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from .. import verify_output
 from ..errors import MediaError
-from ..fsutil import atomic_paths, write_json_atomic
+from ..fsutil import atomic_paths, sha256_file, write_json_atomic
 from ..media import (
     PCM,
     Filter,
@@ -208,6 +208,9 @@ def mix_episode(
             if abs(error) <= CORRECTION_LU:
                 break
             gain += error  # the limiter took some loudness away: ask for it once more
+        # the files the last pass measured, by content: the episode's gate takes the dialogue
+        # stem's loudness from the record only while the stem is still these bytes
+        measured_files = {"mix": sha256_file(out_wav), **{name: sha256_file(path) for name, path in stems.items()}}
     result = {
         "episode": timeline["episode"],
         "profile": profile,
@@ -218,6 +221,7 @@ def mix_episode(
         "premix": before,
         "passes": passes,
         "result": passes[-1]["measured"],
+        "sha256": measured_files,
     }
     if log is not None:
         print(

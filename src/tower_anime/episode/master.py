@@ -11,16 +11,19 @@ from typing import TextIO
 
 from .. import lang, verify_output
 from ..errors import MediaError
-from ..fsutil import atomic_path
+from ..fsutil import atomic_path, write_json_atomic
 from ..media import (
     Filter,
     Stream,
+    audio_packets,
     chain,
     concat_list,
     encoder,
     ffmpeg,
     fx,
     join,
+    loudness,
+    packets_digest,
     probe,
 )
 from ..qc.subtitles import parse_srt
@@ -253,7 +256,9 @@ def sound_args(mix_wav: str | Path, out: str | Path, output_cfg: dict) -> list[s
     ]
 
 
-def encode_sound(mix_wav: str | Path, out: str | Path, output_cfg: dict, log: TextIO | None = None) -> None:
+def encode_sound(
+    mix_wav: str | Path, out: str | Path, output_cfg: dict, log: TextIO | None = None, record: str | Path | None = None
+) -> None:
     """Encode the mix once, atomically, into `out` (Ogg Opus). Its own job: an edit to the
     picture re-encodes no sound, and the master only copies it (episode_args).
 
@@ -263,6 +268,16 @@ def encode_sound(mix_wav: str | Path, out: str | Path, output_cfg: dict, log: Te
     itself (measured: equal packet lists and equal decoded samples)."""
     with atomic_path(out, check=verify_output.audio) as part:
         ffmpeg(sound_args(mix_wav, part, output_cfg), f"the sound of {mix_wav}", log)
+    if record:
+        write_json_atomic(record, sound_record(out))
+
+
+def sound_record(sound: str | Path) -> dict:
+    """What the episode's gate needs of the encoded sound, measured once where it is made: the
+    digest of its packets and its loudness. The gate takes this loudness for the master's only
+    when the master's sound has the same digest (the same packets, copied), and measures the
+    master itself otherwise; an edit to the picture then measures no sound again."""
+    return {"file": str(sound), "packets": packets_digest(audio_packets(sound)), "loudness": loudness(sound)}
 
 
 def episode_args(

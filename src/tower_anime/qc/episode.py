@@ -18,7 +18,8 @@ from typing import Any
 from .. import verify_output
 from ..audio.delivery import reference, resolve_profile
 from ..errors import MediaError
-from ..media import ffmpeg, loudness, read_pcm, run
+from ..fsutil import sha256_file
+from ..media import audio_packets, ffmpeg, loudness, packets_digest, read_pcm, run
 from .report import check, make_report
 from .speech import speech_checks
 from .subtitles import parse_srt, subtitle_checks
@@ -85,15 +86,14 @@ def stream_end(path: str, stream: str) -> tuple[int, float]:
     return count, end
 
 
-def audio_end(path: str, sample_rate: int) -> float:
+def audio_end(packets: list[dict] | Path | str, sample_rate: int) -> float:
     """Where the sound heard ends, in seconds: the last packet's end less the samples the
-    encoder marked for the decoder to drop (Opus end trimming, Matroska DiscardPadding)."""
-    proc = run(
-        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_packets", "-of", "json", str(path)],
-        f"audio packets of {path}",
-    )
+    encoder marked for the decoder to drop (Opus end trimming, Matroska DiscardPadding).
+    packets: media.audio_packets' list, or the file to read it from."""
+    if isinstance(packets, (str, Path)):
+        packets = audio_packets(packets)
     end, padding = 0.0, 0
-    for pkt in json.loads(proc.stdout).get("packets", []):
+    for pkt in packets:
         if pkt.get("pts_time") in (None, "N/A"):
             continue
         pkt_end = float(pkt["pts_time"]) + float(pkt.get("duration_time") or 0)
@@ -101,6 +101,31 @@ def audio_end(path: str, sample_rate: int) -> float:
             end = pkt_end
             padding = sum(int(sd.get("discard_padding", 0)) for sd in pkt.get("side_data_list", []))
     return end - padding / sample_rate
+
+
+def recorded_stem_loudness(mix_record: dict | None, stem: Path | str | None) -> dict | None:
+    """The dialogue stem's loudness as the mix measured it (audio/<ep>/mix.json, its last
+    pass) while the stem file still has the bytes it had then, else None (measured here)."""
+    if not mix_record or not stem:
+        return None
+    recorded = mix_record.get("sha256", {}).get("dialogue")
+    if recorded is None or recorded != sha256_file(stem):
+        return None
+    return mix_record.get("result", {}).get("dialogue")
+
+
+def recorded_loudness(record_path: Path | str | None, packets: list[dict]) -> dict | None:
+    """The loudness the sound job measured (episode.master.sound_record) when the master's
+    sound is that file's very packets, else None (the gate then measures the master). The
+    packets decide, not the plan: a master whose sound was made or changed another way has
+    another digest."""
+    if not record_path or not packets:
+        return None
+    try:
+        record = json.loads(Path(record_path).read_text())
+    except (OSError, ValueError):
+        return None
+    return record.get("loudness") if record.get("packets") == packets_digest(packets) else None
 
 
 def muxed_subtitles(path: Path | str, index: int = 0) -> str:
@@ -196,7 +221,9 @@ def _format_checks(video: dict | None, audio: dict | None, subs: dict | None, cf
 def _picture_checks(path: Path | str, video: dict, timeline: dict, tolerance: int, measured: dict) -> list[dict]:
     """Frame size, rate and the exact frame count; the counted frames go into `measured`."""
     fps = timeline["fps"]
-    frames, _ = stream_end(path, "v:0")
+    # verify_output counted the packets already (one per frame in H.264)
+    counted = video.get("nb_read_packets")
+    frames = int(counted) if counted not in (None, "", "N/A") else stream_end(path, "v:0")[0]
     # at a constant rate (checked) the picture ends after exactly `frames` frames; packet
     # times in Matroska are whole milliseconds, which would add up to 0.02 frame of noise
     measured.update(video_frames=frames, video_end=round(frames / fps, 4))
@@ -229,10 +256,16 @@ def episode_report(
     waivers: Iterable[dict] = (),
     dialogue_stem: Path | str | None = None,
     dialogue_share: float = 0.0,
+    sound_record: Path | str | None = None,
+    mix_record: dict | None = None,
 ) -> dict[str, Any]:
     """timeline: the plan's timeline; placed: the voice lines where the mix put them, with
     their windows (build/<ep>/placement.json, episode.placement); cfg: the config sections output, loudness, subtitles, qc;
-    dialogue_stem (and its share of the running time): measured too when the profile asks."""
+    dialogue_stem (and its share of the running time): measured too when the profile asks;
+    sound_record: the encoded sound's record (build/<ep>/sound.json), whose loudness stands
+    for the programme's when the master's sound packets are the recorded ones; mix_record:
+    the mix's record (audio/<ep>/mix.json), whose dialogue loudness stands for the stem's
+    while the stem has the recorded bytes."""
     try:
         # every packet there (a master cut short fails here); its answer is ffprobe's streams,
         # format and chapters, read once
@@ -260,12 +293,17 @@ def episode_report(
     video = (by_type.get("video") or [None])[0]
     audio = (by_type.get("audio") or [None])[0]
     subs = (by_type.get("subtitle") or [None])[0]
+    # The sound's packets first: when they are the encoded sound's (sound_record), the
+    # programme's loudness is the one measured there, and no sound is decoded here.
+    packets = audio_packets(path) if audio else []
+    known = recorded_loudness(sound_record, packets)
+    known_stem = recorded_stem_loudness(mix_record, dialogue_stem) if audio else None
     # The measures that decode a whole file (the loudness of the programme and of the
     # dialogue stem, the stem's samples) start at once, two at a time beside the packet reads
     # below: the gate's answer is the same, in about half the wall time on two cores.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        programme = pool.submit(loudness, path) if audio else None
-        stem = pool.submit(loudness, dialogue_stem) if audio and dialogue_stem else None
+        programme = pool.submit(loudness, path) if audio and known is None else None
+        stem = pool.submit(loudness, dialogue_stem) if audio and dialogue_stem and known_stem is None else None
         samples = pool.submit(read_pcm, dialogue_stem, rate) if dialogue_stem and placed else None
         checks = _format_checks(video, audio, subs, cfg)
         measured = {"script_seconds": round(script, 4)}
@@ -289,7 +327,7 @@ def episode_report(
             )
         )
         if audio:
-            end = audio_end(path, int(audio["sample_rate"]))
+            end = audio_end(packets, int(audio["sample_rate"]))
             measured["audio_end"] = round(end, 4)
             # Matroska stamps the last Opus block in whole milliseconds (at most 0.5 ms off); its
             # length (20 ms) and DiscardPadding (in ns) are exact: a sound that ends on the
@@ -297,12 +335,14 @@ def episode_report(
             # rounding of the 0.5 ms case cannot fail a good file. One 48 kHz sample is 0.02 ms:
             # the mix's own length is exact to the sample (audio/mix.py), this checks the mux.
             checks.append(check("audio_end_off_picture", round(abs(end - picture_end) * 1000, 2), "<=", 1.0, "ms"))
-            loud = programme.result()
-            dialogue = stem.result() if stem else None
+            loud = known if known is not None else programme.result()
+            measured["loudness_measured_on"] = "the sound job's file (the same packets)" if known else "the master"
+            dialogue = known_stem if known_stem is not None else (stem.result() if stem else None)
             checks += loudness_checks(profile, dialogue_share, loud, dialogue)
             measured.update(loud)
             if dialogue:
                 measured["dialogue_stem"] = dialogue
+                measured["dialogue_stem_measured_on"] = "the mix (the same bytes)" if known_stem else "the stem"
         if dialogue_stem and placed:
             speech, found = speech_checks(samples.result(), rate, list(placed), script)
             checks += speech
