@@ -17,7 +17,7 @@ if (_OWN_SRC / "tower_anime" / "__init__.py").is_file():
     os.environ["PYTHONPATH"] = os.pathsep.join([str(_OWN_SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 import tower_anime
-from tower_anime import backends, codestamp, scheduler_timers
+from tower_anime import backends, codestamp, snakemake_patches
 from tower_anime.backends import PendingJob
 from tower_anime.check import check_inputs
 from tower_anime.episode.subtitles import limits_for
@@ -27,9 +27,10 @@ from tower_anime.qc.summary import episode_view
 from tower_anime.qc.takes import still_changed
 from tower_anime.story import dumps
 
-# one daemon wake-up timer for the scheduler instead of a chain per finished job, none of
-# them holding up the exit (see the module)
-scheduler_timers.install()
+# one daemon wake-up timer for the scheduler instead of a chain per finished job (none
+# holding up the exit), and two lookups Snakemake repeats for every job done once (see
+# the module: a season's dry run in 4.8 s instead of 6)
+snakemake_patches.install()
 
 ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
 

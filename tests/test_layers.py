@@ -22,7 +22,7 @@ FLOORS = {
         "lang",
         "storylike",
         "codestamp",
-        "scheduler_timers",
+        "snakemake_patches",
     },
     1: {"store"},
     2: {"facts"},

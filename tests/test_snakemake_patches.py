@@ -1,5 +1,6 @@
-"""The scheduler's wake-up timer (tower_anime.scheduler_timers): one at a time, a daemon, and a
-real Snakemake run that ends with no timer thread left to wait for."""
+"""tower_anime.snakemake_patches: the scheduler's wake-up timer (one at a time, a daemon, and a
+real Snakemake run that ends with no timer thread left to wait for), and the two lookups done
+once (the same answers as Snakemake's own)."""
 
 import json
 import os
@@ -8,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tower_anime import scheduler_timers
+from tower_anime import snakemake_patches
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -27,13 +28,13 @@ def _timers():
 def test_many_passes_arm_one_daemon_timer_which_wakes_the_loop_once():
     loop, before = _Loop(), set(_timers())
     for _ in range(50):  # fifty passes of the loop before the first wake-up
-        scheduler_timers._schedule_reevaluation(loop, 0.2)
+        snakemake_patches._schedule_reevaluation(loop, 0.2)
     armed = [t for t in _timers() if t not in before]
     assert len(armed) == 1 and armed[0].daemon
     assert loop._open_jobs.acquire(timeout=5)  # it fires...
     assert not loop._open_jobs.acquire(timeout=0.5)  # ...once: no chain of its own
     armed[0].join(5)
-    scheduler_timers._schedule_reevaluation(loop, 0.05)  # the pass it woke may arm the next one
+    snakemake_patches._schedule_reevaluation(loop, 0.05)  # the pass it woke may arm the next one
     assert loop._open_jobs.acquire(timeout=5)
 
 
@@ -41,25 +42,61 @@ def test_a_pass_woken_by_the_timer_can_arm_the_next_one():
     """No lost wake-up: the timer clears itself before it releases the loop, so the pass it
     starts (which may run before the timer's thread has ended) arms a new one."""
     loop = _Loop()
-    scheduler_timers._schedule_reevaluation(loop, 0.01)
+    snakemake_patches._schedule_reevaluation(loop, 0.01)
     for _ in range(3):
         assert loop._open_jobs.acquire(timeout=5)
-        scheduler_timers._schedule_reevaluation(loop, 0.01)  # at once, as the real loop does
+        snakemake_patches._schedule_reevaluation(loop, 0.01)  # at once, as the real loop does
     assert loop._open_jobs.acquire(timeout=5)
 
 
-def test_install_replaces_snakemakes_method_once():
+def test_install_takes_on_this_snakemake_and_twice_is_once():
     from snakemake.scheduling.job_scheduler import JobScheduler
 
-    assert scheduler_timers.install() is True
-    assert scheduler_timers.install() is True
-    assert JobScheduler._schedule_reevalutation is scheduler_timers._schedule_reevaluation
+    assert set(snakemake_patches.install().values()) == {True}
+    assert set(snakemake_patches.install().values()) == {True}
+    assert JobScheduler._schedule_reevalutation is snakemake_patches._schedule_reevaluation
+
+
+def test_function_params_are_snakemakes_answer_read_once():
+    import inspect
+
+    import snakemake.common
+    import snakemake.rules
+    from snakemake.common import overwrite_function_params
+
+    snakemake_patches.install()
+    asked = snakemake.rules.get_function_params
+
+    def input_function(wildcards, input, threads=1):
+        return []
+
+    before = snakemake_patches._signature_params.cache_info().hits
+    for _ in range(5):
+        assert asked(input_function) == inspect.signature(input_function).parameters
+    assert snakemake_patches._signature_params.cache_info().hits >= before + 4
+    # a function whose parameters Snakemake's helpers overwrote answers with those, as before
+    overwrite_function_params(input_function, ["wildcards"])
+    assert asked(input_function) == ["wildcards"]
+    # the same answers through Snakemake's own caller of it
+    assert snakemake.common.get_input_function_aux_params(lambda wildcards: 0, {"wildcards": 1, "input": 2}) == {
+        "wildcards": 1
+    }
+
+
+def test_a_parsed_path_is_smart_opens_answer():
+    import snakemake.common
+    import snakemake.sourcecache
+
+    snakemake_patches.install()
+    for uri in ("/tmp/x/scripts/still.py", "rules/../scripts/clip.py", "https://example.invalid/a.py", "git+file:///r"):
+        assert snakemake.sourcecache.parse_uri(uri) == snakemake.common.parse_uri(uri)
+        assert snakemake.sourcecache.parse_uri(uri) == snakemake.common.parse_uri(uri)
 
 
 SNAKEFILE = """
 import json, threading
-from tower_anime import scheduler_timers
-INSTALL and scheduler_timers.install()
+from tower_anime import snakemake_patches
+INSTALL and snakemake_patches.install()
 
 rule all:
     input: expand("out/{i}.txt", i=range(6))
