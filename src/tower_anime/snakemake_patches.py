@@ -76,11 +76,12 @@ def _signature_params(func):
     return inspect.signature(func).parameters
 
 
-def _function_params(func):
-    from snakemake.common import FUNC_OVERWRITE_PARAMS_ATTR
+_OVERWRITTEN = "_overwrite_params"  # snakemake.common.FUNC_OVERWRITE_PARAMS_ATTR, checked by install
 
-    if hasattr(func, FUNC_OVERWRITE_PARAMS_ATTR):
-        return getattr(func, FUNC_OVERWRITE_PARAMS_ATTR)
+
+def _function_params(func):
+    if hasattr(func, _OVERWRITTEN):
+        return getattr(func, _OVERWRITTEN)
     try:
         return _signature_params(func)
     except TypeError:  # an unhashable callable: asked every time, as Snakemake does
@@ -94,8 +95,8 @@ def remember_function_params() -> bool:
         import snakemake.rules
     except ImportError:
         return False
-    if not hasattr(snakemake.common, "FUNC_OVERWRITE_PARAMS_ATTR"):
-        return False
+    if getattr(snakemake.common, "FUNC_OVERWRITE_PARAMS_ATTR", None) != _OVERWRITTEN:
+        return False  # Snakemake marks overwritten parameters another way now: left as it is
     done = False
     # each module looks the name up in its own namespace: replaced where it was imported
     for module in (snakemake.common, snakemake.rules, snakemake.jobs):
