@@ -760,8 +760,9 @@ def test_the_double_speaks_the_real_servers_shapes(server, tmp_path):
 
 
 def test_credentials_in_a_server_url_are_masked_in_errors(tmp_path):
-    # a closed port: the error names the URL, its credentials masked (everything to the last @)
-    c = settings_for(tmp_path, "http://tower:s3cr@t@127.0.0.1:9")
+    # a closed port: the error names the URL, its credentials masked (everything to the last @);
+    # a short restart budget: the job gives up after 1 s of refused connections, not the default 180
+    c = settings_for(tmp_path, "http://tower:s3cr@t@127.0.0.1:9", restart_budget_s=1)
     with pytest.raises(E.ComfyUIError) as e:
         job("still", "s1", c, None).run(tmp_path / "a.png")
     assert "s3cr" not in str(e.value) and "t@127" not in str(e.value)
