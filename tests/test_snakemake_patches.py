@@ -52,8 +52,10 @@ def test_a_pass_woken_by_the_timer_can_arm_the_next_one():
 def test_install_takes_on_this_snakemake_and_twice_is_once():
     from snakemake.scheduling.job_scheduler import JobScheduler
 
-    assert set(snakemake_patches.install().values()) == {True}
-    assert set(snakemake_patches.install().values()) == {True}
+    took = snakemake_patches.install()
+    # the quick exit is only for a process started as `snakemake`: not this test process
+    assert took == {**dict.fromkeys(took, True), "exit_without_teardown": False}
+    assert snakemake_patches.install() == took
     assert JobScheduler._schedule_reevalutation is snakemake_patches._schedule_reevaluation
 
 
@@ -143,3 +145,69 @@ def test_without_it_snakemake_leaves_timers_the_exit_waits_for(tmp_path):
     threads = _run(tmp_path, install=False)
     waiting = [t for t in threads if t["timer"] and not t["daemon"]]
     assert len(waiting) > 1
+
+
+EXITING = """
+import atexit, os
+atexit.register(lambda: open("early.txt", "w").write("ran"))  # before the workflow's handler
+from tower_anime import snakemake_patches
+INSTALL and snakemake_patches.install()
+atexit.register(lambda: open("late.txt", "w").write("ran"))  # after it
+import sys
+sys.path.insert(0, WORK)
+import kept  # its object is freed in the interpreter's teardown of modules, and only there
+
+rule all:
+    input: "out.txt"
+
+rule one:
+    output: "out.txt"
+    shell: "exit {CODE}" if FAIL else "echo done > {output}"
+"""
+
+
+def _exiting(tmp_path: Path, install: bool, fail: bool = False):
+    work = tmp_path / f"{'installed' if install else 'plain'}-{'fail' if fail else 'ok'}"
+    work.mkdir()
+    (work / "kept.py").write_text(
+        # what __del__ needs is bound early: late in the teardown the module's names are gone
+        "import os\n\n\nclass Kept:\n"
+        f"    def __del__(self, path=os.path.join({str(work)!r}, 'teardown.txt'), open=open):\n"
+        "        open(path, 'w').write('freed')\n\n\nKEPT = Kept()\n"
+    )
+    (work / "Snakefile").write_text(f"INSTALL = {install}\nFAIL = {fail}\nCODE = 3\nWORK = {str(work)!r}\n" + EXITING)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", "all"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    ran = {name: (work / f"{name}.txt").exists() for name in ("early", "late", "teardown")}
+    return proc, ran
+
+
+def test_snakemake_ends_after_its_exit_handlers_without_the_teardown(tmp_path):
+    proc, ran = _exiting(tmp_path, install=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ran == {"early": True, "late": True, "teardown": False}
+    # everything Snakemake had to say was said, and its log closed
+    assert "1 of 2 steps (50%) done" in proc.stderr and "Complete log" in proc.stderr
+
+
+def test_a_failed_run_keeps_its_exit_status_and_handlers(tmp_path):
+    proc, ran = _exiting(tmp_path, install=True, fail=True)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert ran["early"] and ran["late"]
+    assert "Exiting because a job execution failed" in proc.stderr
+    assert not list((tmp_path / "installed-fail" / ".snakemake" / "locks").glob("*"))  # unlocked
+
+
+def test_without_it_the_teardown_runs(tmp_path):
+    """The same workflow without the patch: the teardown frees the module's objects (what the
+    first test shows was skipped)."""
+    proc, ran = _exiting(tmp_path, install=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ran == {"early": True, "late": True, "teardown": True}

@@ -41,6 +41,21 @@ def run_step(snakemake: Any, fn: Callable[[TextIO], object]) -> None:
         sys.stderr = real_stderr
         if log is not real_stderr:
             log.close()
+    if sys.modules["__main__"].__dict__.get("snakemake") is snakemake:
+        _exit_now()
+
+
+def _exit_now() -> None:
+    """End a finished job's process without the interpreter's teardown. Its outputs are
+    written, renamed into place and closed, its threads joined and its tools waited for;
+    what is left is freeing every module (numpy, scipy, Pillow, ONNX Runtime...) one object
+    at a time, 20-30 ms a job that Snakemake waits for before it starts the next one."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(0)
 
 
 def spec(snakemake: Any, name: str = "spec") -> Any:
