@@ -211,3 +211,81 @@ def test_without_it_the_teardown_runs(tmp_path):
     proc, ran = _exiting(tmp_path, install=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert ran == {"early": True, "late": True, "teardown": True}
+
+
+COUNTING = """
+import os
+from tower_anime import snakemake_patches
+INSTALL and snakemake_patches.install()
+
+
+def counted(wildcards):
+    with open(os.path.join(WORK, "params_calls.txt"), "a") as f:
+        f.write(wildcards.i + "\\n")
+    return "value-" + wildcards.i
+
+
+rule all:
+    input: expand("out/{i}.txt", i=range(3)), expand("var/{i}.txt", i=range(2))
+
+rule plain:
+    output: "out/{i}.txt"
+    params: value=counted
+    script: "job.py"
+
+rule placeholder:
+    output: "var/{i}.txt"
+    params: which="job", value=lambda wc: "var-" + wc.i
+    script: "{params.which}.py"
+"""
+
+JOB = """
+with open(snakemake.output[0], "w") as f:
+    f.write(snakemake.params.value)
+"""
+
+
+def _counting(tmp_path: Path, install: bool, *args: str, missing: bool = False):
+    work = tmp_path / f"{'installed' if install else 'plain'}{'-missing' if missing else ''}"
+    work.mkdir(exist_ok=True)
+    (work / "Snakefile").write_text(f"INSTALL = {install}\nWORK = {str(work)!r}\n" + COUNTING)
+    if not missing:
+        (work / "job.py").write_text(JOB)
+    (work / "params_calls.txt").write_text("")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *args, "all"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return work, proc, (work / "params_calls.txt").read_text().split()
+
+
+def test_a_dry_run_evaluates_no_params_and_a_run_gets_them_all(tmp_path):
+    work, proc, calls = _counting(tmp_path, True, "-n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # 5 jobs planned; one job's params evaluated, for the one look at the rule's script
+    assert "total" in proc.stdout and len(calls) <= 1
+    work, proc, calls = _counting(tmp_path, True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(set(calls)) == ["0", "1", "2"]  # evaluated where the jobs use them
+    assert [(work / f"out/{i}.txt").read_text() for i in range(3)] == ["value-0", "value-1", "value-2"]
+    # a script path with placeholders is formatted with each job's params, as before
+    assert [(work / f"var/{i}.txt").read_text() for i in range(2)] == ["var-0", "var-1"]
+
+
+def test_without_them_a_dry_run_evaluates_every_jobs_params(tmp_path):
+    _, proc, calls = _counting(tmp_path, False, "-n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(set(calls)) == ["0", "1", "2"]
+
+
+def test_a_missing_script_is_still_an_error_before_any_job(tmp_path):
+    for install in (True, False):
+        work, proc, _ = _counting(tmp_path, install, "-n", missing=True)
+        said = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "Nothing to be done" not in said
+        assert f"{work}/job.py" in said, said[-2000:]

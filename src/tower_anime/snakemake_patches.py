@@ -1,5 +1,6 @@
-"""Four small changes to Snakemake (9.x) in the running process, each measured on Tower's own
-workflow and each a no-op when the Snakemake installed has moved the piece it touches.
+"""Small changes to Snakemake (9.x) in the running process, each measured on Tower's own
+workflow, each giving Snakemake's own answer sooner, and each a no-op when the Snakemake
+installed has moved the piece it touches (`install()` says which took).
 
 1. One wake-up timer for the job scheduler, a daemon (`one_wakeup_timer`).
    Snakemake's scheduler ends every pass of its loop by starting a `threading.Timer` that
@@ -14,20 +15,23 @@ workflow and each a no-op when the Snakemake installed has moved the piece it to
    One pending timer is all the limiter needs (the pass it wakes looks at everything that is
    ready), and as a daemon it ends with the process.
 
-2. The parameters of a function, read once per function (`remember_function_params`).
-   For every job Snakemake asks `inspect.signature` which arguments each input, params and
-   resources function takes: 41,000 calls in a season's dry run (3,097 jobs). A function's
-   signature does not change, so it is read once. (A function whose parameters Snakemake's
-   own helpers overwrote keeps being answered from that attribute, as before.)
+2-6. What Snakemake works out again for every job although it cannot change from one job to
+   the next. Counted in a season's dry run (12 episodes of 40 shots, 3,097 jobs):
+   2. the parameters of each input, params and resources function, by `inspect.signature`:
+      41,000 calls. Read once per function (`remember_function_params`; a function whose
+      parameters Snakemake's own helpers overwrote is answered from that attribute, as before);
+   3. the path of each `script:` parsed as a URI through smart_open, three times a job: 9,300
+      parses for a dozen scripts. Parsed once per path (`remember_parsed_paths`);
+   4. each job's script looked up and read to see that it exists: once per rule and script
+      path (`find_each_script_once`; a path with placeholders is still checked for each job);
+   5. each job's params evaluated (Tower's are JSON specs) to learn whether the rule has a
+      conda environment, which a rule without `conda:` never has (`params_only_for_conda_rules`);
+   6. and evaluated again to format a script path that has nothing to format
+      (`plain_script_paths`). With 5 and 6 a dry run evaluates no job's params; a real run
+      still does wherever it uses them (the params trigger, the job itself).
+   The season's dry run: 5.9-6.1 s before, 4.8 s with 2 and 3, 3.7 s with all of them and 7.
 
-3. A source file's location parsed once per path (`remember_parsed_paths`).
-   For every `script:` job Snakemake's source cache parses the script's path as a URI, three
-   times, through smart_open: 9,300 parses in the same dry run, for a dozen scripts.
-
-Measured on that season's dry run (best of 3): 5.9-6.1 s before, 4.8 s with 2 and 3 (each
-alone gives about half).
-
-4. No teardown once Snakemake has said its last word (`exit_without_teardown`). When
+7. No teardown once Snakemake has said its last word (`exit_without_teardown`). When
    `snakemake` ends, its exit handlers run (its log files closed, its locks long released),
    and then the interpreter frees every object it still holds, one at a time: the DAG, its
    jobs and files. That took 0.2 s after a one-shot edit and 0.8-0.9 s after the season's
@@ -53,7 +57,7 @@ from pathlib import Path
 _MARK = "_tower_patch"
 
 
-# --- 1. one wake-up timer ---------------------------------------------------------------------
+# --- 1. one wake-up timer --------------------------------------------------------------------
 
 
 def _schedule_reevaluation(self, delay: float) -> None:
@@ -83,7 +87,7 @@ def one_wakeup_timer() -> bool:
     return True
 
 
-# --- 2. a function's parameters, once -------------------------------------------------------
+# --- 2. a function's parameters, once --------------------------------------------------------
 
 
 @functools.cache
@@ -121,7 +125,7 @@ def remember_function_params() -> bool:
     return done
 
 
-# --- 3. a path parsed once --------------------------------------------------------------------
+# --- 3. a path parsed once -------------------------------------------------------------------
 
 
 def remember_parsed_paths() -> bool:
@@ -147,7 +151,98 @@ def remember_parsed_paths() -> bool:
     return True
 
 
-# --- 4. no teardown after the end ---------------------------------------------------------------
+# --- 4. a rule's script found once -----------------------------------------------------------
+
+_found_scripts: set = set()
+
+
+def find_each_script_once() -> bool:
+    try:
+        from snakemake.dag import ScriptProcessor
+    except ImportError:
+        return False
+    original = getattr(ScriptProcessor, "process_job", None)
+    if original is None or not hasattr(ScriptProcessor, "script_type"):
+        return False
+    if getattr(original, _MARK, False):
+        return True
+
+    def process_job(self, job) -> None:
+        kind = self.script_type
+        entry = getattr(job.rule, kind, None) if getattr(job, f"is_{kind}", False) else None
+        if entry is None or "{" in str(entry):  # a path that varies by job: checked for each
+            return original(self, job)
+        key = (kind, str(entry), str(job.rule.basedir))
+        if key in _found_scripts:
+            return None
+        original(self, job)  # raises when the script is not there: then checked again next time
+        _found_scripts.add(key)
+        return None
+
+    setattr(process_job, _MARK, True)
+    ScriptProcessor.process_job = process_job
+    return True
+
+
+# --- 5. no params evaluated to learn that a rule has no conda environment --------------------
+
+
+def params_only_for_conda_rules() -> bool:
+    try:
+        from snakemake.jobs import Job
+    except ImportError:
+        return False
+    current = Job.__dict__.get("conda_env_spec")
+    if not isinstance(current, property) or current.fget is None:
+        return False
+    if getattr(current.fget, _MARK, False):
+        return True
+    original = current.fget
+
+    def conda_env_spec(self):
+        # a rule without a `conda:` directive has none, whatever its params: Snakemake's own
+        # answer (Rule.expand_conda_env returns None), without evaluating them first
+        if getattr(self.rule, "_conda_env", True) is None:
+            return None
+        return original(self)
+
+    setattr(conda_env_spec, _MARK, True)
+    Job.conda_env_spec = property(conda_env_spec)
+    return True
+
+
+# --- 6. a script's path without placeholders is not formatted --------------------------------
+
+
+def plain_script_paths() -> bool:
+    try:
+        from snakemake.jobs import Job
+        from snakemake.sourcecache import LocalSourceFile, infer_source_file
+    except ImportError:
+        return False
+    original = getattr(Job, "_path_to_source_file", None)
+    if original is None:
+        return False
+    if getattr(original, _MARK, False):
+        return True
+
+    def _path_to_source_file(self, path):
+        text = str(path) if isinstance(path, Path) else path
+        if not isinstance(text, str) or "{" in text:
+            return original(self, path)  # placeholders: formatted with the job's wildcards and params
+        # Snakemake's own steps for a path with nothing to format (format() would return it
+        # as it is), without evaluating the job's params first
+        source = infer_source_file(text)
+        if isinstance(source, LocalSourceFile) and self.rule.basedir:
+            source = self.rule.basedir.join(source)
+        return source
+
+    setattr(_path_to_source_file, _MARK, True)
+    Job._path_to_source_file = _path_to_source_file
+    return True
+
+
+# --- 7. no teardown after the end ------------------------------------------------------------
 
 _exit_statuses: list = []
 
@@ -191,11 +286,20 @@ def exit_without_teardown() -> bool:
 
 
 def install() -> dict[str, bool]:
-    """Apply all four; which ones took (False: this Snakemake has no such piece, or this
+    """Apply them all; which ones took (False: this Snakemake has no such piece, or this
     process is not the `snakemake` command)."""
+    try:
+        # Snakemake's modules import one another in this order (snakemake.dag imported first
+        # fails on a circular import); in the snakemake command it is loaded already
+        import snakemake.api  # noqa: F401
+    except ImportError:
+        pass
     return {
         "one_wakeup_timer": one_wakeup_timer(),
         "remember_function_params": remember_function_params(),
         "remember_parsed_paths": remember_parsed_paths(),
+        "find_each_script_once": find_each_script_once(),
+        "params_only_for_conda_rules": params_only_for_conda_rules(),
+        "plain_script_paths": plain_script_paths(),
         "exit_without_teardown": exit_without_teardown(),
     }
