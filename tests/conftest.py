@@ -91,6 +91,36 @@ def snakemake(workdir, *args, check=True, config="tests/data/config.yaml", plugi
     return proc
 
 
+def small_snakemake(workdir, *args):
+    """Run `python -m snakemake --cores 1 ARGS` on a small Snakefile of a test's own in
+    workdir, with this checkout's package importable (the tests of scripting and of
+    tower_anime.snakemake_patches)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "1", *args],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+
+
+def teardown_marker(workdir):
+    """Write workdir/kept.py, a module whose one object writes workdir/teardown.txt when it is
+    freed: in the interpreter's teardown of modules, and only there. Returns that path; a
+    Snakefile or script puts workdir on sys.path and imports `kept`."""
+    marker = Path(workdir) / "teardown.txt"
+    (Path(workdir) / "kept.py").write_text(
+        # what __del__ needs is bound early: late in the teardown the module's names are gone
+        "class Kept:\n"
+        f"    def __del__(self, path={str(marker)!r}, open=open):\n"
+        "        open(path, 'w').write('freed')\n\n\nKEPT = Kept()\n"
+    )
+    return marker
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """The test episode built once per session; tests fork it (see test_workflow.fork)."""

@@ -251,27 +251,34 @@ def test_a_master_without_sound_does_not_pass_as_decoding(mkv, tmp_path):
 def fake_run(monkeypatch, stdout):
     answer = lambda cmd, what: SimpleNamespace(stdout=stdout)  # noqa: E731
     monkeypatch.setattr(episode, "run", answer)
-    monkeypatch.setattr(media, "run", answer)  # audio_end reads through media.audio_packets
+    monkeypatch.setattr(media, "run", answer)  # the packets are read through media.stream_packets
 
 
 def test_stream_end_counts_packets_with_a_time(monkeypatch):
-    rows = [
-        "0.000000,0.041667",
-        "",
-        "N/A,0.041667",  # no time: not counted
-        ",0.041667",
-        "0.041667,N/A",  # no duration: ends where it starts
-        "0.083333",
-        "0.125000,",
-        "0.041667,0.500000",  # out of order, and the latest end
-        "0.166667,0.041667",
-    ]
-    fake_run(monkeypatch, "\n".join(rows) + "\n")
+    fake_run(
+        monkeypatch,
+        packets(
+            {"pts_time": "0.000000", "duration_time": "0.041667"},
+            {},
+            {"pts_time": "N/A", "duration_time": "0.041667"},  # no time: not counted
+            {"pts_time": "", "duration_time": "0.041667"},
+            {"pts_time": "0.041667", "duration_time": "N/A"},  # no duration: ends where it starts
+            {"pts_time": "0.083333"},
+            {"pts_time": "0.125000", "duration_time": ""},
+            {"pts_time": "0.041667", "duration_time": "0.500000"},  # out of order, and the latest end
+            {"pts_time": "0.166667", "duration_time": "0.041667"},
+        ),
+    )
     count, end = stream_end("x.mkv", "v:0")
     assert count == 6 and end == pytest.approx(0.541667, abs=1e-9)
-    fake_run(monkeypatch, "0.200000,0.041667\n0.100000,0.041667\n")  # ends under a second
-    assert stream_end("x.mkv", "v:0") == (2, pytest.approx(0.241667, abs=1e-9))
-    fake_run(monkeypatch, "")
+    fake_run(
+        monkeypatch,
+        packets(
+            {"pts_time": "0.200000", "duration_time": "0.041667"}, {"pts_time": "0.100000", "duration_time": "0.041667"}
+        ),
+    )
+    assert stream_end("x.mkv", "v:0") == (2, pytest.approx(0.241667, abs=1e-9))  # ends under a second
+    fake_run(monkeypatch, packets())
     assert stream_end("x.mkv", "v:0") == (0, 0.0)
 
 
@@ -382,7 +389,7 @@ def test_the_sound_jobs_loudness_stands_in_only_for_the_very_same_packets(mkv, t
     cfg = {**tracks_cfg(), "output": {**CFG["output"], "width": 64, "height": 64}}
     real = episode_report(path, TIMELINE, cfg, PLACED)["measured"]
     assert real["loudness_measured_on"] == "the master"
-    packets = media.audio_packets(path)
+    packets = media.stream_packets(path, "a:0", hashes=True)
     # a record of these packets whose loudness is not the file's: the gate must show it used it
     recorded = {"integrated_lufs": -31.5, "true_peak_dbtp": -9.0, "loudness_range_lu": 1.0}
     record = tmp_path / "sound.json"
@@ -424,12 +431,12 @@ def test_the_sound_record_matches_the_master_that_copies_it(tmp_path):
     assert saved["loudness"] == media.loudness(sound)
     copied = tmp_path / "copied.mkv"
     subprocess.run(["ffmpeg", "-v", "error", "-i", sound, "-c", "copy", copied], check=True)
-    assert media.packets_digest(media.audio_packets(copied)) == saved["packets"]
+    assert media.packets_digest(media.stream_packets(copied, "a:0", hashes=True)) == saved["packets"]
     # the mix encoded again with another bit rate is another sound
     other = tmp_path / "other.opus"
     args = sound_args(wav, other, {**CFG["output"], "audio_bitrate": "64k"})
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
-    assert media.packets_digest(media.audio_packets(other)) != saved["packets"]
+    assert media.packets_digest(media.stream_packets(other, "a:0", hashes=True)) != saved["packets"]
 
 
 def test_the_mixs_stem_loudness_stands_in_only_for_the_same_stem_bytes(mkv, tmp_path):

@@ -2,12 +2,9 @@
 line and exit status 1, and a finished job's process ending without the interpreter's
 teardown (its outputs and log complete all the same)."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from conftest import small_snakemake, teardown_marker
 
 SNAKEFILE = """
 rule all:
@@ -45,24 +42,10 @@ run_step(snakemake, main)
 def _run(tmp_path: Path, fail: bool):
     work = tmp_path / ("fail" if fail else "ok")
     work.mkdir()
-    # what __del__ needs is bound early: late in the teardown the module's names are gone
-    (work / "kept.py").write_text(
-        "import os\n\n\nclass Kept:\n"
-        f"    def __del__(self, path=os.path.join({str(work)!r}, 'teardown.txt'), open=open):\n"
-        "        open(path, 'w').write('freed')\n\n\nKEPT = Kept()\n"
-    )
+    teardown_marker(work)
     (work / "Snakefile").write_text(f"FAIL = {fail}\n" + SNAKEFILE)
     (work / "step.py").write_text(f"WORK = {str(work)!r}\n" + STEP)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "1", "all"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return work, proc
+    return work, small_snakemake(work, "all")
 
 
 def test_a_finished_job_ends_without_the_teardown_and_loses_nothing(tmp_path):

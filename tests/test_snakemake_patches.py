@@ -3,15 +3,12 @@ real Snakemake run that ends with no timer thread left to wait for), and the two
 once (the same answers as Snakemake's own)."""
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
-from tower_anime import snakemake_patches
+from conftest import small_snakemake, teardown_marker
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from tower_anime import snakemake_patches
 
 
 class _Loop:
@@ -118,15 +115,7 @@ def _run(tmp_path: Path, install: bool) -> list:
     work = tmp_path / ("installed" if install else "plain")
     work.mkdir()
     (work / "Snakefile").write_text(f"INSTALL = {install}\n" + SNAKEFILE)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "all"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = small_snakemake(work, "--cores", "2", "--quiet", "all")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads((work / "threads.json").read_text())
 
@@ -169,22 +158,9 @@ rule one:
 def _exiting(tmp_path: Path, install: bool, fail: bool = False):
     work = tmp_path / f"{'installed' if install else 'plain'}-{'fail' if fail else 'ok'}"
     work.mkdir()
-    (work / "kept.py").write_text(
-        # what __del__ needs is bound early: late in the teardown the module's names are gone
-        "import os\n\n\nclass Kept:\n"
-        f"    def __del__(self, path=os.path.join({str(work)!r}, 'teardown.txt'), open=open):\n"
-        "        open(path, 'w').write('freed')\n\n\nKEPT = Kept()\n"
-    )
+    teardown_marker(work)
     (work / "Snakefile").write_text(f"INSTALL = {install}\nFAIL = {fail}\nCODE = 3\nWORK = {str(work)!r}\n" + EXITING)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "1", "all"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = small_snakemake(work, "all")
     ran = {name: (work / f"{name}.txt").exists() for name in ("early", "late", "teardown")}
     return proc, ran
 
@@ -252,15 +228,7 @@ def _counting(tmp_path: Path, install: bool, *args: str, missing: bool = False):
     if not missing:
         (work / "job.py").write_text(JOB)
     (work / "params_calls.txt").write_text("")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "1", *args, "all"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = small_snakemake(work, *args, "all")
     return work, proc, (work / "params_calls.txt").read_text().split()
 
 

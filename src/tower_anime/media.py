@@ -300,30 +300,17 @@ def loudness(path: Path | str, stream: str = "a:0") -> dict[str, float | None]:
     }
 
 
-def audio_packets(path: Path | str, stream: str = "a:0") -> list[dict[str, Any]]:
-    """Every packet of one audio stream as ffprobe lists it (time, length, side data such as
-    the end trimming) with an MD5 of its bytes: nothing is decoded."""
-    proc = run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            stream,
-            "-show_packets",
-            "-show_data_hash",
-            "MD5",
-            "-of",
-            "json",
-            str(path),
-        ],
-        f"audio packets of {path}",
-    )
-    return json.loads(proc.stdout).get("packets", [])
+def stream_packets(path: Path | str, stream: str = "a:0", hashes: bool = False) -> list[dict[str, Any]]:
+    """Every packet of one stream as ffprobe lists it (time, length, side data such as the
+    end trimming), with an MD5 of its bytes when `hashes`: nothing is decoded."""
+    cmd = ["ffprobe", "-v", "error", "-select_streams", stream, "-show_packets"]
+    cmd += ["-show_data_hash", "MD5"] if hashes else []
+    proc = run([*cmd, "-of", "json", str(path)], f"packets of {path} ({stream})")
+    return json.loads(proc.stdout or "{}").get("packets", [])
 
 
 def packets_digest(packets: Sequence[dict[str, Any]]) -> str:
-    """One SHA-256 of a stream's packets (audio_packets): the hash of each packet's bytes in
+    """One SHA-256 of a stream's packets (stream_packets with hashes): the hash of each packet's bytes in
     order, and the samples the last one tells the decoder to drop. Two streams with the same
     digest decode to the same samples, whatever container each is in (Ogg and Matroska keep
     the same Opus packets; the times are checked on their own, e.g. qc.episode.audio_end)."""

@@ -15,7 +15,6 @@ from ..fsutil import atomic_path, write_json_atomic
 from ..media import (
     Filter,
     Stream,
-    audio_packets,
     chain,
     concat_list,
     encoder,
@@ -25,6 +24,7 @@ from ..media import (
     loudness,
     packets_digest,
     probe,
+    stream_packets,
 )
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
@@ -277,7 +277,11 @@ def sound_record(sound: str | Path) -> dict:
     digest of its packets and its loudness. The gate takes this loudness for the master's only
     when the master's sound has the same digest (the same packets, copied), and measures the
     master itself otherwise; an edit to the picture then measures no sound again."""
-    return {"file": str(sound), "packets": packets_digest(audio_packets(sound)), "loudness": loudness(sound)}
+    return {
+        "file": str(sound),
+        "packets": packets_digest(stream_packets(sound, "a:0", hashes=True)),
+        "loudness": loudness(sound),
+    }
 
 
 def episode_args(

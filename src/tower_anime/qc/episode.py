@@ -4,8 +4,6 @@ the dialogue stem), the subtitle track against the voice lines, chapters and the
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import shutil
@@ -19,7 +17,7 @@ from .. import verify_output
 from ..audio.delivery import reference, resolve_profile
 from ..errors import MediaError
 from ..fsutil import sha256_file
-from ..media import audio_packets, ffmpeg, loudness, packets_digest, read_pcm, run
+from ..media import ffmpeg, loudness, packets_digest, read_pcm, run, stream_packets
 from .report import check, make_report
 from .speech import speech_checks
 from .subtitles import parse_srt, subtitle_checks
@@ -61,37 +59,22 @@ def _delivery(profile, dialogue_share, cfg):
 
 def stream_end(path: str, stream: str) -> tuple[int, float]:
     """(packets, end time in seconds) of one stream, from its packets: no decoding."""
-    proc = run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            stream,
-            "-show_entries",
-            "packet=pts_time,duration_time",
-            "-of",
-            "csv=p=0",
-            str(path),
-        ],
-        f"packets of {path}",
-    )
     count, end = 0, 0.0
-    for row in csv.reader(io.StringIO(proc.stdout)):
-        if not row or not row[0] or row[0] == "N/A":
+    for pkt in stream_packets(path, stream):
+        if pkt.get("pts_time") in (None, "", "N/A"):
             continue
         count += 1
-        duration = float(row[1]) if len(row) > 1 and row[1] not in ("", "N/A") else 0.0
-        end = max(end, float(row[0]) + duration)
+        duration = pkt.get("duration_time")
+        end = max(end, float(pkt["pts_time"]) + (float(duration) if duration not in (None, "", "N/A") else 0.0))
     return count, end
 
 
 def audio_end(packets: list[dict] | Path | str, sample_rate: int) -> float:
     """Where the sound heard ends, in seconds: the last packet's end less the samples the
     encoder marked for the decoder to drop (Opus end trimming, Matroska DiscardPadding).
-    packets: media.audio_packets' list, or the file to read it from."""
+    packets: media.stream_packets' list, or the file to read it from."""
     if isinstance(packets, (str, Path)):
-        packets = audio_packets(packets)
+        packets = stream_packets(packets, "a:0")
     end, padding = 0.0, 0
     for pkt in packets:
         if pkt.get("pts_time") in (None, "N/A"):
@@ -295,7 +278,7 @@ def episode_report(
     subs = (by_type.get("subtitle") or [None])[0]
     # The sound's packets first: when they are the encoded sound's (sound_record), the
     # programme's loudness is the one measured there, and no sound is decoded here.
-    packets = audio_packets(path) if audio else []
+    packets = stream_packets(path, "a:0", hashes=True) if audio else []
     known = recorded_loudness(sound_record, packets)
     known_stem = recorded_stem_loudness(mix_record, dialogue_stem) if audio else None
     # The measures that decode a whole file (the loudness of the programme and of the
