@@ -27,9 +27,8 @@ from tower_anime.qc.summary import episode_view
 from tower_anime.qc.takes import still_changed
 from tower_anime.story import dumps
 
-# one daemon wake-up timer for the scheduler instead of a chain per finished job (none
-# holding up the exit), and two lookups Snakemake repeats for every job done once (see
-# the module: a season's dry run in 4.8 s instead of 6)
+# small changes to Snakemake in its own process (see the module): one daemon wake-up timer
+# for the scheduler, work it repeats for every job done once, no teardown at exit
 snakemake_patches.install()
 
 ID = "[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -282,8 +281,7 @@ def segment_clips(wc):
 
 
 def segment_clip_reports(wc):
-    """The gates of the clips a segment reads, in the same order: named by the segment when one
-    of its clips does not read whole (it is cut beside them, not after them)."""
+    """The gates of the clips a segment reads: a segment is cut only from clips that passed."""
     return [f"reports/{wc.ep}/clips/{s['shot']}.json" for s in _segment_spec(wc)["shots"]]
 
 

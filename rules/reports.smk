@@ -46,9 +46,6 @@ rule qc_clip:
     benchmark:
         "benchmarks/qc_clip/{ep}/{shot}.tsv"
     localrule: True
-    # before a segment cut from the same clip when both are ready: on one core the gate's
-    # verdict is written before a segment can fail on a damaged clip
-    priority: 1
     script:
         "../scripts/qc_clip.py"
 

@@ -11,7 +11,7 @@ from tower_anime.audio.delivery import reference, resolve_profile
 from tower_anime.audio.mix import mix_episode
 from tower_anime.config import validate_config
 from tower_anime.fsutil import sha256_file
-from tower_anime.media import ffmpeg, loudness, probe
+from tower_anime.media import ffmpeg, loudness, loudness_meter, probe
 from tower_anime.qc.episode import loudness_checks
 
 SECONDS = 12
@@ -107,7 +107,7 @@ def test_ebu_r128_programme_within_one_lu_and_peaks_under_minus_one(material, tm
     # what the last pass measured, by content (the episode's gate reuses the stem's loudness
     # only while the stem still has these bytes), and that measure is the file's own
     assert record["sha256"] == {"mix": sha256_file(out), **{k: sha256_file(v) for k, v in stems.items()}}
-    assert record["result"]["dialogue"] == loudness(stems["dialogue"])
+    assert record["result"]["dialogue"] == loudness(stems["dialogue"]) and record["meter"] == loudness_meter()
     for path in (out, *stems.values()):  # 48 kHz 24-bit stereo, exactly the episode's length
         s = probe(path)["streams"][0]
         assert (s["codec_name"], s["sample_rate"], s["channels"], int(s["duration_ts"])) == (

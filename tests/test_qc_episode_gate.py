@@ -389,25 +389,36 @@ def test_the_sound_jobs_loudness_stands_in_only_for_the_very_same_packets(mkv, t
     cfg = {**tracks_cfg(), "output": {**CFG["output"], "width": 64, "height": 64}}
     real = episode_report(path, TIMELINE, cfg, PLACED)["measured"]
     assert real["loudness_measured_on"] == "the master"
-    packets = media.stream_packets(path, "a:0", hashes=True)
+    packets, digest = media.hashed_packets(path)
+    meter = media.loudness_meter()
     # a record of these packets whose loudness is not the file's: the gate must show it used it
     recorded = {"integrated_lufs": -31.5, "true_peak_dbtp": -9.0, "loudness_range_lu": 1.0}
     record = tmp_path / "sound.json"
-    record.write_text(json.dumps({"packets": media.packets_digest(packets), "loudness": recorded}))
-    used = episode_report(path, TIMELINE, cfg, PLACED, sound_record=record)
-    assert used["measured"]["integrated_lufs"] == -31.5 and used["measured"]["true_peak_dbtp"] == -9.0
-    assert used["measured"]["loudness_measured_on"] == "the sound job's file (the same packets)"
+
+    def gate_with(**fields):
+        record.write_text(json.dumps({"packets": digest, "loudness": recorded, "meter": meter, **fields}))
+        return episode_report(path, TIMELINE, cfg, PLACED, sound_record=record)["measured"]
+
+    used = gate_with()
+    assert used["integrated_lufs"] == -31.5 and used["true_peak_dbtp"] == -9.0
+    assert used["loudness_measured_on"] == "the sound job's file (the same packets)"
     # one packet's bytes differ (another sound, or the same sound re-encoded): measured again
     changed = [dict(p) for p in packets]
     changed[5]["data_hash"] = "MD5:0"
-    record.write_text(json.dumps({"packets": media.packets_digest(changed), "loudness": recorded}))
-    again = episode_report(path, TIMELINE, cfg, PLACED, sound_record=record)["measured"]
+    again = gate_with(packets=media.packets_digest(changed))
     assert again["integrated_lufs"] == real["integrated_lufs"] != -31.5
     assert again["loudness_measured_on"] == "the master"
-    # the same bytes trimmed differently at the end decode to other samples: another digest
+    # measured by another meter (Tower's loudness code or FFmpeg changed since): measured again
+    assert gate_with(meter="another")["loudness_measured_on"] == "the master"
+    # the same bytes trimmed differently at the end, or under another codec header (Opus's
+    # gain and pre-skip live there), decode to other samples: another digest
     trimmed = [dict(p) for p in packets]
     trimmed[-1]["side_data_list"] = [{"discard_padding": 100}]
-    assert media.packets_digest(trimmed) != media.packets_digest(packets)
+    assert media.packets_digest(trimmed) != media.packets_digest(packets) != media.packets_digest(packets, "MD5:1")
+    # packets without hashes (an ffprobe that gave none) have no digest: nothing is reused
+    bare = [{k: v for k, v in p.items() if k != "data_hash"} for p in packets]
+    assert media.packets_digest(bare) is None and media.packets_digest([]) is None
+    assert gate_with(packets=None)["loudness_measured_on"] == "the master"
     # a damaged or missing record is not trusted either
     record.write_text("{not json")
     assert episode_report(path, TIMELINE, cfg, PLACED, sound_record=record)["measured"]["loudness_measured_on"] == (
@@ -431,12 +442,12 @@ def test_the_sound_record_matches_the_master_that_copies_it(tmp_path):
     assert saved["loudness"] == media.loudness(sound)
     copied = tmp_path / "copied.mkv"
     subprocess.run(["ffmpeg", "-v", "error", "-i", sound, "-c", "copy", copied], check=True)
-    assert media.packets_digest(media.stream_packets(copied, "a:0", hashes=True)) == saved["packets"]
+    assert media.hashed_packets(copied)[1] == saved["packets"] and saved["meter"] == media.loudness_meter()
     # the mix encoded again with another bit rate is another sound
     other = tmp_path / "other.opus"
     args = sound_args(wav, other, {**CFG["output"], "audio_bitrate": "64k"})
     subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True)
-    assert media.packets_digest(media.stream_packets(other, "a:0", hashes=True)) != saved["packets"]
+    assert media.hashed_packets(other)[1] != saved["packets"]
 
 
 def test_the_mixs_stem_loudness_stands_in_only_for_the_same_stem_bytes(mkv, tmp_path):
@@ -445,10 +456,15 @@ def test_the_mixs_stem_loudness_stands_in_only_for_the_same_stem_bytes(mkv, tmp_
     real = episode_report(path, TIMELINE, cfg, PLACED, dialogue_stem=stem, dialogue_share=0.4)["measured"]
     assert real["dialogue_stem_measured_on"] == "the stem"
     recorded = {"integrated_lufs": -40.0, "true_peak_dbtp": -20.0, "loudness_range_lu": 2.0}
-    mix = {"sha256": {"dialogue": sha256_file(stem)}, "result": {"dialogue": recorded}}
+    mix = {"sha256": {"dialogue": sha256_file(stem)}, "result": {"dialogue": recorded}, "meter": media.loudness_meter()}
     used = episode_report(path, TIMELINE, cfg, PLACED, dialogue_stem=stem, dialogue_share=0.4, mix_record=mix)
     assert used["measured"]["dialogue_stem"] == recorded
     assert used["measured"]["dialogue_stem_measured_on"] == "the mix (the same bytes)"
+    # measured by another meter: measured again
+    other = episode_report(
+        path, TIMELINE, cfg, PLACED, dialogue_stem=stem, dialogue_share=0.4, mix_record={**mix, "meter": "x"}
+    )
+    assert other["measured"]["dialogue_stem_measured_on"] == "the stem"
     # the stem changed after the mix measured it: measured again
     mix["sha256"]["dialogue"] = "0" * 64
     again = episode_report(path, TIMELINE, cfg, PLACED, dialogue_stem=stem, dialogue_share=0.4, mix_record=mix)

@@ -138,10 +138,10 @@ def test_without_it_snakemake_leaves_timers_the_exit_waits_for(tmp_path):
 
 EXITING = """
 import atexit, os
-atexit.register(lambda: open("early.txt", "w").write("ran"))  # before the workflow's handler
+atexit.register(lambda: open("early.txt", "a").write("ran\\n"))  # before the workflow's handler
 from tower_anime import snakemake_patches
 INSTALL and snakemake_patches.install()
-atexit.register(lambda: open("late.txt", "w").write("ran"))  # after it
+atexit.register(lambda: open("late.txt", "a").write("ran\\n"))  # after it
 import sys
 sys.path.insert(0, WORK)
 import kept  # its object is freed in the interpreter's teardown of modules, and only there
@@ -161,14 +161,18 @@ def _exiting(tmp_path: Path, install: bool, fail: bool = False):
     teardown_marker(work)
     (work / "Snakefile").write_text(f"INSTALL = {install}\nFAIL = {fail}\nCODE = 3\nWORK = {str(work)!r}\n" + EXITING)
     proc = small_snakemake(work, "all")
-    ran = {name: (work / f"{name}.txt").exists() for name in ("early", "late", "teardown")}
-    return proc, ran
+
+    def times(name):  # how many times an exit handler ran: one line each time
+        path = work / f"{name}.txt"
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    return proc, {"early": times("early"), "late": times("late"), "teardown": (work / "teardown.txt").exists()}
 
 
 def test_snakemake_ends_after_its_exit_handlers_without_the_teardown(tmp_path):
     proc, ran = _exiting(tmp_path, install=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert ran == {"early": True, "late": True, "teardown": False}
+    assert ran == {"early": 1, "late": 1, "teardown": False}  # each handler once, no teardown
     # everything Snakemake had to say was said, and its log closed
     assert "1 of 2 steps (50%) done" in proc.stderr and "Complete log" in proc.stderr
 
@@ -176,7 +180,7 @@ def test_snakemake_ends_after_its_exit_handlers_without_the_teardown(tmp_path):
 def test_a_failed_run_keeps_its_exit_status_and_handlers(tmp_path):
     proc, ran = _exiting(tmp_path, install=True, fail=True)
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert ran["early"] and ran["late"]
+    assert (ran["early"], ran["late"]) == (1, 1)
     assert "Exiting because a job execution failed" in proc.stderr
     assert not list((tmp_path / "installed-fail" / ".snakemake" / "locks").glob("*"))  # unlocked
 
@@ -186,7 +190,7 @@ def test_without_it_the_teardown_runs(tmp_path):
     first test shows was skipped)."""
     proc, ran = _exiting(tmp_path, install=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert ran == {"early": True, "late": True, "teardown": True}
+    assert ran == {"early": 1, "late": 1, "teardown": True}
 
 
 COUNTING = """
@@ -257,3 +261,27 @@ def test_a_missing_script_is_still_an_error_before_any_job(tmp_path):
         said = proc.stdout + proc.stderr
         assert proc.returncode != 0 and "Nothing to be done" not in said
         assert f"{work}/job.py" in said, said[-2000:]
+
+
+def test_a_patch_is_left_out_when_snakemakes_code_is_not_the_one_it_was_written_against(tmp_path):
+    """Patches 1 and 4-6 apply only to the source they were written against (its digest); a
+    release that changes one runs as Snakemake wrote it, and install() says so."""
+
+    def other(self, job):
+        return None
+
+    assert not snakemake_patches._as_written_against("ScriptProcessor.process_job", other)
+    work = tmp_path / "changed"
+    work.mkdir()
+    (work / "Snakefile").write_text(
+        "import json\n"
+        "from tower_anime import snakemake_patches\n"
+        "snakemake_patches._WRITTEN_AGAINST = dict.fromkeys(snakemake_patches._WRITTEN_AGAINST, '0' * 16)\n"
+        "json.dump(snakemake_patches.install(), open('took.json', 'w'))\n"
+        "rule all:\n    output: 'out.txt'\n    shell: 'echo done > {output}'\n"
+    )
+    proc = small_snakemake(work, "all")
+    assert proc.returncode == 0 and (work / "out.txt").read_text() == "done\n", proc.stderr[-2000:]
+    took = json.loads((work / "took.json").read_text())
+    left_out = {"one_wakeup_timer", "find_each_script_once", "params_only_for_conda_rules", "plain_script_paths"}
+    assert {name for name, done in took.items() if not done} == left_out

@@ -300,28 +300,61 @@ def loudness(path: Path | str, stream: str = "a:0") -> dict[str, float | None]:
     }
 
 
-def stream_packets(path: Path | str, stream: str = "a:0", hashes: bool = False) -> list[dict[str, Any]]:
+def stream_packets(path: Path | str, stream: str = "a:0") -> list[dict[str, Any]]:
     """Every packet of one stream as ffprobe lists it (time, length, side data such as the
-    end trimming), with an MD5 of its bytes when `hashes`: nothing is decoded."""
-    cmd = ["ffprobe", "-v", "error", "-select_streams", stream, "-show_packets"]
-    cmd += ["-show_data_hash", "MD5"] if hashes else []
-    proc = run([*cmd, "-of", "json", str(path)], f"packets of {path} ({stream})")
+    end trimming): nothing is decoded. hashed_packets adds an MD5 of each one's bytes."""
+    proc = run(
+        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_packets", "-of", "json", str(path)],
+        f"packets of {path} ({stream})",
+    )
     return json.loads(proc.stdout or "{}").get("packets", [])
 
 
-def packets_digest(packets: Sequence[dict[str, Any]]) -> str:
-    """One SHA-256 of a stream's packets (stream_packets with hashes): the hash of each packet's bytes in
-    order, and the samples the last one tells the decoder to drop. Two streams with the same
-    digest decode to the same samples, whatever container each is in (Ogg and Matroska keep
-    the same Opus packets; the times are checked on their own, e.g. qc.episode.audio_end)."""
+def packets_digest(packets: Sequence[dict[str, Any]], header: str | None = None) -> str | None:
+    """One SHA-256 of a stream's packets (stream_packets with hashes): the hash of each
+    packet's bytes in order, the samples the last one tells the decoder to drop, and the hash
+    of the stream's codec header (`header`: Opus keeps its output gain, pre-skip and channel
+    map there). Two streams with the same digest decode to the same samples, whatever
+    container each is in (Ogg and Matroska keep the same Opus packets and header; the times
+    are checked on their own, e.g. qc.episode.audio_end). None when a packet has no hash:
+    nothing can then be said to be the same."""
     import hashlib
 
-    digest = hashlib.sha256()
+    if not packets or any(not packet.get("data_hash") for packet in packets):
+        return None
+    digest = hashlib.sha256(f"header {header}\n".encode())
     for packet in packets:
-        digest.update(f"{packet.get('data_hash')}\n".encode())
-    last = packets[-1].get("side_data_list", []) if packets else []
+        digest.update(f"{packet['data_hash']}\n".encode())
+    last = packets[-1].get("side_data_list", [])
     digest.update(f"discard {sum(int(sd.get('discard_padding', 0)) for sd in last)}".encode())
     return digest.hexdigest()
+
+
+def hashed_packets(path: Path | str, stream: str = "a:0") -> tuple[list[dict[str, Any]], str | None]:
+    """A stream's packets with their MD5s (as stream_packets) and their packets_digest,
+    codec header included: one ffprobe."""
+    proc = run(
+        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_streams", "-show_packets"]
+        + ["-show_data_hash", "MD5", "-of", "json", str(path)],
+        f"packets of {path} ({stream})",
+    )
+    answer = json.loads(proc.stdout or "{}")
+    packets = answer.get("packets", [])
+    header = next(iter(answer.get("streams", [])), {}).get("extradata_hash")
+    return packets, packets_digest(packets, header)
+
+
+def loudness_meter() -> str:
+    """Which meter `loudness` is: its own code and the FFmpeg it runs (path, size, time). A
+    measure recorded by one meter is taken by another only when this is the same."""
+    import hashlib
+    import inspect
+
+    tool = Path(require_tool("ffmpeg")).resolve()
+    stat = tool.stat()
+    mark = [inspect.getsource(loudness), _SUMMARY_I.pattern, _SUMMARY_TP.pattern, _SUMMARY_LRA.pattern]
+    mark += [str(tool), str(stat.st_size), str(stat.st_mtime_ns)]
+    return hashlib.sha256("\n".join(mark).encode()).hexdigest()[:16]
 
 
 def read_pcm(path: Path | str, rate: int, channels: int = 1) -> np.ndarray:

@@ -50,9 +50,9 @@ def _exit_now() -> None:
     written, renamed into place and closed, its threads joined and its tools waited for;
     what is left is freeing every module (numpy, scipy, Pillow, ONNX Runtime...) one object
     at a time, 20-30 ms a job that Snakemake waits for before it starts the next one."""
-    import logging
+    import atexit
 
-    logging.shutdown()
+    atexit._run_exitfuncs()  # what the job's libraries registered to do at exit (logging's shutdown...)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     os._exit(0)

@@ -13,7 +13,9 @@ installed has moved the piece it touches (`install()` says which took).
      passes of the scheduler in 30 s (121 with one timer), and a season's thousands of jobs
      would make thousands of passes a second.
    One pending timer is all the limiter needs (the pass it wakes looks at everything that is
-   ready), and as a daemon it ends with the process.
+   ready, and arms the next one while jobs wait), and as a daemon it ends with the process. A
+   pass that finds a timer pending arms none, so slots the limiter frees later than that
+   timer are seen at most one timespan later (1 s by default).
 
 2-6. What Snakemake works out again for every job although it cannot change from one job to
    the next. Counted in a season's dry run (12 episodes of 40 shots, 3,097 jobs):
@@ -56,6 +58,28 @@ from pathlib import Path
 
 _MARK = "_tower_patch"
 
+# Patches 1 and 4-6 stand in for a Snakemake function whose steps they repeat or skip. They
+# are applied only to the very code they were written against (Snakemake 9.27.1): the
+# SHA-256 (first 16 hex digits) of each original's source. A release that changes one leaves
+# it alone, and install() says so (tests/test_snakemake_patches.py then fails until the new
+# code is read and its digest recorded here).
+_WRITTEN_AGAINST = {
+    "JobScheduler._schedule_reevalutation": "bb09f100ea5766bb",
+    "ScriptProcessor.process_job": "168fffa9284a4cdf",
+    "Job.conda_env_spec": "4a98328beadaf1b9",
+    "Job._path_to_source_file": "422d9b26938d3f2d",
+}
+
+
+def _as_written_against(name: str, func) -> bool:
+    import hashlib
+
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+    return hashlib.sha256(source.encode()).hexdigest()[:16] == _WRITTEN_AGAINST[name]
+
 
 # --- 1. one wake-up timer --------------------------------------------------------------------
 
@@ -81,7 +105,9 @@ def one_wakeup_timer() -> bool:
     except ImportError:
         return False
     current = getattr(JobScheduler, "_schedule_reevalutation", None)  # Snakemake's spelling
-    if current is None:
+    if current is _schedule_reevaluation:
+        return True
+    if current is None or not _as_written_against("JobScheduler._schedule_reevalutation", current):
         return False
     JobScheduler._schedule_reevalutation = _schedule_reevaluation
     return True
@@ -166,6 +192,8 @@ def find_each_script_once() -> bool:
         return False
     if getattr(original, _MARK, False):
         return True
+    if not _as_written_against("ScriptProcessor.process_job", original):
+        return False
 
     def process_job(self, job) -> None:
         kind = self.script_type
@@ -197,6 +225,8 @@ def params_only_for_conda_rules() -> bool:
         return False
     if getattr(current.fget, _MARK, False):
         return True
+    if not _as_written_against("Job.conda_env_spec", current.fget):
+        return False
     original = current.fget
 
     def conda_env_spec(self):
@@ -225,6 +255,8 @@ def plain_script_paths() -> bool:
         return False
     if getattr(original, _MARK, False):
         return True
+    if not _as_written_against("Job._path_to_source_file", original):
+        return False
 
     def _path_to_source_file(self, path):
         text = str(path) if isinstance(path, Path) else path
@@ -245,6 +277,7 @@ def plain_script_paths() -> bool:
 # --- 7. no teardown after the end ------------------------------------------------------------
 
 _exit_statuses: list = []
+_registered_after: list = []  # exit handlers registered after ours: they have run before it
 
 
 def _is_snakemake_command() -> bool:
@@ -257,8 +290,13 @@ def _exit_without_teardown() -> None:
         return  # not ended through sys.exit, or an uncaught error: the interpreter's own exit
     status = _exit_statuses[-1]
     code = 0 if status is None else status if isinstance(status, int) else 1
+    # Exit handlers run newest first: those registered after ours have run already. The
+    # others (registered before the workflow loaded: Snakemake's, logging's last) run now,
+    # once each, in their order.
+    for handler in _registered_after:
+        atexit.unregister(handler)
     atexit.unregister(_exit_without_teardown)
-    atexit._run_exitfuncs()  # every other exit handler, in their order (logging's last)
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -282,6 +320,13 @@ def exit_without_teardown() -> bool:
     setattr(exit, _MARK, True)
     sys.exit = exit
     atexit.register(_exit_without_teardown)
+    real_register = atexit.register
+
+    def register(func, *args, **kwargs):
+        _registered_after.append(func)
+        return real_register(func, *args, **kwargs)
+
+    atexit.register = register
     return True
 
 

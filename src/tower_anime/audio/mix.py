@@ -31,6 +31,7 @@ from ..media import (
     graph,
     join,
     loudness,
+    loudness_meter,
     output,
     outputs,
     source,
@@ -222,6 +223,7 @@ def mix_episode(
         "passes": passes,
         "result": passes[-1]["measured"],
         "sha256": measured_files,
+        "meter": loudness_meter(),
     }
     if log is not None:
         print(

@@ -20,11 +20,11 @@ from ..media import (
     encoder,
     ffmpeg,
     fx,
+    hashed_packets,
     join,
     loudness,
-    packets_digest,
+    loudness_meter,
     probe,
-    stream_packets,
 )
 from ..qc.subtitles import parse_srt
 from .chapters import ffmetadata
@@ -274,13 +274,16 @@ def encode_sound(
 
 def sound_record(sound: str | Path) -> dict:
     """What the episode's gate needs of the encoded sound, measured once where it is made: the
-    digest of its packets and its loudness. The gate takes this loudness for the master's only
+    digest of its packets (codec header included), its loudness and the meter that measured
+    it (media.loudness_meter). The gate takes this loudness for the master's only
     when the master's sound has the same digest (the same packets, copied), and measures the
     master itself otherwise; an edit to the picture then measures no sound again."""
+    _, digest = hashed_packets(sound)
     return {
         "file": str(sound),
-        "packets": packets_digest(stream_packets(sound, "a:0", hashes=True)),
+        "packets": digest,
         "loudness": loudness(sound),
+        "meter": loudness_meter(),
     }
 
 

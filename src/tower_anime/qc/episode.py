@@ -17,7 +17,7 @@ from .. import verify_output
 from ..audio.delivery import reference, resolve_profile
 from ..errors import MediaError
 from ..fsutil import sha256_file
-from ..media import ffmpeg, loudness, packets_digest, read_pcm, run, stream_packets
+from ..media import ffmpeg, hashed_packets, loudness, loudness_meter, read_pcm, run, stream_packets
 from .report import check, make_report
 from .speech import speech_checks
 from .subtitles import parse_srt, subtitle_checks
@@ -88,27 +88,31 @@ def audio_end(packets: list[dict] | Path | str, sample_rate: int) -> float:
 
 def recorded_stem_loudness(mix_record: dict | None, stem: Path | str | None) -> dict | None:
     """The dialogue stem's loudness as the mix measured it (audio/<ep>/mix.json, its last
-    pass) while the stem file still has the bytes it had then, else None (measured here)."""
+    pass) while the stem file still has the bytes it had then and the meter is the same one,
+    else None (measured here)."""
     if not mix_record or not stem:
         return None
     recorded = mix_record.get("sha256", {}).get("dialogue")
-    if recorded is None or recorded != sha256_file(stem):
+    if recorded is None or mix_record.get("meter") != loudness_meter() or recorded != sha256_file(stem):
         return None
     return mix_record.get("result", {}).get("dialogue")
 
 
-def recorded_loudness(record_path: Path | str | None, packets: list[dict]) -> dict | None:
+def recorded_loudness(record_path: Path | str | None, digest: str | None) -> dict | None:
     """The loudness the sound job measured (episode.master.sound_record) when the master's
-    sound is that file's very packets, else None (the gate then measures the master). The
-    packets decide, not the plan: a master whose sound was made or changed another way has
-    another digest."""
-    if not record_path or not packets:
+    sound is that file's very packets (`digest`: media.hashed_packets of the master) and the
+    meter is the same one, else None (the gate then measures the master). The packets
+    decide, not the plan: a master whose sound was made or changed another way has another
+    digest."""
+    if not record_path or digest is None:
         return None
     try:
         record = json.loads(Path(record_path).read_text())
     except (OSError, ValueError):
         return None
-    return record.get("loudness") if record.get("packets") == packets_digest(packets) else None
+    if record.get("packets") != digest or record.get("meter") != loudness_meter():
+        return None
+    return record.get("loudness")
 
 
 def muxed_subtitles(path: Path | str, index: int = 0) -> str:
@@ -278,8 +282,8 @@ def episode_report(
     subs = (by_type.get("subtitle") or [None])[0]
     # The sound's packets first: when they are the encoded sound's (sound_record), the
     # programme's loudness is the one measured there, and no sound is decoded here.
-    packets = stream_packets(path, "a:0", hashes=True) if audio else []
-    known = recorded_loudness(sound_record, packets)
+    packets, digest = hashed_packets(path) if audio else ([], None)
+    known = recorded_loudness(sound_record, digest)
     known_stem = recorded_stem_loudness(mix_record, dialogue_stem) if audio else None
     # The measures that decode a whole file (the loudness of the programme and of the
     # dialogue stem, the stem's samples) start at once, two at a time beside the packet reads
