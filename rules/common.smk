@@ -281,7 +281,8 @@ def segment_clips(wc):
 
 
 def segment_clip_reports(wc):
-    """The gates of the clips a segment reads: a segment is cut only from clips that passed."""
+    """The gates of the clips a segment reads, in the same order: named by the segment when one
+    of its clips does not read whole (it is cut beside them, not after them)."""
     return [f"reports/{wc.ep}/clips/{s['shot']}.json" for s in _segment_spec(wc)["shots"]]
 
 

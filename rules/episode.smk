@@ -18,16 +18,20 @@ rule subtitles:
         "../scripts/subtitles.py"
 
 
+# A segment is cut beside its clips' gates, not after them (they are quick and the segment is
+# CPU work): the master waits for every clip gate and refuses the episode on a failed one. A
+# clip that does not decode fails its segment with a message that names it and its gate
+# (segments.py).
 rule segment:
     input:
         clips=segment_clips,
-        clip_reports=lambda wc: ancient(segment_clip_reports(wc)),
         code=code_stamp("segment", ["episode/segments.py", "episode/master.py", "episode/transitions.py"]),
     output:
         "build/{ep}/segments/{shot}.ts",
     params:
         segment=segment_spec,
         settings=video_settings,
+        gates=segment_clip_reports,
     log:
         "logs/{ep}/segments/{shot}.log",
     benchmark:

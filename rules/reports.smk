@@ -46,6 +46,9 @@ rule qc_clip:
     benchmark:
         "benchmarks/qc_clip/{ep}/{shot}.tsv"
     localrule: True
+    # before a segment cut from the same clip when both are ready: the gate's verdict is
+    # then written in the run where a segment fails on a damaged clip
+    priority: 1
     script:
         "../scripts/qc_clip.py"
 

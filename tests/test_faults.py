@@ -5,6 +5,7 @@ name, and a next run that makes what is missing (README: Reliability).
 The full disk and the read-only folder are small tmpfs mounts made here (root only); where
 mounting is refused the test is skipped with the mount's own error."""
 
+import json
 import os
 import signal
 import subprocess
@@ -135,14 +136,20 @@ def test_a_run_killed_mid_job_leaves_no_partial_file_and_the_next_run_completes(
 # --- a file cut short after it was made ------------------------------------------------------
 
 
+CLIP, CLIP_GATE = f"clips/{EP}/s2.mp4", f"reports/{EP}/clips/s2.json"
+LINE_GATE = f"reports/{EP}/voice/s2_l1.json"
+
+
 @pytest.mark.parametrize(
-    "path,report",
+    "path,report,says",
     [
-        (f"clips/{EP}/s2.mp4", f"reports/{EP}/clips/s2.json"),
-        (f"audio/{EP}/voice/s2_l1.wav", f"reports/{EP}/voice/s2_l1.json"),
+        # the shot's segment, cut beside the clip's gate, stops the run naming the clip and its gate
+        (CLIP, CLIP_GATE, [f"{CLIP}: it is damaged or cut short", f"Its gate ({CLIP_GATE}) refuses such a clip"]),
+        # the mix waits for the lines' gates: it stops the run with the gate's own finding
+        (f"audio/{EP}/voice/s2_l1.wav", LINE_GATE, ["decodes = False", f"report: {LINE_GATE}"]),
     ],
 )
-def test_a_file_cut_short_is_refused_then_made_again(built, tmp_path, path, report):
+def test_a_file_cut_short_is_refused_then_made_again(built, tmp_path, path, report, says):
     work = fork_project(built, tmp_path)
     target = work / path
     with open(target, "r+b") as f:
@@ -151,8 +158,12 @@ def test_a_file_cut_short_is_refused_then_made_again(built, tmp_path, path, repo
     delivered = episode.read_bytes()
     proc = snakemake(work, "--cores", "2", check=False)
     assert proc.returncode != 0
-    assert "decodes = False" in proc.stderr and f"report: {report}" in proc.stderr, proc.stderr[-3000:]
-    assert "made again on the next run" in proc.stderr
+    for words in says:
+        assert words in proc.stderr, proc.stderr[-3000:]
+    assert "made again" in proc.stderr
+    # whichever job stopped the run, the gate wrote its verdict: the next run makes the file again
+    checks = {c["metric"]: c["pass"] for c in json.loads((work / report).read_text())["checks"]}
+    assert checks["decodes"] is False
     # not delivered: the episode made from it is gone (the clip), or the one before it stays (the line)
     assert not episode.exists() or episode.read_bytes() == delivered
     snakemake(work, "--cores", "2")  # not blocking: made again, checked, delivered

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import verify_output
+from ..errors import TowerError
 from ..fsutil import atomic_path
 from ..media import Stream, chain, concat_list, ffmpeg, fx, graph, output, source, video_encode_args
 from .master import video_graph
@@ -94,10 +95,34 @@ def encode_segment(
 
 
 def encode_segment_files(
-    spec: dict, clip_paths: list, out: Path | str, output_cfg: dict, log: TextIO | None = None
+    spec: dict,
+    clip_paths: list,
+    out: Path | str,
+    output_cfg: dict,
+    log: TextIO | None = None,
+    gates: list | None = None,
 ) -> None:
-    """encode_segment from the clips of the segment's shots (one file per spec["inputs"])."""
-    encode_segment(spec, [source(p).video for p in clip_paths], out, output_cfg, log)
+    """encode_segment from the clips of the segment's shots (one file per spec["inputs"]).
+
+    The workflow cuts a segment beside its clips' gates (gates: their report paths, in the
+    clips' order), so a clip may be damaged: when the encode fails, a clip that does not read
+    whole is named as the cause, with its gate, instead of the encoder's or the output
+    check's message (which would suggest a full disk)."""
+    try:
+        encode_segment(spec, [source(p).video for p in clip_paths], out, output_cfg, log)
+    except TowerError as e:
+        for i, clip in enumerate(clip_paths):
+            try:
+                verify_output.video(clip)
+            except verify_output.IncompleteOutput as damage:
+                gate = f"Its gate ({gates[i]})" if gates and i < len(gates) else "Its gate"
+                # the gate runs beside this job and may not have run yet (a cluster, a large
+                # build): what is certain is the fix, not which run remakes the clip
+                raise TowerError(
+                    f"{clip}: {damage}: segment {spec['shot']} of {spec['episode']} cannot be cut from it. "
+                    f"{gate} refuses such a clip; run again, and the clip is made again once the gate has refused it."
+                ) from e
+        raise
 
 
 def join_segments(paths: list, out: Path | str, frames: int, log: TextIO | None = None) -> None:
