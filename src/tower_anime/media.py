@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
@@ -300,14 +301,18 @@ def loudness(path: Path | str, stream: str = "a:0") -> dict[str, float | None]:
     }
 
 
+def _packets_answer(path: Path | str, stream: str, *extra: str) -> dict[str, Any]:
+    proc = run(
+        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_packets", *extra, "-of", "json", str(path)],
+        f"packets of {path} ({stream})",
+    )
+    return json.loads(proc.stdout or "{}")
+
+
 def stream_packets(path: Path | str, stream: str = "a:0") -> list[dict[str, Any]]:
     """Every packet of one stream as ffprobe lists it (time, length, side data such as the
     end trimming): nothing is decoded. hashed_packets adds an MD5 of each one's bytes."""
-    proc = run(
-        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_packets", "-of", "json", str(path)],
-        f"packets of {path} ({stream})",
-    )
-    return json.loads(proc.stdout or "{}").get("packets", [])
+    return _packets_answer(path, stream).get("packets", [])
 
 
 def packets_digest(packets: Sequence[dict[str, Any]], header: str | None = None) -> str | None:
@@ -333,20 +338,17 @@ def packets_digest(packets: Sequence[dict[str, Any]], header: str | None = None)
 def hashed_packets(path: Path | str, stream: str = "a:0") -> tuple[list[dict[str, Any]], str | None]:
     """A stream's packets with their MD5s (as stream_packets) and their packets_digest,
     codec header included: one ffprobe."""
-    proc = run(
-        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_streams", "-show_packets"]
-        + ["-show_data_hash", "MD5", "-of", "json", str(path)],
-        f"packets of {path} ({stream})",
-    )
-    answer = json.loads(proc.stdout or "{}")
+    answer = _packets_answer(path, stream, "-show_streams", "-show_data_hash", "MD5")
     packets = answer.get("packets", [])
     header = next(iter(answer.get("streams", [])), {}).get("extradata_hash")
     return packets, packets_digest(packets, header)
 
 
+@functools.cache
 def loudness_meter() -> str:
     """Which meter `loudness` is: its own code and the FFmpeg it runs (path, size, time). A
-    measure recorded by one meter is taken by another only when this is the same."""
+    measure recorded by one meter is taken by another only when this is the same. Worked out
+    once per process (the gate asks twice)."""
     import hashlib
     import inspect
 

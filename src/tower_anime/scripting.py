@@ -50,12 +50,22 @@ def _exit_now() -> None:
     written, renamed into place and closed, its threads joined and its tools waited for;
     what is left is freeing every module (numpy, scipy, Pillow, ONNX Runtime...) one object
     at a time, 20-30 ms a job that Snakemake waits for before it starts the next one."""
+    end_without_teardown(0)
+
+
+def end_without_teardown(code: int) -> None:
+    """Run the exit handlers still registered (logging's shutdown among them), flush the
+    streams and end the process with `code`, skipping only the freeing of every object.
+    Shared by a job's end (above) and the snakemake command's (snakemake_patches)."""
     import atexit
 
-    atexit._run_exitfuncs()  # what the job's libraries registered to do at exit (logging's shutdown...)
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(0)
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
+            pass
+    os._exit(code)
 
 
 def spec(snakemake: Any, name: str = "spec") -> Any:

@@ -51,10 +51,11 @@ from __future__ import annotations
 import atexit
 import functools
 import inspect
-import os
 import sys
 import threading
 from pathlib import Path
+
+from .scripting import end_without_teardown
 
 _MARK = "_tower_patch"
 
@@ -296,13 +297,7 @@ def _exit_without_teardown() -> None:
     for handler in _registered_after:
         atexit.unregister(handler)
     atexit.unregister(_exit_without_teardown)
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said
-            pass
-    os._exit(code)
+    end_without_teardown(code)
 
 
 def exit_without_teardown() -> bool:
