@@ -439,3 +439,16 @@ def test_the_workflow_stops_before_any_job_on_a_duplicate_key(tmp_path):
     assert "duplicate key 'duck_ratio'" in proc.stderr and "Nothing was run." in proc.stderr
     assert not (work / "build").exists()
     shutil.rmtree(work)
+
+
+def test_a_frame_rate_that_makes_the_shortest_subtitle_longer_than_the_longest_is_refused_by_field():
+    """At 1 fps the default shortest event (20 frames) is 20 s, longer than the longest (7 s):
+    refused when the config is read, naming the field, for each language's limits."""
+    from tower_anime.config import validate_config
+
+    with pytest.raises(InvalidInput) as e:
+        validate_config({"output": {"fps": 1}})
+    fields = [p.field for p in e.value.problems]
+    assert fields[0] == "subtitles.min_duration_frames" and "(output.fps: 1)" in str(e.value)
+    assert all(f.endswith("min_duration_frames") for f in fields)
+    validate_config({"output": {"fps": 1}, "subtitles": {"min_duration_frames": 5, "languages": {}}})

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput, ValidationProblem
+from .errors import InvalidInput, MediaError, ValidationProblem
 from .schema import read_yaml, validate
 
 
@@ -39,7 +39,26 @@ def validate_config(config: dict[str, Any], file: Path | str = "config/config.ya
             ]
         )
     _check_backends(config, file)
+    _check_subtitle_limits(config, file)
     return config
+
+
+def _check_subtitle_limits(config: dict[str, Any], file: Path | str) -> None:
+    """The subtitle limits at the episode's frame rate, for every language: a shortest event
+    (in frames) longer than the longest (in seconds) is refused here, by field, before any
+    job, not when the first track is written."""
+    from .episode.subtitles import subtitle_limits
+
+    subs, fps = config["subtitles"], config["output"]["fps"]
+    problems = []
+    for lang in [None, *sorted(subs.get("languages") or {})]:
+        try:
+            subtitle_limits(subs, fps, lang)
+        except MediaError as e:
+            where = "subtitles" if lang is None else f"subtitles.languages.{lang}"
+            problems.append(ValidationProblem(file, f"{where}.min_duration_frames", f"{e} (output.fps: {fps})"))
+    if problems:
+        raise InvalidInput(problems)
 
 
 def merge_config(base: dict, extra: dict) -> dict:
