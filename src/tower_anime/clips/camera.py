@@ -129,6 +129,23 @@ def camera_frames(
             yield ahead.popleft().result()
 
 
+def clip_frames(spec: dict, still_path: str | Path, voices: dict | None = None) -> Iterator[bytes]:
+    """RGB24 bytes of each of the clip's frames (render_camera_clip): the camera move over the
+    still, with the speakers' mouths and every character's eyes redrawn on a storyboard still."""
+    still, frames, fps = spec["still"], spec["frames"], spec["fps"]
+    width, height = still["width"], still["height"]
+    with Image.open(still_path) as im:
+        picture = im.convert("RGB")
+        faces = still_faces(im)
+    if picture.size != (width, height):  # a still of another size fills the frame
+        picture = picture.resize((width, height), Image.Resampling.LANCZOS)
+        faces = []  # recorded in the still's own pixels
+    animator = (
+        FaceAnimator(faces, spec.get("lines") or [], voices or {}, frames, fps, still.get("seed", 0)) if faces else None
+    )
+    return camera_frames(picture, still["camera"]["move"], frames, spec.get("hold_top", 0), animator)
+
+
 def render_camera_clip(
     spec: dict,
     still_path: str | Path,
@@ -143,16 +160,7 @@ def render_camera_clip(
     WAV) and every character blinks (clips/faces.py)."""
     still, frames, fps = spec["still"], spec["frames"], spec["fps"]
     width, height = still["width"], still["height"]
-    with Image.open(still_path) as im:
-        picture = im.convert("RGB")
-        faces = still_faces(im)
-    if picture.size != (width, height):  # a still of another size fills the frame
-        picture = picture.resize((width, height), Image.Resampling.LANCZOS)
-        faces = []  # recorded in the still's own pixels
-    animator = (
-        FaceAnimator(faces, spec.get("lines") or [], voices or {}, frames, fps, still.get("seed", 0)) if faces else None
-    )
-    pixels = camera_frames(picture, still["camera"]["move"], frames, spec.get("hold_top", 0), animator)
+    pixels = clip_frames(spec, still_path, voices)
     with atomic_path(out_path, check=lambda p: verify_output.video(p, frames=frames)) as tmp:
         ffmpeg_from_frames(
             pixels,
