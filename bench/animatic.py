@@ -19,11 +19,8 @@ import time
 from pathlib import Path
 
 import yaml
-from common import job_total, scratch_workflow, timed_snakemake
+from common import demo_plan, job_total, scratch_workflow, timed_snakemake
 from profile_jobs import job_records
-
-from tower_anime.config import load_config
-from tower_anime.story import load_story, plan_story
 
 
 def bare_encode(seconds: float, width: int, height: int, fps: int) -> float:
@@ -87,9 +84,7 @@ def main():
     args = ap.parse_args()
     work = scratch_workflow("tower-bench-animatic-")
     try:
-        cfg = load_config(work / "config" / "config.yaml")
-        story = load_story(work / cfg["story"]["characters"], work / cfg["story"]["episodes_dir"])
-        plan = plan_story(story, cfg)[args.episode]
+        _, plan = demo_plan(work, args.episode)
         target = f"episodes/{args.episode}.mkv"
         bare = bare_encode(plan.duration, plan.width, plan.height, plan.fps)
         scratch, text = timed_snakemake(work, "--cores", args.cores, target)

@@ -31,11 +31,9 @@ import wave
 from pathlib import Path
 
 from animatic import bare_encode
-from common import job_total, scratch_workflow, timed_snakemake
+from common import demo_plan, job_total, scratch_workflow, timed_snakemake
 
-from tower_anime.config import load_config
 from tower_anime.media import ffmpeg_from_frames, video_encode_args
-from tower_anime.story import load_story, plan_story
 
 
 def cpu_seconds() -> float:
@@ -120,9 +118,7 @@ def main():
     args = ap.parse_args()
     work = scratch_workflow("tower-bench-floor-")
     try:
-        cfg = load_config(work / "config" / "config.yaml")
-        story = load_story(work / cfg["story"]["characters"], work / cfg["story"]["episodes_dir"])
-        plan = plan_story(story, cfg)[args.episode]
+        cfg, plan = demo_plan(work, args.episode)
         for stage, want in (("stills", "storyboard"), ("clips", "camera"), ("music", "fluidsynth")):
             if cfg["backends"][stage] != want:
                 raise SystemExit(f"the floor measures the embedded backends; config backends.{stage} is not {want}")

@@ -21,6 +21,16 @@ def scratch_workflow(prefix):
     return dest
 
 
+def demo_plan(work, episode):
+    """The workflow's config (in `work`) and the episode's plan, as the Snakefile makes them."""
+    from tower_anime.config import load_config
+    from tower_anime.story import load_story, plan_story
+
+    cfg = load_config(work / "config" / "config.yaml")
+    story = load_story(work / cfg["story"]["characters"], work / cfg["story"]["episodes_dir"])
+    return cfg, plan_story(story, cfg)[episode]
+
+
 def timed_snakemake(workdir, *args):
     """Seconds a snakemake call takes (wall clock) and its output; raises if it fails."""
     t0 = time.perf_counter()
