@@ -4,12 +4,14 @@ service requests that the plan renders into each job's spec."""
 import copy
 import math
 
+import numpy as np
 import pytest
 from conftest import ROOT
 
 from tower_anime.config import validate_config
-from tower_anime.episode.placement import place_lines
+from tower_anime.episode.placement import END_GUARD, place_lines
 from tower_anime.errors import InvalidInput, MediaError
+from tower_anime.qc.speech import speech_checks
 from tower_anime.story import dumps, load_story, plan_story
 
 LONG = "They rewrote the training logs, and the city AI learned to lie about every accident."
@@ -114,14 +116,28 @@ def test_a_shot_too_short_for_its_voices_speeds_them_up_together_and_no_further(
     placed = place_lines(cues, {"a": 1.3, "b": 1.3, "c": 1.0})
     tempo = placed[0]["tempo"]
     assert tempo == placed[1]["tempo"] and 1.0 < tempo <= 1.25
-    assert placed[1]["end"] <= 3.0 - 0.02 and placed[1]["end"] == pytest.approx(3.0 - 0.02, abs=0.002)
+    assert placed[1]["end"] <= 3.0 - END_GUARD and placed[1]["end"] == pytest.approx(3.0 - END_GUARD, abs=0.002)
     assert placed[2]["start"] == 3.4 and placed[2]["tempo"] == 1.0  # the next shot is not pushed
     with pytest.raises(
         MediaError,
-        match=r"the dialogue of shot s1 \(a 2.00 s, b 2.00 s\) needs 4.67 s but the shot "
+        match=r"the dialogue of shot s1 \(a 2.00 s, b 2.00 s\) needs 4.71 s but the shot "
         r"leaves 3.00 s for it, and 1.25x faster \(voice.max_tempo\) is not enough",
     ):
         place_lines(cues, {"a": 2.0, "b": 2.0, "c": 1.0})
+
+
+def test_a_line_sped_up_to_the_end_of_the_episode_passes_the_gates_cut_off_check():
+    # the last shot of the episode: its window ends with the picture. Speech fills the voice
+    # to its last sample, as a line that ends on a word does; the gate must not hear it cut
+    rate, picture = 48000, 3.0
+    cues = [cue("a", "s1", 0.4, [0.0, picture])]
+    placed = place_lines(cues, {"a": 2.7})
+    assert placed[0]["tempo"] > 1.0
+    stem = np.zeros(int(picture * rate), dtype=np.float32)
+    stem[int(placed[0]["start"] * rate) : int(placed[0]["end"] * rate)] = 0.3
+    checks, _ = speech_checks(stem, rate, placed, picture)
+    cut = next(c for c in checks if c["metric"] == "speech_cut_at_end")
+    assert cut["pass"], cut
 
 
 # --- service requests in the specs ----------------------------------------------------------------

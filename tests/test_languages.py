@@ -82,7 +82,52 @@ def test_a_line_no_configured_voice_speaks_is_refused_naming_it_and_who_would(tm
     assert len(problems) == 1, problems
     assert "scenes[0].shots[0].dialogue[0]" in problems[0] and "r1 line 1" in problems[0]
     assert "'ja'" in problems[0] and "['openjtalk'" not in problems[0].split("voices that speak it")[0]
-    assert "voices that speak it: ['espeak', 'http', 'openjtalk']" in problems[0]
+    assert "voices that speak it: ['http', 'openjtalk']" in problems[0]
+
+
+def test_japanese_is_never_sent_to_espeak_which_reads_kanji_as_chinese_letter(tmp_path):
+    # `"*": espeak` replaces the whole default map, ja: openjtalk included
+    cfg = lang_config(tmp_path)
+    cfg["voice"] = {**cfg.get("voice", {}), "by_language": {"*": "espeak"}}
+    problems = refused(cfg)
+    assert len(problems) == 1 and "r1 line 1" in problems[0] and "'ja'" in problems[0], problems
+    assert "tried ['piper', 'espeak']" in problems[0] and "['http', 'openjtalk']" in problems[0], problems
+    # espeak-ng's own readings, the reason (espeak-ng reads kana only)
+    reading = subprocess.run(["espeak-ng", "-v", "ja", "-q", "-x", "起動"], capture_output=True, text=True).stdout
+    assert "tS'aIni:z" in reading  # "Chinese letter"
+
+
+def _edit_line(cfg, shot, **fields):
+    path = Path(cfg["story"]["episodes_dir"]) / "lang01.yaml"
+    doc = load_yaml(path)
+    line = [s for sc in doc["scenes"] for s in sc["shots"] if s["id"] == shot][0]["dialogue"][0]
+    line.update(fields)
+    dump_yaml(doc, path)
+
+
+def test_kanji_in_a_line_its_embedded_voice_cannot_read_is_refused_by_field(tmp_path):
+    cfg = lang_config(tmp_path)
+    _edit_line(cfg, "r2", text="Meet me at 渋谷 station.")  # Luna speaks English: Piper
+    problems = refused(cfg)
+    assert len(problems) == 1, problems
+    assert "scenes[0].shots[1].dialogue[0].text" in problems[0] and "'渋谷'" in problems[0], problems
+    assert "piper" in problems[0] and "Shibuya" in problems[0], problems
+    # a voice service reads what it reads: not refused
+    cfg = lang_config(tmp_path / "http")
+    _edit_line(cfg, "r2", text="Meet me at 渋谷 station.")
+    sheet = Path(cfg["story"]["characters"])
+    doc = load_yaml(sheet)
+    doc["characters"]["luna"].setdefault("voice", {})["engine"] = "http"
+    dump_yaml(doc, sheet)
+    check_inputs(cfg, "my.yaml")
+
+
+@pytest.mark.parametrize("text", ["……", "— —", "\U0001f600"])
+def test_a_line_with_nothing_to_say_is_refused_by_field(tmp_path, text):
+    cfg = lang_config(tmp_path)
+    _edit_line(cfg, "r1", text=text)
+    problems = refused(cfg)
+    assert any("scenes[0].shots[0].dialogue[0].text" in p and "nothing a voice can say" in p for p in problems)
 
 
 def test_a_character_engine_that_cannot_speak_the_line_is_refused(tmp_path):

@@ -77,3 +77,22 @@ def test_piper_speaks_the_same_bytes_with_its_optimized_model_cached_or_not(tmp_
     assert [p.suffix for p in onnx_cache_dir().iterdir()] == [".onnx"]  # one model, no temporary left
     assert spoken["writes the cache"] == spoken["uncached"]
     assert spoken["reads the cache"] == spoken["uncached"]
+
+
+@pytest.mark.parametrize("engine", ["piper", "espeak"])
+@pytest.mark.parametrize("marked", ["We made it 🙂", "*sigh* We made it", "♪ We made it ♪", "We~ made it → "])
+def test_marks_a_voice_would_name_are_not_spoken(tmp_path, engine, marked):
+    # Piper said "slightly smiling face", "asterisk", "tilde", "right arrow" and a code
+    # point's number for ♪; the line is spoken as its words (its subtitles keep the marks)
+    plain, with_marks = tmp_path / "plain.wav", tmp_path / "marked.wav"
+    synthesize_line(spec(engine, text=marked.replace("sigh", "").replace("*", "")), plain)
+    synthesize_line(spec(engine, text=marked), with_marks)
+    if "sigh" in marked:  # "sigh" is a word: it is said, the asterisks are not
+        synthesize_line(spec(engine, text="sigh We made it"), plain)
+    assert plain.read_bytes() == with_marks.read_bytes()
+
+
+def test_a_line_piper_finds_nothing_to_say_in_is_one_clear_error(tmp_path):
+    with pytest.raises(MediaError, match="Piper found nothing to say in '...'"):
+        synthesize_line(spec("piper", text="..."), tmp_path / "line.wav")
+    assert list(tmp_path.iterdir()) == []

@@ -211,3 +211,94 @@ def join_rows(rows: Iterable[str]) -> str:
             out += " "
         out += row
     return out
+
+
+# The East Asian scripts a voice of another language cannot read: espeak-ng and Piper (whose
+# phonemizer is espeak-ng) say "Chinese letter" for every kanji in an English line, and
+# OpenJTalk skips hangul. Which of them each language is written in.
+_SCRIPT_RANGES = (
+    ("han", 0x3400, 0x4DBF),
+    ("han", 0x4E00, 0x9FFF),
+    ("han", 0xF900, 0xFAFF),
+    ("han", 0x20000, 0x3134F),
+    ("kana", 0x3040, 0x30FF),
+    ("kana", 0x31F0, 0x31FF),
+    ("kana", 0xFF66, 0xFF9F),
+    ("hangul", 0x1100, 0x11FF),
+    ("hangul", 0x3130, 0x318F),
+    ("hangul", 0xAC00, 0xD7AF),
+)
+_WRITTEN_IN = {"ja": {"han", "kana"}, "zh": {"han"}, "yue": {"han"}, "ko": {"hangul"}}
+
+
+def east_asian_script(ch: str) -> str | None:
+    """han, kana or hangul for a character of those scripts; None for any other."""
+    point = ord(ch)
+    for script, lo, hi in _SCRIPT_RANGES:
+        if lo <= point <= hi:
+            return script
+    return None
+
+
+def foreign_characters(text: str, code: str) -> str:
+    """The characters of `text` in an East Asian script that language `code` is not written in
+    (kanji in an English line, hangul in a Japanese one), each once, in order."""
+    own = _WRITTEN_IN.get(primary(code) or code, set())
+    found = [c for c in text if (east_asian_script(c) or "") and east_asian_script(c) not in own]
+    return "".join(dict.fromkeys(found))
+
+
+def speakable(text: str) -> bool:
+    """Whether `text` has anything a voice can say: a letter or a digit of any script
+    (a line of only "……", dashes or emoji has none)."""
+    return any(unicodedata.category(c)[0] in "LN" for c in text)
+
+
+# Marks a script writes that an embedded voice would read out by name ("asterisk sigh
+# asterisk", "tilde", "slightly smiling face", "right arrow", or a code point's number for ♪):
+# other symbols (emoji, music notes, stars), modifier and format characters, arrows, and
+# these ASCII marks. Symbols that are words (%, &, +, =, $) are left for the voice to say.
+_UNSPOKEN_ASCII = set("*~_|^`\\")
+_ARROWS = ((0x2190, 0x21FF), (0x27F0, 0x27FF), (0x2900, 0x297F), (0x2B00, 0x2BFF))
+
+
+def _unspoken(ch: str) -> bool:
+    if ch in _UNSPOKEN_ASCII:
+        return True
+    category = unicodedata.category(ch)
+    if category in ("So", "Sk", "Cf", "Co", "Cs", "Cn"):
+        return True
+    return category == "Sm" and any(lo <= ord(ch) <= hi for lo, hi in _ARROWS)
+
+
+def speech_text(text: str) -> str:
+    """The words of a line as an embedded voice is given them: the script's text without the
+    marks it would read out by name (its subtitles keep them: "♪ La la la ♪")."""
+    return " ".join("".join(" " if _unspoken(c) else c for c in unicodedata.normalize("NFC", text)).split())
+
+
+NO_LINE_START = set("、。，．！？!?,.:;」』）)】〉》…‥ー・ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々〜～")
+NO_LINE_END = set("「『（(【〈《")
+
+
+def break_units(text: str) -> list[str]:
+    """The pieces a line of text may break between: words with the space after them and, in
+    full-width text, characters, with what may not start or end a line kept beside them
+    (kinsoku shori: no line starts with 、。ー or a small kana, none ends with 「). Subtitle
+    rows and the storyboard's captions both break here."""
+    text = " ".join(text.split())
+    units, cur = [], ""
+    for i, ch in enumerate(text):
+        prev = text[i - 1] if i else ""
+        can_break = (
+            bool(cur)
+            and ch != " "
+            and (
+                prev == " " or ((is_wide(prev) or is_wide(ch)) and ch not in NO_LINE_START and prev not in NO_LINE_END)
+            )
+        )
+        if can_break:
+            units.append(cur)
+            cur = ""
+        cur += ch
+    return units + [cur] if cur else units

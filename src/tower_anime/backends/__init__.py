@@ -83,6 +83,9 @@ class Backend:
     seeded: bool = True  # False: a retake with the next seed would render the same
     gpu: bool = False  # renders on a GPU (its own, or a server's)
     languages: tuple[str, ...] = ("*",)  # voice: language subtags it speaks; "*" any
+    # voice: reads only the East Asian scripts its line's language is written in (kanji in an
+    # English line would be spoken as "Chinese letter"): validation refuses the others
+    own_script_only: bool = False
     min_frames: Callable[[int], int] | None = None  # clips: fewest frames at an fps; None: 1
     caption_fraction: float = 0.0  # stills: share of the frame's top it fills with a caption
     # clips: the spec carries the shot's dialogue lines (`lines`: placement requests in seconds

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import MediaError
+from ..lang import speech_text
 from . import Backend, register
 
 
@@ -41,6 +42,8 @@ def synthesize(text: str, raw_wav: Path | str, speed: float = 1.0) -> None:
     # sudachi kanji readings off: the plain naist-jdic reading is the one the dictionary ships
     # (and the one measured for the speaking rate); marine (an accent model) is not installed
     audio, rate = pyopenjtalk.tts(text, speed=float(speed), run_marine=False)
+    if len(audio) == 0:  # validation refuses a line with no word; this is a text it has none for
+        raise MediaError(f"OpenJTalk found nothing to say in {text!r}; write the line in Japanese words")
     pcm = np.clip(np.round(audio), -32768, 32767).astype("<i2")
     with wave.open(str(raw_wav), "wb") as w:
         w.setnchannels(1)
@@ -50,7 +53,7 @@ def synthesize(text: str, raw_wav: Path | str, speed: float = 1.0) -> None:
 
 
 def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
-    synthesize(spec["text"], raw_path, spec["voice"].get("speed", 1.0))
+    synthesize(speech_text(spec["text"]), raw_path, spec["voice"].get("speed", 1.0))
 
 
 def _shape(spec: dict, where) -> dict:
@@ -68,6 +71,7 @@ register(
         shape=_shape,
         code=("backends/openjtalk.py", "audio/voice.py"),
         seeded=False,
+        own_script_only=True,
         languages=("ja",),
     )
 )

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..audio.voice import shape_embedded, synth_piper
+from ..lang import speech_text
 from . import Backend, register
 
 
 def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
-    synth_piper(spec["text"], raw_path, spec["voice"].get("speed", 1.0), log)
+    synth_piper(speech_text(spec["text"]), raw_path, spec["voice"].get("speed", 1.0), log)
 
 
 register(
@@ -22,6 +23,7 @@ register(
         shape=shape_embedded,
         code=("backends/piper.py", "audio/voice.py"),
         seeded=False,
+        own_script_only=True,
         languages=("en",),  # one US English voice ships
     )
 )

@@ -18,10 +18,12 @@ import math
 from itertools import groupby
 
 from ..errors import MediaError
+from ..qc.speech import END_SECONDS, HOP
 
-# seconds kept between a line's last sample and its shot's end: atempo's output length is
-# not exact to the sample, and speech must not touch a cut
-END_GUARD = 0.02
+# seconds kept between a line's last sample and its shot's end: speech must not touch a cut,
+# and the episode gate hears any speech in the picture's last END_SECONDS as cut off (its
+# analysis frames are HOP long, and atempo's output length is not exact to the sample)
+END_GUARD = round(END_SECONDS + HOP, 3)
 
 
 def _place(cues: list[dict], durations: dict, tempo: float) -> list[tuple[float, float, float]]:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import MediaError
-from ..lang import is_wide, join_rows, text_width
+from ..lang import break_units, is_wide, join_rows, text_width
 
 Event = tuple[float, float, str]  # (start s, end s, text with rows joined by "\n")
 
@@ -111,8 +111,6 @@ _EDGE = re.compile(r"^[\"'“‘(\[]+|[^\w'’]+$")
 _COST = {"sentence": 0.0, "clause": 1.0, "phrase": 2.0, "word": 4.0, "glue": 1000.0}
 _BALANCE = 0.25  # cost of one character of difference between the two rows of an event
 _EVEN = 0.1  # cost of one character an event is longer or shorter than the line's average
-_NO_START = set("、。，．！？!?,.:;」』）)】〉》…‥ー・ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々〜～")
-_NO_END = set("「『（(【〈《")
 
 
 def _hiragana(ch: str) -> bool:
@@ -121,25 +119,6 @@ def _hiragana(ch: str) -> bool:
 
 def _bare(word: str) -> str:
     return _EDGE.sub("", word).lower()
-
-
-def _units(text: str) -> list[str]:
-    """The pieces a line may break between: words with the space after them and, in full-width
-    text, characters (with what may not start or end a row kept beside them)."""
-    text = " ".join(text.split())
-    units, cur = [], ""
-    for i, ch in enumerate(text):
-        prev = text[i - 1] if i else ""
-        can_break = (
-            bool(cur)
-            and ch != " "
-            and (prev == " " or ((is_wide(prev) or is_wide(ch)) and ch not in _NO_START and prev not in _NO_END))
-        )
-        if can_break:
-            units.append(cur)
-            cur = ""
-        cur += ch
-    return units + [cur] if cur else units
 
 
 def _row(units: Sequence[str], a: int, b: int) -> str:
@@ -267,7 +246,7 @@ def _check_words(line_id: str, units: Sequence[str], limits: Limits) -> None:
 
 def split_text(text: str, limits: Limits, at_least: int = 1) -> list[str]:
     """The text of each event of a line, rows joined by a newline."""
-    units = _units(text)
+    units = break_units(text)
     if not units:
         return []
     _check_words("?", units, limits)
@@ -319,7 +298,7 @@ def _share(extra: int, parts: Sequence[str], needs: Sequence[int], limits: Limit
 
 def _line_events(cue: Mapping, lo: int, hi: int, limits: Limits) -> list[tuple[int, int, str]]:
     """Events of one line in whole ms, inside [lo, hi]; MediaError if the limits cannot all hold."""
-    words = _units(cue["text"])
+    words = break_units(cue["text"])
     if not words:
         return []
     _check_words(cue["line"], words, limits)

@@ -118,7 +118,30 @@ def language_problems(story: Story, config: dict, config_label: Path | str = "co
                     voice = story.characters[line["speaker"]].get("voice") or {}
                     if voice.get("engine") and voice["engine"] not in backends.names("voice"):
                         continue  # named as an unknown backend on the character sheet
-                    if voice_engine(code, voice, config) is None:
+                    if not lang.speakable(line["text"]):
+                        found.append(
+                            ValidationProblem(
+                                where,
+                                f"{field}.text",
+                                f"{shot['id']} line {li + 1} ({line['speaker']}: {line['text'][:40]!r}) has nothing "
+                                "a voice can say (no letter or digit): write the words, or put a silent beat "
+                                "in the shot's action instead of a line",
+                            )
+                        )
+                    engine = voice_engine(code, voice, config)
+                    odd = lang.foreign_characters(line["text"], code)
+                    if engine and odd and backends.get("voice", engine).own_script_only:
+                        found.append(
+                            ValidationProblem(
+                                where,
+                                f"{field}.text",
+                                f"{shot['id']} line {li + 1} ({line['speaker']}) is spoken in {code!r} by {engine}, "
+                                f"which cannot read {odd!r} (it would say 'Chinese letter' or skip them): write "
+                                "those words in the line's own language and script (渋谷 is Shibuya in an English "
+                                "line), or set the line's lang to the language they are in",
+                            )
+                        )
+                    if engine is None:
                         tried = _candidates(code, voice, config)
                         found.append(
                             ValidationProblem(
