@@ -91,6 +91,18 @@ def test_lines_past_their_shot_or_out_of_order_are_refused(story):
         plan_of(story)
 
 
+def test_a_word_no_subtitle_row_holds_is_refused_by_file_and_field(story):
+    line = story.episodes["test01"]["scenes"][0]["shots"][1]["dialogue"][0]
+    line["text"] = "It is a self-replicating-quantum-encrypted-neural-lattice, Luna."
+    plan_of(story)  # a compound breaks after its hyphens: it plans
+    line["text"] = "Go to " + "x" * 50 + " now."
+    with pytest.raises(InvalidInput) as exc:
+        plan_of(story)
+    (problem,) = [str(p) for p in exc.value.problems]
+    assert "scenes[0].shots[1].dialogue" in problem and "the word 'xxxx" in problem, problem
+    assert "break it with a space or a hyphen" in problem and "line ?" not in problem, problem
+
+
 def cue(line, shot, earliest, window, text="Hello there."):
     return {
         "line": line,

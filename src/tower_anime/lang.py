@@ -201,13 +201,14 @@ def text_width(text: str, half_width: float = 1.0) -> float:
 
 def join_rows(rows: Iterable[str]) -> str:
     """Rows (or events) of one subtitle put back into the line's text: a space between two
-    rows of words, nothing where a row ends or starts in full-width text (Japanese has no spaces)."""
+    rows of words, nothing where a row ends or starts in full-width text (Japanese has no spaces)
+    or where a compound was broken after its hyphen (break_units)."""
     out = ""
     for row in rows:
         row = row.strip()
         if not row:
             continue
-        if out and not (is_wide(out[-1]) or is_wide(row[0])):
+        if out and not (is_wide(out[-1]) or is_wide(row[0]) or _after_hyphen(out, row[0])):
             out += " "
         out += row
     return out
@@ -281,6 +282,14 @@ NO_LINE_START = set("、。，．！？!?,.:;」』）)】〉》…‥ー・ぁ�
 NO_LINE_END = set("「『（(【〈《")
 
 
+def _after_hyphen(text: str, ch: str) -> bool:
+    """Inside a compound (self-replicating) or a pair (in/out): a line may break after the
+    hyphen or slash, so no single word is longer than a line needs to be. A row that ends in
+    one is joined back without a space, so a line never breaks at the space after a hyphen
+    ("pre- and post-war" keeps "pre- and" together)."""
+    return len(text) > 1 and text[-1] in "-/" and text[-2].isalnum() and ch.isalnum()
+
+
 def break_units(text: str) -> list[str]:
     """The pieces a line of text may break between: words with the space after them and, in
     full-width text, characters, with what may not start or end a line kept beside them
@@ -294,7 +303,9 @@ def break_units(text: str) -> list[str]:
             bool(cur)
             and ch != " "
             and (
-                prev == " " or ((is_wide(prev) or is_wide(ch)) and ch not in NO_LINE_START and prev not in NO_LINE_END)
+                (prev == " " and not _after_hyphen(cur.rstrip(), "a"))
+                or ((is_wide(prev) or is_wide(ch)) and ch not in NO_LINE_START and prev not in NO_LINE_END)
+                or _after_hyphen(cur, ch)
             )
         )
         if can_break:

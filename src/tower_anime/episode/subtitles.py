@@ -226,18 +226,19 @@ def _split_events(units: Sequence[str], limits: Limits, at_least: int = 1) -> li
     return out
 
 
-def _check_words(line_id: str, units: Sequence[str], limits: Limits) -> None:
+def _check_words(line_id: str | None, units: Sequence[str], limits: Limits) -> None:
+    which = f"line {line_id}: " if line_id else ""
     for u in units:
         w, chars = u.strip(), text_width(u.strip(), limits.half_width)
         if chars > limits.max_chars_per_line:
             raise MediaError(
-                f"line {line_id}: the word {w!r} has {chars:g} characters, more than a subtitle row "
-                f"holds (subtitles.max_chars_per_line = {limits.max_chars_per_line}); shorten or "
-                "hyphenate it in the script"
+                f"{which}the word {w!r} has {chars:g} characters, more than a subtitle row "
+                f"holds (subtitles.max_chars_per_line = {limits.max_chars_per_line}); shorten it, "
+                "or break it with a space or a hyphen (a row may end after one)"
             )
         if _need_ms(chars, limits) > limits.max_ms:
             raise MediaError(
-                f"line {line_id}: the word {w!r} needs {_need_ms(chars, limits) / 1000:.3f} s at "
+                f"{which}the word {w!r} needs {_need_ms(chars, limits) / 1000:.3f} s at "
                 f"subtitles.max_chars_per_second, longer than one event may stay up "
                 f"({limits.max_ms / 1000:g} s); raise subtitles.max_duration_seconds or "
                 "subtitles.max_chars_per_second"
@@ -249,7 +250,7 @@ def split_text(text: str, limits: Limits, at_least: int = 1) -> list[str]:
     units = break_units(text)
     if not units:
         return []
-    _check_words("?", units, limits)
+    _check_words(None, units, limits)
     return _split_events(units, limits, at_least)
 
 

@@ -19,8 +19,8 @@ from ..backends import PlanContext
 from ..episode.subtitles import subtitle_limits
 from ..episode.tracks import audio_language, line_reading, subtitle_tracks
 from ..episode.transitions import check_transitions, seconds_to_frames
-from ..errors import InvalidInput, ValidationProblem
-from .dialogue import fit_shot, overflow_message
+from ..errors import InvalidInput, MediaError, ValidationProblem
+from .dialogue import ShotFit, fit_shot, overflow_message
 from .language import espeak_voice_for, language_problems, line_language, title_language, voice_engine
 
 if TYPE_CHECKING:
@@ -377,9 +377,12 @@ def plan_episode(
             )
             overlap = tframes if kind == "crossfade" else 0
             start = cursor - overlap
-            fit, stop = _fit_dialogue(
-                plan, shot, scripted, overlap, _outgoing_reserve(scenes, si, hi, fps), characters, config, reading
-            )
+            try:
+                fit, stop = _fit_dialogue(
+                    plan, shot, scripted, overlap, _outgoing_reserve(scenes, si, hi, fps), characters, config, reading
+                )
+            except MediaError as e:  # a word no subtitle row or event holds (episode/subtitles.py)
+                fit, stop = ShotFit(scripted, scripted, 0.0, 0.0, [], fps), str(e)
             if stop:
                 problems.append(ValidationProblem(where, f"{field}.dialogue", stop))
             nframes = fit.frames
