@@ -199,6 +199,18 @@ def test_the_japanese_voice_speaks_japanese_deterministically_and_fast(tmp_path)
 # --- Japanese subtitles ---------------------------------------------------------------------
 
 
+def test_japanese_subtitles_break_after_a_particle_or_a_comma_never_inside_a_phrase(test_config):
+    # この街 ("this city") and 着く前に ("before arriving") are one phrase each: neither a row
+    # nor an event may cut them; a break comes after a particle (に, を...) or 、。
+    limits = subtitle_limits(test_config["subtitles"], 24, "jpn")
+    text = "ドローンが北の検問所に着く前に、私たちはこの街を出なければならない。"
+    parts = split_text(text, limits)
+    rows = [r for p in parts for r in p.split("\n")]
+    assert lang.join_rows(rows) == text
+    for row in rows[:-1]:
+        assert row[-1] in "はがをにでともへやかねよ、。", rows
+
+
 def test_japanese_subtitles_break_between_characters_within_13_full_width(test_config):
     limits = subtitle_limits(test_config["subtitles"], 24, "jpn")
     assert (limits.max_chars_per_line, limits.max_chars_per_second, limits.half_width) == (13, 4, 0.5)

@@ -125,17 +125,27 @@ def _row(units: Sequence[str], a: int, b: int) -> str:
     return "".join(units[a:b]).strip()
 
 
-def _break_kind(before: str, after: str) -> str:
-    """What breaking between two pieces cuts: a sentence, a clause, a phrase, or less."""
+# Japanese words that lean on the noun after them (この街 "this city"): like the English glue
+# words, a break after one would cut a noun phrase in two
+_JA_PARTICLES = set("はがをにでともへやかねよ")
+_JA_GLUE = ("この", "その", "あの", "どの", "こんな", "そんな", "あんな", "どんな", "ある", "我が")
+
+
+def _break_kind(before: str, after: str, text_before: str = "") -> str:
+    """What breaking between two pieces cuts: a sentence, a clause, a phrase, or less.
+    text_before: everything before the break (for a Japanese word longer than one piece)."""
     if _SENTENCE_END.search(before.rstrip()):
         return "sentence"
     if _CLAUSE_END.search(before.rstrip()) or _DASH.match(after):
         return "clause"
     if not before.endswith(" "):  # inside full-width text
         last, first = before[-1], after[0]
+        if text_before.endswith(_JA_GLUE) and not _hiragana(first):
+            return "glue"
         if _hiragana(first) and not _hiragana(last):
             return "glue" if not is_wide(last) else "word"  # a particle leans on the word before it
-        return "phrase" if _hiragana(last) and not _hiragana(first) else "word"
+        # a particle ends a phrase (検問所に|着く); another kana ending does not (着く|前に)
+        return "phrase" if last in _JA_PARTICLES and not _hiragana(first) else "word"
     if _bare(before) in _GLUE:
         return "glue"
     return "phrase" if _bare(after) in _CONJ_PREP_REL else "word"
@@ -143,7 +153,7 @@ def _break_kind(before: str, after: str) -> str:
 
 def _break_costs(units: Sequence[str]) -> list[float]:
     """costs[j]: breaking before units[j] (j = 1..len-1)."""
-    return [0.0] + [_COST[_break_kind(units[j - 1], units[j])] for j in range(1, len(units))]
+    return [0.0] + [_COST[_break_kind(units[j - 1], units[j], "".join(units[:j]))] for j in range(1, len(units))]
 
 
 def _layout(units: Sequence[str], costs: Sequence[float], i: int, j: int, limits: Limits) -> tuple[float, list[int]]:
