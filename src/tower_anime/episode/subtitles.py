@@ -87,9 +87,10 @@ def _need_ms(chars: float, limits: Limits) -> int:
 # then before a conjunction, preposition or relative pronoun; never after a word that leans
 # on the next one (an article, a determiner, a common adjective, a preposition...), which
 # would cut a noun phrase in two. Full-width text (Japanese) has no spaces: it may break
-# between any two characters, best after 。！？ then after 、 then where hiragana (a particle
-# or an ending) meets the next word; never before closing punctuation, a small kana or the
-# long-vowel mark, nor after an opening bracket (kinsoku shori).
+# between any two characters, best after 。！？ then after 、 then after a particle (に, を...)
+# before the next word; never after a word that leans on its noun (この, その...), before
+# closing punctuation, a small kana or the long-vowel mark, nor after an opening bracket
+# (kinsoku shori). A compound may break after its hyphen (lang.break_units).
 _CONJ_PREP_REL = set(
     """and but or nor so yet for because although though while whereas if unless
 until since when whenever where wherever after before once than that which who whom whose what
