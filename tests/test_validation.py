@@ -338,6 +338,11 @@ def test_out_of_range_voice_is_refused(story_dir, voice, field):
             "scenes[0].shots[0].dialogue[0].text",
             "holds a brace",
         ),
+        (
+            lambda d: shot(d)["dialogue"][0].update(text="Open C:\\Nexus\\new_logs now."),
+            "scenes[0].shots[0].dialogue[0].text",
+            "holds '\\N', which players show as a line break or a space",
+        ),
     ],
 )
 def test_text_that_cannot_be_spoken_or_shown_is_refused(story_dir, edit, field, wanted):

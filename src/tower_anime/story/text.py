@@ -17,6 +17,8 @@ from ..errors import ValidationProblem
 # such as {\an8} (move the line to the top) and hide them; {{ }} is template syntax
 _TAG = re.compile(r"</?\s*[A-Za-z][^<>]*>")
 _BRACES = re.compile(r"[{}]")
+# SubRip readers (FFmpeg's, libass) take \N and \n as a line break and \h as a hard space
+_ESCAPE = re.compile(r"\\[Nnh]")
 
 # free text fields of a scene and of a shot that are shown on one line (chapter names, the
 # file's title, prompts built line by line)
@@ -36,6 +38,12 @@ def markup_problem(text: str) -> str | None:
         return (
             "holds a brace '{' or '}': players read {...} as a subtitle override (such as {\\an8}) and hide it; "
             "write the words without braces"
+        )
+    m = _ESCAPE.search(text)
+    if m:
+        return (
+            f"holds '{m.group()}', which players show as a line break or a space, not as written; "
+            "write it without the backslash (C:/Nexus, or a space)"
         )
     return None
 
