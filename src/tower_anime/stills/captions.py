@@ -6,7 +6,7 @@ import math
 from PIL import Image, ImageDraw
 
 from ..backends.storyboard import CAPTION_FRACTION  # the caption strip along the top
-from .text import _fit, _font, _wrap
+from .text import _fit, _font, _wrap, draw_text
 
 MOVE_LABELS = {
     "static": "STATIC",
@@ -99,12 +99,12 @@ def _draw_move_tag(d, spec, framing, tod, move, right, top, pad, h):
     box = (right - bw, top, right, top + 2 * pad + 2 * r)
     d.rounded_rectangle(box, radius=pad, fill=(20, 20, 28, 255), outline=(255, 255, 255, 220), width=1)
     _move_glyph(d, move, box[0] + pad + r, (box[1] + box[3]) / 2, r, (255, 255, 255, 255))
-    d.text((box[0] + 2 * pad + 2 * r, (box[1] + box[3]) / 2), label, font=font, fill=(255, 255, 255, 255), anchor="lm")
+    draw_text(d, (box[0] + 2 * pad + 2 * r, (box[1] + box[3]) / 2), label, font, (255, 255, 255, 255), anchor="lm")
     parts = [spec.get("episode", ""), spec.get("scene", ""), framing, tod]
     header = "  ·  ".join(str(p).upper() for p in parts if p)
     small = _font(h * 0.024, text=header)
     header = _fit(header, small, max(bw, h * 0.55))
-    d.text((right, box[3] + pad * 0.5), header, font=small, fill=(200, 200, 210, 255), anchor="ra")
+    draw_text(d, (right, box[3] + pad * 0.5), header, small, (200, 200, 210, 255), anchor="ra")
     return min(box[0], right - small.getlength(header))
 
 
@@ -112,7 +112,7 @@ def _draw_caption(img, spec, framing, tod, move):
     """Dark translucent strip along the top (players draw subtitles over the bottom): bold
     shot id and location, wrapped action text, and on the right the camera move and the
     episode/scene/framing/time tag. Camera moves hold the strip still, so all the text stays
-    readable and in frame."""
+    readable and in frame. A text no one font covers is drawn run by run (text.draw_text)."""
     w, h = img.size
     cap_h = round(h * CAPTION_FRACTION)
     top = 0
@@ -128,8 +128,8 @@ def _draw_caption(img, spec, framing, tod, move):
     )
     col_w = min(max(bold.getlength(shot), w * 0.2), w * 0.3)
     white, grey = (255, 255, 255, 255), (200, 200, 210, 255)
-    d.text((pad, top + pad), _fit(shot, bold, col_w), font=bold, fill=white)
-    d.text((pad, top + pad + h * 0.05), _fit(location, small, col_w), font=small, fill=grey)
+    draw_text(d, (pad, top + pad), _fit(shot, bold, col_w), bold, white)
+    draw_text(d, (pad, top + pad + h * 0.05), _fit(location, small, col_w), small, grey)
     x = pad * 2 + col_w
     d.line((x, top + pad, x, top + cap_h - pad), fill=(255, 255, 255, 90), width=1)
     tag_left = _draw_move_tag(d, spec, framing, tod, move, w - pad, top + pad, round(h * 0.014), h)
@@ -137,5 +137,5 @@ def _draw_caption(img, spec, framing, tod, move):
     max_lines = max(1, int((cap_h - 2 * pad) // line_h))
     lines = _wrap(action, body, tag_left - x - 3 * pad, max_lines) or [""]
     for i, line in enumerate(lines):
-        d.text((x + pad, top + pad + i * line_h), line, font=body, fill=white)
+        draw_text(d, (x + pad, top + pad + i * line_h), line, body, white)
     return Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from ..backends.storyboard import CAPTION_FRACTION  # the caption strip along the top
 from ..clips.camera import safe_area
 from .colours import INK, PALETTE_KEYS, PAPER, _mix
-from .text import _fit, _font
+from .text import _fit, _font, draw_text
 
 
 @dataclass
@@ -157,11 +157,12 @@ def _draw_name_label(draw, fig, name, framing, w, h):
     than the part of the frame around the figure that camera moves keep in view."""
     box, text, font, pad = _name_label(fig, name, framing, w, h)
     draw.rounded_rectangle(box, radius=pad, fill=PAPER, outline=INK, width=1)
-    draw.text((fig.cx, (box[1] + box[3]) / 2), text, font=font, fill=INK, anchor="mm")
+    draw_text(draw, (fig.cx, (box[1] + box[3]) / 2), text, font, INK, anchor="mm")
 
 
 def _name_label(fig, name, framing, w, h):
-    """The name tag's box, fitted text, font and padding (see _draw_name_label)."""
+    """The name tag's box, fitted text, font (text._font: a mixed name measures and draws
+    run by run) and padding (see _draw_name_label)."""
     font = _font(h * 0.028, bold=True, text=name)
     pad = max(3, h // 120)
     left, _, right, _ = safe_area(w, h)

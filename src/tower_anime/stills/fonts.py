@@ -2,12 +2,16 @@
 
 DejaVu Sans first (Latin, Greek, Cyrillic: every panel drawn before CJK support looks the
 same), then Noto Sans CJK JP (Debian's fonts-noto-cjk: kana, kanji, hangul, and Latin too).
-A text is drawn whole in the first font that has a glyph for each of its characters, so a
-Japanese name is never drawn as empty boxes. check_text() finds the characters no font has,
-which validation refuses before any job (backends/storyboard.py)."""
+A text one font covers is drawn whole in the first font that has a glyph for each of its
+characters (face_for: a Japanese line with English words in it is all Noto). A text no single
+font covers ("Gergő 健": Noto has no ő, DejaVu no kanji) is cut into runs (runs()), each in
+the first font that has its characters, and stills/text.py measures and draws the runs side
+by side on one baseline, so no text is drawn as empty boxes. check_text() finds the
+characters no font has, which validation refuses before any job (backends/storyboard.py)."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +57,33 @@ def face_for(text: str, bold: bool = False) -> Face | None:
         if needed <= _cmap(face):
             return face
     return None
+
+
+def _first_face(ch: str, chain: tuple[Face, ...]) -> Face | None:
+    return next((face for face in chain if ord(ch) in _cmap(face)), None)
+
+
+def runs(text: str, bold: bool = False) -> list[tuple[str, Face | None]]:
+    """`text` cut into runs, each with the first face of the chain that has its characters, in
+    order ("".join of the runs is `text`). White space stays in the run it is in, and so does a
+    combining mark its face has or a character no face has (validation refuses those); a text
+    with no drawable character is one run with face None."""
+    chain = BOLD if bold else REGULAR
+    out: list[tuple[str, Face | None]] = []
+    cur, face = "", None
+    for ch in text:
+        if not ch.isspace():
+            stays = face is not None and unicodedata.category(ch).startswith("M") and ord(ch) in _cmap(face)
+            first = None if stays else _first_face(ch, chain)
+            if first is not None and first != face:
+                if cur and face is not None:
+                    out.append((cur, face))
+                    cur = ""
+                face = first
+        cur += ch
+    if cur:
+        out.append((cur, face))
+    return out
 
 
 def check_text(text: str, bold: bool = False) -> list[str]:
