@@ -457,3 +457,44 @@ def test_a_frame_rate_that_makes_the_shortest_subtitle_longer_than_the_longest_i
     assert fields[0] == "subtitles.min_duration_frames" and "(output.fps: 1)" in str(e.value)
     assert all(f.endswith("min_duration_frames") for f in fields)
     validate_config({"output": {"fps": 1}, "subtitles": {"min_duration_frames": 5, "languages": {}}})
+
+
+def test_a_minimum_over_its_maximum_and_a_bitrate_opus_refuses_are_refused_by_field(story_dir):
+    found = refused_config(story_dir, qc={"voice": {"min_chars_per_second": 50, "max_chars_per_second": 5}})
+    assert found == [
+        "my.yaml: qc.voice.min_chars_per_second: got 50, more than qc.voice.max_chars_per_second (5): "
+        "no value could pass; lower min_chars_per_second or raise max_chars_per_second"
+    ], found
+    for rate in ("99999999k", "0k", "511k"):
+        found = refused_config(story_dir, output={"audio_bitrate": rate})
+        assert len(found) == 1 and found[0].startswith(f"my.yaml: output.audio_bitrate: got {rate!r}"), found
+    check_inputs(base_config(story_dir, output={"audio_bitrate": "510k"}), "my.yaml")
+
+
+WAIVER = {"kind": "still", "item": "test01/s1", "check": "palette[akira]", "reason": "drawn from behind on purpose"}
+
+
+@pytest.mark.parametrize(
+    "qc, field, wanted",
+    [
+        ({"waive": [{**WAIVER, "item": "test01/sl"}]}, "qc.waive[0].item", "got 'test01/sl'; the story has no still"),
+        ({"waive": [{**WAIVER, "item": "test99/s1"}]}, "qc.waive[0].item", "got 'test99/s1'"),
+        ({"waive": [{**WAIVER, "kind": "voice"}]}, "qc.waive[0].item", "got 'test01/s1'; the story has no voice item"),
+        ({"clip": {"frozen_exempt": {"camera": ["statik"]}}}, "qc.clip.frozen_exempt.camera[0]", "got 'statik'"),
+        ({"clip": {"first_frame_exempt": {"kamera": ["pan_left"]}}}, "qc.clip.first_frame_exempt.kamera", "unknown"),
+    ],
+)
+def test_a_waiver_or_exemption_that_names_nothing_is_refused(story_dir, qc, field, wanted):
+    found = refused_config(story_dir, qc=qc)
+    assert len(found) == 1 and found[0].startswith(f"my.yaml: {field}: {wanted}"), found
+
+
+def test_a_waiver_of_a_real_item_and_the_default_exemptions_pass(story_dir):
+    line = {**WAIVER, "kind": "voice", "item": "test01/s1_l1", "check": "chars_per_second"}
+    check_inputs(base_config(story_dir, qc={"waive": [WAIVER, line]}), "my.yaml")
+
+
+def test_an_audience_language_that_is_no_language_is_refused(story_dir):
+    found = refused_config(story_dir, output={"subtitle_language": "zzz"})
+    assert len(found) == 1 and found[0].startswith("my.yaml: output.subtitle_language: got 'zzz'"), found
+    check_inputs(base_config(story_dir, output={"subtitle_language": "jpn"}), "my.yaml")

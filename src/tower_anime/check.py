@@ -108,6 +108,87 @@ def episode_list_problems(config: dict, story: Story, label: Path | str) -> list
     ]
 
 
+def _story_items(story: Story) -> dict[str, set[str]]:
+    """The items each kind of QC report names, as qc.waive writes them (<ep>/<shot>...)."""
+    items: dict[str, set[str]] = {"still": set(), "clip": set(), "voice": set(), "music": set(), "episode": set()}
+    for ep, doc in story.episodes.items():
+        items["episode"].add(ep)
+        for scene in doc.get("scenes") or []:
+            items["music"].add(f"{ep}/{scene['id']}")
+            for shot in scene.get("shots") or []:
+                items["still"].add(f"{ep}/{shot['id']}")
+                items["clip"].add(f"{ep}/{shot['id']}")
+                for i, _ in enumerate(shot.get("dialogue") or []):
+                    items["voice"].add(f"{ep}/{shot['id']}_l{i + 1}")
+    return items
+
+
+def _story_languages(story: Story, config: dict) -> set[str]:
+    """The ISO 639-2 tags of every language the story's lines are spoken or translated in."""
+    from . import lang
+
+    found = {lang.matroska(config["story"]["lang"])}
+    for char in story.characters.values():
+        if "lang" in char:
+            found.add(lang.matroska(char["lang"]))
+    for doc in story.episodes.values():
+        found |= {lang.matroska(doc[k]) for k in ("lang",) if k in doc}
+        for scene in doc.get("scenes") or []:
+            for shot in scene.get("shots") or []:
+                for line in shot.get("dialogue") or []:
+                    found |= {lang.matroska(c) for c in [line.get("lang"), *(line.get("subtitles") or {})] if c}
+    return found
+
+
+def config_story_problems(config: dict, story: Story, label: Path | str) -> list:
+    """Config values that name parts of the story or of Tower, each checked against them: a
+    waiver must name an item the story has (a typo would waive nothing, silently), an exempt
+    camera move a move and a backend, and the audience's subtitle language a language."""
+    from . import backends, lang
+    from .schema import load_schema
+
+    camera_moves = load_schema("episode")["$defs"]["camera_move"]["enum"]
+    found = []
+    items = _story_items(story)
+    for i, waiver in enumerate(config["qc"]["waive"]):
+        kind, item = waiver["kind"], waiver["item"]
+        if item not in items[kind]:
+            close = sorted(x for x in items[kind] if x.split("/")[0] == item.split("/")[0])[:8]
+            found.append(
+                ValidationProblem(
+                    label,
+                    f"qc.waive[{i}].item",
+                    f"got {item!r}; the story has no {kind} item of that name, so the waiver would apply to "
+                    f"nothing; expected <ep>/<id> as its reports name it, such as {close or sorted(items[kind])[:8]}",
+                )
+            )
+    for table in ("frozen_exempt", "first_frame_exempt"):
+        for backend, moves in config["qc"]["clip"][table].items():
+            found += backends.unknown("clips", backend, label, f"qc.clip.{table}.{backend}")
+            for j, move in enumerate(moves):
+                if move not in camera_moves:
+                    found.append(
+                        ValidationProblem(
+                            label,
+                            f"qc.clip.{table}.{backend}[{j}]",
+                            f"got {move!r}; expected a camera move: {camera_moves}",
+                        )
+                    )
+    audience = config["output"]["subtitle_language"]
+    if lang.matroska(audience) != audience or (
+        lang.primary(audience) == audience and audience not in _story_languages(story, config)
+    ):
+        found.append(
+            ValidationProblem(
+                label,
+                "output.subtitle_language",
+                f"got {audience!r}, which is neither an ISO 639-2 code Tower knows nor a language of the story's "
+                "lines; expected the audience's language as its subtitle track is tagged, such as eng, jpn or spa",
+            )
+        )
+    return found
+
+
 def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: tuple | None = None) -> Checked:
     """Validate the config (filling defaults in place), load the story and facts, check the
     references and plan every episode; raise InvalidInput listing every problem found.
@@ -120,7 +201,11 @@ def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: 
     validate_config(config, label)
     story, context = inputs if inputs is not None else load_inputs(config)
     sheet = config["story"]["characters"] if config["story"]["source"] == "yaml" else "story database (characters)"
-    found = reference_problems(story.characters, sheet) + episode_list_problems(config, story, label)
+    found = (
+        reference_problems(story.characters, sheet)
+        + episode_list_problems(config, story, label)
+        + config_story_problems(config, story, label)
+    )
     if found:
         raise InvalidInput(found)
     plans = plan_story(story, config, context, label)

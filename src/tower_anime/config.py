@@ -40,7 +40,53 @@ def validate_config(config: dict[str, Any], file: Path | str = "config/config.ya
         )
     _check_backends(config, file)
     _check_subtitle_limits(config, file)
+    _check_ranges(config, file)
     return config
+
+
+# Opus encodes 6 to 510 kbit/s (libopus); FFmpeg refuses an output stream outside it only
+# when the sound job runs, after every render
+OPUS_KBPS = (6, 510)
+
+
+def _pairs(node: Any, path: str = ""):
+    """(field path, min name, max name, min, max) of every min_X/max_X pair of numbers."""
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and key.startswith("min_") and f"max_{key[4:]}" in node:
+            high = node[f"max_{key[4:]}"]
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (value, high)):
+                yield path, key, f"max_{key[4:]}", value, high
+        yield from _pairs(value, here)
+
+
+def _check_ranges(config: dict[str, Any], file: Path | str) -> None:
+    """Limits that cannot hold together: a minimum over its maximum (every later check of that
+    value would fail, after the renders), and an Opus bitrate the encoder refuses."""
+    problems = [
+        ValidationProblem(
+            file,
+            f"{path}.{low}" if path else low,
+            f"got {lo:g}, more than {path + '.' if path else ''}{high} ({hi:g}): no value could pass; "
+            f"lower {low} or raise {high}",
+        )
+        for path, low, high, lo, hi in _pairs(config)
+        if lo > hi
+    ]
+    kbps = int(config["output"]["audio_bitrate"][:-1])
+    if not OPUS_KBPS[0] <= kbps <= OPUS_KBPS[1]:
+        problems.append(
+            ValidationProblem(
+                file,
+                "output.audio_bitrate",
+                f"got {config['output']['audio_bitrate']!r}; Opus encodes {OPUS_KBPS[0]}k to {OPUS_KBPS[1]}k "
+                "(160k is transparent for stereo)",
+            )
+        )
+    if problems:
+        raise InvalidInput(problems)
 
 
 def _check_subtitle_limits(config: dict[str, Any], file: Path | str) -> None:
