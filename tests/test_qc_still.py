@@ -67,6 +67,41 @@ def test_storyboard_stills_pass(tmp_path, cast, framing, tod):
     assert {f"palette[{c}]" for c in cast} <= {c["metric"] for c in report["checks"]}
 
 
+# characters beyond the sheet's three, each with its own exact fills
+CROWD_PALETTES = [
+    ("#2e8b57", "#f4a460", "#8b0000", "#ffd700"),
+    ("#4169e1", "#ffe4c4", "#000080", "#ff69b4"),
+    ("#800080", "#deb887", "#2f4f4f", "#00ced1"),
+    ("#ff8c00", "#fff5ee", "#556b2f", "#dc143c"),
+    ("#708090", "#faebd7", "#8b4513", "#7fff00"),
+]
+
+
+def crowd(count):
+    extra = []
+    for i, colours in enumerate(CROWD_PALETTES):
+        c = char("akira")
+        c.update(id=f"x{i}", name=f"Extra {i}", palette=dict(zip(sorted(c["palette"]), colours)))
+        extra.append(c)
+    return ([char(c) for c in ("akira", "luna", "viktor")] + extra)[:count]
+
+
+@pytest.mark.parametrize("framing", ["close", "medium", "wide"])
+@pytest.mark.parametrize("count", [4, 5, 8])
+def test_a_crowded_storyboard_shot_passes_its_own_gate(tmp_path, framing, count):
+    s = spec(framing=framing)
+    s["characters"] = crowd(count)
+    report = still_report(save(sb.draw_storyboard(s), tmp_path), s, QC)
+    assert report["pass"], [c for c in report["checks"] if not c["pass"]]
+
+
+def test_a_character_missing_from_a_crowd_still_fails(tmp_path):
+    drawn, asked = spec(framing="close"), spec(framing="close")
+    drawn["characters"], asked["characters"] = crowd(5)[:4], crowd(5)
+    report = still_report(save(sb.draw_storyboard(drawn), tmp_path), asked, QC)
+    assert failed(report) == {"palette[x1]", "palette_colours[x1]"}
+
+
 def test_a_blank_still_fails(tmp_path):
     report = still_report(save(Image.new("RGB", (768, 512), (40, 40, 40)), tmp_path), spec(), QC)
     assert {"luma_std", "sharpness", "palette[akira]", "palette_colours[akira]"} <= failed(report)
