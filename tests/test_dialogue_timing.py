@@ -228,3 +228,18 @@ def test_a_shot_shorter_than_its_clips_backend_can_make_is_refused(story):
         plan_of(story)
     story.episodes["test01"]["scenes"][0]["shots"][0]["frames"] = MIN_FRAMES
     assert rows(plan_of(story))["s1"]["frames"] == MIN_FRAMES
+
+
+def test_numbers_and_marks_are_estimated_as_the_words_a_voice_says(tmp_path):
+    from tower_anime.audio.voice import synthesize_line, wav_seconds
+    from tower_anime.story.dialogue import estimate_speech
+
+    voice_cfg = validate_config({})["voice"]
+    text = "1984, 2001, 2049, 3000."  # spoken: nineteen eighty-four, two thousand one...
+    out = tmp_path / "line.wav"
+    synthesize_line({"line": "l1", "text": text, "voice": {"engine": "piper", "pitch": 0, "speed": 1.0}}, out)
+    assert estimate_speech(text, 1.0, "piper", voice_cfg, "en") >= wav_seconds(out)
+    # a mark the voice does not say takes no time
+    assert estimate_speech("We made it 🙂", 1.0, "piper", voice_cfg, "en") == estimate_speech(
+        "We made it", 1.0, "piper", voice_cfg, "en"
+    )

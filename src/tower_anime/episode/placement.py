@@ -68,8 +68,9 @@ def _refuse(cues, durations, top, limit):
     raise MediaError(
         f"the dialogue of shot {shot} ({lines}) needs {need:.2f} s but the shot leaves {room:.2f} s for it, "
         f"and {top}x faster (voice.max_tempo) is not enough; give shot {shot} about {need - room:.2f} s more "
-        "(frames or duration), shorten its lines, raise voice.max_tempo, or use voice.fit_lines: grow with "
-        "a slower voice.speaking_rate so the plan grows it"
+        "(frames or duration), shorten its lines, raise voice.max_tempo, or lower the voice's "
+        "voice.speaking_rate.<engine>.chars_per_second so the plan grows the shot for it (voice.fit_lines: grow "
+        "or speed_up_then_grow)"
     )
 
 

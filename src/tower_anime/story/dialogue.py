@@ -18,10 +18,12 @@ deliberately on the long side so that a grown shot holds the real voice.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..episode.subtitles import reading_seconds
+from ..lang import speech_text
 
 if TYPE_CHECKING:
     from ..episode.subtitles import Limits
@@ -37,10 +39,37 @@ def speaking_rate(engine: str, voice_cfg: dict, lang: str | None = None) -> dict
     return (rate.get("languages") or {}).get(lang) or rate
 
 
+_NUMBER = re.compile(r"[0-9]+")
+_LONGEST_NUMBER = 15  # digits read as one number; a longer run is read digit by digit
+
+
+def _number_words(digits: str, lang: str | None) -> str:
+    from num2words import num2words
+
+    if len(digits) > _LONGEST_NUMBER:
+        return " ".join(_number_words(d, lang) for d in digits)
+    for code in dict.fromkeys([lang, "en"]):
+        if code:
+            try:
+                return num2words(int(digits), lang=code)
+            except (NotImplementedError, OverflowError, ValueError):
+                continue
+    return digits
+
+
+def spoken_form(text: str, lang: str | None = None) -> str:
+    """The line as its voice says it, for measuring its length: without the marks a voice
+    does not say (lang.speech_text) and with its numbers in words (num2words, in the line's
+    language). Counted as written, "1984, 2001, 2049, 3000." was 23 characters, a 1.8 s
+    estimate for 5.3 s of speech."""
+    text = speech_text(text)
+    return _NUMBER.sub(lambda m: _number_words(m.group(), lang), text) if _NUMBER.search(text) else text
+
+
 def estimate_speech(text: str, speed: float, engine: str, voice_cfg: dict, lang: str | None = None) -> float:
     """A line's speaking time in seconds, guessed from its text before any voice exists."""
     rate = speaking_rate(engine, voice_cfg, lang)
-    chars = len(" ".join(text.split()))
+    chars = len(" ".join(spoken_form(text, lang).split()))
     return rate["line_overhead"] + chars / (rate["chars_per_second"] * speed)
 
 
