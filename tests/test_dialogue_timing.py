@@ -243,3 +243,13 @@ def test_numbers_and_marks_are_estimated_as_the_words_a_voice_says(tmp_path):
     assert estimate_speech("We made it 🙂", 1.0, "piper", voice_cfg, "en") == estimate_speech(
         "We made it", 1.0, "piper", voice_cfg, "en"
     )
+
+
+def test_an_at_inside_the_crossfade_into_its_shot_is_moved_with_a_note(story):
+    scene = story.episodes["test01"]["scenes"][1]
+    scene.update(transition="crossfade", transition_seconds=1.0)
+    scene["shots"][0]["dialogue"][0]["at"] = 0.2
+    plan = plan_of(story)
+    (note,) = [n for n in plan.notes if "crossfade" in n]
+    assert note.startswith("shot s3 line 1: at 0.2 s falls in the crossfade into the shot; it starts at 1.00 s"), note
+    assert plan.fits["s3"].earliest[0] == 1.0

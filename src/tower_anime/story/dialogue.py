@@ -84,6 +84,9 @@ class ShotFit:
     earliest: list  # per line: earliest start, seconds from the shot's start (None: after the previous)
     fps: int
     read_slower: list = None  # (line index, speech s, reading s) where reading its subtitles takes longer
+    # (line index, its `at`, where it starts): an `at` inside the crossfade into the shot
+    # waits until the shot is on screen alone
+    moved_at: list = None
 
     @property
     def overflows(self) -> bool:
@@ -125,10 +128,12 @@ def fit_shot(
     time over all its subtitle tracks, when the plan has worked it out (else from the limits)."""
     lines = shot.get("dialogue", [])
     own_start = in_overlap / fps
-    earliest = []
+    earliest, moved_at = [], []
     for i, line in enumerate(lines):
         if "at" in line:
             earliest.append(max(float(line["at"]), own_start))
+            if float(line["at"]) < own_start:
+                moved_at.append((i, float(line["at"]), own_start))
         elif i == 0:
             earliest.append(own_start + voice_cfg["first_line_at"])
         else:
@@ -151,7 +156,7 @@ def fit_shot(
     elif mode == "speed_up_then_grow":
         frames = max(frames, math.ceil(fast * fps - 1e-6))
     slower = [(i, sp, rd) for i, (sp, rd) in enumerate(zip(speeches, readings)) if rd > sp]
-    return ShotFit(scripted_frames, frames, slow, fast, earliest, fps, slower)
+    return ShotFit(scripted_frames, frames, slow, fast, earliest, fps, slower, moved_at)
 
 
 def overflow_message(shot_id: str, fit: ShotFit, fps: int, mode: str) -> str:

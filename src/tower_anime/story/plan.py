@@ -192,6 +192,11 @@ def _fit_dialogue(plan, shot, scripted, overlap, reserve, characters, config, re
         readings,
     )
     plan.fits[shot["id"]] = fit
+    for i, at, start in fit.moved_at or []:
+        plan.notes.append(
+            f"shot {shot['id']} line {i + 1}: at {at:g} s falls in the crossfade into the shot; it starts at "
+            f"{start:.2f} s, once the shot is on screen alone (raise `at` to {start:.2f} to say so in the script)"
+        )
     if not fit.overflows:
         return fit, None
     message = overflow_message(shot["id"], fit, fps, voice_cfg["fit_lines"])
