@@ -155,7 +155,8 @@ def fit_shot(
         frames = max(frames, math.ceil(slow * fps - 1e-6))
     elif mode == "speed_up_then_grow":
         frames = max(frames, math.ceil(fast * fps - 1e-6))
-    slower = [(i, sp, rd) for i, (sp, rd) in enumerate(zip(speeches, readings)) if rd > sp]
+    # named only where the two differ as printed (0.83 s against 0.83 s read as a contradiction)
+    slower = [(i, sp, rd) for i, (sp, rd) in enumerate(zip(speeches, readings)) if round(rd, 2) > round(sp, 2)]
     return ShotFit(scripted_frames, frames, slow, fast, earliest, fps, slower, moved_at)
 
 
