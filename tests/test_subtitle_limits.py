@@ -149,3 +149,13 @@ def test_a_window_as_long_as_reading_seconds_is_enough(text, limits_fps):
     }
     evs = parse_srt(build_srt_for([cue], limits, fps))
     assert math.isclose(evs[-1][1], 1.0 + need) and evs[0][0] == 1.0
+
+
+def test_no_row_starts_with_a_dash_which_reads_as_another_speaker():
+    from tower_anime.config import validate_config
+    from tower_anime.episode.subtitles import split_text
+
+    limits = subtitle_limits(validate_config({})["subtitles"], 24, "eng")
+    text = "We were so close to the harbor, the lights all out — and then the whole city went dark."
+    rows = [r for part in split_text(text, limits) for r in part.split("\n")]
+    assert len(rows) > 1 and not [r for r in rows if r.startswith(("—", "–", "-"))], rows

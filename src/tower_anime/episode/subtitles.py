@@ -135,9 +135,11 @@ _JA_GLUE = ("この", "その", "あの", "どの", "こんな", "そんな", "�
 def _break_kind(before: str, after: str, text_before: str = "") -> str:
     """What breaking between two pieces cuts: a sentence, a clause, a phrase, or less.
     text_before: everything before the break (for a Japanese word longer than one piece)."""
+    if _DASH.match(after):  # a row that starts with a dash reads as another speaker's line
+        return "glue"
     if _SENTENCE_END.search(before.rstrip()):
         return "sentence"
-    if _CLAUSE_END.search(before.rstrip()) or _DASH.match(after):
+    if _CLAUSE_END.search(before.rstrip()):
         return "clause"
     if not before.endswith(" "):  # inside full-width text
         last, first = before[-1], after[0]
