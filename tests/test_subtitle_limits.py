@@ -156,6 +156,6 @@ def test_no_row_starts_with_a_dash_which_reads_as_another_speaker():
     from tower_anime.episode.subtitles import split_text
 
     limits = subtitle_limits(validate_config({})["subtitles"], 24, "eng")
-    text = "We were so close to the harbor, the lights all out — and then the whole city went dark."
+    text = "we ran past the old market — and then the lights went out across the whole district tonight"
     rows = [r for part in split_text(text, limits) for r in part.split("\n")]
     assert len(rows) > 1 and not [r for r in rows if r.startswith(("—", "–", "-"))], rows
