@@ -5,7 +5,9 @@ from snakemake.utils import min_version
 min_version("9.27")
 
 
-configfile: "config/config.yaml"
+# config/config.yaml is read by rules/common.smk (read_configfile), as `configfile:` would read
+# it but with Tower's reader: an empty file is every default, a list or a recursive alias is
+# one line naming the file (Snakemake's own loader stops such a file with its own error).
 
 
 report: "report/workflow.rst"
@@ -20,6 +22,11 @@ include: "rules/audio.smk"
 include: "rules/episode.smk"
 include: "rules/reports.smk"
 include: "rules/editor.smk"
+
+
+# every folder the rules write, checked before the DAG: a file in a folder's place or a
+# read-only folder is one line now, not a traceback or a failed job after hours of renders
+check_output_folders()
 
 
 rule all:

@@ -3,6 +3,7 @@
 # functions and wildcard constraints shared by every stage.
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +27,58 @@ from tower_anime.qc.report import ensure_verdict, refused, verdict_path
 from tower_anime.qc.summary import episode_view
 from tower_anime.qc.takes import still_changed
 from tower_anime.story import dumps
+
+
+def _refuse(e):
+    """Stop the workflow with Tower's lines for an InvalidInput or another TowerError: no traceback."""
+    tail = "\nNothing was run." + (" Fix the fields above and run again." if isinstance(e, InvalidInput) else "")
+    print(f"Tower: {e}{tail}", file=sys.stderr)
+    sys.exit(1)
+
+
+def read_configfile(path):
+    """What Snakemake's `configfile:` directive does with `path` (the Snakefile has none), with
+    Tower's YAML reader instead of Snakemake's: an empty file (or one with only comments) is
+    an empty config, every key at its default, as `tower-anime validate` reads it; a list or
+    a scalar at the top, a recursive alias, a duplicate key or a syntax error is refused in one
+    line naming the file (Snakemake's loader stops on the first with "Config file must be given
+    as JSON or YAML with keys at top level" and recurses without end on a recursive alias).
+    As with the directive: --configfile files and --config values are merged over it, it is
+    listed in workflow.configfiles, and a module given its config (`config: config`) skips it."""
+    from snakemake.utils import update_config
+
+    from tower_anime.errors import ValidationProblem
+    from tower_anime.schema import load_schema, problems, read_yaml
+
+    if workflow.modifier.skip_configfile:
+        return
+    settings = workflow.config_settings
+    if not Path(path).exists():
+        if not workflow.overwrite_configfiles:
+            _refuse(InvalidInput([ValidationProblem(path, "", "file not found; run in the project folder, or give "
+                                                             "the config with --configfile FILE")]))
+        return  # the --configfile files are the config (Snakemake already merged them in)
+    try:
+        data = read_yaml(path)
+        if not isinstance(data, dict):
+            raise InvalidInput(problems(data, load_schema("config"), path, fill_defaults=False))
+    except InvalidInput as e:
+        _refuse(e)
+    workflow.configfiles.append(path)
+    update_config(config, data)
+    if settings.overwrite_config:
+        if settings.replace_workflow_config:
+            config.clear()
+        update_config(config, settings.overwrite_config)
+    try:
+        from snakemake.pathvars import Pathvars
+
+        workflow.pathvars.update(Pathvars.from_config(config))
+    except (ImportError, AttributeError):  # a Snakemake without pathvars
+        pass
+
+
+read_configfile("config/config.yaml")
 
 # small changes to Snakemake in its own process (see the module): one daemon wake-up timer
 # for the scheduler, work it repeats for every job done once, no teardown at exit
@@ -55,12 +108,8 @@ def _load():
             for note in episode_plan.notes:  # shots grown or sped up for their dialogue (voice.fit_lines)
                 print(f"Tower: note: {ep}: {note}", file=sys.stderr)
         return checked.story, plans
-    except InvalidInput as e:
-        print(f"Tower: {e}\nNothing was run. Fix the fields above and run again.", file=sys.stderr)
-        sys.exit(1)
-    except TowerError as e:  # e.g. the story database is down: one line, no traceback
-        print(f"Tower: {e}\nNothing was run.", file=sys.stderr)
-        sys.exit(1)
+    except TowerError as e:  # bad input, or e.g. the story database is down: one line each, no traceback
+        _refuse(e)
 
 
 STORY, PLANS = _load()
@@ -445,16 +494,61 @@ def schedule(jobs):
             "pending": len(jobs)}
 
 
+_CHECKED_FOLDERS = set()  # the folders check_folders found writable: asked once per run
+
+
+def check_folders(folders):
+    """Stop the workflow, before any job, when a folder it writes cannot be written: a file
+    (or a link to nowhere) in its place or in the place of a folder above it, or a folder
+    that is read-only. One line per culprit, naming the path and the fix
+    (tower_anime.fsutil.folder_problem), instead of a traceback in a dry run or a job that
+    fails after hours of renders (`episodes` a file: every render ran, then delivery failed)."""
+    from tower_anime.fsutil import folder_problems
+
+    folders = [f for f in dict.fromkeys(map(str, folders)) if f not in _CHECKED_FOLDERS]
+    found = folder_problems(folders)
+    if found:
+        print("".join(f"Tower: {line}\n" for line in found) + "Nothing was run.", file=sys.stderr)
+        sys.exit(1)
+    _CHECKED_FOLDERS.update(folders)
+
+
+_EP_WILDCARD = re.compile(r"\{\s*ep\s*(,[^{}]*)?\}")
+
+
+def output_folders():
+    """Every folder the rules write into (outputs, logs, benchmarks) for every episode of the
+    story, read from the rules themselves (a new rule's folders are checked too): the part
+    of each path before its first wildcard other than {ep}; and the code stamps' folder."""
+    folders = {CODE_STAMPS: None}
+    for r in workflow.rules:
+        for product in r.products():
+            pattern = str(product)
+            for path in [_EP_WILDCARD.sub(ep, pattern) for ep in PLANS] if _EP_WILDCARD.search(pattern) else [pattern]:
+                folders.setdefault(os.path.dirname(path.split("{", 1)[0]) or ".", None)
+    return list(folders)
+
+
+def check_output_folders():
+    """check_folders on every output folder (the Snakefile calls it once every rule is defined)."""
+    check_folders(output_folders())
+
+
 def _ensure_verdicts():
     """Every gate's verdict file (see refusal) exists before Snakemake builds its DAG:
     Snakemake lists a folder once and caches it, so a file an input function creates while
     the DAG is being built can be missed for the next job in the same folder (seen with a
-    season of 36 shots: 'Missing input files ... .verdict')."""
+    season of 36 shots: 'Missing input files ... .verdict'). Their folders are checked first
+    (the other output folders once every rule is defined: check_output_folders)."""
     from types import SimpleNamespace
 
-    for ep in PLANS:
-        for gate in gate_reports(SimpleNamespace(ep=ep)) + [f"reports/{ep}/episode.json"]:
+    gates = [gate for ep in PLANS for gate in gate_reports(SimpleNamespace(ep=ep)) + [f"reports/{ep}/episode.json"]]
+    check_folders(os.path.dirname(gate) for gate in gates)
+    try:
+        for gate in gates:
             ensure_verdict(gate)
+    except TowerError as e:
+        _refuse(e)
 
 
 _ensure_verdicts()
@@ -467,7 +561,8 @@ STAGE_TABLES = {"stills": "stills", "clips": "clips", "voice": "lines", "music":
 def _code_stamps():
     """The code stamp of every backend the plans render with, brought up to date before
     Snakemake builds its DAG (a file made while the DAG is built can be missed: see
-    _ensure_verdicts)."""
+    _ensure_verdicts). Their folder is checked first: the rules make stamps as they are defined."""
+    check_folders([CODE_STAMPS])
     used = {(stage, backends.of_spec(stage, spec).name) for p in PLANS.values()
             for stage, table in STAGE_TABLES.items() for spec in getattr(p, table).values()}
     for stage, name in sorted(used):

@@ -7,6 +7,7 @@ mounting is refused the test is skipped with the mount's own error."""
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -14,11 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fork_project, snakemake
+from conftest import copy_workflow, fork_project, snakemake
 from test_workflow import EP, planned
 
 from tower_anime import verify_output
+from tower_anime.errors import MediaError
 from tower_anime.fsutil import OutputError, write_json_atomic
+from tower_anime.media import run
 
 pytestmark = [pytest.mark.faults, pytest.mark.workflow]
 LINE = f"audio/{EP}/voice/s3_l1.wav"
@@ -176,9 +179,11 @@ def test_a_file_cut_short_is_refused_then_made_again(built, tmp_path, path, repo
 
 
 def test_a_read_only_folder_is_named_in_one_line(built, tmp_path):
+    """A folder a pending job writes that cannot be written stops the run before any job
+    (rules/common.smk: check_output_folders), not when the job gets there."""
     work = fork_project(built, tmp_path)
     voice = work / "audio" / EP / "voice"
-    (work / LINE).unlink()  # the other lines stay: Snakemake removes an empty output folder after a failure
+    (work / LINE).unlink()  # a job to run: the line is made again
     before = sorted(voice.iterdir())
     # root writes through chmod 0555; not into an immutable folder. (A read-only mount is no
     # good here: Snakemake's own clean-up before the job gets EROFS, not ENOENT, and crashes.)
@@ -190,8 +195,63 @@ def test_a_read_only_folder_is_named_in_one_line(built, tmp_path):
     finally:
         subprocess.run(["chattr", "-i", str(voice)], check=True)
     assert proc.returncode != 0
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("ERROR [voice]")]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("Tower: ")]
     assert len(lines) == 1, proc.stderr[-3000:]
-    assert f"cannot write {LINE}: Operation not permitted (folder audio/{EP}/voice" in lines[0]
+    assert lines[0].startswith(
+        f"Tower: cannot write audio/{EP}/voice: Operation not permitted (folder audio/{EP}/voice"
+    )
     assert "the folder is not writable" in lines[0] and "Traceback" not in proc.stderr
+    assert "Nothing was run." in proc.stderr and "ERROR [voice]" not in proc.stderr
     assert sorted(voice.iterdir()) == before
+
+
+# --- a file-size limit -----------------------------------------------------------------------
+
+XFSZ = (
+    "killed by SIGXFSZ (signal 25); likely cause and fix: a file grew past the file-size limit (ulimit -f): "
+    "raise or remove it (ulimit -f unlimited), then run again"
+)
+
+
+def test_a_tool_killed_by_the_file_size_limit_is_named_with_the_fix(tmp_path):
+    """FluidSynth past `ulimit -f` dies of SIGXFSZ without a word: the job said "failed
+    (exit -25):" and nothing after the colon."""
+    work = copy_workflow(tmp_path / "wf")
+    cue = f"audio/{EP}/music/street.wav"
+
+    def limit_file_size():  # as `ulimit -f 300` (KiB) in the shell that runs snakemake
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300 * 1024, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", "tests/data/config.yaml", "--cores", "1", cue],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=limit_file_size,
+    )
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("ERROR [music]")]
+    assert lines == [f"ERROR [music]: FluidSynth render of music cue {EP}/street failed: {XFSZ}"], proc.stderr[-3000:]
+    assert not (work / cue).exists()
+
+
+@pytest.mark.parametrize(
+    "script, says",
+    [
+        ("kill -XFSZ $$", f"a step failed: {XFSZ}"),
+        (
+            "echo 'last words' >&2; kill -KILL $$",
+            "a step failed: killed by SIGKILL (signal 9); likely cause and fix: "
+            "it was killed from outside, most often by the out-of-memory killer (see dmesg)",
+        ),
+        ("kill -USR1 $$", "a step failed: killed by SIGUSR1 (signal 10)"),
+        ("echo 'bad input' >&2; exit 3", "a step failed (exit 3):\nbad input"),
+    ],
+)
+def test_a_tool_killed_by_a_signal_is_named_by_it(script, says):
+    with pytest.raises(MediaError) as e:
+        run(["sh", "-c", script], "a step")
+    assert str(e.value).startswith(says)
+    if "last words" in script:
+        assert str(e.value).endswith("then run again\nlast words")

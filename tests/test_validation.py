@@ -4,13 +4,14 @@ reference pictures, out-of-range numbers, text that cannot be spoken or subtitle
 one-line errors of the CLI and the database helpers."""
 
 import math
+import re
 import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, copy_workflow, dump_yaml, load_yaml, snakemake
+from conftest import ROOT, copy_workflow, dump_yaml, load_yaml, small_snakemake, snakemake
 from PIL import Image
 
 from tower_anime.check import check_config_file, check_inputs
@@ -498,3 +499,150 @@ def test_an_audience_language_that_is_no_language_is_refused(story_dir):
     found = refused_config(story_dir, output={"subtitle_language": "zzz"})
     assert len(found) == 1 and found[0].startswith("my.yaml: output.subtitle_language: got 'zzz'"), found
     check_inputs(base_config(story_dir, output={"subtitle_language": "jpn"}), "my.yaml")
+
+
+# 13. values no field can use: a recursive alias, a value nested past any field --------------
+
+
+@pytest.mark.parametrize(
+    "where, edit, line, alias",
+    [
+        # an episode title that holds itself
+        ("tests/data/episodes/test01.yaml", lambda text: "title: &t [*t]\nscenes: []\n", 1, "&t ... *t"),
+        # a character's voice that holds itself
+        (
+            "config/characters.yaml",
+            lambda text: re.sub(
+                r"(?m)^    voice: \{.*$", "    voice: &v {pitch: 0, speed: 1.08, timbre: *v}", text, count=1
+            ),
+            None,
+            "&v ... *v",
+        ),
+        # the workflow's own config file (read with the --configfile one)
+        ("config/config.yaml", lambda text: text + "style: &s {look: x, lens: *s}\n", None, "&s ... *s"),
+    ],
+)
+def test_a_recursive_alias_is_one_line_in_the_workflow_and_the_cli(tmp_path, where, edit, line, alias):
+    """Was a RecursionError: 'unexpected error' from the CLI, a 990-line traceback from Snakemake."""
+    work = copy_workflow(tmp_path / "wf")
+    path = work / where
+    text = edit(path.read_text())
+    assert alias[:2] in text
+    path.write_text(text)
+    line = line or next(i for i, t in enumerate(text.splitlines(), 1) if alias[:2] in t)
+    wanted = f"{where}: line {line}, column "
+    says = f"a recursive alias ({alias}): the value holds itself, which no field can use; write the value out"
+    proc = snakemake(work, "-n", "--cores", "1", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "RecursionError" not in proc.stderr
+    problems = [p for p in proc.stderr.splitlines() if p.startswith("  - ")]
+    assert len(problems) == 1 and problems[0].startswith(f"  - {wanted}") and says in problems[0], proc.stderr[-3000:]
+    assert "Nothing was run." in proc.stderr and len(proc.stderr.splitlines()) < 10
+    config = "config/config.yaml" if where == "config/config.yaml" else "tests/data/config.yaml"
+    cli = subprocess.run(
+        [sys.executable, "-m", "tower_anime.cli", "--config", config, "validate"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+    )
+    assert cli.returncode == 1 and "Traceback" not in cli.stderr and "unexpected error" not in cli.stderr
+    assert cli.stderr.splitlines()[1].startswith(f"  - {wanted}") and says in cli.stderr, cli.stderr
+
+
+def test_a_value_nested_past_any_field_is_one_line(story_dir):
+    path = story_dir / "episodes" / "test01.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("title:", "title: " + "[" * 500 + "]" * 500 + "\nold_title:", 1))
+    found = refused_config(story_dir)
+    assert found == [
+        f"{path}: line 2, column 107: nested more than 100 levels deep, which no field is; check the brackets "
+        "and the indentation"
+    ]
+
+
+# 14. config/config.yaml as the workflow reads it: empty is every default -------------------
+
+
+@pytest.mark.parametrize("text", ["", "# every key at its default\n"])
+def test_an_empty_config_file_is_every_default_in_the_workflow(tmp_path, text):
+    """`tower-anime validate` took an empty config/config.yaml; Snakemake's `configfile:`
+    stopped it ("Config file must be given as JSON or YAML with keys at top level")."""
+    work = copy_workflow(tmp_path / "wf")
+    (work / "config" / "config.yaml").write_text(text)
+    proc = small_snakemake(work, "-n")  # no --configfile: the defaults alone (config/episodes/ep01.yaml)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "episodes/ep01.mkv" in proc.stdout and "WorkflowError" not in proc.stderr
+    proc = snakemake(work, "-n", "--cores", "1")  # and under the test config
+    assert "episodes/test01.mkv" in proc.stdout
+
+
+@pytest.mark.parametrize("text, got", [("- a\n- b\n", "['a', 'b']"), ("42\n", "42"), ("hello\n", "'hello'")])
+def test_a_config_file_that_is_not_a_mapping_is_one_line(tmp_path, text, got):
+    work = copy_workflow(tmp_path / "wf")
+    (work / "config" / "config.yaml").write_text(text)
+    proc = snakemake(work, "-n", "--cores", "1", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "WorkflowError" not in proc.stderr
+    assert f"Tower: 1 problem(s) in the story/config:\n  - config/config.yaml: (top level): got {got}; expected" in (
+        proc.stderr
+    )
+    assert "Nothing was run." in proc.stderr
+
+
+# 15. ids Snakemake refuses as wildcard values ----------------------------------------------
+
+
+def test_an_id_snakemake_would_take_for_an_endless_loop_is_refused_by_field(tmp_path):
+    """A run of 20 or more repeats of one piece at the end of a wildcard value is Snakemake's
+    PeriodicWildcardError; 19 pass."""
+    work = copy_workflow(tmp_path / "wf")
+    path = work / "tests" / "data" / "episodes" / "test01.yaml"
+    doc = load_yaml(path)
+    doc["scenes"][0]["id"] = "scene_" + "x" * 20
+    shot(doc)["id"] = "shot_" + "0" * 20
+    shot(doc, 0, 1)["id"] = "a" + "_l1" * 19  # its line is a + 20 times _l1
+    dump_yaml(doc, path)
+    proc = snakemake(work, "-n", "--cores", "1", check=False)
+    assert proc.returncode == 1 and "PeriodicWildcardError in rule" not in proc.stderr, proc.stderr[-3000:]
+    fix = "write the id without a run of 20 or more repeats of one piece at its end"
+    where = "  - tests/data/episodes/test01.yaml"
+    problems = [p for p in proc.stderr.splitlines() if p.startswith("  - ")]
+    assert problems == [
+        f"{where}: scenes[0].id: got 'scene_{'x' * 20}', which ends in 'x' repeated 20 times: Snakemake stops such a "
+        f"name as a loop of rules without end (PeriodicWildcardError); {fix}",
+        f"{where}: scenes[0].shots[0].id: got 'shot_{'0' * 20}', which ends in '0' repeated 20 times: Snakemake "
+        f"stops such a name as a loop of rules without end (PeriodicWildcardError); {fix}",
+        f"{where}: scenes[0].shots[1].id: its dialogue[0] gets the id 'a{'_l1' * 20}', which ends in '_l1' "
+        f"repeated 20 times: Snakemake stops such a name as a loop of rules without end (PeriodicWildcardError); {fix}",
+    ]
+    # 19 repeats: accepted, and the workflow plans them
+    doc["scenes"][0]["id"] = "scene_" + "x" * 19
+    shot(doc)["id"] = "shot_" + "0" * 19
+    shot(doc, 0, 1)["id"] = "a" + "_l1" * 18
+    dump_yaml(doc, path)
+    proc = snakemake(work, "-n", "--cores", "1")
+    assert f"clips/test01/shot_{'0' * 19}.mp4" in proc.stdout and f"audio/test01/music/scene_{'x' * 19}.wav" in (
+        proc.stdout
+    )
+
+
+def test_the_periodic_id_rule_is_snakemakes():
+    """periodic_run agrees with Snakemake's own detector on every id of these shapes."""
+    import itertools
+
+    from snakemake.io import PeriodicityDetector
+
+    from tower_anime.story.load import periodic_run
+
+    detector = PeriodicityDetector()
+    values = [
+        head + piece * n
+        for head in ("", "s", "shot_", "ab", "x" * 30)
+        for piece in ("0", "ab", "_l1", "abc", "a0", "00", "abcd")
+        for n in (1, 5, 18, 19, 20, 21, 30)
+    ]
+    values += ["".join(p) for p in itertools.product("a0", repeat=12)]
+    values = [v for v in values if v and len(v) <= 64]
+    flagged = 0
+    for v in values:
+        assert (periodic_run(v) is not None) == (detector.is_periodic(v) is not None), v
+        flagged += periodic_run(v) is not None
+    assert flagged > 50

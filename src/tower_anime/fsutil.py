@@ -13,8 +13,9 @@ import errno
 import os
 import re
 import shutil
+import stat
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,70 @@ def _cannot_write(target: Path, e: OSError) -> OutputError:
         f"cannot write {target}: {reason} (folder {target.parent}, {_free(target.parent)}); "
         f"nothing was left under that name. Likely cause and fix: {likely_cause(reason)}"
     )
+
+
+def folder_problem(folder: str | Path) -> str | None:
+    """Why no file can be written into `folder` (made when missing), in one line that names the
+    path and the fix, or None: something that is not a folder where it or a folder above it
+    should be (`reports` a file: every job and even a dry run would stop with a traceback), a
+    link to nowhere, or a folder that cannot be written (a read-only mount, `chattr +i`, no
+    write permission): the folder itself, or the deepest folder above it that exists, where
+    it would be made. The workflow asks it of every output folder before the DAG
+    (rules/common.smk). It writes nothing unless a folder looks unwritable, and then only to
+    learn why, with a file that is removed at once."""
+    found = _folder_problem(Path(folder))
+    return None if found is None else found[1]
+
+
+def folder_problems(folders: Iterable[str | Path]) -> list[str]:
+    """folder_problem of each folder, each culprit once (`reports` a file is one line, not
+    one per folder under it)."""
+    found: dict[Path, str] = {}
+    for folder in folders:
+        problem = _folder_problem(Path(folder))
+        if problem is not None:
+            found.setdefault(*problem)
+    return list(found.values())
+
+
+def _folder_problem(folder: Path) -> tuple[Path, str] | None:
+    """(the culprit, the line) for folder_problem."""
+    here = Path(folder.anchor) if folder.is_absolute() else Path()
+    for part in folder.parts[1:] if folder.is_absolute() else folder.parts:
+        step = here / part
+        try:
+            mode = step.stat().st_mode
+        except FileNotFoundError:
+            if step.is_symlink():
+                return step, (
+                    f"{step} is a link to {os.readlink(step)}, which does not exist: make that folder "
+                    "or remove the link, then run again"
+                )
+            break  # made when a job writes into it: the folder above must be writable
+        except OSError as e:
+            return step, f"cannot use {step}: {e.strerror or e}; make it a readable folder, then run again"
+        if not stat.S_ISDIR(mode):
+            what = "a file" if stat.S_ISREG(mode) else "something else (a pipe, a socket or a device)"
+            link = f" (a link to {os.readlink(step)})" if step.is_symlink() else ""
+            return step, (
+                f"{step} is {what}{link}, not a folder: move it away (Tower writes into {step}/), then run again"
+            )
+        here = step
+    if os.access(here, os.W_OK | os.X_OK):
+        return None
+    try:  # why not: the error a real write gets (EROFS, EPERM, EACCES)
+        fd, probe = tempfile.mkstemp(prefix=".tower-probe.", dir=here)
+    except OSError as e:
+        from .verify_output import likely_cause
+
+        reason = e.strerror or str(e)
+        return here, (
+            f"cannot write {folder}: {reason} (folder {here}, {_free(here)}). "
+            f"Likely cause and fix: {likely_cause(reason)}"
+        )
+    os.close(fd)
+    os.unlink(probe)
+    return None
 
 
 def _nearly_full(folder: Path) -> bool:

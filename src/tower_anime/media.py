@@ -7,6 +7,7 @@ import itertools
 import json
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -40,6 +41,48 @@ def run(cmd: Sequence[Any], what: str, log: TextIO | None = None) -> subprocess.
     return proc
 
 
+# What most likely sent a signal that killed a tool, and what to do: a tool killed by a
+# signal often says nothing at all (FluidSynth past `ulimit -f`: "exit -25" and no word).
+_SIGNAL_CAUSES = {
+    "SIGXFSZ": "a file grew past the file-size limit (ulimit -f): raise or remove it (ulimit -f unlimited), "
+    "then run again",
+    "SIGXCPU": "it ran past the CPU-time limit (ulimit -t): raise or remove it, then run again",
+    "SIGKILL": "it was killed from outside, most often by the out-of-memory killer (see dmesg) or a job's "
+    "time or memory limit: free memory or run fewer jobs at once (--cores, --resources), then run again",
+    "SIGTERM": "it was stopped from outside (a cancelled run, a job time limit, a shutdown): run again",
+    "SIGINT": "it was interrupted (Ctrl-C): run again",
+    "SIGHUP": "its terminal went away: run again (under nohup, tmux or screen)",
+    "SIGPIPE": "what it wrote to was closed before it finished: see the job's log, then run again",
+    "SIGSEGV": "the tool crashed: see the job's log; run again, or reinstall the tool (bash setup.sh)",
+}
+for _crash in ("SIGBUS", "SIGABRT", "SIGILL", "SIGFPE"):
+    _SIGNAL_CAUSES[_crash] = _SIGNAL_CAUSES["SIGSEGV"]
+
+
+def exit_status(code: int) -> str:
+    """How a process ended, in words: "(exit 3)"; for a negative status (Python's way of
+    saying that a signal killed the process) the signal by name and number with the likely
+    cause and fix: ": killed by SIGXFSZ (signal 25); likely cause and fix: a file grew ..."."""
+    if code >= 0:
+        return f" (exit {code})"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f": killed by signal {-code}"
+    cause = _SIGNAL_CAUSES.get(name)
+    return f": killed by {name} (signal {-code})" + (f"; likely cause and fix: {cause}" if cause else "")
+
+
+def _failed(what: str, code: int, stderr: str) -> str:
+    """`<what> failed (exit <n>)` or `<what> failed: killed by <signal> ...`, then the tool's
+    last lines of stderr when it wrote any."""
+    tail = "\n".join(stderr.strip().splitlines()[-8:])
+    if not tail:
+        return f"{what} failed{exit_status(code)}"
+    # the signal's cause ends the first line: the tool's words follow on their own lines
+    return f"{what} failed{exit_status(code)}" + (f":\n{tail}" if code >= 0 else f"\n{tail}")
+
+
 def _raise_on_failure(what, code, stderr):
     """A non-zero exit, or a write error in stderr: FFmpeg 5.1 printed "Error writing trailer
     ...: No space left on device" on a full disk and still exited 0 (verify_output)."""
@@ -48,10 +91,11 @@ def _raise_on_failure(what, code, stderr):
     written = write_errors(stderr)
     if code == 0 and not written:
         return
-    tail = "\n".join(stderr.strip().splitlines()[-8:])
-    status = f"exit {code}" if code != 0 else "exit 0, but it reported a failed write"
     hint = f"\n  likely cause and fix: {likely_cause(' '.join(written))}" if written else ""
-    raise MediaError(f"{what} failed ({status}):\n{tail}{hint}")
+    if code == 0:
+        tail = "\n".join(stderr.strip().splitlines()[-8:])
+        raise MediaError(f"{what} failed (exit 0, but it reported a failed write):\n{tail}{hint}")
+    raise MediaError(_failed(what, code, stderr) + hint)
 
 
 def ffmpeg(args: Iterable[Any], what: str, log: TextIO | None = None) -> subprocess.CompletedProcess[str]:
@@ -384,8 +428,7 @@ def read_pcm(path: Path | str, rate: int, channels: int = 1) -> np.ndarray:
         capture_output=True,
     )
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.decode(errors="replace").strip().splitlines()[-8:])
-        raise MediaError(f"decode {path} failed (exit {proc.returncode}):\n{tail}")
+        raise MediaError(_failed(f"decode {path}", proc.returncode, proc.stderr.decode(errors="replace")))
     return np.frombuffer(proc.stdout, dtype="<f4")
 
 

@@ -169,9 +169,64 @@ def value_problems(instance: Any, file: Path | str, path: tuple[str | int, ...] 
     return found
 
 
+# No Tower file nests more than a handful of levels; the checks walk a value by recursion
+MAX_DEPTH = 100
+
+
+class _UnusableNodes(yaml.YAMLError):
+    """A value no field can use, which every walk over it (the checks, a deep copy,
+    Snakemake's config merge) would follow without end or past Python's recursion limit:
+    one that holds itself through an alias (`title: &t [*t]`), or one nested too deep."""
+
+    def __init__(self, node: yaml.Node, recursive: bool):
+        super().__init__("a recursive alias" if recursive else "nested too deep")
+        self.mark = node.start_mark
+        self.recursive = recursive
+
+
+def _check_nodes(root: yaml.Node) -> None:
+    """Raise _UnusableNodes at the first collection that holds itself (through an alias) or
+    lies more than MAX_DEPTH levels deep. Iterative and linear in the nodes: a node reached
+    again through another alias is walked once."""
+    if not isinstance(root, (yaml.SequenceNode, yaml.MappingNode)):
+        return
+
+    def children(node):
+        if isinstance(node, yaml.MappingNode):
+            return (n for pair in node.value for n in pair)
+        return iter(node.value)
+
+    open_, done = {id(root)}, set()
+    stack = [(root, children(root))]
+    while stack:
+        node, rest = stack[-1]
+        for child in rest:
+            if id(child) in open_:  # an alias back to a node still being walked: the anchored one
+                raise _UnusableNodes(child, recursive=True)
+            if id(child) not in done and isinstance(child, (yaml.SequenceNode, yaml.MappingNode)):
+                if len(stack) >= MAX_DEPTH:
+                    raise _UnusableNodes(child, recursive=False)
+                open_.add(id(child))
+                stack.append((child, children(child)))
+                break
+        else:
+            stack.pop()
+            open_.discard(id(node))
+            done.add(id(node))
+
+
 class _UniqueKeyLoader(_LOADER):
     """The fast loader, refusing a key given twice in one mapping (YAML keeps the last value
-    silently: a shot's second `duration` would win). Merge keys (`<<`) may be overridden."""
+    silently: a shot's second `duration` would win), a value that holds itself through an
+    alias (`&t [*t]`: the checks would recurse without end) and one nested more than
+    MAX_DEPTH levels deep (past Python's recursion limit). Merge keys (`<<`) may be overridden."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_nodes(node)
+        return self.construct_document(node)
 
     def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
@@ -200,11 +255,37 @@ def _one_line(text):
     return " ".join(str(text).split())
 
 
+_ANCHOR = re.compile(r"&([^\s,\[\]{}]+)")
+
+
+def _unusable_problem(text: str, e: _UnusableNodes, path: Path | str) -> ValidationProblem:
+    """A value that holds itself, named by its anchor and line (`&t [*t]` at line 1), or a
+    value nested too deep, named by the line where it passes MAX_DEPTH."""
+    where = f"line {e.mark.line + 1}, column {e.mark.column + 1}"
+    if not e.recursive:
+        return ValidationProblem(
+            path,
+            where,
+            f"nested more than {MAX_DEPTH} levels deep, which no field is; check the brackets and the indentation",
+        )
+    found = _ANCHOR.match(text, e.mark.index) if 0 <= e.mark.index < len(text) else None
+    alias = f"&{found[1]} ... *{found[1]}" if found else "&anchor ... *anchor"
+    return ValidationProblem(
+        path,
+        where,
+        f"a recursive alias ({alias}): the value holds itself, which no field can use; "
+        "write the value out instead of the alias",
+    )
+
+
 def parse_yaml(text: str, path: Path | str) -> Any:
     """Parse YAML text read from `path`; InvalidInput names the file and the line on a syntax
-    error, a duplicate key or a character YAML refuses (a control character)."""
+    error, a duplicate key, a character YAML refuses (a control character), a recursive alias
+    or a value nested too deep."""
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except _UnusableNodes as e:
+        raise InvalidInput([_unusable_problem(text, e, path)]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         if mark is not None:

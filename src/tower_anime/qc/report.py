@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GateFailed, TowerError
-from ..fsutil import write_json_atomic, write_text_atomic
+from ..fsutil import OutputError, folder_problem, write_json_atomic, write_text_atomic
 from .hints import hint
 
 _OPS = {
@@ -114,9 +114,13 @@ def write_gate_report(path: str | Path, report: dict) -> None:
 def ensure_verdict(report_path: str | Path) -> str:
     """The verdict file of a gate, created empty when missing (before the item's first check)."""
     verdict = verdict_path(report_path)
-    if not verdict.exists():
-        verdict.parent.mkdir(parents=True, exist_ok=True)
-        verdict.touch()
+    try:
+        if not verdict.exists():
+            verdict.parent.mkdir(parents=True, exist_ok=True)
+            verdict.touch()
+    except OSError as e:  # a file where a folder should be, a read-only folder: one line, no traceback
+        problem = folder_problem(verdict.parent)
+        raise OutputError(problem or f"cannot write {verdict}: {e.strerror or e}; make its folder writable") from None
     return str(verdict)
 
 

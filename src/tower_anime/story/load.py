@@ -15,6 +15,39 @@ from .text import character_text_problems, episode_text_problems
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")  # ids become file names
 
+# Ids are wildcard values too (stills/{ep}/{shot}.png), and Snakemake stops a job whose
+# wildcard value ends in one piece repeated 20 times or more, taking it for rules that call
+# themselves without end ("PeriodicWildcardError": snakemake.io.PeriodicityDetector, the
+# suffix pattern ((.+)\1{19,99})$, min_repeat=20). A run of 20 repeats at the end of a value
+# always has a suffix of exactly 20, so this is the same test.
+MIN_PERIODIC_REPEATS = 20
+_PERIODIC = re.compile(rf"(.+?)\1{{{MIN_PERIODIC_REPEATS - 1},}}\Z")
+
+
+def periodic_run(value: str) -> tuple[str, int] | None:
+    """(the piece, how many times it repeats) when `value` ends in one piece repeated
+    MIN_PERIODIC_REPEATS times or more, which Snakemake refuses as a wildcard value; else None."""
+    # (an id longer than any valid one is the schema's to refuse: the search is quadratic)
+    m = _PERIODIC.search(value) if isinstance(value, str) and len(value) <= 2 * 64 else None
+    return None if m is None else (m[1], len(m[0]) // len(m[1]))
+
+
+def periodic_problem(value: str, where: Path | str, field: str, subject: str = "") -> ValidationProblem | None:
+    """A ValidationProblem for an id Snakemake would refuse as a wildcard value (periodic_run);
+    `subject` says what has that id when it is not the field itself (an id made from it)."""
+    run = periodic_run(value)
+    if run is None:
+        return None
+    piece, count = run
+    said = f"{subject} gets the id {value!r}" if subject else f"got {value!r}"
+    return ValidationProblem(
+        where,
+        field,
+        f"{said}, which ends in {piece!r} repeated {count} times: Snakemake stops such a name as a loop of "
+        f"rules without end (PeriodicWildcardError); write the id without a run of {MIN_PERIODIC_REPEATS} or "
+        "more repeats of one piece at its end",
+    )
+
 
 @dataclass
 class Story:
@@ -60,9 +93,11 @@ def _check_episode(ep_id, doc, characters, path):
                 path, "id", f"{doc['id']!r} differs from the file name; expected {ep_id!r} (or leave id out)"
             )
         )
+    periodic = [periodic_problem(ep_id, path, "id" if "id" in doc else "", "" if "id" in doc else "the episode")]
     seen_scenes, seen_shots = {}, {}
     for si, scene in enumerate(doc["scenes"]):
         where = f"scenes[{si}]"
+        periodic.append(periodic_problem(scene["id"], path, f"{where}.id"))
         if scene["id"] in seen_scenes:
             found.append(
                 ValidationProblem(
@@ -91,6 +126,13 @@ def _check_episode(ep_id, doc, characters, path):
                     )
                 )
             seen_shots.setdefault(shot["id"], w)
+            periodic.append(periodic_problem(shot["id"], path, f"{w}.id"))
+            if periodic[-1] is None and isinstance(shot["id"], str):
+                # a line's id is its shot's and `_l<n>`: a shot id ending in 19 `_l1` makes a 20th
+                periodic += [
+                    periodic_problem(f"{shot['id']}_l{li + 1}", path, f"{w}.id", f"its dialogue[{li}]")
+                    for li in range(len(shot.get("dialogue", [])))
+                ]
             has_d, has_f = "duration" in shot, "frames" in shot
             if has_d == has_f:
                 found.append(ValidationProblem(path, w, "give exactly one of duration (seconds) or frames"))
@@ -112,7 +154,7 @@ def _check_episode(ep_id, doc, characters, path):
                             f"unknown character {line['speaker']!r}; expected one of {sorted(characters)}",
                         )
                     )
-    return found
+    return found + [p for p in periodic if p is not None]
 
 
 def load_story(
