@@ -122,7 +122,7 @@ def test_kanji_in_a_line_its_embedded_voice_cannot_read_is_refused_by_field(tmp_
     check_inputs(cfg, "my.yaml")
 
 
-@pytest.mark.parametrize("text", ["……", "— —", "\U0001f600"])
+@pytest.mark.parametrize("text", ["……", "— —", "\U0001f600", "ーー！"])
 def test_a_line_with_nothing_to_say_is_refused_by_field(tmp_path, text):
     cfg = lang_config(tmp_path)
     _edit_line(cfg, "r1", text=text)
@@ -197,6 +197,14 @@ def test_the_japanese_voice_speaks_japanese_deterministically_and_fast(tmp_path)
 
 
 # --- Japanese subtitles ---------------------------------------------------------------------
+
+
+def test_korean_subtitles_break_at_the_spaces_between_words(test_config):
+    limits = subtitle_limits({**test_config["subtitles"], "max_chars_per_line": 16}, 24, "kor")
+    text = "서울 시장 거리에서 아주 오래된 가게를 찾았다."
+    rows = [r for p in split_text(text, limits) for r in p.split("\n")]
+    assert len(rows) > 1 and lang.join_rows(rows) == text, rows
+    assert " ".join(rows) == text, rows  # every break is at a space: no word is cut
 
 
 def test_japanese_subtitles_break_after_a_particle_or_a_comma_never_inside_a_phrase(test_config):

@@ -175,9 +175,10 @@ def config_story_problems(config: dict, story: Story, label: Path | str) -> list
                         )
                     )
     audience = config["output"]["subtitle_language"]
-    if lang.matroska(audience) != audience or (
-        lang.primary(audience) == audience and audience not in _story_languages(story, config)
-    ):
+    # a code Tower's table knows (eng, jpn, deu or ger) maps to a two-letter one; any other
+    # three letters pass through as themselves and must be a language the story has
+    code = lang.primary(audience)
+    if code is None or (code == audience and lang.matroska(audience) not in _story_languages(story, config)):
         found.append(
             ValidationProblem(
                 label,

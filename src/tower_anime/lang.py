@@ -191,6 +191,13 @@ def is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in "FW"
 
 
+def unspaced(ch: str) -> bool:
+    """A character of text written without spaces between words (Japanese, Chinese: kanji,
+    kana, full-width punctuation), where a line may break between any two characters.
+    Hangul is full-width too, but Korean puts spaces between words and breaks at them."""
+    return is_wide(ch) and not ("\uac00" <= ch <= "\ud7af" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f")
+
+
 def text_width(text: str, half_width: float = 1.0) -> float:
     """How many characters `text` counts against a subtitle limit: every character 1, or, with
     half_width < 1 (Japanese), full-width characters 1 and the others half_width."""
@@ -208,7 +215,7 @@ def join_rows(rows: Iterable[str]) -> str:
         row = row.strip()
         if not row:
             continue
-        if out and not (is_wide(out[-1]) or is_wide(row[0]) or _after_hyphen(out, row[0])):
+        if out and not (unspaced(out[-1]) or unspaced(row[0]) or _after_hyphen(out, row[0])):
             out += " "
         out += row
     return out
@@ -251,8 +258,10 @@ def foreign_characters(text: str, code: str) -> str:
 
 def speakable(text: str) -> bool:
     """Whether `text` has anything a voice can say: a letter or a digit of any script
-    (a line of only "……", dashes or emoji has none)."""
-    return any(unicodedata.category(c)[0] in "LN" for c in text)
+    (a line of only "……", dashes or emoji has none). A modifier letter alone (the long-vowel
+    mark ー, the iteration mark 々) lengthens or repeats a sound that is not there: OpenJTalk
+    says nothing for "ーー！"."""
+    return any(unicodedata.category(c)[0] in "LN" and unicodedata.category(c) != "Lm" for c in text)
 
 
 # Marks a script writes that an embedded voice would read out by name ("asterisk sigh
@@ -275,7 +284,12 @@ def _unspoken(ch: str) -> bool:
 def speech_text(text: str) -> str:
     """The words of a line as an embedded voice is given them: the script's text without the
     marks it would read out by name (its subtitles keep them: "♪ La la la ♪")."""
-    return " ".join("".join(" " if _unspoken(c) else c for c in unicodedata.normalize("NFC", text)).split())
+    # a format character (soft hyphen, zero-width joiner) sits inside a word: dropped, not a space
+    kept = (
+        "" if unicodedata.category(c) == "Cf" else " " if _unspoken(c) else c
+        for c in unicodedata.normalize("NFC", text)
+    )
+    return " ".join("".join(kept).split())
 
 
 NO_LINE_START = set("、。，．！？!?,.:;」』）)】〉》…‥ー・ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々〜～")
@@ -304,7 +318,7 @@ def break_units(text: str) -> list[str]:
             and ch != " "
             and (
                 (prev == " " and not _after_hyphen(cur.rstrip(), "a"))
-                or ((is_wide(prev) or is_wide(ch)) and ch not in NO_LINE_START and prev not in NO_LINE_END)
+                or ((unspaced(prev) or unspaced(ch)) and ch not in NO_LINE_START and prev not in NO_LINE_END)
                 or _after_hyphen(cur, ch)
             )
         )
