@@ -285,3 +285,16 @@ def test_score_ignores_exempt_boolean_and_non_numeric_checks():
     assert _scored(check("a", 60, ">=", 50), check("d", 7, "==", 7))[2] == pytest.approx(0.2)
     assert _scored(check("a", 60, ">=", 50), check("e", 7, "<=", [1, 2]))[2] == pytest.approx(0.2)
     assert _scored(check("c", "h264", "==", "h264")) == (True, 0, 0.0)  # no margin at all
+
+
+def test_a_refusal_names_a_waiver_whose_check_the_report_does_not_have(tmp_path):
+    checks = [check("frozen_seconds", 3.0, "<=", 1.0), check("fps", 24, "==", 24)]
+    typo = {"kind": "clip", "item": "ep/s1", "check": "frozn_seconds", "reason": "a hold on purpose"}
+    path = tmp_path / "r.json"
+    write_report(path, make_report("clip", "ep/s1", checks, waivers=[typo]))
+    with pytest.raises(GateFailed) as exc:
+        require_pass([path])
+    assert (
+        "qc.waive names the check 'frozn_seconds' for clip ep/s1, which its report does not have, so it "
+        "waives nothing; the failed checks are ['frozen_seconds']" in str(exc.value)
+    )

@@ -175,12 +175,26 @@ def describe_failure(report: dict, c: dict, path: str | Path) -> str:
     )
 
 
+def _stray_waivers(report: dict) -> list[str]:
+    """A waiver of this item that names no check of its report (a typo waives nothing)."""
+    metrics = [c["metric"] for c in report["checks"]]
+    return [
+        f"  qc.waive names the check {w['check']!r} for {report['kind']} {report['item']}, which its report "
+        f"does not have, so it waives nothing; the failed checks are {[c['metric'] for c in failures(report)]}"
+        for w in report.get("waivers") or []
+        if not w["used"] and w["check"] not in metrics
+    ]
+
+
 def require_pass(report_paths: list[str | Path]) -> None:
     """Raise GateFailed listing every failed (unwaived) check of every report given."""
     messages = []
     for path in report_paths:
         report = read_report(path)
-        messages += [describe_failure(report, c, path) for c in failures(report)]
+        failed = failures(report)
+        messages += [describe_failure(report, c, path) for c in failed]
+        if failed:
+            messages += _stray_waivers(report)
     if messages:
         raise GateFailed(
             "\n".join(messages) + "\n  the refused item is made again on the next run, unless a waiver "
