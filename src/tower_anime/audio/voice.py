@@ -46,18 +46,15 @@ def synth_piper(text: str, raw_wav: str | Path, speed: float, log: TextIO | None
             f"the piper voice is not installed ({e}); run `bash setup.sh` or set backends.voice: espeak"
         ) from None
     voice = piper_voice(Path(joe.model_path()), Path(joe.config_path()), log)
-    # length_scale > 1 speaks slower: invert the character's speed factor.
-    # Piper's model samples random noise inside the ONNX graph (for the waveform and for
-    # each phoneme's length) and takes no seed: with the voice's own noise settings one
-    # line spoken in three processes came out at three lengths with three hashes. At
-    # zero noise the output is byte-identical across processes
-    # (tests/test_reproducible.py), so a re-built voice never re-times the episode.
-    cfg = SynthesisConfig(length_scale=1.0 / speed, noise_scale=0.0, noise_w_scale=0.0)
-    try:
-        with wave.open(str(raw_wav), "wb") as w:
-            voice.synthesize_wav(text, w, syn_config=cfg)
-    except wave.Error:  # no audio came, so the WAV header was never set
-        raise MediaError(f"Piper found nothing to say in {text!r}; write the line in words") from None
+    with wave.open(str(raw_wav), "wb") as w:
+        # length_scale > 1 speaks slower: invert the character's speed factor.
+        # Piper's model samples random noise inside the ONNX graph (for the waveform and for
+        # each phoneme's length) and takes no seed: with the voice's own noise settings one
+        # line spoken in three processes came out at three lengths with three hashes. At
+        # zero noise the output is byte-identical across processes
+        # (tests/test_reproducible.py), so a re-built voice never re-times the episode.
+        cfg = SynthesisConfig(length_scale=1.0 / speed, noise_scale=0.0, noise_w_scale=0.0)
+        voice.synthesize_wav(text, w, syn_config=cfg)
 
 
 CPU = ["CPUExecutionProvider"]

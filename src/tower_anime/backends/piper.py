@@ -3,16 +3,22 @@ The synthesis is audio/voice.py (synth_piper); the voice stage pitches and trims
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..audio.voice import shape_embedded, synth_piper
+from ..errors import MediaError
 from ..lang import speech_text
 from . import Backend, register
 
 
 def render(spec: dict, raw_path: Path | str, log: TextIO | None = None, **runtime: Any) -> None:
-    synth_piper(speech_text(spec["text"]), raw_path, spec["voice"].get("speed", 1.0), log)
+    text = speech_text(spec["text"])
+    try:
+        synth_piper(text, raw_path, spec["voice"].get("speed", 1.0), log)
+    except wave.Error:  # no audio came, so the WAV header was never set ("# channels not specified")
+        raise MediaError(f"Piper found nothing to say in {text!r}; write the line in words") from None
 
 
 register(
