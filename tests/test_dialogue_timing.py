@@ -253,3 +253,16 @@ def test_an_at_inside_the_crossfade_into_its_shot_is_moved_with_a_note(story):
     (note,) = [n for n in plan.notes if "crossfade" in n]
     assert note.startswith("shot s3 line 1: at 0.2 s falls in the crossfade into the shot; it starts at 1.00 s"), note
     assert plan.fits["s3"].earliest[0] == 1.0
+
+
+@pytest.mark.parametrize("grow", [1, 2, 3, 5, 7])
+def test_a_clip_spec_does_not_change_when_an_earlier_shot_grows(story, grow):
+    # each clip's lines are timed from its own shot: moving the shot on the episode's clock
+    # (an earlier shot a few frames longer) must not change its spec, or its clip re-renders
+    before = plan_of(story)
+    story.episodes["test01"]["scenes"][0]["shots"][0]["frames"] += grow
+    after = plan_of(story)
+    assert rows(after)["s2"]["start_frame"] == rows(before)["s2"]["start_frame"] + grow
+    for shot in ("s2", "s3"):
+        assert dumps(after.clips[shot]) == dumps(before.clips[shot]), shot
+    assert "-0.0" not in dumps(after.clips["s2"]) + dumps(after.clips["s3"])

@@ -435,17 +435,30 @@ def plan_episode(
 
 def _clip_lines(plan):
     """Each clip's own lines, timed from its shot's start: a change elsewhere in the episode
-    does not re-render it, a change of its own lines (or their voices) does."""
-    starts = {row["shot"]: row["start_frame"] / plan.fps for row in plan.shots}
+    does not re-render it, a change of its own lines (or their voices) does. The times come
+    from the shot's own frames and fit, not from the episode's clock: subtracting the shot's
+    start from a rounded episode time gave 1.5416 or 1.5417, 0.0 or -0.0, as the shot moved,
+    and re-rendered a clip whose shot had not changed."""
+    rows = plan.shots
+    own = {}
+    for i, row in enumerate(rows):
+        out_overlap = _overlap(rows[i + 1]) if i + 1 < len(rows) else 0
+        own[row["shot"]] = [_relative(_overlap(row) / plan.fps), _relative((row["frames"] - out_overlap) / plan.fps)]
+    said = {}
     for cue in plan.cues:
-        t0 = starts[cue["shot"]]
+        li = said[cue["shot"]] = said.get(cue["shot"], -1) + 1
+        offset = plan.fits[cue["shot"]].earliest[li]
         plan.clips[cue["shot"]].setdefault("lines", []).append(
             {
                 **{k: cue[k] for k in ("line", "speaker", "shot", "gap", "max_tempo", "reading")},
-                "earliest": None if cue["earliest"] is None else round(cue["earliest"] - t0, 4),
-                "window": [round(v - t0, 4) for v in cue["window"]],
+                "earliest": None if offset is None else _relative(offset),
+                "window": list(own[cue["shot"]]),
             }
         )
+
+
+def _relative(seconds: float) -> float:
+    return round(seconds, 4) + 0.0  # + 0.0: never -0.0
 
 
 def _check_backends(story, config, config_file="config"):
