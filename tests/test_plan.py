@@ -159,3 +159,15 @@ def test_the_style_bible_touches_every_still_and_clip_or_every_cue(test_config):
         "still:s3",
     ]
     assert sorted(k for k in base if base[k] != music[k]) == ["music:office", "music:street"]
+
+
+def test_the_music_text_shapes_the_embedded_cue_only_when_the_mood_names_none(test_config):
+    story = load_story(ROOT / "config" / "characters.yaml", ROOT / "tests" / "data" / "episodes")
+    scene = story.episodes["test01"]["scenes"][0]
+    before = make_plan(test_config, story)[1].music["street"]
+    scene["music"] = "slow harp"  # mood "tense" decides the cue: the same cue
+    assert make_plan(test_config, story)[1].music["street"] == before
+    scene["mood"] = "peculiar"  # no mood the composer knows: the music text may decide
+    unknown = make_plan(test_config, story)[1].music["street"]
+    scene["music"] = "soft piano"
+    assert make_plan(test_config, story)[1].music["street"]["cue"] == "soft piano" != unknown["cue"]

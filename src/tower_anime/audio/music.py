@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,6 +23,7 @@ from .. import verify_output
 from ..errors import MediaError
 from ..fsutil import atomic_path
 from ..media import chain, ffmpeg, fx, graph, output, run, source
+from .moods import match_mood
 
 # Searched after the caller's preferred paths: Debian's fluid-soundfont-gm, then timgm6mb-soundfont.
 SOUNDFONT_PATHS = [
@@ -179,26 +179,6 @@ MOODS = {
     },
 }
 
-# Free-text words -> mood. A trailing "*" matches any word starting with the stem;
-# whole words are tried before stems, so "hopeless" is not taken for "hope*".
-_KEYWORDS = {
-    "tense": "tense tension* suspense* nervous* anxious anxiety uneasy unease stalk* sneak* "
-    "danger* urgent urgency pursuit standoff",
-    "calm": "calm* peace* serene serenity quiet* gentle* relax* tranquil* soothing soft* lazy cozy idyllic pastoral",
-    "melancholy": "melanchol* sad sadly sadness sorrow* grief griev* lonely loneliness tear tears "
-    "cry crying loss wistful nostalg* regret* farewell mourn* bittersweet hopeless",
-    "triumphant": "triumph* victory victorious hero heroic heroes glory glorious celebrat* epic "
-    "win wins winning proud majestic fearless",
-    "mysterious": "myster* strange* eerie curious wonder* magic* secret* enigma* uncanny dream* ethereal",
-    "action": "action fight* battle* chase* run running combat fast frantic escape* clash* energetic exciting",
-    "romantic": "romanc* romantic love* loving tender* intimate affection* kiss* sweet",
-    "ominous": "ominous dark* dread* menac* doom* sinister threat* evil foreboding grim horror fear* creep*",
-    "hopeful": "hope* uplift* bright* optimis* dawn inspir* determin* resolve cheer* happy happiness joy*",
-    "neutral": "neutral",
-}
-_WORDS = {w: m for m, ws in _KEYWORDS.items() for w in ws.split() if not w.endswith("*")}
-_STEMS = [(w[:-1], m) for m, ws in _KEYWORDS.items() for w in ws.split() if w.endswith("*")]
-
 MAJOR, MINOR, DIMINISHED = (0, 4, 7), (0, 3, 7), (0, 3, 6)
 # Roman numeral -> (root in semitones above the tonic, triad intervals).
 CHORDS = {
@@ -251,26 +231,15 @@ PROGRAM_TRIM_DB = {0: 5, 11: 6, 38: -3, 45: 2, 46: 5, 60: -3, 73: -2}
 # ---------------------------------------------------------------- moods
 
 
-def _match_mood(text):
-    """The mood named by the first keyword in `text`, or None."""
-    for word in re.findall(r"[a-z]+", str(text or "").lower()):
-        if word in _WORDS:
-            return _WORDS[word]
-        for stem, mood in _STEMS:
-            if word.startswith(stem):
-                return mood
-    return None
-
-
 def mood_profile(mood: str | None) -> dict[str, Any]:
     """The MOODS entry (a copy, plus "name") for free-text `mood`; unknown text gives "neutral"."""
-    name = _match_mood(mood) or "neutral"
+    name = match_mood(mood) or "neutral"
     return dict(MOODS[name], name=name)
 
 
 def profile_for(spec: dict) -> dict[str, Any]:
     """The spec's mood profile; when the mood text says nothing known, the cue text may decide."""
-    name = _match_mood(spec.get("mood")) or _match_mood(spec.get("cue")) or "neutral"
+    name = match_mood(spec.get("mood")) or match_mood(spec.get("cue")) or "neutral"
     profile = dict(MOODS[name], name=name)
     if spec.get("tempo"):  # the scene's music_tempo wins over the mood's
         profile["tempo"] = spec["tempo"]

@@ -23,11 +23,23 @@ def render(
     render_cue(spec, out_wav, find_soundfont(soundfonts), log=log)
 
 
+def _shape(spec: dict, where: Any) -> dict:
+    """The scene's music text shapes this composer only when its mood names no mood the
+    composer knows (audio/music.py: profile_for): otherwise an edit to it would re-render
+    the same cue."""
+    from ..audio.moods import match_mood
+
+    if match_mood(spec.get("mood")) is None:
+        return spec
+    return {k: v for k, v in spec.items() if k != "cue"}
+
+
 register(
     Backend(
         stage="music",
         name="fluidsynth",
         render=render,
-        code=("backends/fluidsynth.py", "audio/music.py"),
+        shape=_shape,
+        code=("backends/fluidsynth.py", "audio/music.py", "audio/moods.py"),
     )
 )
