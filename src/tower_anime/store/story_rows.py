@@ -39,8 +39,10 @@ TABLES = {
         "voice_id",
         "voice_emotion",
         "voice_timbre",
+        "lang",
+        "workflow",
     ),
-    "episodes": ("id", "title"),
+    "episodes": ("id", "title", "lang", "title_lang", "fade_in_seconds", "fade_out_seconds", "workflow"),
     "scenes": (
         "episode_id",
         "id",
@@ -53,6 +55,7 @@ TABLES = {
         "music_seed",
         "transition",
         "transition_seconds",
+        "music_tempo",
     ),
     "shots": (
         "episode_id",
@@ -65,9 +68,20 @@ TABLES = {
         "camera_framing",
         "action",
         "seed",
+        "workflow",
     ),
     "shot_characters": ("episode_id", "shot_id", "position", "character_id"),
-    "dialogue_lines": ("episode_id", "shot_id", "position", "speaker", "text", "at_seconds"),
+    "dialogue_lines": (
+        "episode_id",
+        "shot_id",
+        "position",
+        "speaker",
+        "text",
+        "at_seconds",
+        "lang",
+        "emotion",
+        "subtitles",
+    ),
 }
 # children first: the order to delete an episode in
 EPISODE_TABLES = ("dialogue_lines", "shot_characters", "shots", "scenes", "episodes")
@@ -84,6 +98,12 @@ ORDER = {
 def number_text(value: float | None) -> str | None:
     """A schema `number` as its JSON literal: 1 stays '1', 1.0 stays '1.0'."""
     return None if value is None else json.dumps(value)
+
+
+def object_text(value: dict | None) -> str | None:
+    """A schema object (a line's translations, workflow templates) as JSON text, in the order
+    written: the order of a line's translations orders its subtitle tracks."""
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def text_number(text: str | None) -> Any:
@@ -126,6 +146,8 @@ def character_rows(characters: dict[str, dict[str, Any]]) -> list[_Row]:
                 "voice_timbre": json.dumps(voice["timbre"], sort_keys=True)
                 if voice.get("timbre") is not None
                 else None,
+                "lang": c.get("lang"),
+                "workflow": object_text(c.get("workflow")),
             }
         )
     return rows
@@ -134,7 +156,17 @@ def character_rows(characters: dict[str, dict[str, Any]]) -> list[_Row]:
 def episode_rows(ep_id: str, doc: dict[str, Any]) -> dict[str, list[_Row]]:
     """{table: [row, ...]} for one checked episode document."""
     out = {t: [] for t in EPISODE_TABLES}
-    out["episodes"].append({"id": ep_id, "title": doc["title"]})
+    out["episodes"].append(
+        {
+            "id": ep_id,
+            "title": doc["title"],
+            "lang": doc.get("lang"),
+            "title_lang": doc.get("title_lang"),
+            "fade_in_seconds": number_text(doc.get("fade_in_seconds")),
+            "fade_out_seconds": number_text(doc.get("fade_out_seconds")),
+            "workflow": object_text(doc.get("workflow")),
+        }
+    )
     for si, scene in enumerate(doc["scenes"]):
         out["scenes"].append(
             {
@@ -149,6 +181,7 @@ def episode_rows(ep_id: str, doc: dict[str, Any]) -> dict[str, list[_Row]]:
                 "music_seed": scene.get("music_seed"),
                 "transition": scene.get("transition"),
                 "transition_seconds": number_text(scene.get("transition_seconds")),
+                "music_tempo": number_text(scene.get("music_tempo")),
             }
         )
         for hi, shot in enumerate(scene["shots"]):
@@ -166,6 +199,7 @@ def episode_rows(ep_id: str, doc: dict[str, Any]) -> dict[str, list[_Row]]:
                     "camera_framing": framing,
                     "action": shot["action"],
                     "seed": shot["seed"],
+                    "workflow": object_text(shot.get("workflow")),
                 }
             )
             for ci, cid in enumerate(shot.get("characters", [])):
@@ -181,6 +215,9 @@ def episode_rows(ep_id: str, doc: dict[str, Any]) -> dict[str, list[_Row]]:
                         "speaker": line["speaker"],
                         "text": line["text"],
                         "at_seconds": number_text(line.get("at")),
+                        "lang": line.get("lang"),
+                        "emotion": line.get("emotion"),
+                        "subtitles": object_text(line.get("subtitles")),
                     }
                 )
     return out
@@ -245,6 +282,8 @@ def character_document(rows: Iterable[_Row]) -> dict[str, Any]:
         _put(voice, "timbre", text_number(r["voice_timbre"]))
         if voice:
             c["voice"] = voice
+        _put(c, "lang", r["lang"])
+        _put(c, "workflow", text_number(r["workflow"]))
         characters[r["id"]] = c
     return {"characters": characters}
 
@@ -257,6 +296,9 @@ def episode_documents(rows: dict[str, list[_Row]]) -> dict[str, dict[str, Any]]:
     for r in rows["dialogue_lines"]:
         line = {"speaker": r["speaker"], "text": r["text"]}
         _put(line, "at", text_number(r["at_seconds"]))
+        _put(line, "lang", r["lang"])
+        _put(line, "emotion", r["emotion"])
+        _put(line, "subtitles", text_number(r["subtitles"]))
         lines[r["episode_id"], r["shot_id"]].append(line)
     for r in rows["shots"]:
         key = (r["episode_id"], r["id"])
@@ -271,6 +313,7 @@ def episode_documents(rows: dict[str, list[_Row]]) -> dict[str, dict[str, Any]]:
         shot["action"] = r["action"]
         shot["characters"] = cast.get(key, [])
         shot["seed"] = r["seed"]
+        _put(shot, "workflow", text_number(r["workflow"]))
         if key in lines:
             shot["dialogue"] = lines[key]
         shots[r["episode_id"], r["scene_id"]].append(shot)
@@ -281,6 +324,16 @@ def episode_documents(rows: dict[str, list[_Row]]) -> dict[str, dict[str, Any]]:
         _put(scene, "music_seed", r["music_seed"])
         _put(scene, "transition", r["transition"])
         _put(scene, "transition_seconds", text_number(r["transition_seconds"]))
+        _put(scene, "music_tempo", text_number(r["music_tempo"]))
         scene["shots"] = shots.get((r["episode_id"], r["id"]), [])
         scenes[r["episode_id"]].append(scene)
-    return {r["id"]: {"title": r["title"], "scenes": scenes.get(r["id"], [])} for r in rows["episodes"]}
+    documents = {}
+    for r in rows["episodes"]:
+        doc = {"title": r["title"]}
+        for key in ("lang", "title_lang"):
+            _put(doc, key, r[key])
+        for key in ("fade_in_seconds", "fade_out_seconds", "workflow"):
+            _put(doc, key, text_number(r[key]))
+        doc["scenes"] = scenes.get(r["id"], [])
+        documents[r["id"]] = doc
+    return documents
