@@ -212,3 +212,12 @@ def test_write_summary_writes_the_csv_and_the_sheet(on_disk):
     back = pd.read_csv(csv)
     assert len(back) == len(df) == 11 and back["check"].tolist() == df["check"].tolist()
     assert sheet.read_text() == html(VIEW, on_disk)
+
+
+def test_the_sheet_escapes_what_it_shows(on_disk):
+    # the template is qc.html.j2: its escaping must not hang on the file name's last suffix
+    view = {**VIEW, "title": "Nexus <script>alert(1)</script> & Co"}
+    page = html(view, on_disk)
+    assert "<script>alert(1)</script>" not in page
+    assert "Nexus &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in page
+    assert "(required &lt;= " in page or "(required &gt;= " in page or "(required == " in page

@@ -194,7 +194,12 @@ def html(view: dict, root: str | Path = ".") -> str:
         "waived": int((df["waived"] != "").sum()),
         "items_failed": int(df.loc[failed, "item"].nunique()),
     }
-    env = Environment(loader=PackageLoader("tower_anime.qc", "templates"), autoescape=select_autoescape())
+    # the template is qc.html.j2: select_autoescape() by default escapes only names ending in
+    # .html/.xml, so a check's "<= 1.0" or a title with "<" went into the page raw
+    env = Environment(
+        loader=PackageLoader("tower_anime.qc", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+    )
     return env.get_template("qc.html.j2").render(
         view=view, shots=shots, sounds=sounds, episode=episode, episode_verdict=_verdict(episode), counts=counts
     )
