@@ -306,3 +306,28 @@ def test_cli_import_and_export(database_url, story_folder, tmp_path):
     proc = cli("db", "export", str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr
     assert load_yaml(tmp_path / "out" / "episodes" / "test01.yaml")["title"] == "Test Episode"
+
+
+def test_rows_left_without_their_parent_by_a_hand_edit_are_named(tmp_path, story_folder):
+    # Tower's connection enforces the foreign keys; the sqlite3 shell does not, by default
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'story.db'}"
+    (tmp_path / "story.db").touch()
+    with connect(url) as db:
+        import_folder(db, story_folder)
+    raw = sqlite3.connect(tmp_path / "story.db")
+    raw.execute("UPDATE shots SET id = 'S1' WHERE id = 's1'")
+    raw.execute(
+        "INSERT INTO dialogue_lines (episode_id, shot_id, position, speaker, text) VALUES ('test01', 'zz', 0, 'luna', 'Lost.')"
+    )
+    raw.commit()
+    raw.close()
+    with connect(url) as db, pytest.raises(InvalidInput) as exc:
+        read_story(db)
+    found = [str(p) for p in exc.value.problems]
+    assert any("shot_characters: row (episode_id='test01', shot_id='s1'" in p for p in found), found
+    assert any(
+        "dialogue_lines: row (episode_id='test01', shot_id='zz', position=0) has no shots row" in p for p in found
+    )
+    assert all("delete it or restore its parent" in p for p in found)

@@ -288,6 +288,31 @@ def character_document(rows: Iterable[_Row]) -> dict[str, Any]:
     return {"characters": characters}
 
 
+# child table -> (its columns naming the parent, parent table, the parent's key columns)
+_PARENTS = {
+    "scenes": (("episode_id",), "episodes", ("id",)),
+    "shots": (("episode_id", "scene_id"), "scenes", ("episode_id", "id")),
+    "shot_characters": (("episode_id", "shot_id"), "shots", ("episode_id", "id")),
+    "dialogue_lines": (("episode_id", "shot_id"), "shots", ("episode_id", "id")),
+}
+
+
+def orphan_rows(rows: dict[str, list[_Row]]) -> list[tuple[str, str]]:
+    """Rows whose parent row is missing, one message each. Tower's own connection enforces
+    the foreign keys, but a hand edit through another SQLite connection (foreign keys off by
+    default) can leave them, and the story read back would drop them without a word.
+    [(table, message)]."""
+    found = []
+    for table, (refs, parent, keys) in _PARENTS.items():
+        have = {tuple(r[k] for k in keys) for r in rows[parent]}
+        for r in rows[table]:
+            if tuple(r[c] for c in refs) not in have:
+                row = ", ".join(f"{c}={r[c]!r}" for c in TABLES[table][:3])
+                named = ", ".join(f"{k}={r[c]!r}" for k, c in zip(keys, refs))
+                found.append((table, f"row ({row}) has no {parent} row with {named}: delete it or restore its parent"))
+    return found
+
+
 def episode_documents(rows: dict[str, list[_Row]]) -> dict[str, dict[str, Any]]:
     """{episode id: document} in the shape of config/episodes/<id>.yaml (id left to the name)."""
     cast, lines, shots = defaultdict(list), defaultdict(list), defaultdict(list)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from ..errors import DatabaseError, TowerError
+from ..errors import DatabaseError, InvalidInput, TowerError, ValidationProblem
 from ..fsutil import atomic_path, write_text_atomic
 from ..store.migrate import migrate, require_schema
-from ..store.story_rows import character_document, episode_documents, read_rows, write_story
+from ..store.story_rows import character_document, episode_documents, orphan_rows, read_rows, write_story
 from ..store.templates import read_templates, stored_templates, write_templates
 from .load import Story, load_story, story_from_documents
 
@@ -53,6 +53,9 @@ def read_documents(db: Database) -> tuple[dict[str, Any], dict[str, dict[str, An
     rows = read_rows(db)
     if not rows["characters"] and not rows["episodes"]:
         raise DatabaseError(f"database {db.display} holds no story yet; load one with `tower-anime db import config/`")
+    orphans = orphan_rows(rows)
+    if orphans:
+        raise InvalidInput([ValidationProblem(db.display, table, message) for table, message in orphans])
     return character_document(rows["characters"]), episode_documents(rows)
 
 
