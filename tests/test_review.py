@@ -4,6 +4,7 @@ reading of Snakemake's dry run and progress. The browser test is test_review_bro
 
 import ast
 import asyncio
+import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from conftest import ROOT
 from tower_anime.check import check_config_file
 from tower_anime.errors import InvalidInput, TowerError
 from tower_anime.review.build import Progress, episode_targets, planned
-from tower_anime.review.edits import Conflict, EditError, Editor, next_seed, read_text, version_of
+from tower_anime.review.edits import ACTIONS, FIELDS, Conflict, EditError, Editor, next_seed, read_text, version_of
 
 EP = "test01"
 
@@ -38,6 +39,14 @@ def editor():
 
 def episode_file():
     return Path("config/episodes") / f"{EP}.yaml"
+
+
+def write_takes(shot, seeds, ep=EP):
+    """A still's takes record (reports/<ep>/stills/<shot>.takes.json) listing takes of `seeds`."""
+    takes = Path("reports") / ep / "stills" / f"{shot}.takes.json"
+    takes.parent.mkdir(parents=True, exist_ok=True)
+    record = {"takes": [{"take": i + 1, "seed": s} for i, s in enumerate(seeds)], "promoted": 1, "seed": seeds[0]}
+    takes.write_text(json.dumps(record))
 
 
 def changed_lines(before, after):
@@ -70,6 +79,23 @@ def test_next_seed_follows_the_take_on_screen(project):
     assert proposal.summary == "s1: new take, seed 11 -> 13"
 
 
+def test_pin_take_is_limited_to_the_seeds_of_the_shots_takes(project):
+    ed, checked = editor(), check_config_file("config/config.yaml")
+    req = {"action": "pin_take", "episode": EP, "shot": "s1", "seed": 999999}
+    with pytest.raises(EditError, match=r"no takes recorded yet .*build the shot first"):
+        ed.propose(checked, req)  # before a build: no takes record
+    write_takes("s1", [11, 12])
+    before = episode_file().read_text()
+    with pytest.raises(EditError, match=r"no take of seed 999999: .*holds seeds 11, 12"):
+        ed.propose(checked, req)
+    with pytest.raises(EditError, match=r"holds seeds 11, 12"):
+        ed.save(checked, req, version_of(before))
+    assert episode_file().read_text() == before
+    p = ed.save(checked, {**req, "seed": 12}, version_of(before))
+    assert p.summary == "s1: pin the take of seed 12 (was 11)"
+    assert changed_lines(before, p.after) == [("        seed: 11", "        seed: 12")]
+
+
 def test_line_and_action_edits_keep_quoting(project):
     ed, checked = editor(), check_config_file("config/config.yaml")
     before = episode_file().read_text()
@@ -93,6 +119,7 @@ def test_bad_input_gets_the_validate_message_naming_the_real_file(project):
         ed.propose(checked, {"action": "line", "episode": EP, "shot": "s1", "line": "s1_l1", "text": "Go <i>now</i>"})
     [problem] = e.value.problems
     assert str(problem).startswith(f"config/episodes/{EP}.yaml: scenes[0].shots[0].dialogue[0].text: holds '<i>'")
+    write_takes("s1", [11, 2**33])  # a take of a seed the schema refuses: the schema's message
     with pytest.raises(InvalidInput) as e:
         ed.propose(checked, {"action": "pin_take", "episode": EP, "shot": "s1", "seed": 2**33})
     assert "scenes[0].shots[0].seed" in str(e.value) and "4294967295" in str(e.value)
@@ -248,6 +275,18 @@ def test_progress_reads_counts_running_jobs_and_failures_with_their_log(tmp_path
     assert failure["tail"][-1] == "ERROR: out of memory" and len(failure["tail"]) == 20
 
 
+def test_tower_notes_are_notes_and_tower_refusals_are_errors(tmp_path):
+    note = "Tower: note: test01: shot s1 needs ~3.12 s for its dialogue; grown to 3.12 s"
+    refusal = "Tower: config/episodes/test01.yaml: scenes[0].shots[0].seed: must be at most 4294967295"
+    progress = Progress(tmp_path)
+    for line in [note, "Tower: ComfyUI preflight OK for 2 job(s) on http://127.0.0.1:8188 (x)", note, refusal]:
+        progress.feed(line + "\n")
+    progress.close()
+    state = progress.as_json()
+    assert state["notes"] == [note, "Tower: ComfyUI preflight OK for 2 job(s) on http://127.0.0.1:8188 (x)"]
+    assert state["errors"] == [refusal] and state["failures"] == []
+
+
 def test_dry_run_jobs_come_from_the_estimate_parser():
     head = RUN.split("[Sun Nov 29 22:24:18 2026]")[0]
     text = head + "\nlocalrule all:\n    input: episodes/test01.mkv\n    jobid: 0\n"
@@ -333,3 +372,58 @@ def test_the_workflow_never_imports_the_web_stack():
         if "aiohttp" in smk.read_text() or "tower_anime.review" in smk.read_text():
             offenders.append(str(smk.relative_to(ROOT)))
     assert offenders == []
+
+
+# a request of each action that the room accepts, with every field the action reads
+GOOD = {
+    "new_take": {"episode": EP, "shot": "s1"},
+    "pin_take": {"episode": EP, "shot": "s1", "seed": 12},
+    "action": {"episode": EP, "shot": "s1", "text": "Akira waits."},
+    "line": {"episode": EP, "shot": "s1", "line": "s1_l1", "text": "Go now!"},
+    "waive": {
+        "episode": EP,
+        "kind": "still",
+        "item": f"{EP}/s1",
+        "check": "sharpness",
+        "reason": "a soft frame is the look of this shot",
+    },
+    "review": {"episode": EP, "shot": "s1", "status": "approved", "note": "fine", "now": "2026-01-01T00:00:00Z"},
+}
+WRONG = {str: [123, 1.5, True, ["a"], {"a": 1}], int: ["12", 12.5, True, [12], {"seed": 12}]}
+
+
+def test_a_wrong_json_type_in_any_field_of_any_action_is_a_400_naming_the_field(project):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from tower_anime.review.server import Review, make_app
+
+    assert set(GOOD) == set(ACTIONS) and all(set(GOOD[a]) == set(FIELDS[a]) for a in ACTIONS)
+    write_takes("s1", [11, 12])
+
+    async def refused(client, url, body, field):
+        r = await client.post(url, json=body)
+        text = await r.text()
+        assert r.status == 400, (body, r.status, text)
+        assert f"'{field}'" in (await r.json())["message"], (body, text)
+
+    async def scenario():
+        review = Review(project, "config/config.yaml", [])
+        async with TestClient(TestServer(make_app(review), host="127.0.0.1")) as client:
+            for action, good in GOOD.items():
+                req = {"action": action, **good}
+                r = await client.post("/api/edit/preview", json=req)
+                assert r.status == 200, (req, await r.text())
+                for field, kind in FIELDS[action].items():
+                    for wrong in WRONG[kind]:
+                        await refused(client, "/api/edit/preview", {**req, field: wrong}, field)
+                    await refused(client, "/api/edit/save", {**req, field: WRONG[kind][0], "version": "0"}, field)
+                for wrong in WRONG[str]:
+                    await refused(client, "/api/edit/preview", {**req, "action": wrong}, "action")
+                    await refused(client, "/api/edit/save", {**req, "version": wrong}, "version")
+            for url in ("/api/build/plan", "/api/build/start"):
+                for wrong in WRONG[str]:
+                    await refused(client, url, {"episode": wrong}, "episode")
+            assert not review.builder.running
+        assert not Path("config/review").exists()  # nothing was saved
+
+    asyncio.run(scenario())

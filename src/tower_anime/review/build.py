@@ -24,6 +24,9 @@ _ERROR = re.compile(r"^Error in rule (\w+):\s*$")
 _FINISHED = re.compile(r"^Finished jobid: (\d+)")
 _FIELD = re.compile(r"^    (\w+): (.*)$")
 LOG_TAIL = 20  # lines of a failed job's log shown on the page
+# Tower's lines that report and refuse nothing (a shot grown for its dialogue, a preflight that
+# passed): notes on the page, never errors. Any other `Tower:` line is an error (bad input).
+NOTES = ("Tower: note:", "Tower: ComfyUI preflight OK", "Tower: ComfyUI preflight: per-job")
 
 
 class BuildBusy(TowerError):
@@ -58,6 +61,7 @@ class Progress:
         self.finished: list[dict] = []
         self.failures: list[dict] = []
         self.errors: list[str] = []  # Snakemake's own errors (a locked folder, a bad story)
+        self.notes: list[str] = []  # Tower's notes (NOTES): shown apart, not as failures
         self.lines: deque = deque(maxlen=300)
         self._block: tuple[str, dict] | None = None
 
@@ -82,6 +86,9 @@ class Progress:
             self.done, self.total = int(m[1]), int(m[2])
         elif m := _TOTAL.match(line):
             self.total = int(m[1])
+        elif line.startswith(NOTES):
+            if line not in self.notes:
+                self.notes.append(line)
         elif (
             line.startswith(("Error", "LockException", "WorkflowError", "MissingInputException"))
             or line.startswith("Tower:")
@@ -122,6 +129,7 @@ class Progress:
             "finished": self.finished[-50:],
             "failures": self.failures,
             "errors": self.errors,
+            "notes": self.notes,
             "output": list(self.lines)[-40:],
         }
 
@@ -245,6 +253,15 @@ class Builder:
             **(
                 self.progress.as_json()
                 if self.progress
-                else {"total": 0, "done": 0, "running": [], "finished": [], "failures": [], "errors": [], "output": []}
+                else {
+                    "total": 0,
+                    "done": 0,
+                    "running": [],
+                    "finished": [],
+                    "failures": [],
+                    "errors": [],
+                    "notes": [],
+                    "output": [],
+                }
             ),
         }

@@ -11,6 +11,10 @@ request that names the version of the file the diff was made from.
 | waive      | an entry of `qc.waive` in the config file given to the review room      |
 | review     | the shot's mark (approved / needs-work) and note in review.notes_dir/<ep>.yaml |
 
+Every field of a request is checked for its JSON type first (FIELDS: strings, a whole-number
+seed); a wrong one is refused (EditError, a 400) naming the field and what it must be. A take is
+pinned only by a seed its takes record (reports/<ep>/stills/<shot>.takes.json) lists.
+
 YAML files are edited with ruamel.yaml's round trip, with the file's own indentation, so
 comments, key order and quoting stay as they were. A story kept in the database is edited
 inside one transaction. A file is written under a temporary name and renamed, and only when
@@ -46,6 +50,18 @@ ACTIONS = {
     "review": "notes",
 }
 STATUSES = ("approved", "needs-work")
+# What each field of a request must be, per action (checked before anything else reads it):
+# `str` a JSON string, `int` a JSON whole number (not true/false, not 1.5). A field left out
+# or null is not a wrong type: a field the edit needs is then refused as missing.
+FIELDS = {
+    "new_take": {"episode": str, "shot": str},
+    "pin_take": {"episode": str, "shot": str, "seed": int},
+    "action": {"episode": str, "shot": str, "text": str},
+    "line": {"episode": str, "shot": str, "line": str, "text": str},
+    "waive": {"episode": str, "kind": str, "item": str, "check": str, "reason": str},
+    "review": {"episode": str, "shot": str, "status": str, "note": str, "now": str},
+}
+COMMON_FIELDS = {"version": str}  # a save's: the version of the file the diff was made from
 _LINE_ID = re.compile(r"^(?P<shot>.+)_l(?P<n>[1-9][0-9]*)\Z")
 
 
@@ -172,6 +188,57 @@ def next_seed(seed: int, shown: int | None) -> int:
     return max(int(seed), shown if shown is not None else int(seed)) + 1
 
 
+def _json_type(value: Any) -> str:
+    """A value's JSON type, in words (as a request's author would write it)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _wrong_type(action: str | None, name: str, expected: str, value: Any) -> EditError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    edit = f"the {action} edit's" if action else "an edit's"
+    return EditError(f"{edit} {name!r} must be {expected}; got {shown} ({_json_type(value)})")
+
+
+def check_types(req: dict) -> str:
+    """Refuse a request whose action is unknown or any of whose fields has the wrong JSON type
+    (EditError naming the field and what it must be); return the action."""
+    action = req.get("action")
+    if not isinstance(action, str):
+        raise _wrong_type(None, "action", f"a string, one of {sorted(ACTIONS)}", action)
+    if action not in ACTIONS:
+        raise EditError(f"unknown edit {action!r}; expected one of {sorted(ACTIONS)}")
+    for name, kind in {**FIELDS[action], **COMMON_FIELDS}.items():
+        value = req.get(name)
+        if value is None:
+            continue
+        if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+            raise _wrong_type(action, name, "a whole number", value)
+        if kind is str and not isinstance(value, str):
+            raise _wrong_type(action, name, "a string", value)
+    return action
+
+
+def take_seeds(takes_path: str | Path) -> list[int]:
+    """The seeds of the takes a still's takes record lists, in its order ([] before a build)."""
+    try:
+        record = json.loads(Path(takes_path).read_text())
+        seeds = [int(t["seed"]) for t in record.get("takes") or []]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+    return list(dict.fromkeys(seeds))
+
+
 def _required(req: dict, name: str) -> Any:
     value = req.get(name)
     if value is None or (isinstance(value, str) and name != "text" and not value.strip()):
@@ -191,6 +258,17 @@ def edit_episode(doc: dict, req: dict, target: str, takes_path: Path | None = No
         seed = _required(req, "seed")
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise EditError(f"pin_take needs a whole-number seed; got {seed!r}")
+        seeds = take_seeds(takes_path) if takes_path else []
+        if not seeds:
+            raise EditError(
+                f"shot {shot_id!r} has no takes recorded yet ({takes_path}): build the shot first, "
+                "then pin one of its takes"
+            )
+        if seed not in seeds:
+            raise EditError(
+                f"shot {shot_id!r} has no take of seed {seed}: its takes record ({takes_path}) holds "
+                f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}; pin one of those"
+            )
         summary = f"{shot_id}: pin the take of seed {seed} (was {shot['seed']})"
         shot["seed"] = seed
     elif action == "action":
@@ -359,10 +437,7 @@ class Editor:
         return checked.story.files[episode], Path(checked.story.files[episode])
 
     def _target(self, checked: Checked, req: dict) -> tuple[str, str, Path | None]:
-        action = req.get("action")
-        if action not in ACTIONS:
-            raise EditError(f"unknown edit {action!r}; expected one of {sorted(ACTIONS)}")
-        kind = ACTIONS[action]
+        kind = ACTIONS[check_types(req)]
         if kind == "episode":
             name, path = self.episode_target(checked, _required(req, "episode"))
             return kind, name, path

@@ -145,6 +145,21 @@ async def _json(request: web.Request) -> dict:
     return data
 
 
+def _episode(req: dict, plans) -> str:
+    """The request's episode: a string (else 400, naming the field) the story has (else 404)."""
+    ep = req.get("episode", "")
+    if not isinstance(ep, str):
+        raise web.HTTPBadRequest(
+            text=json.dumps(
+                {"ok": False, "error": "refused", "message": f"'episode' must be a string (an episode id); got {ep!r}"}
+            ),
+            content_type="application/json",
+        )
+    if ep not in plans:
+        raise web.HTTPNotFound(text=f"no episode {ep!r}")
+    return ep
+
+
 def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") -> web.Application:
     app = web.Application(middlewares=[_auth(token, host)], client_max_size=1 << 20)
     static = Path(__file__).parent / "static"
@@ -192,7 +207,10 @@ def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") 
             if save:
                 version = req.get("version")
                 if not isinstance(version, str):
-                    raise EditError("a save needs the version of the file the diff was made from")
+                    raise EditError(
+                        "a save needs 'version', a string: the version of the file the diff was made from"
+                        + (f"; got {version!r}" if version is not None else "")
+                    )
                 proposal = await loop.run_in_executor(None, review.editor.save, checked, req, version)
             else:
                 proposal = await loop.run_in_executor(None, review.editor.propose, checked, req)
@@ -220,9 +238,7 @@ def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") 
 
     async def plan(request):
         req = await _json(request)
-        ep = req.get("episode", "")
-        if ep not in review.checked().plans:
-            raise web.HTTPNotFound(text=f"no episode {ep!r}")
+        ep = _episode(req, review.checked().plans)
         try:
             jobs = await review.builder.dry_run(episode_targets(ep))
         except TowerError as e:
@@ -231,9 +247,7 @@ def make_app(review: Review, token: str | None = None, host: str = "127.0.0.1") 
 
     async def start(request):
         req = await _json(request)
-        ep = req.get("episode", "")
-        if ep not in review.checked().plans:
-            raise web.HTTPNotFound(text=f"no episode {ep!r}")
+        ep = _episode(req, review.checked().plans)
         try:
             await review.builder.start(episode_targets(ep))
         except BuildBusy as e:

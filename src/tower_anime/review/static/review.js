@@ -203,6 +203,9 @@ async function render(s) {
   $("#build-status").textContent = s.status;
   $("#build-stop").hidden = s.status !== "running";
   $("#build-running").replaceChildren(...s.running.map(j => li(`running ${j.rule}: ${j.output}`)));
+  // Tower's notes (a shot grown for its dialogue): information, apart from the failures
+  $("#build-notes").replaceChildren(...(s.notes || []).map(n =>
+    Object.assign(document.createElement("p"), {className: "build-note", textContent: n})));
   const fails = $("#build-failures");
   fails.replaceChildren(...s.errors.map(e => Object.assign(document.createElement("p"), {className: "problems", textContent: e})),
     ...s.failures.map(f => {
