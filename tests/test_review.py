@@ -427,3 +427,26 @@ def test_a_wrong_json_type_in_any_field_of_any_action_is_a_400_naming_the_field(
         assert not Path("config/review").exists()  # nothing was saved
 
     asyncio.run(scenario())
+
+
+def test_the_page_shows_story_text_as_text_not_markup(project):
+    # its templates are *.html.j2: escaping must not hang on the file name's last suffix
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from tower_anime.review.server import Review, make_app
+
+    path = episode_file()
+    path.write_text(
+        path.read_text().replace('title: "Test Episode"', 'title: "Nexus <img src=x onerror=alert(1)> & Co"')
+    )
+    assert "onerror" in path.read_text()
+
+    async def scenario():
+        review = Review(project, "config/config.yaml", [])
+        async with TestClient(TestServer(make_app(review, token=None, host="127.0.0.1"))) as client:
+            page = await (await client.get(f"/ep/{EP}")).text()
+            assert "<img src=x onerror" not in page
+            assert "Nexus &lt;img src=x onerror=alert(1)&gt; &amp; Co" in page
+            assert "data-versions='{" in page  # the files' versions, for the page's script
+
+    asyncio.run(scenario())

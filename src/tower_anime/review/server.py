@@ -61,7 +61,12 @@ class Review:
         checked = check_config_file(self.config_path)
         self.editor = Editor(self.config_path, checked.config["review"]["notes_dir"])
         self.builder = Builder(self.root, snakemake_args, cores)
-        self.env = Environment(loader=PackageLoader("tower_anime.review", "templates"), autoescape=select_autoescape())
+        # the templates are *.html.j2: select_autoescape() by default escapes only names ending
+        # in .html/.xml, so a title or an action holding "<" went into the page as markup
+        self.env = Environment(
+            loader=PackageLoader("tower_anime.review", "templates"),
+            autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+        )
         self.env.filters["tojson_attr"] = lambda v: json.dumps(v)
 
     def checked(self) -> Checked:
