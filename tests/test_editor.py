@@ -234,6 +234,7 @@ def test_an_editors_edit_is_shown_and_applied_with_the_comments_kept(built, tmp_
     assert after.index("id: s2") < after.index("id: s1")
     assert "frames: 67" in after and "at: 1.15" in after
     assert "camera: {move: pull_out, framing: close}" in after  # flow style kept
+    assert "\n  - id: office\n" in after and "\n      - id: s3\n" in after  # the file's indentation kept
     # the story now plans what the editor cut
     code, out, err = _diff(work, path, monkeypatch, capsys)
     assert code == 1 and "the story of test01 changed since" in err
@@ -302,3 +303,107 @@ def test_an_edit_is_applied_to_a_database_story_in_one_transaction(built, tmp_pa
         scenes = read_story(db).episodes[EP]["scenes"]
     assert [s["id"] for s in scenes[0]["shots"]] == ["s2", "s1"]
     assert scenes[1]["shots"][0]["frames"] == 67 and scenes[1]["shots"][0]["dialogue"][0]["at"] == 1.15
+
+
+# --- the frame exports land every item on its nearest frame ----------------------------------
+
+
+def _ten_lines(sample_rate=48000):
+    """Ten 1.3 s lines, each after 0.4 s of silence, on a 24 fps timeline; one subtitle marker at
+    2.4-3.3 s (frames 57.6-79.2), written in milliseconds as build_timeline writes them."""
+    tl = otio.schema.Timeline(name="drift", global_start_time=RT(0, 24))
+    tl.metadata["tower"] = {"fps": 24, "sample_rate": sample_rate}
+    dialogue = otio.schema.Track(name="Dialogue", kind=otio.schema.TrackKind.Audio)
+    gap, line = round(0.4 * sample_rate), round(1.3 * sample_rate)
+    for n in range(10):
+        dialogue.append(otio.schema.Gap(source_range=TR(RT(0, sample_rate), RT(gap, sample_rate))))
+        dialogue.append(
+            otio.schema.Clip(
+                name=f"akira: line {n}",
+                media_reference=otio.schema.ExternalReference(
+                    f"../audio/l{n}.wav", available_range=TR(RT(0, sample_rate), RT(line, sample_rate))
+                ),
+                source_range=TR(RT(0, sample_rate), RT(line, sample_rate)),
+            )
+        )
+    tl.tracks.append(dialogue)
+    tl.tracks.markers.append(
+        otio.schema.Marker(
+            name="Go!", marked_range=TR(RT(2400, 1000), RT(900, 1000)), color=otio.schema.MarkerColor.YELLOW
+        )
+    )
+    return tl
+
+
+def test_the_fcp_xml_puts_every_line_on_its_nearest_frame_without_drift(tmp_path):
+    """Each line's start and end are its own time on the timeline rounded (9.6 -> 10, 50.4 -> 50,
+    ..., 376.8 -> 377), not the sum of its rounded gaps and lengths (which drifted to 379)."""
+    from tower_anime.editor.otio_timeline import export_fcp_xml
+
+    export_fcp_xml(_ten_lines(), tmp_path / "drift.xml")
+    back = otio.adapters.read_from_file(str(tmp_path / "drift.xml"))
+    track = back.audio_tracks()[0]
+    spans = [track.range_of_child(c) for c in track.find_clips()]
+    true = [(24 * (0.4 + 1.7 * n), 24 * (1.7 + 1.7 * n)) for n in range(10)]
+    assert [(s.start_time.value, s.end_time_exclusive().value) for s in spans] == [
+        (round(a), round(b)) for a, b in true
+    ]
+    assert spans[-1].start_time.value == 377  # 376.8, not 379
+
+
+def test_a_subtitle_marker_ends_on_the_frame_nearest_its_end(tmp_path):
+    """57.6-79.2 frames is 58-79: the start and the end rounded, not the start and the length."""
+    from tower_anime.editor.otio_timeline import export_fcp_xml
+
+    export_fcp_xml(_ten_lines(), tmp_path / "marker.xml")
+    back = otio.adapters.read_from_file(str(tmp_path / "marker.xml"))
+    (marker,) = back.tracks.markers
+    r = marker.marked_range
+    assert (r.start_time.value, r.end_time_exclusive().value) == (58, 79)
+    # the dialogue clip of the same kind: 50.4-81.6 is 50-82 (a 32-frame clip, not 31 from 50)
+    track = back.audio_tracks()[0]
+    second = track.range_of_child(track.find_clips()[1])
+    assert (second.start_time.value, second.end_time_exclusive().value) == (50, 82)
+
+
+FOUR_SPACES = """\
+# An episode laid out with 4-space nested sequences.
+title: "Four"
+scenes:
+    - id: street
+      title: "Street"
+      shots:
+          - id: s1
+            frames: 49  # the first shot, as the director asked
+            camera: {move: push_in, framing: medium}
+            action: Akira races through the street, past the neon signs and the crowds, the rain on the lenses.
+            dialogue:
+                - speaker: akira
+                  text: "Go!"
+          - id: s2
+            duration: 2.5
+            dialogue:
+                - speaker: luna
+                  text: 'Hurry.'
+"""
+
+
+def test_apply_keeps_the_files_own_indentation_and_comments(tmp_path):
+    """A one-value edit is a one-line change: nested sequences stay indented as the file has them."""
+    from tower_anime.editor.roundtrip import Edit, apply_yaml
+
+    path = tmp_path / "four.yaml"
+    path.write_text(FOUR_SPACES)
+    edit = Edit(frames={"s1": (49, 55)})
+    checked = []
+    apply_yaml(edit, "four", path, checked.append)
+    assert checked[0]["scenes"][0]["shots"][0]["frames"] == 55
+    after = path.read_text()
+    changed = [(a, b) for a, b in zip(FOUR_SPACES.splitlines(), after.splitlines()) if a != b]
+    assert len(after.splitlines()) == len(FOUR_SPACES.splitlines())
+    assert changed == [
+        (
+            "            frames: 49  # the first shot, as the director asked",
+            "            frames: 55  # the first shot, as the director asked",
+        )
+    ]

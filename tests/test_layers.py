@@ -23,6 +23,7 @@ FLOORS = {
         "storylike",
         "codestamp",
         "snakemake_patches",
+        "yamledit",
     },
     1: {"store"},
     2: {"facts"},

@@ -224,25 +224,52 @@ def build_timeline(
 # --- exports through OTIO's adapters -------------------------------------------------------
 
 
+def _frame(t: otio.opentime.RationalTime, fps: int) -> otio.opentime.RationalTime:
+    return t.rescaled_to(fps).round()
+
+
+def _range_in_frames(r: otio.opentime.TimeRange, fps: int) -> otio.opentime.TimeRange:
+    """A range with its start and its end each on their nearest frame (not its duration rounded on its own)."""
+    start = _frame(r.start_time, fps)
+    return TR(start, _frame(r.end_time_exclusive(), fps) - start)
+
+
 def _to_frames(tl: otio.schema.Timeline, fps: int) -> otio.schema.Timeline:
     """A copy with every time at the picture rate: FCP 7 XML and EDL count frames only (their
-    adapters refuse 48 kHz ranges); sample positions round to the nearest frame."""
+    adapters refuse 48 kHz ranges). Each item's start and end on its track are rounded from its
+    own time there (the sum of everything before it, not of rounded lengths), so every line lands
+    on its nearest frame and no rounding accumulates; markers likewise round their start and end."""
     copy = tl.deepcopy()
-    for item in copy.find_children():
+    _composition_to_frames(copy.tracks, fps)
+    return copy
+
+
+def _composition_to_frames(comp: otio.core.Composition, fps: int) -> None:
+    # each child's range in its parent, in the exact times, before any is changed
+    spans = {
+        index: comp.range_of_child_at_index(index)
+        for index, item in enumerate(comp)
+        if not isinstance(item, otio.schema.Transition)
+    }
+    for index, item in enumerate(comp):
         if isinstance(item, otio.schema.Transition):
-            item.in_offset, item.out_offset = (t.rescaled_to(fps).round() for t in (item.in_offset, item.out_offset))
+            item.in_offset, item.out_offset = (_frame(t, fps) for t in (item.in_offset, item.out_offset))
             continue
-        if item.source_range is not None:
-            r = item.source_range
-            item.source_range = TR(r.start_time.rescaled_to(fps).round(), r.duration.rescaled_to(fps).round())
+        span = _range_in_frames(spans[index], fps)
         ref = getattr(item, "media_reference", None)
         if ref is not None and ref.available_range is not None:
-            r = ref.available_range
-            ref.available_range = TR(r.start_time.rescaled_to(fps).round(), r.duration.rescaled_to(fps).round())
-    for m in copy.tracks.markers:
-        r = m.marked_range
-        m.marked_range = TR(r.start_time.rescaled_to(fps).round(), r.duration.rescaled_to(fps).round())
-    return copy
+            ref.available_range = _range_in_frames(ref.available_range, fps)
+        if isinstance(item, otio.core.Composition):
+            _composition_to_frames(item, fps)
+        if item.source_range is not None:
+            item.source_range = TR(_frame(item.source_range.start_time, fps), span.duration)
+        elif not isinstance(item, otio.core.Composition):  # a clip playing its whole media
+            start = ref.available_range.start_time if ref is not None and ref.available_range else RT(0, fps)
+            item.source_range = TR(start, span.duration)
+        for m in item.markers:
+            m.marked_range = _range_in_frames(m.marked_range, fps)
+    for m in comp.markers:
+        m.marked_range = _range_in_frames(m.marked_range, fps)
 
 
 def export_fcp_xml(tl: otio.schema.Timeline, path: Path | str) -> None:

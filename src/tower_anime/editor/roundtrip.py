@@ -11,7 +11,6 @@ from its first frame), and said so."""
 from __future__ import annotations
 
 import copy
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,22 +232,21 @@ def apply_yaml(edit: Edit, ep: str, path: Path | str, check: Callable[[Any], obj
     """Write the edit into the episode's YAML file, comments and layout kept. `check(doc)` plans
     the edited (plain) document first and raises InvalidInput when it would not load: then
     nothing is written."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML()  # round trip: comments, key order, flow style and quotes stay as written
-    yaml.preserve_quotes = True
-    path = Path(path)
-    doc = yaml.load(path.read_text(encoding="utf-8"))
-    _apply_to(doc, edit)
-    buf = io.StringIO()
-    yaml.dump(doc, buf)
+    # the review room's round trip: comments, key order, flow style, quotes and the file's own
+    # indentation (its nested sequences as deep as they were) stay as written
     import yaml as pyyaml
 
+    from ..yamledit import dump, round_trip
+
+    path = Path(path)
+    yaml, doc = round_trip(path.read_text(encoding="utf-8"))
+    _apply_to(doc, edit)
+    text = dump(yaml, doc)
     try:
-        check(pyyaml.safe_load(buf.getvalue()))
+        check(pyyaml.safe_load(text))
     except InvalidInput as e:
         raise EditRefused(f"the edited story of {ep} would not load, nothing was written:\n{e}") from None
-    write_text_atomic(path, buf.getvalue())
+    write_text_atomic(path, text)
 
 
 def apply_plain(edit: Edit, doc: dict[str, Any]) -> dict:

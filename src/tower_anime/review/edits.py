@@ -24,7 +24,6 @@ or from another tab meanwhile is a Conflict, shown and never overwritten."""
 import copy
 import difflib
 import hashlib
-import io
 import json
 import re
 import tempfile
@@ -40,6 +39,7 @@ from ..errors import InvalidInput, TowerError, ValidationProblem
 from ..fsutil import atomic_path
 from ..schema import load_schema
 from ..schema import problems as schema_problems
+from ..yamledit import dump, round_trip
 
 ACTIONS = {
     "new_take": "episode",
@@ -132,28 +132,6 @@ def read_text(path: str | Path) -> str:
 
 
 # --- YAML round trip ----------------------------------------------------------------------
-
-
-def _round_trip(text: str):
-    """(ruamel YAML object set to the text's own indentation, document)."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.util import load_yaml_guess_indent
-
-    _, indent, block_seq_indent = load_yaml_guess_indent(text or "{}\n")
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096  # never fold a long action or line onto a second line
-    if block_seq_indent is not None:
-        yaml.indent(mapping=2, sequence=indent, offset=block_seq_indent)
-    else:
-        yaml.indent(mapping=2, sequence=2, offset=0)
-    return yaml, yaml.load(text)
-
-
-def _dump(yaml, doc) -> str:
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    return out.getvalue()
 
 
 def _same_style(old: Any, new: str) -> Any:
@@ -454,17 +432,17 @@ class Editor:
 
         if before:
             read_yaml(path)  # a file broken by hand: the loader's own message (file, line)
-        yaml, doc = _round_trip(before)
+        yaml, doc = round_trip(before)
         if doc is None:
             doc = _mapping({})
         if kind == "episode":
             ep = req["episode"]
             summary = edit_episode(doc, req, name, Path("reports") / ep / "stills" / f"{req.get('shot')}.takes.json")
-            after = _dump(yaml, doc)
+            after = dump(yaml, doc)
             check_candidate(self.config_path, {path: after})
         elif kind == "config":
             summary = add_waiver(doc, req)
-            after = _dump(yaml, doc)
+            after = dump(yaml, doc)
             check_candidate(self.config_path, {path: after})
         else:
             if req.get("status") not in STATUSES:
@@ -474,13 +452,13 @@ class Editor:
                     f"# Review notes of episode {req['episode']} (tower-anime review): a mark per shot.\n"
                     "# Outside the story: a mark or a note re-plans nothing.\nshots: {}\n"
                 )
-                yaml, doc = _round_trip(before_doc)
+                yaml, doc = round_trip(before_doc)
                 doc["shots"] = _mapping({})
                 after_prefix = "".join(line + "\n" for line in before_doc.splitlines()[:2])
             else:
                 after_prefix = ""
             summary = set_mark(doc, req, req.get("now"))
-            after = _dump(yaml, doc)
+            after = dump(yaml, doc)
             if after_prefix and not after.startswith("#"):
                 after = after_prefix + after
             found = notes_problems(json.loads(json.dumps(doc)), name, checked.plans[req["episode"]].shot_ids())
