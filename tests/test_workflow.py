@@ -172,3 +172,36 @@ def test_invalid_story_stops_before_any_job(tmp_path):
     assert f"{f}: scenes[1].shots[0].frames: got -5; expected a positive whole number of frames" in err
     assert "Traceback" not in err
     assert not any((work / d).exists() for d in ("stills", "clips", "audio", "logs"))
+
+
+def test_the_previews_subtitles_are_the_masters_to_the_millisecond(built, tmp_path):
+    # the master's sound starts 7 ms before zero (Opus pre-skip): a plain extraction shifted
+    # every cue of the preview by that much
+    import re
+    import subprocess
+
+    from tower_anime.episode.preview import subtitles_vtt
+
+    master = built / "build" / EP / "master.mkv"
+    out = tmp_path / "preview.vtt"
+    subtitles_vtt(master, out)
+    starts = re.findall(r"^(\d\d):(\d\d)\.(\d\d\d) -->", out.read_text(), re.M)
+    cues = [int(m) * 60 + int(s) + int(ms) / 1000 for m, s, ms in starts]
+    packets = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            "s:0",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+            str(master),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert cues and cues == [round(float(t), 3) for t in packets], (cues, packets)

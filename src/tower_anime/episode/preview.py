@@ -34,6 +34,18 @@ def chapters_vtt(chapters: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def subtitles_vtt(master: str | Path, out: str | Path, log: TextIO | None = None) -> None:
+    """The master's first subtitle track as WebVTT, at the master's own times."""
+    with atomic_path(out) as tmp:
+        ffmpeg(
+            # -copyts: the times as the master holds them; FFmpeg would otherwise shift them by
+            # the file's start, which the sound's Opus pre-skip puts 7 ms before zero
+            ["-copyts", "-i", str(master), "-map", "0:s:0", "-c:s", "webvtt", "-f", "webvtt", str(tmp)],
+            f"writing the subtitles of {master} as WebVTT",
+            log,
+        )
+
+
 def make_preview(
     master: str | Path,
     out_video: str | Path,
@@ -78,12 +90,7 @@ def make_preview(
             args += ["-map", "0:a:0", "-c:a", "libopus", "-b:a", settings["audio_bitrate"]]
         ffmpeg([*args, "-f", "webm", str(tmp)], f"encoding the preview of {master}", log)
     if has_subs:
-        with atomic_path(out_subtitles) as tmp:
-            ffmpeg(
-                ["-i", str(master), "-map", "0:s:0", "-c:s", "webvtt", "-f", "webvtt", str(tmp)],
-                f"writing the subtitles of {master} as WebVTT",
-                log,
-            )
+        subtitles_vtt(master, out_subtitles, log)
     else:
         write_text_atomic(out_subtitles, "WEBVTT\n\n")
     chapters = info.get("chapters", [])
