@@ -4,6 +4,8 @@ alone (bit-identical to the master) and finds every voice line on the dialogue s
 sample; and the way back: edits made by code as an editor makes them, diffed, applied, refused."""
 
 import json
+import math
+import re
 import shutil
 
 import numpy as np
@@ -407,3 +409,32 @@ def test_apply_keeps_the_files_own_indentation_and_comments(tmp_path):
             "            frames: 55  # the first shot, as the director asked",
         )
     ]
+
+
+def test_a_cut_shorter_than_its_lines_need_is_refused_not_grown_back(built, tmp_path, monkeypatch, capsys):
+    # s2 cut to just past its line's real voice, and the dialogue after it moved up with it
+    # (a ripple trim), as an editor would. The plan estimates a line before any voice exists,
+    # on the long side, and voice.fit_lines would grow s2 back to hold that estimate: the story
+    # written would not be the editor's cut, and every shot after s2 would move
+    placement = json.loads((built / "build" / EP / "placement.json").read_text())["lines"]
+    line = next(c for c in placement if c["line"] == "s2_l1")
+    keep = math.ceil((line["end"] - line["window"][0]) * 24) + 2
+
+    def cut_s2(tl):
+        picture, dialogue = tl.tracks[0], tl.tracks[1]
+        s2 = picture[1]
+        cut = s2.source_range.duration.to_frames() - keep
+        _frames(s2, -cut)
+        clips = [i for i, item in enumerate(dialogue) if isinstance(item, otio.schema.Clip)]
+        after = dialogue[clips[1] + 1]  # the gap after s2's line
+        r = after.source_range
+        after.source_range = TR(r.start_time, r.duration - RT(cut * r.duration.rate / 24, r.duration.rate))
+
+    work, path = _edit(built, tmp_path, cut_s2)
+    story = work / "tests" / "data" / "episodes" / f"{EP}.yaml"
+    before = story.read_text()
+    code, out, err = _diff(work, path, monkeypatch, capsys, "--apply")
+    cut = re.search(r"shot s2: frames 60 -> (\d+)", out)
+    assert code == 1 and cut and int(cut.group(1)) < 60, (out, err)
+    assert f"shot s2: the editor's cut holds {cut.group(1)} frames but the story plans it at" in err, (out, err)
+    assert story.read_text() == before

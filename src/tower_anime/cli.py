@@ -462,7 +462,7 @@ def cmd_qc(args: argparse.Namespace) -> int:
 
 def cmd_timeline_diff(args: argparse.Namespace) -> int:
     """An edited timeline as changes to the story; with --apply, written into the story."""
-    from .editor.roundtrip import EditRefused, apply_yaml, fill_old_at, read_edit
+    from .editor.roundtrip import EditRefused, apply_yaml, fill_old_at, kept_lengths, read_edit
     from .errors import InvalidInput
     from .story.load import Story, check_episode
     from .story.plan import plan_story
@@ -496,7 +496,8 @@ def cmd_timeline_diff(args: argparse.Namespace) -> int:
         check_episode(args.episode, doc, story.characters, path, found, episodes)
         if found:
             raise InvalidInput(found)
-        plan_story(Story(story.characters, episodes, {args.episode: path}), config)
+        plans = plan_story(Story(story.characters, episodes, {args.episode: path}), config)
+        kept_lengths(edit, plans[args.episode], str(path))
 
     apply_yaml(edit, args.episode, path, check)
     print(f"wrote {path}; the next build follows the edit (`snakemake -n` lists what runs again)")

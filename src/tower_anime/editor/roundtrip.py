@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput, TowerError
+from ..errors import InvalidInput, TowerError, ValidationProblem
 from ..fsutil import write_text_atomic
 from ..story import dumps
 from .otio_timeline import dialogue_clips, digest, picture_rows, read
@@ -256,6 +256,25 @@ def apply_plain(edit: Edit, doc: dict[str, Any]) -> dict:
     return doc
 
 
+def kept_lengths(edit: Edit, plan: Any, where: str) -> None:
+    """Raise InvalidInput when the edited story does not plan to the editor's lengths: a shot
+    cut shorter than its lines need is grown back by voice.fit_lines, so the story written
+    would not be the cut the editor made (and every shot after it would move)."""
+    planned = {row["shot"]: row["frames"] for row in plan.shots}
+    found = [
+        ValidationProblem(
+            where,
+            f"shot {shot}",
+            f"the editor's cut holds {new} frames but the story plans it at {planned[shot]} "
+            "(voice.fit_lines grows a shot to hold its lines): lengthen it in the editor or shorten its lines",
+        )
+        for shot, (_, new) in edit.frames.items()
+        if shot in planned and planned[shot] != new
+    ]
+    if found:
+        raise InvalidInput(found)
+
+
 def apply_database(edit: Edit, ep: str, config: dict) -> str:
     """Write the edit into an episode kept in the story database, in one transaction: the
     edited story is read, checked and planned first, and a problem rolls everything back.
@@ -276,7 +295,7 @@ def apply_database(edit: Edit, ep: str, config: dict) -> str:
         }
         try:
             story = story_from_documents(copy.deepcopy(characters_doc), docs, f"{db.display} (characters)")
-            plan_story(story, config)
+            kept_lengths(edit, plan_story(story, config)[ep], f"{db.display} (episode {ep})")
         except InvalidInput as e:
             raise EditRefused(f"the edited story of {ep} would not load, nothing was written:\n{e}") from None
         write_story(db, Story(characters=story.characters, episodes={ep: story.episodes[ep]}, files={}))
