@@ -346,7 +346,9 @@ def _add_db_commands(sub):
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(fn=cmd_facts_list)
     p = facts.add_parser(
-        "serve", parents=[common], help="run the MCP server on stdio (tools: search_facts, add_fact, character_sheet)"
+        "serve",
+        parents=[common],
+        help="run the MCP server on stdio (tools: search_facts, list_facts, add_fact, character_sheet)",
     )
     p.add_argument("--max-query-chars", type=int, metavar="N", help="longest search query (default: facts.server)")
     p.add_argument(
