@@ -159,3 +159,22 @@ def test_no_row_starts_with_a_dash_which_reads_as_another_speaker():
     text = "we ran past the old market — and then the lights went out across the whole district tonight"
     rows = [r for part in split_text(text, limits) for r in part.split("\n")]
     assert len(rows) > 1 and not [r for r in rows if r.startswith(("—", "–", "-"))], rows
+
+
+def test_rows_spell_the_line_when_spaces_sit_beside_japanese():
+    # a break at a space next to kanji or kana was joined back without the space (the gate
+    # then found the line "not spelled"): such a space is never a break
+    import random
+
+    from tower_anime.config import validate_config
+    from tower_anime.episode.subtitles import split_text
+    from tower_anime.lang import join_rows
+
+    settings = validate_config({})["subtitles"]
+    words = ["明日", "会いましょう", "タワー", "ございます", "the", "old", "渋谷", "station", "Nexus", "at", "near"]
+    rng = random.Random(7)
+    for _ in range(400):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(3, 14)))
+        for track in ("eng", "jpn"):
+            rows = [r for part in split_text(text, subtitle_limits(settings, 24, track)) for r in part.split("\n")]
+            assert join_rows(rows) == text, (track, rows)

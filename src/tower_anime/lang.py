@@ -308,7 +308,9 @@ def break_units(text: str) -> list[str]:
     """The pieces a line of text may break between: words with the space after them and, in
     full-width text, characters, with what may not start or end a line kept beside them
     (kinsoku shori: no line starts with 、。ー or a small kana, none ends with 「). Subtitle
-    rows and the storyboard's captions both break here."""
+    rows and the storyboard's captions both break here. Never at a space beside a character
+    of unspaced text (明日 会いましょう, "the old 渋谷 station"): join_rows puts no space back
+    there, so the rows would no longer spell the line."""
     text = " ".join(text.split())
     units, cur = [], ""
     for i, ch in enumerate(text):
@@ -316,6 +318,7 @@ def break_units(text: str) -> list[str]:
         can_break = (
             bool(cur)
             and ch != " "
+            and not (prev == " " and (unspaced(ch) or unspaced(text[i - 2])))
             and (
                 (prev == " " and not _after_hyphen(cur.rstrip(), "a"))
                 or ((unspaced(prev) or unspaced(ch)) and ch not in NO_LINE_START and prev not in NO_LINE_END)
