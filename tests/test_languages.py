@@ -127,7 +127,26 @@ def test_a_line_with_nothing_to_say_is_refused_by_field(tmp_path, text):
     cfg = lang_config(tmp_path)
     _edit_line(cfg, "r1", text=text)
     problems = refused(cfg)
-    assert any("scenes[0].shots[0].dialogue[0].text" in p and "nothing a voice can say" in p for p in problems)
+    assert any("scenes[0].shots[0].dialogue[0].text" in p and "nothing an offline voice can say" in p for p in problems)
+
+
+def test_a_voice_service_is_given_a_line_with_no_words_as_written(tmp_path):
+    # what a service makes of "……" (a breath, a silence) is the service's to say
+    cfg = lang_config(tmp_path)
+    _edit_line(cfg, "r1", text="……")
+    sheet = Path(cfg["story"]["characters"])
+    doc = load_yaml(sheet)
+    doc["characters"]["akira"].setdefault("voice", {})["engine"] = "http"
+    dump_yaml(doc, sheet)
+    check_inputs(cfg, "my.yaml")
+
+
+def test_symbols_that_are_words_are_given_to_the_voice():
+    from tower_anime.audio.spoken import speech_text
+
+    assert speech_text("気温は30℃、距離は5㎞です") == "気温は30℃、距離は5㎞です"
+    assert speech_text("It is 30° — No. №5™") == "It is 30° — No. №5™"
+    assert speech_text("*sigh* We made it 🙂 ♪") == "sigh We made it"
 
 
 def test_a_character_engine_that_cannot_speak_the_line_is_refused(tmp_path):

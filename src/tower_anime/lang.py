@@ -264,34 +264,6 @@ def speakable(text: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" and unicodedata.category(c) != "Lm" for c in text)
 
 
-# Marks a script writes that an embedded voice would read out by name ("asterisk sigh
-# asterisk", "tilde", "slightly smiling face", "right arrow", or a code point's number for ♪):
-# other symbols (emoji, music notes, stars), modifier and format characters, arrows, and
-# these ASCII marks. Symbols that are words (%, &, +, =, $) are left for the voice to say.
-_UNSPOKEN_ASCII = set("*~_|^`\\")
-_ARROWS = ((0x2190, 0x21FF), (0x27F0, 0x27FF), (0x2900, 0x297F), (0x2B00, 0x2BFF))
-
-
-def _unspoken(ch: str) -> bool:
-    if ch in _UNSPOKEN_ASCII:
-        return True
-    category = unicodedata.category(ch)
-    if category in ("So", "Sk", "Cf", "Co", "Cs", "Cn"):
-        return True
-    return category == "Sm" and any(lo <= ord(ch) <= hi for lo, hi in _ARROWS)
-
-
-def speech_text(text: str) -> str:
-    """The words of a line as an embedded voice is given them: the script's text without the
-    marks it would read out by name (its subtitles keep them: "♪ La la la ♪")."""
-    # a format character (soft hyphen, zero-width joiner) sits inside a word: dropped, not a space
-    kept = (
-        "" if unicodedata.category(c) == "Cf" else " " if _unspoken(c) else c
-        for c in unicodedata.normalize("NFC", text)
-    )
-    return " ".join("".join(kept).split())
-
-
 NO_LINE_START = set("、。，．！？!?,.:;」』）)】〉》…‥ー・ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ々〜～")
 NO_LINE_END = set("「『（(【〈《")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..audio.spoken import speech_text
 from ..audio.voice import shape_embedded, synth_espeak
-from ..lang import speech_text
 from . import Backend, register
 
 # The primary language subtags of `espeak-ng --voices` (eSpeak NG 1.51) that read their own
@@ -35,7 +35,7 @@ register(
         name="espeak",
         render=render,
         shape=shape_embedded,
-        code=("backends/espeak.py", "audio/voice.py"),
+        code=("backends/espeak.py", "audio/voice.py", "audio/spoken.py"),
         seeded=False,
         own_script_only=True,
         languages=LANGUAGES,

@@ -14,8 +14,8 @@ import wave
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..audio.spoken import speech_text
 from ..errors import MediaError
-from ..lang import speech_text
 from . import Backend, register
 
 
@@ -69,7 +69,7 @@ register(
         name="openjtalk",
         render=render,
         shape=_shape,
-        code=("backends/openjtalk.py", "audio/voice.py"),
+        code=("backends/openjtalk.py", "audio/voice.py", "audio/spoken.py"),
         seeded=False,
         own_script_only=True,
         languages=("ja",),

@@ -7,9 +7,9 @@ import wave
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..audio.spoken import speech_text
 from ..audio.voice import shape_embedded, synth_piper
 from ..errors import MediaError
-from ..lang import speech_text
 from . import Backend, register
 
 
@@ -27,7 +27,7 @@ register(
         name="piper",
         render=render,
         shape=shape_embedded,
-        code=("backends/piper.py", "audio/voice.py"),
+        code=("backends/piper.py", "audio/voice.py", "audio/spoken.py"),
         seeded=False,
         own_script_only=True,
         languages=("en",),  # one US English voice ships

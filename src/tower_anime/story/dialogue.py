@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..audio.spoken import speech_text
 from ..episode.subtitles import reading_seconds
-from ..lang import speech_text
 
 if TYPE_CHECKING:
     from ..episode.subtitles import Limits
@@ -59,7 +59,7 @@ def _number_words(digits: str, lang: str | None) -> str:
 
 def spoken_form(text: str, lang: str | None = None) -> str:
     """The line as its voice says it, for measuring its length: without the marks a voice
-    does not say (lang.speech_text) and with its numbers in words (num2words, in the line's
+    does not say (audio.spoken.speech_text) and with its numbers in words (num2words, in the line's
     language). Counted as written, "1984, 2001, 2049, 3000." was 23 characters, a 1.8 s
     estimate for 5.3 s of speech."""
     text = speech_text(text)

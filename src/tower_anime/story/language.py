@@ -118,19 +118,21 @@ def language_problems(story: Story, config: dict, config_label: Path | str = "co
                     voice = story.characters[line["speaker"]].get("voice") or {}
                     if voice.get("engine") and voice["engine"] not in backends.names("voice"):
                         continue  # named as an unknown backend on the character sheet
-                    if not lang.speakable(line["text"]):
+                    engine = voice_engine(code, voice, config)
+                    # the offline voices: what they cannot read is known (a voice service reads what it reads)
+                    own_script = bool(engine) and backends.get("voice", engine).own_script_only
+                    if engine and own_script and not lang.speakable(line["text"]):
                         found.append(
                             ValidationProblem(
                                 where,
                                 f"{field}.text",
                                 f"{shot['id']} line {li + 1} ({line['speaker']}: {line['text'][:40]!r}) has nothing "
-                                "a voice can say (no letter or digit): write the words, or put a silent beat "
+                                "an offline voice can say (no letter or digit): write the words, or put a silent beat "
                                 "in the shot's action instead of a line",
                             )
                         )
-                    engine = voice_engine(code, voice, config)
                     odd = lang.foreign_characters(line["text"], code)
-                    if engine and odd and backends.get("voice", engine).own_script_only:
+                    if odd and own_script:
                         found.append(
                             ValidationProblem(
                                 where,
