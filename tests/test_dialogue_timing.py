@@ -266,3 +266,18 @@ def test_a_clip_spec_does_not_change_when_an_earlier_shot_grows(story, grow):
     for shot in ("s2", "s3"):
         assert dumps(after.clips[shot]) == dumps(before.clips[shot]), shot
     assert "-0.0" not in dumps(after.clips["s2"]) + dumps(after.clips["s3"])
+
+
+def test_a_shot_planned_with_no_tail_still_leaves_the_placements_guard(story):
+    # shot_tail 0 with speed_up_then_grow: the plan sizes s2 to fit its line at max_tempo;
+    # the placement keeps END_GUARD before the cut, so the plan must leave at least that
+    from tower_anime.story.dialogue import estimate_speech
+
+    lengthen_s2(story)
+    plan = plan_of(story, voice={"shot_tail": 0, "fit_lines": "speed_up_then_grow"})
+    voice_cfg = validate_config({"backends": {"voice": "espeak"}, "voice": {"shot_tail": 0}})["voice"]
+    cues = [c for c in plan.cues if c["shot"] == "s2"]
+    spec = plan.lines["s2_l1"]
+    said = estimate_speech(LONG, spec["voice"]["speed"], spec["voice"]["engine"], voice_cfg, "en")
+    placed = place_lines(cues, {"s2_l1": said})  # the voice exactly as long as planned: it fits
+    assert placed[0]["end"] <= cues[0]["window"][1] - END_GUARD + 1e-9

@@ -8,9 +8,12 @@ crossfade into it, before a crossfade out of it) and which shots have lines.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .report import check
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HOP = 0.01  # seconds per analysis frame
 FLOOR_DBFS = -55.0  # a frame louder than this RMS holds speech: the stem is digital silence between lines
@@ -19,6 +22,8 @@ END_SECONDS = 0.05  # the last stretch of the picture that must be silent: speec
 
 def active_frames(samples: np.ndarray, rate: int) -> np.ndarray:
     """Per HOP frame: True where the RMS is above FLOOR_DBFS."""
+    import numpy as np  # here: the planner reads this module's constants (episode/placement.py)
+
     hop = max(1, int(rate * HOP))
     n = len(samples) // hop  # 0 for less than one frame: an empty result, no special case
     frames = samples[: n * hop].reshape(n, hop).astype(np.float64)
@@ -30,6 +35,8 @@ def speech_checks(samples: np.ndarray, rate: int, placed: list[dict], picture_se
     """Checks of where speech is in the stem: inside the shots that have lines, none cut at the end.
 
     placed: the placement's lines (each with its shot and the shot's `window`)."""
+    import numpy as np
+
     active = active_frames(samples, rate)
     times = (np.arange(len(active)) + 0.5) * HOP
     windows: dict[str, list] = {}

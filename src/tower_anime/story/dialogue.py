@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..audio.spoken import speech_text
+from ..episode.placement import END_GUARD
 from ..episode.subtitles import reading_seconds
 
 if TYPE_CHECKING:
@@ -146,7 +147,9 @@ def fit_shot(
     ]
     if readings is None:
         readings = [reading_seconds(line["text"], subtitle_limits) for line in lines]
-    tail = voice_cfg["shot_tail"] + out_reserve / fps
+    # at least the placement's guard: a plan that left less, with its lines at voice.max_tempo,
+    # would be refused by the placement after every render
+    tail = max(voice_cfg["shot_tail"], END_GUARD) + out_reserve / fps
     slow = _layout(lines, speeches, readings, earliest, own_start, 1.0, voice_cfg["gap"]) + tail
     fast = _layout(lines, speeches, readings, earliest, own_start, voice_cfg["max_tempo"], voice_cfg["gap"]) + tail
     mode = voice_cfg["fit_lines"]
