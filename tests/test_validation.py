@@ -466,10 +466,13 @@ def test_a_minimum_over_its_maximum_and_a_bitrate_opus_refuses_are_refused_by_fi
         "my.yaml: qc.voice.min_chars_per_second: got 50, more than qc.voice.max_chars_per_second (5): "
         "no value could pass; lower min_chars_per_second or raise max_chars_per_second"
     ], found
-    for rate in ("99999999k", "0k", "511k"):
+    for rate in ("99999999k", "0k", "513k"):
         found = refused_config(story_dir, output={"audio_bitrate": rate})
         assert len(found) == 1 and found[0].startswith(f"my.yaml: output.audio_bitrate: got {rate!r}"), found
-    check_inputs(base_config(story_dir, output={"audio_bitrate": "510k"}), "my.yaml")
+    found = refused_config(story_dir, review={"preview": {"audio_bitrate": "600k"}})
+    assert len(found) == 1 and found[0].startswith("my.yaml: review.preview.audio_bitrate: got '600k'"), found
+    for rate in ("1k", "512k"):  # the ends of what libopus encodes in stereo
+        check_inputs(base_config(story_dir, output={"audio_bitrate": rate}), "my.yaml")
 
 
 WAIVER = {"kind": "still", "item": "test01/s1", "check": "palette[akira]", "reason": "drawn from behind on purpose"}

@@ -44,9 +44,15 @@ def validate_config(config: dict[str, Any], file: Path | str = "config/config.ya
     return config
 
 
-# Opus encodes 6 to 510 kbit/s (libopus); FFmpeg refuses an output stream outside it only
-# when the sound job runs, after every render
-OPUS_KBPS = (6, 510)
+# libopus encodes 0.5 to 256 kbit/s a channel; FFmpeg refuses a rate outside that only when
+# the sound (or the preview) is encoded, after every render
+OPUS_KBPS_PER_CHANNEL = (0.5, 256)
+
+
+def _kbps(rate: str) -> float:
+    """An FFmpeg bitrate (160k, 1M, 96000) in kbit/s."""
+    scale = {"k": 1.0, "M": 1000.0}.get(rate[-1:], 0.001)
+    return float(rate.rstrip("kM")) * scale
 
 
 def _pairs(node: Any, path: str = ""):
@@ -75,16 +81,21 @@ def _check_ranges(config: dict[str, Any], file: Path | str) -> None:
         for path, low, high, lo, hi in _pairs(config)
         if lo > hi
     ]
-    kbps = int(config["output"]["audio_bitrate"][:-1])
-    if not OPUS_KBPS[0] <= kbps <= OPUS_KBPS[1]:
-        problems.append(
-            ValidationProblem(
-                file,
-                "output.audio_bitrate",
-                f"got {config['output']['audio_bitrate']!r}; Opus encodes {OPUS_KBPS[0]}k to {OPUS_KBPS[1]}k "
-                "(160k is transparent for stereo)",
+    channels = config["output"]["audio_channels"]
+    low, high = (k * channels for k in OPUS_KBPS_PER_CHANNEL)
+    for field, rate in (
+        ("output.audio_bitrate", config["output"]["audio_bitrate"]),
+        ("review.preview.audio_bitrate", config["review"]["preview"]["audio_bitrate"]),
+    ):
+        if not low <= _kbps(rate) <= high:
+            problems.append(
+                ValidationProblem(
+                    file,
+                    field,
+                    f"got {rate!r}; Opus encodes {low:g}k to {high:g}k for {channels} channels "
+                    "(160k is transparent for stereo)",
+                )
             )
-        )
     if problems:
         raise InvalidInput(problems)
 
