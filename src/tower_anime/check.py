@@ -152,7 +152,9 @@ def config_story_problems(config: dict, story: Story, label: Path | str) -> list
     items = _story_items(story)
     for i, waiver in enumerate(config["qc"]["waive"]):
         kind, item = waiver["kind"], waiver["item"]
-        if item not in items[kind]:
+        # an episode the story has: the item may be a shot or line since removed (a note,
+        # stale_waivers); an episode it lacks is a typo the waiver can never match
+        if item not in items[kind] and item.split("/")[0] not in story.episodes:
             close = sorted(x for x in items[kind] if x.split("/")[0] == item.split("/")[0])[:8]
             found.append(
                 ValidationProblem(
@@ -190,6 +192,21 @@ def config_story_problems(config: dict, story: Story, label: Path | str) -> list
     return found
 
 
+def stale_waivers(config: dict, story: Story) -> dict[str, list[str]]:
+    """{episode: [note]} for each waiver naming an item its episode no longer has (a shot
+    removed, a line renumbered): it waives nothing, said where people see the plan's notes."""
+    items, notes = _story_items(story), {}
+    for i, waiver in enumerate(config["qc"]["waive"]):
+        kind, item = waiver["kind"], waiver["item"]
+        ep = item.split("/")[0]
+        if item not in items[kind] and ep in story.episodes:
+            notes.setdefault(ep, []).append(
+                f"qc.waive[{i}] names {kind} {item!r}, which the story does not have (a typo, or removed?): "
+                "it waives nothing; correct or delete it"
+            )
+    return notes
+
+
 def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: tuple | None = None) -> Checked:
     """Validate the config (filling defaults in place), load the story and facts, check the
     references and plan every episode; raise InvalidInput listing every problem found.
@@ -210,6 +227,9 @@ def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: 
     if found:
         raise InvalidInput(found)
     plans = plan_story(story, config, context, label)
+    for ep, notes in stale_waivers(config, story).items():
+        if ep in plans:
+            plans[ep].notes += notes
     return Checked(config, story, context, plans)
 
 
