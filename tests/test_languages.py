@@ -105,6 +105,13 @@ def _edit_line(cfg, shot, **fields):
     dump_yaml(doc, path)
 
 
+def _voice_engine(cfg, character, engine):
+    sheet = Path(cfg["story"]["characters"])
+    doc = load_yaml(sheet)
+    doc["characters"][character].setdefault("voice", {})["engine"] = engine
+    dump_yaml(doc, sheet)
+
+
 def test_kanji_in_a_line_its_embedded_voice_cannot_read_is_refused_by_field(tmp_path):
     cfg = lang_config(tmp_path)
     _edit_line(cfg, "r2", text="Meet me at 渋谷 station.")  # Luna speaks English: Piper
@@ -115,10 +122,7 @@ def test_kanji_in_a_line_its_embedded_voice_cannot_read_is_refused_by_field(tmp_
     # a voice service reads what it reads: not refused
     cfg = lang_config(tmp_path / "http")
     _edit_line(cfg, "r2", text="Meet me at 渋谷 station.")
-    sheet = Path(cfg["story"]["characters"])
-    doc = load_yaml(sheet)
-    doc["characters"]["luna"].setdefault("voice", {})["engine"] = "http"
-    dump_yaml(doc, sheet)
+    _voice_engine(cfg, "luna", "http")
     check_inputs(cfg, "my.yaml")
 
 
@@ -134,10 +138,7 @@ def test_a_voice_service_is_given_a_line_with_no_words_as_written(tmp_path):
     # what a service makes of "……" (a breath, a silence) is the service's to say
     cfg = lang_config(tmp_path)
     _edit_line(cfg, "r1", text="……")
-    sheet = Path(cfg["story"]["characters"])
-    doc = load_yaml(sheet)
-    doc["characters"]["akira"].setdefault("voice", {})["engine"] = "http"
-    dump_yaml(doc, sheet)
+    _voice_engine(cfg, "akira", "http")
     check_inputs(cfg, "my.yaml")
 
 
