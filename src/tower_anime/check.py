@@ -132,7 +132,8 @@ def _story_languages(story: Story, config: dict) -> set[str]:
         if "lang" in char:
             found.add(lang.matroska(char["lang"]))
     for doc in story.episodes.values():
-        found |= {lang.matroska(doc[k]) for k in ("lang",) if k in doc}
+        if "lang" in doc:
+            found.add(lang.matroska(doc["lang"]))
         for scene in doc.get("scenes") or []:
             for shot in scene.get("shots") or []:
                 for line in shot.get("dialogue") or []:
@@ -141,29 +142,14 @@ def _story_languages(story: Story, config: dict) -> set[str]:
 
 
 def config_story_problems(config: dict, story: Story, label: Path | str) -> list:
-    """Config values that name parts of the story or of Tower, each checked against them: a
-    waiver must name an item the story has (a typo would waive nothing, silently), an exempt
-    camera move a move and a backend, and the audience's subtitle language a language."""
+    """Config values that name parts of Tower or the story, each checked against them: an
+    exempt camera move must be a move and a backend, and the audience's subtitle language a
+    language (waivers: waiver_findings)."""
     from . import backends, lang
     from .schema import load_schema
 
     camera_moves = load_schema("episode")["$defs"]["camera_move"]["enum"]
     found = []
-    items = _story_items(story)
-    for i, waiver in enumerate(config["qc"]["waive"]):
-        kind, item = waiver["kind"], waiver["item"]
-        # an episode the story has: the item may be a shot or line since removed (a note,
-        # stale_waivers); an episode it lacks is a typo the waiver can never match
-        if item not in items[kind] and item.split("/")[0] not in story.episodes:
-            close = sorted(x for x in items[kind] if x.split("/")[0] == item.split("/")[0])[:8]
-            found.append(
-                ValidationProblem(
-                    label,
-                    f"qc.waive[{i}].item",
-                    f"got {item!r}; the story has no {kind} item of that name, so the waiver would apply to "
-                    f"nothing; expected <ep>/<id> as its reports name it, such as {close or sorted(items[kind])[:8]}",
-                )
-            )
     for table in ("frozen_exempt", "first_frame_exempt"):
         for backend, moves in config["qc"]["clip"][table].items():
             found += backends.unknown("clips", backend, label, f"qc.clip.{table}.{backend}")
@@ -192,19 +178,32 @@ def config_story_problems(config: dict, story: Story, label: Path | str) -> list
     return found
 
 
-def stale_waivers(config: dict, story: Story) -> dict[str, list[str]]:
-    """{episode: [note]} for each waiver naming an item its episode no longer has (a shot
-    removed, a line renumbered): it waives nothing, said where people see the plan's notes."""
-    items, notes = _story_items(story), {}
+def waiver_findings(config: dict, story: Story, label: Path | str) -> tuple[list, dict[str, list[str]]]:
+    """Each waiver's item checked against the story, as (problems, {episode: [note]}). An
+    episode the story lacks is a typo the waiver can never match: a problem. An item its
+    episode no longer has (a shot removed, a line renumbered) waives nothing: a note, where
+    people see the plan's notes, so that removing a shot stops no build."""
+    items, problems, notes = _story_items(story), [], {}
     for i, waiver in enumerate(config["qc"]["waive"]):
         kind, item = waiver["kind"], waiver["item"]
         ep = item.split("/")[0]
-        if item not in items[kind] and ep in story.episodes:
+        if item in items[kind]:
+            continue
+        if ep in story.episodes:
             notes.setdefault(ep, []).append(
                 f"qc.waive[{i}] names {kind} {item!r}, which the story does not have (a typo, or removed?): "
                 "it waives nothing; correct or delete it"
             )
-    return notes
+            continue
+        problems.append(
+            ValidationProblem(
+                label,
+                f"qc.waive[{i}].item",
+                f"got {item!r}; the story has no {kind} item of that name, so the waiver would apply to "
+                f"nothing; expected <ep>/<id> as its reports name it, such as {sorted(items[kind])[:8]}",
+            )
+        )
+    return problems, notes
 
 
 def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: tuple | None = None) -> Checked:
@@ -219,15 +218,17 @@ def check_inputs(config: dict, label: str, config_files: Iterable = (), inputs: 
     validate_config(config, label)
     story, context = inputs if inputs is not None else load_inputs(config)
     sheet = config["story"]["characters"] if config["story"]["source"] == "yaml" else "story database (characters)"
+    waiver_problems, waiver_notes = waiver_findings(config, story, label)
     found = (
         reference_problems(story.characters, sheet)
         + episode_list_problems(config, story, label)
         + config_story_problems(config, story, label)
+        + waiver_problems
     )
     if found:
         raise InvalidInput(found)
     plans = plan_story(story, config, context, label)
-    for ep, notes in stale_waivers(config, story).items():
+    for ep, notes in waiver_notes.items():
         if ep in plans:
             plans[ep].notes += notes
     return Checked(config, story, context, plans)

@@ -195,7 +195,7 @@ def unspaced(ch: str) -> bool:
     """A character of text written without spaces between words (Japanese, Chinese: kanji,
     kana, full-width punctuation), where a line may break between any two characters.
     Hangul is full-width too, but Korean puts spaces between words and breaks at them."""
-    return is_wide(ch) and not ("\uac00" <= ch <= "\ud7af" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f")
+    return is_wide(ch) and east_asian_script(ch) != "hangul"
 
 
 def text_width(text: str, half_width: float = 1.0) -> float:
@@ -252,7 +252,7 @@ def foreign_characters(text: str, code: str) -> str:
     """The characters of `text` in an East Asian script that language `code` is not written in
     (kanji in an English line, hangul in a Japanese one), each once, in order."""
     own = _WRITTEN_IN.get(primary(code) or code, set())
-    found = [c for c in text if (east_asian_script(c) or "") and east_asian_script(c) not in own]
+    found = [c for c in text if east_asian_script(c) not in own | {None}]
     return "".join(dict.fromkeys(found))
 
 
